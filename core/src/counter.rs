@@ -1,0 +1,252 @@
+//! Counters: monotonically increasing totals.
+//!
+//! # Cell layout (stable, for bindings that write from their own language)
+//! A child's cells are `shard_count()` shards at `cells_ptr()`, each 128 bytes and
+//! 128-byte aligned, so two threads never write the same cache line pair. Shard `i` starts
+//! at `cells_ptr() + 128 * i` and holds two little-endian `u64` words:
+//! - offset 0: the integer part, only ever increased by atomic add;
+//! - offset 8: the bits of an `f64`, the fractional part, updated by compare-and-swap.
+//!
+//! The value is the sum over shards of `int as f64 + f64::from_bits(float)`. Any writer may
+//! write any shard atomically; a writer that owns a shard exclusively may use plain stores.
+//! The address never moves while a handle to the child is alive.
+
+use crate::error::{Error, Result};
+use crate::exemplar::{now_seconds, Exemplar};
+use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
+use crate::opts::Opts;
+use crate::shard;
+use arc_swap::ArcSwapOption;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// One shard of a counter: an integer part and a float part.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct CounterCell {
+    pub int: AtomicU64,
+    pub float_bits: AtomicU64,
+}
+
+#[repr(C, align(128))]
+#[derive(Debug, Default)]
+struct Shard(CounterCell);
+
+/// Shared by every child of a counter family.
+#[derive(Debug)]
+pub struct CounterConfig {
+    shards: usize,
+    created: bool,
+}
+
+#[derive(Debug)]
+pub struct CounterCore {
+    /// Read-only after creation: the pointer and mask are shared by all writers without
+    /// being written, so they stay in every core's cache.
+    shards: Box<[Shard]>,
+    mask: usize,
+    created: f64,
+    exemplar: ArcSwapOption<Exemplar>,
+    meta: ChildMeta,
+}
+
+/// A handle to one counter (a family's child, or an unlabelled counter). Cloning is cheap;
+/// all clones write the same cells.
+#[derive(Debug, Clone)]
+pub struct Counter(Arc<CounterCore>);
+
+impl Counter {
+    /// A standalone counter, not in any registry (for tests and custom collectors).
+    pub fn standalone() -> Self {
+        let config = CounterConfig { shards: shard::default_shards(), created: true };
+        Self::new_child(&config, ChildMeta::default())
+    }
+
+    #[inline(always)]
+    fn shard(&self) -> &CounterCell {
+        let core = &*self.0;
+        // `mask + 1 == shards.len()`, a power of two, so the index is in bounds.
+        unsafe { &core.shards.get_unchecked(shard::thread_index() & core.mask).0 }
+    }
+
+    /// Adds one: a single atomic add on this thread's shard.
+    #[inline]
+    pub fn inc(&self) {
+        self.shard().int.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds an integer amount.
+    #[inline]
+    pub fn inc_by_u64(&self, v: u64) {
+        self.shard().int.fetch_add(v, Ordering::Relaxed);
+    }
+
+    /// Adds `v`, which must be non-negative and not NaN. Whole numbers take the integer path
+    /// (one atomic add), others a compare-and-swap on the float part.
+    #[inline]
+    pub fn inc_by(&self, v: f64) -> Result<()> {
+        if !(v >= 0.0) {
+            return Err(Error::CounterDecrement(v));
+        }
+        let as_int = v as u64;
+        if as_int as f64 == v {
+            self.inc_by_u64(as_int);
+        } else {
+            add_f64(&self.shard().float_bits, v);
+        }
+        Ok(())
+    }
+
+    /// Adds `v` and records an exemplar for it (shown in OpenMetrics output).
+    pub fn inc_by_with_exemplar<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        v: f64,
+        labels: &[(K, V)],
+    ) -> Result<()> {
+        let exemplar = Exemplar::new(labels, v)?;
+        self.inc_by(v)?;
+        self.0.exemplar.store(Some(Arc::new(exemplar)));
+        Ok(())
+    }
+
+    /// The current total.
+    pub fn get(&self) -> f64 {
+        let mut int: u64 = 0;
+        let mut float = 0.0;
+        for s in self.0.shards.iter() {
+            int = int.wrapping_add(s.0.int.load(Ordering::Relaxed));
+            float += f64::from_bits(s.0.float_bits.load(Ordering::Relaxed));
+        }
+        int as f64 + float
+    }
+
+    /// Sets the counter back to zero (prom-client's `reset`, tests).
+    pub fn reset(&self) {
+        for s in self.0.shards.iter() {
+            s.0.int.store(0, Ordering::Relaxed);
+            s.0.float_bits.store(0, Ordering::Relaxed);
+        }
+        self.0.exemplar.store(None);
+    }
+
+    /// When the counter was created (seconds since the epoch).
+    pub fn created(&self) -> f64 {
+        self.0.created
+    }
+
+    /// The first shard's cells; see the module docs for the layout.
+    pub fn cells_ptr(&self) -> *const CounterCell {
+        &self.0.shards[0].0
+    }
+
+    /// Number of shards at [`cells_ptr`](Self::cells_ptr), 128 bytes apart.
+    pub fn shard_count(&self) -> usize {
+        self.0.shards.len()
+    }
+}
+
+/// Adds to an `f64` stored as bits, by compare-and-swap.
+#[inline]
+pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
+    let mut old = cell.load(Ordering::Relaxed);
+    loop {
+        let new = (f64::from_bits(old) + v).to_bits();
+        match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => old = actual,
+        }
+    }
+}
+
+impl Metric for Counter {
+    const TYPE: MetricType = MetricType::Counter;
+    type Config = CounterConfig;
+
+    fn config(opts: &Opts) -> Result<CounterConfig> {
+        if opts.buckets.is_some() || !opts.states.is_empty() {
+            return Err(Error::InvalidOption("counters take no buckets or states".into()));
+        }
+        let shards = opts.shards.map(shard::normalize).unwrap_or_else(shard::default_shards);
+        Ok(CounterConfig { shards, created: opts.created })
+    }
+
+    fn reserved_labels(_: &CounterConfig, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn new_child(config: &CounterConfig, meta: ChildMeta) -> Self {
+        let shards: Box<[Shard]> = (0..config.shards).map(|_| Shard::default()).collect();
+        Counter(Arc::new(CounterCore {
+            mask: shards.len() - 1,
+            shards,
+            created: if config.created { now_seconds() } else { f64::NAN },
+            exemplar: ArcSwapOption::empty(),
+            meta,
+        }))
+    }
+
+    fn meta(&self) -> &ChildMeta {
+        &self.0.meta
+    }
+
+    fn encode(&self, _: &CounterConfig, w: &mut SeriesWriter<'_>) {
+        w.start("_total", None);
+        w.f64(self.get());
+        let ex = self.0.exemplar.load();
+        w.exemplar(ex.as_deref());
+        w.end();
+        if !self.0.created.is_nan() {
+            w.created(self.0.created);
+        }
+    }
+
+    fn point(&self, _: &CounterConfig) -> PointValue {
+        PointValue::Counter {
+            value: self.get(),
+            created: Some(self.0.created).filter(|c| !c.is_nan()),
+            exemplar: self.0.exemplar.load_full().map(|e| (*e).clone()),
+        }
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.0.shards.iter().fold(0u64, |acc, s| {
+            acc.wrapping_add(s.0.int.load(Ordering::Relaxed))
+                .wrapping_add(s.0.float_bits.load(Ordering::Relaxed))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn increments() {
+        let c = Counter::standalone();
+        c.inc();
+        c.inc_by_u64(2);
+        c.inc_by(0.5).unwrap();
+        c.inc_by(1.0).unwrap();
+        assert_eq!(c.get(), 4.5);
+        assert_eq!(c.inc_by(-1.0), Err(Error::CounterDecrement(-1.0)));
+        assert!(matches!(c.inc_by(f64::NAN), Err(Error::CounterDecrement(_))));
+        assert_eq!(c.get(), 4.5, "a rejected increment changes nothing");
+        c.inc_by(f64::INFINITY).unwrap();
+        assert_eq!(c.get(), f64::INFINITY);
+    }
+
+    #[test]
+    fn layout_is_as_documented() {
+        let c = Counter::standalone();
+        assert_eq!(std::mem::size_of::<Shard>(), 128);
+        let base = c.cells_ptr() as usize;
+        assert_eq!(base % 128, 0);
+        // A write through the documented address shows in the value.
+        for i in 0..c.shard_count() {
+            let cell = unsafe { &*((base + 128 * i) as *const CounterCell) };
+            cell.int.fetch_add(10, Ordering::Relaxed);
+            cell.float_bits.store(0.25f64.to_bits(), Ordering::Relaxed);
+        }
+        assert_eq!(c.get(), c.shard_count() as f64 * 10.25);
+    }
+}

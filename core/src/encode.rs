@@ -1,0 +1,212 @@
+//! Exposition: the Prometheus text format 0.0.4 and OpenMetrics 1.0 text, chosen from an
+//! `Accept` header by [`Format::negotiate`].
+
+use crate::fmt::{self, escape_help, escape_label_value};
+use crate::metric::{MetricFamily, MetricType, PointValue, SeriesWriter};
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0.0 text.
+    OpenMetrics,
+}
+
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => CONTENT_TYPE_TEXT,
+            Format::OpenMetrics => CONTENT_TYPE_OPENMETRICS,
+        }
+    }
+
+    /// Picks the format an `Accept` header prefers (highest `q`, earliest on ties), as a
+    /// scrape handler should: OpenMetrics when it is acceptable and preferred (Prometheus
+    /// asks for it first), the classic text format otherwise or when nothing matches.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else { return Format::Text };
+        let mut best: Option<(f32, Format)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or("").to_ascii_lowercase();
+            let (mut q, mut version) = (1.0f32, None);
+            for p in parts {
+                if let Some((k, v)) = p.split_once('=') {
+                    let v = v.trim().trim_matches('"');
+                    match k.trim().to_ascii_lowercase().as_str() {
+                        "q" => q = v.parse().unwrap_or(0.0),
+                        "version" => version = Some(v.to_owned()),
+                        _ => {}
+                    }
+                }
+            }
+            let format = match media.as_str() {
+                "application/openmetrics-text"
+                    if matches!(version.as_deref(), None | Some("1.0.0") | Some("0.0.1")) =>
+                {
+                    Format::OpenMetrics
+                }
+                "text/plain" if matches!(version.as_deref(), None | Some("0.0.4")) => Format::Text,
+                "text/*" | "*/*" => Format::Text,
+                _ => continue,
+            };
+            if q > 0.0 && best.map_or(true, |(bq, _)| q > bq) {
+                best = Some((q, format));
+            }
+        }
+        best.map_or(Format::Text, |(_, f)| f)
+    }
+}
+
+/// Writes families into a caller-owned buffer. Collectors receive one during a scrape.
+pub struct Encoder<'a> {
+    out: &'a mut Vec<u8>,
+    openmetrics: bool,
+    registry_labels: &'a str,
+    /// Scratch for rendering owned label sets, reused across points.
+    scratch: String,
+}
+
+impl<'a> Encoder<'a> {
+    pub fn new(out: &'a mut Vec<u8>, format: Format, registry_labels: &'a str) -> Self {
+        Encoder { out, openmetrics: format == Format::OpenMetrics, registry_labels, scratch: String::new() }
+    }
+
+    pub fn openmetrics(&self) -> bool {
+        self.openmetrics
+    }
+
+    pub(crate) fn registry_labels(&self) -> &'a str {
+        self.registry_labels
+    }
+
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
+    /// `# HELP`, `# TYPE` and (OpenMetrics) `# UNIT` lines for a family with base name `name`.
+    pub fn header(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricType) {
+        let out = &mut *self.out;
+        let suffix = if self.openmetrics { "" } else { kind.name_suffix() };
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        escape_help(out, help, self.openmetrics);
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        let t = if self.openmetrics { kind.openmetrics_name() } else { kind.text_name() };
+        out.extend_from_slice(t.as_bytes());
+        out.push(b'\n');
+        if let (true, Some(unit)) = (self.openmetrics, unit) {
+            out.extend_from_slice(b"# UNIT ");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(unit.as_bytes());
+            out.push(b'\n');
+        }
+    }
+
+    /// Encodes a family from the owned data model (custom collectors).
+    pub fn family(&mut self, f: &MetricFamily) {
+        self.header(&f.name, &f.help, f.unit.as_deref(), f.kind);
+        let openmetrics = self.openmetrics;
+        for p in &f.points {
+            self.scratch.clear();
+            crate::family::render_pairs(&mut self.scratch, p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let mut w = SeriesWriter {
+                out: &mut *self.out,
+                openmetrics,
+                name: &f.name,
+                registry_labels: self.registry_labels,
+                labels: &self.scratch,
+            };
+            write_point(&mut w, &p.value);
+        }
+    }
+
+    /// Ends the exposition (`# EOF` in OpenMetrics).
+    pub fn finish(&mut self) {
+        if self.openmetrics {
+            self.out.extend_from_slice(b"# EOF\n");
+        }
+    }
+}
+
+fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
+    let le = |v: f64, om: bool| if om { fmt::float_string_openmetrics(v) } else { fmt::float_string(v) };
+    match value {
+        PointValue::Counter { value, created, exemplar } => {
+            w.start("_total", None);
+            w.f64(*value);
+            w.exemplar(exemplar.as_ref());
+            w.end();
+            if let Some(c) = created {
+                w.created(*c);
+            }
+        }
+        PointValue::Gauge(v) | PointValue::Unknown(v) => {
+            w.start("", None);
+            w.f64(*v);
+            w.end();
+        }
+        PointValue::Histogram { buckets, count, sum, created } => {
+            for (bound, c, ex) in buckets {
+                let l = le(*bound, w.openmetrics());
+                w.start("_bucket", Some(("le", &l)));
+                w.u64(*c);
+                w.exemplar(ex.as_ref());
+                w.end();
+            }
+            w.start("_count", None);
+            w.u64(*count);
+            w.end();
+            w.start("_sum", None);
+            w.f64(*sum);
+            w.end();
+            if let Some(c) = created {
+                w.created(*c);
+            }
+        }
+        PointValue::Summary { count, sum, quantiles, created } => {
+            for (q, v) in quantiles {
+                let l = le(*q, w.openmetrics());
+                w.start("", Some(("quantile", &l)));
+                w.f64(*v);
+                w.end();
+            }
+            w.start("_count", None);
+            w.u64(*count);
+            w.end();
+            w.start("_sum", None);
+            w.f64(*sum);
+            w.end();
+            if let Some(c) = created {
+                w.created(*c);
+            }
+        }
+        PointValue::Info(labels) => {
+            let mut raw = String::new();
+            crate::family::render_pairs(&mut raw, labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            w.start_with("_info", None, &raw);
+            w.f64(1.0);
+            w.end();
+        }
+        PointValue::StateSet(states) => {
+            let label = w.name.to_owned();
+            for (state, on) in states {
+                let mut esc = String::new();
+                escape_label_value(&mut esc, state);
+                w.start("", Some((&label, &esc)));
+                w.f64(if *on { 1.0 } else { 0.0 });
+                w.end();
+            }
+        }
+    }
+}

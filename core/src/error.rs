@@ -1,0 +1,77 @@
+//! Typed errors. Every fallible operation of the core returns [`Error`]; bindings map each
+//! variant to their language's idiom (Python `ValueError`, JS `TypeError`, a C result code).
+
+use std::fmt;
+
+/// What went wrong. Variants carry enough context for a one-line message.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    InvalidMetricName(String),
+    /// A label name does not match `[a-zA-Z_][a-zA-Z0-9_]*`.
+    InvalidLabelName(String),
+    /// A label name is reserved: `__`-prefixed, `le` on histograms, `quantile` on summaries,
+    /// or the metric's own name on a state set.
+    ReservedLabelName(String),
+    /// The same label name appears twice (in label names, const labels or exemplar labels).
+    DuplicateLabelName(String),
+    /// A child was resolved with the wrong number of label values.
+    LabelCount { expected: usize, got: usize },
+    /// Labels given by name do not match the family's label names.
+    UnknownLabel(String),
+    /// Histogram buckets are empty, not strictly increasing, or contain NaN.
+    InvalidBuckets(String),
+    /// A counter was asked to go down (negative or NaN increment).
+    CounterDecrement(f64),
+    /// A value that must be a number was NaN (or infinite where that is not allowed).
+    InvalidValue(&'static str, f64),
+    /// The unit is not a valid name part or the metric name does not end with it.
+    InvalidUnit(String),
+    /// A state set was given a state it does not declare, or too many states.
+    InvalidState(String),
+    /// Exemplar labels exceed the OpenMetrics limit of 128 UTF-8 characters.
+    ExemplarTooLong(usize),
+    /// A collector with this metric name is already registered.
+    AlreadyRegistered(String),
+    /// Unregistering something the registry does not hold.
+    NotRegistered(String),
+    /// Options that do not fit the metric type (e.g. buckets on a counter).
+    InvalidOption(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidMetricName(n) => write!(f, "invalid metric name: {n:?}"),
+            Error::InvalidLabelName(n) => write!(f, "invalid label name: {n:?}"),
+            Error::ReservedLabelName(n) => write!(f, "reserved label name: {n:?}"),
+            Error::DuplicateLabelName(n) => write!(f, "duplicate label name: {n:?}"),
+            Error::LabelCount { expected, got } => {
+                write!(f, "incorrect label count: expected {expected} label values, got {got}")
+            }
+            Error::UnknownLabel(n) => write!(f, "label names do not match: {n}"),
+            Error::InvalidBuckets(why) => write!(f, "invalid histogram buckets: {why}"),
+            Error::CounterDecrement(v) => {
+                write!(f, "counters can only be incremented by non-negative amounts, got {v}")
+            }
+            Error::InvalidValue(what, v) => write!(f, "invalid value for {what}: {v}"),
+            Error::InvalidUnit(why) => write!(f, "invalid unit: {why}"),
+            Error::InvalidState(why) => write!(f, "invalid state: {why}"),
+            Error::ExemplarTooLong(n) => write!(
+                f,
+                "exemplar labels have {n} characters, more than the OpenMetrics limit of 128"
+            ),
+            Error::AlreadyRegistered(n) => {
+                write!(f, "duplicated timeseries in registry: {n:?} is already registered")
+            }
+            Error::NotRegistered(n) => write!(f, "not registered: {n:?}"),
+            Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

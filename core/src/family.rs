@@ -1,0 +1,590 @@
+//! Label families: one metric per distinct set of label values.
+//!
+//! # Lookup without locks
+//! Children live in a lock-free hash map (`papaya`). A hit hashes the label values as given
+//! (no allocation), compares them with the stored key, and returns a reference protected by an
+//! epoch guard: a thread-local store, no shared write, so lookups from many threads do not
+//! bounce cache lines. Only a miss takes the family's `write_lock`, which serialises child
+//! creation, removal and the cardinality check; writers of existing children never take it.
+//!
+//! # Bounded cardinality
+//! At most `limit` label sets are admitted. Past it, every new label set resolves to one
+//! overflow child whose label values are all [`OVERFLOW_LABEL_VALUE`], and the family's
+//! `overflowed` count rises (exposed as `footmetrics_cardinality_overflow_total`).
+
+use crate::error::{Error, Result};
+use crate::fmt::escape_label_value;
+use crate::metric::{ChildMeta, Metric, MetricFamily, MetricPoint, MetricType, SeriesWriter};
+use crate::opts::Opts;
+use crate::registry::{Collector, Encoder};
+use crate::validate;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The label value every label of the overflow series carries.
+pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
+
+/// Most label names a by-name lookup resolves without allocating.
+const MAX_STACK_LABELS: usize = 16;
+
+/// A family's static description.
+#[derive(Debug, Clone)]
+pub struct Desc {
+    /// Base name: no `_total`/`_info` suffix.
+    pub name: String,
+    pub help: String,
+    pub unit: Option<String>,
+    pub kind: MetricType,
+    pub label_names: Vec<String>,
+    pub const_labels: Vec<(String, String)>,
+}
+
+impl Desc {
+    /// Every name this family's output uses, for duplicate detection.
+    pub fn sample_names(&self) -> Vec<String> {
+        let suffixes: &[&str] = match self.kind {
+            MetricType::Counter => &["_total", "_created"],
+            MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
+            MetricType::Summary => &["_count", "_sum", "_created"],
+            MetricType::Info => &["_info"],
+            _ => &[],
+        };
+        std::iter::once(self.name.clone())
+            .chain(suffixes.iter().map(|s| format!("{}{s}", self.name)))
+            .collect()
+    }
+}
+
+/// Stored key: the label values, owned.
+#[derive(Debug, PartialEq, Eq)]
+struct LabelKey(Box<[Box<str>]>);
+
+impl Hash for LabelKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for v in self.0.iter() {
+            hash_value(state, v);
+        }
+    }
+}
+
+/// Borrowed lookup key; hashes exactly as [`LabelKey`] does.
+struct LabelRef<'a, S>(&'a [S]);
+
+impl<S: AsRef<str>> Hash for LabelRef<'_, S> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for v in self.0 {
+            hash_value(state, v.as_ref());
+        }
+    }
+}
+
+impl<S: AsRef<str>> papaya::Equivalent<LabelKey> for LabelRef<'_, S> {
+    fn equivalent(&self, key: &LabelKey) -> bool {
+        self.0.len() == key.0.len() && self.0.iter().zip(key.0.iter()).all(|(a, b)| a.as_ref() == &**b)
+    }
+}
+
+#[inline(always)]
+fn hash_value<H: Hasher>(state: &mut H, v: &str) {
+    state.write(v.as_bytes());
+    // Separator, so ("ab","c") and ("a","bc") hash apart.
+    state.write_u8(0xff);
+}
+
+type ChildMap<M> = papaya::HashMap<LabelKey, M, foldhash::fast::RandomState>;
+
+pub(crate) struct FamilyInner<M: Metric> {
+    pub(crate) desc: Desc,
+    config: M::Config,
+    /// Family const labels, rendered once; every child's rendered labels start with them.
+    const_rendered: String,
+    children: ChildMap<M>,
+    /// The only child of a family without labels (never in `children`).
+    single: Option<M>,
+    /// Serialises misses, removal and sweeps; never taken on a hit.
+    write_lock: Mutex<()>,
+    /// Admitted label sets (the overflow child excluded). Changed under `write_lock` only.
+    admitted: AtomicUsize,
+    limit: usize,
+    /// Set once `admitted` reaches `limit`, so overflowing lookups skip the lock.
+    full: AtomicBool,
+    overflowed: AtomicU64,
+    expiry_ms: Option<u64>,
+    epoch: Instant,
+}
+
+/// A family of metrics of type `M`, one per set of label values. Cheap to clone.
+pub struct Family<M: Metric> {
+    pub(crate) inner: Arc<FamilyInner<M>>,
+}
+
+impl<M: Metric> Clone for Family<M> {
+    fn clone(&self) -> Self {
+        Family { inner: self.inner.clone() }
+    }
+}
+
+impl<M: Metric> std::fmt::Debug for Family<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family").field("desc", &self.inner.desc).finish_non_exhaustive()
+    }
+}
+
+/// A resolved child, borrowed from its family. Derefs to the metric handle; holding it keeps
+/// the child's memory alive even if another thread removes it meanwhile. Meant for one-shot
+/// use (`family.get(&[..])?.inc()`); keep a clone of the handle for long-lived use.
+pub struct ChildRef<'a, M> {
+    _guard: Option<papaya::LocalGuard<'a>>,
+    ptr: *const M,
+    _family: PhantomData<&'a M>,
+}
+
+impl<M> Deref for ChildRef<'_, M> {
+    type Target = M;
+    #[inline(always)]
+    fn deref(&self) -> &M {
+        // Safety: `ptr` points into the family's map entry (protected by `_guard` until this
+        // is dropped) or at the family's single child (alive while the family is borrowed).
+        unsafe { &*self.ptr }
+    }
+}
+
+impl<M: Metric> Family<M> {
+    /// Validates `opts` for type `M` and creates an empty family (not registered anywhere).
+    pub fn new(opts: &Opts) -> Result<Self> {
+        let name = opts.family_name(M::TYPE)?;
+        let config = M::config(opts)?;
+        let reserved = M::reserved_labels(&config, &name);
+        let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
+        let all_names =
+            opts.const_labels.iter().map(|(k, _)| k.as_str()).chain(opts.label_names.iter().map(String::as_str));
+        validate::label_names(all_names, &reserved)?;
+        if opts.cardinality_limit == 0 {
+            return Err(Error::InvalidOption("cardinality limit must be at least 1".into()));
+        }
+        let mut const_rendered = String::new();
+        render_pairs(&mut const_rendered, opts.const_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let desc = Desc {
+            name,
+            help: opts.help.clone(),
+            unit: opts.unit.clone(),
+            kind: M::TYPE,
+            label_names: opts.label_names.clone(),
+            const_labels: opts.const_labels.clone(),
+        };
+        let epoch = Instant::now();
+        let single = if opts.label_names.is_empty() {
+            Some(M::new_child(&config, ChildMeta { rendered: const_rendered.clone().into(), ..ChildMeta::default() }))
+        } else {
+            None
+        };
+        Ok(Family {
+            inner: Arc::new(FamilyInner {
+                desc,
+                config,
+                const_rendered,
+                children: ChildMap::with_hasher(foldhash::fast::RandomState::default()),
+                single,
+                write_lock: Mutex::new(()),
+                admitted: AtomicUsize::new(0),
+                limit: opts.cardinality_limit,
+                full: AtomicBool::new(false),
+                overflowed: AtomicU64::new(0),
+                expiry_ms: opts.expiry.map(|d| d.as_millis().max(1) as u64),
+                epoch,
+            }),
+        })
+    }
+
+    pub fn desc(&self) -> &Desc {
+        &self.inner.desc
+    }
+
+    pub fn config(&self) -> &M::Config {
+        &self.inner.config
+    }
+
+    /// The metric of a family without labels.
+    pub fn unlabelled(&self) -> Result<M> {
+        self.inner.single.clone().ok_or(Error::LabelCount { expected: self.inner.desc.label_names.len(), got: 0 })
+    }
+
+    /// Resolves label values (in label-name order) to a borrowed child, creating it on first
+    /// use. A hit takes no lock and allocates nothing.
+    #[inline]
+    pub fn get<S: AsRef<str>>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
+        let inner = &*self.inner;
+        if values.len() != inner.desc.label_names.len() {
+            return Err(Error::LabelCount { expected: inner.desc.label_names.len(), got: values.len() });
+        }
+        if let Some(single) = &inner.single {
+            return Ok(ChildRef { _guard: None, ptr: single, _family: PhantomData });
+        }
+        let guard = inner.children.guard();
+        if let Some(m) = inner.children.get(&LabelRef(values), &guard) {
+            let ptr: *const M = m;
+            return Ok(ChildRef { _guard: Some(guard), ptr, _family: PhantomData });
+        }
+        drop(guard);
+        self.get_slow(values)
+    }
+
+    #[cold]
+    fn get_slow<S: AsRef<str>>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
+        let inner = &*self.inner;
+        let overflow = || {
+            inner.overflowed.fetch_add(1, Ordering::Relaxed);
+            let n = inner.desc.label_names.len();
+            self.get_or_insert(&vec![OVERFLOW_LABEL_VALUE; n], false)
+        };
+        if inner.full.load(Ordering::Relaxed) {
+            // Another thread may have created it meanwhile, or it may be the overflow itself.
+            let guard = inner.children.guard();
+            if let Some(m) = inner.children.get(&LabelRef(values), &guard) {
+                let ptr: *const M = m;
+                return Ok(ChildRef { _guard: Some(guard), ptr, _family: PhantomData });
+            }
+            drop(guard);
+            return Ok(overflow());
+        }
+        let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.admitted.load(Ordering::Relaxed) >= inner.limit
+            && !inner.children.pin().contains_key(&LabelRef(values))
+        {
+            inner.full.store(true, Ordering::Relaxed);
+            drop(_lock);
+            return Ok(overflow());
+        }
+        Ok(self.get_or_insert(values, true))
+    }
+
+    /// Returns the child for `values`, creating it if absent. `admit` counts it against the
+    /// limit. Callers hold `write_lock` when `admit` is true.
+    fn get_or_insert<S: AsRef<str>>(&self, values: &[S], admit: bool) -> ChildRef<'_, M> {
+        let inner = &*self.inner;
+        let guard = inner.children.guard();
+        let existing = inner.children.get(&LabelRef(values), &guard).map(|m| m as *const M);
+        let ptr = match existing {
+            Some(ptr) => ptr,
+            None => {
+                let key = LabelKey(values.iter().map(|v| Box::<str>::from(v.as_ref())).collect());
+                let child = M::new_child(&inner.config, self.meta_for(&key));
+                let fp = child.fingerprint();
+                child.meta().last_fingerprint.store(fp, Ordering::Relaxed);
+                let m = inner.children.get_or_insert(key, child, &guard);
+                if admit {
+                    inner.admitted.fetch_add(1, Ordering::Relaxed);
+                }
+                m as *const M
+            }
+        };
+        ChildRef { _guard: Some(guard), ptr, _family: PhantomData }
+    }
+
+    fn meta_for(&self, key: &LabelKey) -> ChildMeta {
+        let inner = &*self.inner;
+        let mut rendered = inner.const_rendered.clone();
+        if !rendered.is_empty() {
+            rendered.push(',');
+        }
+        render_pairs(&mut rendered, inner.desc.label_names.iter().map(String::as_str).zip(key.0.iter().map(|v| &**v)));
+        ChildMeta {
+            values: key.0.clone(),
+            rendered: rendered.into(),
+            last_change_ms: AtomicU64::new(self.now_ms()),
+            ..ChildMeta::default()
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.inner.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Resolves label values to an owned handle (like the `prometheus` crate's
+    /// `with_label_values`). Cloning the handle touches its reference count; for one-shot
+    /// updates from many threads prefer [`get`](Self::get).
+    pub fn with_label_values<S: AsRef<str>>(&self, values: &[S]) -> Result<M> {
+        self.get(values).map(|c| (*c).clone())
+    }
+
+    /// Resolves labels given by name (any order). Allocates nothing for up to 16 labels.
+    pub fn get_by_name<K: AsRef<str>, V: AsRef<str>>(&self, labels: &[(K, V)]) -> Result<ChildRef<'_, M>> {
+        let names = &self.inner.desc.label_names;
+        if labels.len() != names.len() {
+            return Err(Error::LabelCount { expected: names.len(), got: labels.len() });
+        }
+        let find = |name: &str| -> Result<&str> {
+            labels
+                .iter()
+                .find(|(k, _)| k.as_ref() == name)
+                .map(|(_, v)| v.as_ref())
+                .ok_or_else(|| Error::UnknownLabel(format!("expected {names:?}, got {:?}", labels.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>())))
+        };
+        if names.len() <= MAX_STACK_LABELS {
+            let mut ordered = [""; MAX_STACK_LABELS];
+            for (slot, name) in ordered.iter_mut().zip(names) {
+                *slot = find(name)?;
+            }
+            self.get(&ordered[..names.len()])
+        } else {
+            let ordered = names.iter().map(|n| find(n)).collect::<Result<Vec<_>>>()?;
+            self.get(&ordered)
+        }
+    }
+
+    /// Removes one label set; returns whether it existed. Held handles keep working but are
+    /// no longer exported.
+    pub fn remove<S: AsRef<str>>(&self, values: &[S]) -> Result<bool> {
+        let inner = &*self.inner;
+        if values.len() != inner.desc.label_names.len() {
+            return Err(Error::LabelCount { expected: inner.desc.label_names.len(), got: values.len() });
+        }
+        let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(self.remove_locked(&LabelRef(values)))
+    }
+
+    fn remove_locked<S: AsRef<str>>(&self, key: &LabelRef<'_, S>) -> bool {
+        let inner = &*self.inner;
+        let is_overflow = key.0.iter().all(|v| v.as_ref() == OVERFLOW_LABEL_VALUE);
+        let removed = inner.children.pin().remove(key).is_some();
+        if removed && !is_overflow {
+            inner.admitted.fetch_sub(1, Ordering::Relaxed);
+            inner.full.store(false, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Removes every label set.
+    pub fn clear(&self) {
+        let inner = &*self.inner;
+        let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        inner.children.pin().clear();
+        inner.admitted.store(0, Ordering::Relaxed);
+        inner.full.store(false, Ordering::Relaxed);
+    }
+
+    /// Number of label sets currently exported (the overflow series included).
+    pub fn len(&self) -> usize {
+        if self.inner.single.is_some() {
+            1
+        } else {
+            self.inner.children.len()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many lookups were folded into the overflow series.
+    pub fn overflowed(&self) -> u64 {
+        self.inner.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// Removes label sets whose cells have not changed for the configured expiry. Runs at
+    /// every scrape; callable directly. Returns how many were removed.
+    ///
+    /// "Not changed" is judged by the cells' fingerprint between sweeps, so writers pay
+    /// nothing for expiry; a gauge set again to the value it already holds counts as idle.
+    pub fn sweep_expired(&self) -> usize {
+        let inner = &*self.inner;
+        let Some(ttl) = inner.expiry_ms else { return 0 };
+        let now = self.now_ms();
+        let mut stale: Vec<Box<[Box<str>]>> = Vec::new();
+        for (key, m) in inner.children.pin().iter() {
+            let meta = m.meta();
+            let fp = m.fingerprint();
+            if fp != meta.last_fingerprint.load(Ordering::Relaxed) {
+                meta.last_fingerprint.store(fp, Ordering::Relaxed);
+                meta.last_change_ms.store(now, Ordering::Relaxed);
+            } else if now.saturating_sub(meta.last_change_ms.load(Ordering::Relaxed)) >= ttl {
+                stale.push(key.0.clone());
+            }
+        }
+        if stale.is_empty() {
+            return 0;
+        }
+        let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        stale.iter().filter(|k| self.remove_locked(&LabelRef(&k[..]))).count()
+    }
+
+    /// Each child's label values and handle (a snapshot; order unspecified).
+    pub fn children(&self) -> Vec<(Vec<String>, M)> {
+        if let Some(single) = &self.inner.single {
+            return vec![(Vec::new(), single.clone())];
+        }
+        self.inner
+            .children
+            .pin()
+            .iter()
+            .map(|(k, m)| (k.0.iter().map(|v| v.to_string()).collect(), m.clone()))
+            .collect()
+    }
+
+    fn for_each_child(&self, mut f: impl FnMut(&M)) {
+        match &self.inner.single {
+            Some(single) => f(single),
+            None => self.inner.children.pin().iter().for_each(|(_, m)| f(m)),
+        }
+    }
+}
+
+/// Appends `k="v",…` with values escaped.
+pub(crate) fn render_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label_value(out, v);
+        out.push('"');
+    }
+}
+
+impl<M: Metric> Collector for Family<M> {
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
+    }
+
+    fn descs(&self) -> Vec<Desc> {
+        vec![self.inner.desc.clone()]
+    }
+
+    fn encode(&self, enc: &mut Encoder<'_>) {
+        self.sweep_expired();
+        let d = &self.inner.desc;
+        enc.header(&d.name, &d.help, d.unit.as_deref(), d.kind);
+        let (openmetrics, registry_labels) = (enc.openmetrics(), enc.registry_labels());
+        let out = enc.buffer();
+        self.for_each_child(|m| {
+            let mut w = SeriesWriter { out: &mut *out, openmetrics, name: &d.name, registry_labels, labels: &m.meta().rendered };
+            m.encode(&self.inner.config, &mut w);
+        });
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.sweep_expired();
+        let d = &self.inner.desc;
+        let mut family = MetricFamily {
+            name: d.name.clone(),
+            help: d.help.clone(),
+            unit: d.unit.clone(),
+            kind: d.kind,
+            points: Vec::new(),
+        };
+        self.for_each_child(|m| {
+            let labels = d
+                .const_labels
+                .iter()
+                .cloned()
+                .chain(d.label_names.iter().cloned().zip(m.meta().label_values().map(str::to_owned)))
+                .collect();
+            family.points.push(MetricPoint { labels, value: m.point(&self.inner.config) });
+        });
+        vec![family]
+    }
+
+    fn overflowed(&self) -> Vec<(String, u64)> {
+        match self.overflowed() {
+            0 => Vec::new(),
+            n => vec![(self.inner.desc.name.clone(), n)],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Counter, Gauge};
+
+    fn counters(limit: usize) -> Family<Counter> {
+        Family::new(&Opts::new("requests_total", "Requests.").labels(&["method", "code"]).cardinality_limit(limit)).unwrap()
+    }
+
+    #[test]
+    fn resolves_and_counts_labels() {
+        let f = counters(100);
+        f.get(&["GET", "200"]).unwrap().inc();
+        f.get(&["GET", "200"]).unwrap().inc();
+        f.get(&[String::from("GET"), String::from("500")]).unwrap().inc();
+        f.get_by_name(&[("code", "200"), ("method", "GET")]).unwrap().inc();
+        assert_eq!(f.with_label_values(&["GET", "200"]).unwrap().get(), 3.0);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f.get(&["GET"]).err(), Some(Error::LabelCount { expected: 2, got: 1 }));
+        assert!(matches!(f.get_by_name(&[("code", "1"), ("verb", "GET")]), Err(Error::UnknownLabel(_))));
+        // Keys that concatenate alike stay apart.
+        f.get(&["ab", "c"]).unwrap().inc();
+        f.get(&["a", "bc"]).unwrap().inc_by_u64(5);
+        assert_eq!(f.with_label_values(&["ab", "c"]).unwrap().get(), 1.0);
+    }
+
+    #[test]
+    fn remove_and_clear() {
+        let f = counters(100);
+        let held = f.with_label_values(&["GET", "200"]).unwrap();
+        f.get(&["PUT", "200"]).unwrap().inc();
+        assert!(f.remove(&["GET", "200"]).unwrap());
+        assert!(!f.remove(&["GET", "200"]).unwrap());
+        held.inc(); // still safe to use
+        assert_eq!(f.len(), 1);
+        f.clear();
+        assert!(f.is_empty());
+        assert_eq!(f.with_label_values(&["GET", "200"]).unwrap().get(), 0.0, "recreated fresh");
+    }
+
+    #[test]
+    fn overflow_bounds_cardinality() {
+        let f = counters(3);
+        for i in 0..50 {
+            f.get(&["GET", &i.to_string()]).unwrap().inc();
+        }
+        assert_eq!(f.len(), 4, "3 admitted plus the overflow series");
+        assert_eq!(f.overflowed(), 47);
+        let of = f.with_label_values(&[OVERFLOW_LABEL_VALUE, OVERFLOW_LABEL_VALUE]).unwrap();
+        assert_eq!(of.get(), 47.0);
+        // Admitted series keep counting themselves.
+        f.get(&["GET", "1"]).unwrap().inc();
+        assert_eq!(f.with_label_values(&["GET", "1"]).unwrap().get(), 2.0);
+        // Removing one admits a new label set again.
+        f.remove(&["GET", "0"]).unwrap();
+        f.get(&["GET", "new"]).unwrap().inc();
+        assert_eq!(f.with_label_values(&["GET", "new"]).unwrap().get(), 1.0);
+        assert_eq!(f.overflowed(), 47);
+    }
+
+    #[test]
+    fn expiry_removes_idle_label_sets() {
+        let f: Family<Gauge> = Family::new(
+            &Opts::new("queue_length", "q").labels(&["queue"]).expiry(std::time::Duration::from_millis(30)),
+        )
+        .unwrap();
+        f.get(&["idle"]).unwrap().set(1.0);
+        f.get(&["busy"]).unwrap().set(1.0);
+        assert_eq!(f.sweep_expired(), 0);
+        for i in 0..8 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            f.get(&["busy"]).unwrap().set(i as f64 + 2.0);
+            f.sweep_expired();
+        }
+        let names: Vec<_> = f.children().into_iter().map(|(v, _)| v[0].clone()).collect();
+        assert_eq!(names, vec!["busy".to_string()]);
+    }
+
+    #[test]
+    fn invalid_options() {
+        let bad = |o: Opts| Family::<Counter>::new(&o).unwrap_err();
+        assert_eq!(bad(Opts::new("a-b", "h")), Error::InvalidMetricName("a-b".into()));
+        assert_eq!(bad(Opts::new("a", "h").labels(&["__x"])), Error::ReservedLabelName("__x".into()));
+        assert_eq!(bad(Opts::new("a", "h").labels(&["x"]).const_label("x", "1")), Error::DuplicateLabelName("x".into()));
+        assert!(matches!(bad(Opts::new("a", "h").buckets(vec![1.0])), Error::InvalidOption(_)));
+        let h = Family::<crate::Histogram>::new(&Opts::new("h", "h").labels(&["le"])).unwrap_err();
+        assert_eq!(h, Error::ReservedLabelName("le".into()));
+        let s = Family::<crate::Summary>::new(&Opts::new("s", "h").labels(&["quantile"])).unwrap_err();
+        assert_eq!(s, Error::ReservedLabelName("quantile".into()));
+    }
+}

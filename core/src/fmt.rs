@@ -1,0 +1,349 @@
+//! Number formatting and escaping for the text formats.
+//!
+//! Floats are written as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes them, which is what
+//! `client_golang` exposes (`1`, `0.25`, `1e+06`, `1.5e-07`, `+Inf`, `NaN`), so series keep
+//! the same `le` label values whichever client produced them.
+
+/// Appends `v` formatted as Go's `'g'` with shortest precision, with the exposition's
+/// spellings of the special values.
+pub fn write_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
+    }
+    // Integers below 1e6 print as plain digits in Go's shortest %g (exponent < 6), and they are
+    // most of what counters and bucket counts hold: skip the shortest-digits search for them.
+    if v.fract() == 0.0 && v.abs() < 1e6 {
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b.format(v as i64).as_bytes());
+        return;
+    }
+    let mut ryu_buf = ryu::Buffer::new();
+    let s = ryu_buf.format_finite(v);
+    let (neg, digits, dp) = decompose(s);
+    write_go_g(out, neg, &digits[..], dp);
+}
+
+/// Appends an unsigned integer (bucket and observation counts).
+#[inline]
+pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+    if v < (1 << 53) && v < 1_000_000 {
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b.format(v).as_bytes());
+    } else {
+        write_float(out, v as f64);
+    }
+}
+
+/// Splits a shortest round-trip decimal (as ryu or `{:e}` print it) into sign, significant
+/// digits without leading or trailing zeros, and the decimal point position `dp` such that
+/// the value is `0.d1d2d3… × 10^dp`.
+fn decompose(s: &str) -> (bool, DigitBuf, i32) {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().unwrap_or(0)),
+        None => (s, 0),
+    };
+    let mut digits = DigitBuf::default();
+    let mut point: Option<i32> = None;
+    let mut count = 0i32;
+    for b in mantissa.bytes() {
+        if b == b'.' {
+            point = Some(count);
+        } else {
+            digits.push(b);
+            count += 1;
+        }
+    }
+    let mut dp = point.unwrap_or(count) + exp;
+    // Strip leading zeros: each moves the point left.
+    let lead = digits.as_slice().iter().take_while(|&&d| d == b'0').count();
+    digits.drop_front(lead);
+    dp -= lead as i32;
+    while digits.len > 0 && digits.buf[digits.len - 1] == b'0' {
+        digits.len -= 1;
+    }
+    if digits.len == 0 {
+        // Zero: Go prints "0".
+        digits.push(b'0');
+        dp = 1;
+    }
+    (neg, digits, dp)
+}
+
+/// Go's `%g` layout for shortest precision: exponent form when the decimal exponent is below
+/// -4 or at least 6 (the "eprec = 6" rule of strconv for shortest output), else fixed.
+fn write_go_g(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
+    if neg {
+        out.push(b'-');
+    }
+    let nd = d.len() as i32;
+    let exp = dp - 1;
+    if exp < -4 || exp >= 6 {
+        out.push(d[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&d[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b.format(e).as_bytes());
+    } else {
+        if dp > 0 {
+            let m = dp.min(nd) as usize;
+            out.extend_from_slice(&d[..m]);
+            for _ in m as i32..dp {
+                out.push(b'0');
+            }
+        } else {
+            out.push(b'0');
+        }
+        let frac = nd - dp;
+        if frac > 0 {
+            out.push(b'.');
+            for i in 0..frac {
+                let j = dp + i;
+                out.push(if j >= 0 && j < nd { d[j as usize] } else { b'0' });
+            }
+        }
+    }
+}
+
+/// Fixed-capacity digit buffer: an f64's shortest form has at most 17 significant digits,
+/// ryu may print a few zeros around them.
+#[derive(Default)]
+struct DigitBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl DigitBuf {
+    fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+    fn drop_front(&mut self, n: usize) {
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+}
+
+impl std::ops::Index<std::ops::RangeFull> for DigitBuf {
+    type Output = [u8];
+    fn index(&self, _: std::ops::RangeFull) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+/// Formats into a fresh `String` (for labels rendered once, like `le`).
+pub fn float_string(v: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_float(&mut out, v);
+    // Only ASCII is ever written.
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// OpenMetrics spelling of an `le`/`quantile` label value and of a float sample: as Go's
+/// OpenMetrics encoder writes it, a float with no fraction or exponent gets `.0`
+/// (`le="1.0"`), so the strict parsers read it as the canonical float.
+pub fn float_string_openmetrics(v: f64) -> String {
+    let mut s = float_string(v);
+    if v.is_finite() && !s.contains(['.', 'e']) {
+        s.push_str(".0");
+    }
+    s
+}
+
+/// Escapes a label value into `out`: backslash, double quote and line feed.
+pub fn escape_label_value(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Escapes a HELP text. The classic format escapes backslash and line feed; OpenMetrics
+/// escapes double quotes as well.
+pub fn escape_help(out: &mut Vec<u8>, help: &str, openmetrics: bool) {
+    let mut start = 0;
+    let bytes = help.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if openmetrics => b"\\\"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(rep);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Reverses [`escape_label_value`]; used by tests and by parsers of our own output.
+pub fn unescape_label_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn go(v: f64) -> String {
+        float_string(v)
+    }
+
+    /// A slow, obviously-correct reference: Rust's `{:e}` gives the shortest round-trip
+    /// digits; lay them out by Go's rule.
+    fn reference(v: f64) -> String {
+        if v.is_nan() {
+            return "NaN".into();
+        }
+        if v.is_infinite() {
+            return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        }
+        if v == 0.0 {
+            return "0".into();
+        }
+        let s = format!("{v:e}");
+        let (neg, digits, dp) = decompose(&s);
+        let mut out = Vec::new();
+        write_go_g(&mut out, neg, &digits[..], dp);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn go_spellings() {
+        // Values checked against Go's strconv.FormatFloat(v, 'g', -1, 64).
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (0.005, "0.005"),
+            (0.25, "0.25"),
+            (2.5, "2.5"),
+            (10.0, "10"),
+            (600.0, "600"),
+            (999999.0, "999999"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (123456.7, "123456.7"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (1e21, "1e+21"),
+            (1.7e9, "1.7e+09"),
+            (1732486000.123, "1.732486000123e+09"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(go(*v), *want, "formatting {v:?}");
+        }
+    }
+
+    #[test]
+    fn openmetrics_spellings() {
+        assert_eq!(float_string_openmetrics(1.0), "1.0");
+        assert_eq!(float_string_openmetrics(0.25), "0.25");
+        assert_eq!(float_string_openmetrics(1e6), "1e+06");
+        assert_eq!(float_string_openmetrics(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn help_escaping() {
+        let mut out = Vec::new();
+        escape_help(&mut out, "a\\b\n\"c\"", false);
+        assert_eq!(out, b"a\\\\b\\n\"c\"");
+        out.clear();
+        escape_help(&mut out, "a\\b\n\"c\"", true);
+        assert_eq!(out, b"a\\\\b\\n\\\"c\\\"");
+    }
+
+    proptest! {
+        #[test]
+        fn matches_reference(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assert_eq!(go(v), reference(v));
+        }
+
+        #[test]
+        fn matches_reference_near_integers(i in -10_000_000i64..10_000_000, frac in prop::sample::select(vec![0.0, 0.5, 0.25, 0.1])) {
+            let v = i as f64 + frac;
+            prop_assert_eq!(go(v), reference(v));
+        }
+
+        #[test]
+        fn round_trips(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            let s = go(v);
+            let parsed: f64 = match s.as_str() {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                other => other.parse().unwrap(),
+            };
+            if v.is_nan() {
+                prop_assert!(parsed.is_nan());
+            } else {
+                prop_assert_eq!(parsed, v);
+            }
+        }
+
+        #[test]
+        fn label_escaping_round_trips(s in "\\PC*|[\\\\\"\n a-z]*") {
+            let mut esc = String::new();
+            escape_label_value(&mut esc, &s);
+            prop_assert!(!esc.contains('\n'));
+            // Every quote in the escaped form is preceded by an odd run of backslashes.
+            let b = esc.as_bytes();
+            for (i, &c) in b.iter().enumerate() {
+                if c == b'"' {
+                    let run = b[..i].iter().rev().take_while(|&&x| x == b'\\').count();
+                    prop_assert!(run % 2 == 1);
+                }
+            }
+            prop_assert_eq!(unescape_label_value(&esc), s);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Gauges: values that go up and down.
+//!
+//! # Cell layout
+//! One `u64` at `cell_ptr()`, 8-byte aligned, holding the bits of an `f64`. `set` is a plain
+//! atomic store; `inc`/`dec` are compare-and-swap loops on the bits.
+
+use crate::error::{Error, Result};
+use crate::exemplar::now_seconds;
+use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
+use crate::opts::Opts;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct GaugeCore {
+    bits: AtomicU64,
+    meta: ChildMeta,
+}
+
+/// A handle to one gauge.
+#[derive(Debug, Clone)]
+pub struct Gauge(Arc<GaugeCore>);
+
+impl Gauge {
+    pub fn standalone() -> Self {
+        Self::new_child(&(), ChildMeta::default())
+    }
+
+    #[inline]
+    pub fn set(&self, v: f64) {
+        self.0.bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub fn add(&self, v: f64) {
+        crate::counter::add_f64(&self.0.bits, v);
+    }
+
+    #[inline]
+    pub fn sub(&self, v: f64) {
+        self.add(-v);
+    }
+
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1.0);
+    }
+
+    /// Sets the gauge to the current Unix time in seconds.
+    pub fn set_to_current_time(&self) {
+        self.set(now_seconds());
+    }
+
+    /// Like [`set`](Self::set) but rejects NaN, for callers that treat NaN as a bug.
+    pub fn try_set(&self, v: f64) -> Result<()> {
+        if v.is_nan() {
+            return Err(Error::InvalidValue("gauge", v));
+        }
+        self.set(v);
+        Ok(())
+    }
+
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.bits.load(Ordering::Relaxed))
+    }
+
+    /// The gauge's cell; see the module docs.
+    pub fn cell_ptr(&self) -> *const AtomicU64 {
+        &self.0.bits
+    }
+}
+
+impl Metric for Gauge {
+    const TYPE: MetricType = MetricType::Gauge;
+    type Config = ();
+
+    fn config(opts: &Opts) -> Result<()> {
+        if opts.buckets.is_some() || !opts.states.is_empty() {
+            return Err(Error::InvalidOption("gauges take no buckets or states".into()));
+        }
+        Ok(())
+    }
+
+    fn reserved_labels(_: &(), _: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn new_child(_: &(), meta: ChildMeta) -> Self {
+        Gauge(Arc::new(GaugeCore { bits: AtomicU64::new(0f64.to_bits()), meta }))
+    }
+
+    fn meta(&self) -> &ChildMeta {
+        &self.0.meta
+    }
+
+    fn encode(&self, _: &(), w: &mut SeriesWriter<'_>) {
+        w.start("", None);
+        w.f64(self.get());
+        w.end();
+    }
+
+    fn point(&self, _: &()) -> PointValue {
+        PointValue::Gauge(self.get())
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.0.bits.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_and_down() {
+        let g = Gauge::standalone();
+        g.inc();
+        g.add(2.5);
+        g.dec();
+        g.sub(0.5);
+        assert_eq!(g.get(), 2.0);
+        g.set(-7.0);
+        assert_eq!(g.get(), -7.0);
+        assert!(g.try_set(f64::NAN).is_err());
+        assert_eq!(g.get(), -7.0);
+        g.set_to_current_time();
+        assert!(g.get() > 1.7e9);
+    }
+}

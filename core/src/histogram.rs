@@ -1,0 +1,323 @@
+//! Histograms with fixed buckets.
+//!
+//! # Cell layout
+//! `cells_ptr()` points to `bucket_count() + 2` little-endian `u64` words, 8-byte aligned:
+//! words `0..=n` count observations per bucket, *not* cumulative (word `i` counts values in
+//! `(bound[i-1], bound[i]]`, word `n` those above the last bound, i.e. the `+Inf` bucket);
+//! word `n + 1` holds the bits of the `f64` sum. An observation is one atomic add on its
+//! bucket and a compare-and-swap on the sum.
+//!
+//! # Consistency without stopping writers
+//! `_count` is not stored: a scrape reads each bucket word once and derives the cumulative
+//! buckets and `_count` from that one reading, so in every exposition `+Inf == _count` and
+//! buckets never decrease, whatever writers do meanwhile. `_sum` is read separately and may
+//! include or miss observations in flight during the scrape (at most one per writer thread).
+
+use crate::error::{Error, Result};
+use crate::exemplar::{now_seconds, Exemplar};
+use crate::fmt;
+use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
+use crate::opts::{Opts, DEFAULT_BUCKETS};
+use crate::validate;
+use arc_swap::ArcSwapOption;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Bucket bounds and their rendered `le` values, shared by a family's children.
+#[derive(Debug)]
+pub struct HistogramConfig {
+    bounds: Arc<[f64]>,
+    le_text: Box<[String]>,
+    le_openmetrics: Box<[String]>,
+    created: bool,
+}
+
+impl HistogramConfig {
+    pub fn new(bounds: &[f64], created: bool) -> Result<Self> {
+        let bounds = validate::buckets(bounds)?;
+        let le = |f: fn(f64) -> String| -> Box<[String]> {
+            bounds.iter().copied().chain([f64::INFINITY]).map(f).collect()
+        };
+        Ok(HistogramConfig {
+            le_text: le(fmt::float_string),
+            le_openmetrics: le(fmt::float_string_openmetrics),
+            bounds: bounds.into(),
+            created,
+        })
+    }
+
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+}
+
+#[derive(Debug)]
+pub struct HistogramCore {
+    bounds: Arc<[f64]>,
+    cells: Box<[AtomicU64]>,
+    created: f64,
+    exemplars: OnceLock<Box<[ArcSwapOption<Exemplar>]>>,
+    meta: ChildMeta,
+}
+
+/// A handle to one histogram.
+#[derive(Debug, Clone)]
+pub struct Histogram(Arc<HistogramCore>);
+
+/// A consistent reading of a histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSnapshot {
+    /// Cumulative counts, one per bound plus `+Inf` last.
+    pub cumulative: Vec<u64>,
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl Histogram {
+    pub fn standalone(bounds: &[f64]) -> Result<Self> {
+        Ok(Self::new_child(&HistogramConfig::new(bounds, true)?, ChildMeta::default()))
+    }
+
+    #[inline(always)]
+    fn bucket_index(&self, v: f64) -> usize {
+        // First bound with v <= bound; NaN lands past the end, which callers rule out.
+        self.0.bounds.partition_point(|&b| b < v)
+    }
+
+    /// Records `v`. NaN is ignored (use [`try_observe`](Self::try_observe) to get an error).
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        let i = self.bucket_index(v);
+        let cells = &self.0.cells;
+        // In bounds: i <= bounds.len() and cells has bounds.len() + 2 words.
+        unsafe { cells.get_unchecked(i) }.fetch_add(1, Ordering::Relaxed);
+        crate::counter::add_f64(unsafe { cells.get_unchecked(cells.len() - 1) }, v);
+    }
+
+    /// Records `v`, rejecting NaN with a typed error.
+    pub fn try_observe(&self, v: f64) -> Result<()> {
+        if v.is_nan() {
+            return Err(Error::InvalidValue("histogram observation", v));
+        }
+        self.observe(v);
+        Ok(())
+    }
+
+    /// Records `v` with an exemplar on its bucket.
+    pub fn observe_with_exemplar<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        v: f64,
+        labels: &[(K, V)],
+    ) -> Result<()> {
+        if v.is_nan() {
+            return Err(Error::InvalidValue("histogram observation", v));
+        }
+        let exemplar = Exemplar::new(labels, v)?;
+        self.observe(v);
+        let slots = self.0.exemplars.get_or_init(|| {
+            (0..=self.0.bounds.len()).map(|_| ArcSwapOption::empty()).collect()
+        });
+        slots[self.bucket_index(v)].store(Some(Arc::new(exemplar)));
+        Ok(())
+    }
+
+    /// Starts a timer that observes the elapsed seconds when dropped or stopped.
+    pub fn start_timer(&self) -> HistogramTimer {
+        HistogramTimer { histogram: self.clone(), start: std::time::Instant::now(), done: false }
+    }
+
+    /// Reads every bucket once and derives cumulative counts and `_count` from that reading.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let cells = &self.0.cells;
+        let n = cells.len() - 1;
+        let mut cumulative = Vec::with_capacity(n);
+        let mut acc = 0u64;
+        for c in &cells[..n] {
+            acc = acc.wrapping_add(c.load(Ordering::Relaxed));
+            cumulative.push(acc);
+        }
+        HistogramSnapshot { cumulative, count: acc, sum: f64::from_bits(cells[n].load(Ordering::Relaxed)) }
+    }
+
+    pub fn reset(&self) {
+        for c in self.0.cells.iter() {
+            c.store(0, Ordering::Relaxed);
+        }
+        if let Some(slots) = self.0.exemplars.get() {
+            slots.iter().for_each(|s| s.store(None));
+        }
+    }
+
+    /// See the module docs for the layout.
+    pub fn cells_ptr(&self) -> *const AtomicU64 {
+        self.0.cells.as_ptr()
+    }
+
+    /// Number of finite bounds `n`; the cells hold `n + 2` words.
+    pub fn bucket_count(&self) -> usize {
+        self.0.bounds.len()
+    }
+
+    pub fn bounds(&self) -> &[f64] {
+        &self.0.bounds
+    }
+
+    fn exemplar(&self, i: usize) -> Option<arc_swap::Guard<Option<Arc<Exemplar>>>> {
+        self.0.exemplars.get().map(|slots| slots[i].load())
+    }
+}
+
+/// Observes the elapsed time in seconds when stopped or dropped.
+#[must_use = "a timer observes when dropped; binding it to `_` drops it at once"]
+pub struct HistogramTimer {
+    histogram: Histogram,
+    start: std::time::Instant,
+    done: bool,
+}
+
+impl HistogramTimer {
+    /// Observes and returns the elapsed seconds.
+    pub fn observe_duration(mut self) -> f64 {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> f64 {
+        let secs = self.start.elapsed().as_secs_f64();
+        if !self.done {
+            self.done = true;
+            self.histogram.observe(secs);
+        }
+        secs
+    }
+}
+
+impl Drop for HistogramTimer {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Metric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+    type Config = HistogramConfig;
+
+    fn config(opts: &Opts) -> Result<HistogramConfig> {
+        if !opts.states.is_empty() {
+            return Err(Error::InvalidOption("histograms take no states".into()));
+        }
+        HistogramConfig::new(opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS), opts.created)
+    }
+
+    fn reserved_labels(_: &HistogramConfig, _: &str) -> Vec<String> {
+        vec!["le".into()]
+    }
+
+    fn new_child(config: &HistogramConfig, meta: ChildMeta) -> Self {
+        let words = config.bounds.len() + 2;
+        let cells: Box<[AtomicU64]> = (0..words).map(|_| AtomicU64::new(0)).collect();
+        Histogram(Arc::new(HistogramCore {
+            bounds: config.bounds.clone(),
+            cells,
+            created: if config.created { now_seconds() } else { f64::NAN },
+            exemplars: OnceLock::new(),
+            meta,
+        }))
+    }
+
+    fn meta(&self) -> &ChildMeta {
+        &self.0.meta
+    }
+
+    fn encode(&self, config: &HistogramConfig, w: &mut SeriesWriter<'_>) {
+        let les = if w.openmetrics() { &config.le_openmetrics } else { &config.le_text };
+        let cells = &self.0.cells;
+        let n = cells.len() - 1;
+        let mut acc = 0u64;
+        for (i, c) in cells[..n].iter().enumerate() {
+            acc = acc.wrapping_add(c.load(Ordering::Relaxed));
+            w.start("_bucket", Some(("le", &les[i])));
+            w.u64(acc);
+            if w.openmetrics() {
+                if let Some(ex) = self.exemplar(i) {
+                    w.exemplar(ex.as_deref());
+                }
+            }
+            w.end();
+        }
+        w.start("_count", None);
+        w.u64(acc);
+        w.end();
+        w.start("_sum", None);
+        w.f64(f64::from_bits(cells[n].load(Ordering::Relaxed)));
+        w.end();
+        if !self.0.created.is_nan() {
+            w.created(self.0.created);
+        }
+    }
+
+    fn point(&self, _: &HistogramConfig) -> PointValue {
+        let s = self.snapshot();
+        let buckets = s
+            .cumulative
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let bound = self.0.bounds.get(i).copied().unwrap_or(f64::INFINITY);
+                let ex = self.exemplar(i).and_then(|g| g.as_deref().cloned());
+                (bound, c, ex)
+            })
+            .collect();
+        PointValue::Histogram {
+            buckets,
+            count: s.count,
+            sum: s.sum,
+            created: Some(self.0.created).filter(|c| !c.is_nan()),
+        }
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.0.cells.iter().fold(0u64, |a, c| a.wrapping_add(c.load(Ordering::Relaxed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_upper_inclusive() {
+        let h = Histogram::standalone(&[1.0, 2.0, 5.0]).unwrap();
+        for v in [0.5, 1.0, 1.5, 2.0, 5.0, 7.0, f64::INFINITY] {
+            h.observe(v);
+        }
+        h.observe(f64::NAN);
+        assert!(h.try_observe(f64::NAN).is_err());
+        let s = h.snapshot();
+        assert_eq!(s.cumulative, vec![2, 4, 5, 7]);
+        assert_eq!(s.count, 7);
+        assert_eq!(s.sum, f64::INFINITY);
+    }
+
+    #[test]
+    fn layout_is_as_documented() {
+        let h = Histogram::standalone(&[1.0, 2.0]).unwrap();
+        let words = unsafe { std::slice::from_raw_parts(h.cells_ptr(), h.bucket_count() + 2) };
+        words[1].fetch_add(3, Ordering::Relaxed);
+        words[3].store(4.5f64.to_bits(), Ordering::Relaxed);
+        let s = h.snapshot();
+        assert_eq!((s.cumulative, s.count, s.sum), (vec![0, 3, 3], 3, 4.5));
+    }
+
+    #[test]
+    fn timer_observes_once() {
+        let h = Histogram::standalone(&[10.0]).unwrap();
+        let t = h.start_timer();
+        let secs = t.observe_duration();
+        assert!(secs >= 0.0);
+        drop(h.start_timer());
+        assert_eq!(h.snapshot().count, 2);
+    }
+}

@@ -1,0 +1,62 @@
+//! # footmetrics
+//!
+//! The lock-free metrics core of FootAnalytics. Counters, gauges, histograms, summaries, info
+//! and state sets, each alone or as a label [`Family`]; a [`Registry`]; Prometheus text 0.0.4
+//! and OpenMetrics 1.0 exposition; and the platform's standard metric [`catalog`].
+//!
+//! ```
+//! use footmetrics::{Opts, Registry, Format};
+//!
+//! let registry = Registry::new();
+//! let requests = registry
+//!     .counter_vec(&Opts::new("http_requests_total", "HTTP requests.").labels(&["method", "code"]))
+//!     .unwrap();
+//! requests.get(&["GET", "200"]).unwrap().inc();       // lock-free lookup, no allocation
+//! let ok = requests.with_label_values(&["GET", "200"]).unwrap(); // a handle to keep
+//! ok.inc();
+//! let text = registry.render(Format::Text);
+//! assert!(text.contains("http_requests_total{method=\"GET\",code=\"200\"} 2"));
+//! ```
+//!
+//! Hot paths are atomic operations on cells with a documented, stable layout (see each
+//! type's module), so bindings can write them from other languages.
+
+pub mod catalog;
+pub mod counter;
+pub mod encode;
+pub mod error;
+pub mod exemplar;
+pub mod family;
+pub mod fmt;
+pub mod gauge;
+pub mod histogram;
+pub mod info;
+pub mod metric;
+pub mod opts;
+pub mod process;
+pub mod registry;
+pub mod shard;
+pub mod stateset;
+pub mod summary;
+pub mod validate;
+
+pub use counter::Counter;
+pub use encode::{Encoder, Format, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
+pub use error::{Error, Result};
+pub use exemplar::Exemplar;
+pub use family::{ChildRef, Desc, Family, OVERFLOW_LABEL_VALUE};
+pub use gauge::Gauge;
+pub use histogram::{Histogram, HistogramSnapshot, HistogramTimer};
+pub use info::Info;
+pub use metric::{Metric, MetricFamily, MetricPoint, MetricType, PointValue};
+pub use opts::{exponential_buckets, linear_buckets, Opts, DEFAULT_BUCKETS, DEFAULT_CARDINALITY_LIMIT};
+pub use process::ProcessCollector;
+pub use registry::{default_registry, Collector, FnCollector, Registry};
+pub use stateset::StateSet;
+pub use summary::Summary;
+
+/// Label families by their usual names in other clients.
+pub type CounterVec = Family<Counter>;
+pub type GaugeVec = Family<Gauge>;
+pub type HistogramVec = Family<Histogram>;
+pub type SummaryVec = Family<Summary>;

@@ -1,0 +1,258 @@
+//! What every metric type shares: its kind, the per-child metadata a family keeps, the writer
+//! a child encodes its samples into, and the owned data model ([`MetricFamily`]) used by custom
+//! collectors, `gather()` and the bindings.
+
+use crate::exemplar::Exemplar;
+use crate::fmt;
+use crate::opts::Opts;
+use crate::Result;
+use std::sync::atomic::AtomicU64;
+
+/// The exposition type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    Info,
+    StateSet,
+    Unknown,
+}
+
+impl MetricType {
+    /// The `# TYPE` word in OpenMetrics.
+    pub fn openmetrics_name(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::Summary => "summary",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+            MetricType::Unknown => "unknown",
+        }
+    }
+
+    /// The `# TYPE` word in the classic text format, which has no info or stateset.
+    pub fn text_name(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge | MetricType::Info | MetricType::StateSet => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::Summary => "summary",
+            MetricType::Unknown => "untyped",
+        }
+    }
+
+    /// The suffix the family's samples carry and the classic format's header names.
+    pub fn name_suffix(self) -> &'static str {
+        match self {
+            MetricType::Counter => "_total",
+            MetricType::Info => "_info",
+            _ => "",
+        }
+    }
+}
+
+/// Per-child metadata kept next to a child's cells: its label values and their rendered,
+/// escaped form (family const labels first), written once when the child is created.
+#[derive(Debug, Default)]
+pub struct ChildMeta {
+    pub(crate) values: Box<[Box<str>]>,
+    pub(crate) rendered: Box<str>,
+    /// Expiry bookkeeping, touched only by scrapes and sweeps, never by writers:
+    /// the cells' fingerprint at the last sweep, and when it last changed (ms since the
+    /// family's epoch).
+    pub(crate) last_fingerprint: AtomicU64,
+    pub(crate) last_change_ms: AtomicU64,
+}
+
+impl ChildMeta {
+    /// The child's label values, in the family's label-name order.
+    pub fn label_values(&self) -> impl Iterator<Item = &str> {
+        self.values.iter().map(|v| &**v)
+    }
+}
+
+/// A metric type that can live in a [`Family`](crate::Family).
+pub trait Metric: Clone + Send + Sync + Sized + 'static {
+    const TYPE: MetricType;
+    /// Family-wide settings every child shares (bucket bounds, state names).
+    type Config: Send + Sync + 'static;
+
+    /// Validates the type-specific options and builds the shared config.
+    fn config(opts: &Opts) -> Result<Self::Config>;
+    /// Label names this type reserves for its own samples (`le`, `quantile`, …).
+    fn reserved_labels(config: &Self::Config, name: &str) -> Vec<String>;
+    /// A new child with zeroed cells.
+    fn new_child(config: &Self::Config, meta: ChildMeta) -> Self;
+    fn meta(&self) -> &ChildMeta;
+    /// Writes this child's samples.
+    fn encode(&self, config: &Self::Config, w: &mut SeriesWriter<'_>);
+    /// This child's current value in the owned data model.
+    fn point(&self, config: &Self::Config) -> PointValue;
+    /// A number that changes whenever the cells are written (used by expiry).
+    fn fingerprint(&self) -> u64;
+}
+
+/// Writes the samples of one child: `name+suffix{registry labels,child labels,extra} value`.
+pub struct SeriesWriter<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) openmetrics: bool,
+    pub(crate) name: &'a str,
+    pub(crate) registry_labels: &'a str,
+    pub(crate) labels: &'a str,
+}
+
+impl SeriesWriter<'_> {
+    /// Whether the output is OpenMetrics (exemplars, `_created`, `le="1.0"`).
+    #[inline]
+    pub fn openmetrics(&self) -> bool {
+        self.openmetrics
+    }
+
+    /// Starts a sample line: name, suffix, label block and the separating space. `extra` is a
+    /// label whose value is already escaped.
+    #[inline]
+    pub fn start(&mut self, suffix: &str, extra: Option<(&str, &str)>) {
+        self.start_with(suffix, extra, "");
+    }
+
+    /// Like [`start`](Self::start) with an already rendered `k="v",…` block appended.
+    #[inline]
+    pub fn start_with(&mut self, suffix: &str, extra: Option<(&str, &str)>, raw: &str) {
+        let out = &mut *self.out;
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        let mut first = true;
+        for part in [self.registry_labels, self.labels] {
+            if !part.is_empty() {
+                out.push(if first { b'{' } else { b',' });
+                out.extend_from_slice(part.as_bytes());
+                first = false;
+            }
+        }
+        if let Some((k, v)) = extra {
+            out.push(if first { b'{' } else { b',' });
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"=\"");
+            out.extend_from_slice(v.as_bytes());
+            out.push(b'"');
+            first = false;
+        }
+        if !raw.is_empty() {
+            out.push(if first { b'{' } else { b',' });
+            out.extend_from_slice(raw.as_bytes());
+            first = false;
+        }
+        if !first {
+            out.push(b'}');
+        }
+        out.push(b' ');
+    }
+
+    #[inline]
+    pub fn f64(&mut self, v: f64) {
+        fmt::write_float(self.out, v);
+    }
+
+    #[inline]
+    pub fn u64(&mut self, v: u64) {
+        fmt::write_u64(self.out, v);
+    }
+
+    /// Appends ` # {labels} value timestamp` in OpenMetrics; nothing in the classic format.
+    pub fn exemplar(&mut self, e: Option<&Exemplar>) {
+        if let (true, Some(e)) = (self.openmetrics, e) {
+            self.out.extend_from_slice(b" # {");
+            self.out.extend_from_slice(e.rendered.as_bytes());
+            self.out.extend_from_slice(b"} ");
+            fmt::write_float(self.out, e.value);
+            self.out.push(b' ');
+            fmt::write_float(self.out, e.timestamp);
+        }
+    }
+
+    #[inline]
+    pub fn end(&mut self) {
+        self.out.push(b'\n');
+    }
+
+    /// A whole `name_created{labels} <seconds>` line, OpenMetrics only.
+    pub fn created(&mut self, created: f64) {
+        if self.openmetrics {
+            self.start("_created", None);
+            self.f64(created);
+            self.end();
+        }
+    }
+}
+
+/// A value in the owned data model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointValue {
+    Counter { value: f64, created: Option<f64>, exemplar: Option<Exemplar> },
+    Gauge(f64),
+    Histogram {
+        /// `(upper bound, cumulative count, exemplar)`; the last bound is `+Inf`.
+        buckets: Vec<(f64, u64, Option<Exemplar>)>,
+        count: u64,
+        sum: f64,
+        created: Option<f64>,
+    },
+    Summary { count: u64, sum: f64, quantiles: Vec<(f64, f64)>, created: Option<f64> },
+    /// Info labels; the sample value is always 1.
+    Info(Vec<(String, String)>),
+    /// `(state, enabled)` in declaration order.
+    StateSet(Vec<(String, bool)>),
+    Unknown(f64),
+}
+
+/// One labelled point of a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    pub labels: Vec<(String, String)>,
+    pub value: PointValue,
+}
+
+/// A family in the owned data model: what custom collectors produce and `gather()` returns.
+/// `name` is the family name without the type suffix (`http_requests`, not
+/// `http_requests_total`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricFamily {
+    pub name: String,
+    pub help: String,
+    pub unit: Option<String>,
+    pub kind: MetricType,
+    pub points: Vec<MetricPoint>,
+}
+
+impl MetricFamily {
+    /// A family named `name` (a `_total`/`_info` suffix matching `kind` is stripped).
+    pub fn new(name: &str, help: &str, kind: MetricType) -> Self {
+        MetricFamily {
+            name: crate::opts::base_name(name, kind).to_owned(),
+            help: help.to_owned(),
+            unit: None,
+            kind,
+            points: Vec::new(),
+        }
+    }
+
+    pub fn with_unit(mut self, unit: &str) -> Self {
+        self.unit = Some(unit.to_owned());
+        self
+    }
+
+    /// Adds a point; label pairs in order.
+    pub fn push<K: Into<String>, V: Into<String>>(
+        &mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+        value: PointValue,
+    ) -> &mut Self {
+        let labels = labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self.points.push(MetricPoint { labels, value });
+        self
+    }
+}

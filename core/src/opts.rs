@@ -1,0 +1,206 @@
+//! Options shared by every metric type: one struct, so bindings fill one shape.
+
+use crate::error::{Error, Result};
+use crate::metric::MetricType;
+use crate::validate;
+use std::time::Duration;
+
+/// Default cap on label sets per family. OpenTelemetry's SDK uses 2,000 per instrument;
+/// Prometheus users routinely go higher on request metrics, so allow more before folding.
+pub const DEFAULT_CARDINALITY_LIMIT: usize = 10_000;
+
+/// Default histogram buckets (the Prometheus clients' defaults, in seconds).
+pub const DEFAULT_BUCKETS: &[f64] =
+    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Options for creating a metric or family.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    pub name: String,
+    pub help: String,
+    pub namespace: String,
+    pub subsystem: String,
+    pub unit: Option<String>,
+    pub label_names: Vec<String>,
+    pub const_labels: Vec<(String, String)>,
+    /// Histogram upper bounds (`+Inf` implied); `None` means [`DEFAULT_BUCKETS`].
+    pub buckets: Option<Vec<f64>>,
+    /// State names of a state set / enum.
+    pub states: Vec<String>,
+    /// Maximum label sets before new ones fold into the overflow series.
+    pub cardinality_limit: usize,
+    /// Remove label sets whose cells have not changed for this long (checked at scrape time).
+    pub expiry: Option<Duration>,
+    /// Shards per counter cell; `None` picks the machine default.
+    pub shards: Option<usize>,
+    /// Emit `_created` samples in OpenMetrics output.
+    pub created: bool,
+}
+
+impl Opts {
+    pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
+        Opts {
+            name: name.into(),
+            help: help.into(),
+            namespace: String::new(),
+            subsystem: String::new(),
+            unit: None,
+            label_names: Vec::new(),
+            const_labels: Vec::new(),
+            buckets: None,
+            states: Vec::new(),
+            cardinality_limit: DEFAULT_CARDINALITY_LIMIT,
+            expiry: None,
+            shards: None,
+            created: true,
+        }
+    }
+    pub fn namespace(mut self, ns: impl Into<String>) -> Self {
+        self.namespace = ns.into();
+        self
+    }
+    pub fn subsystem(mut self, sub: impl Into<String>) -> Self {
+        self.subsystem = sub.into();
+        self
+    }
+    pub fn unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+    pub fn labels<S: AsRef<str>>(mut self, names: &[S]) -> Self {
+        self.label_names = names.iter().map(|s| s.as_ref().to_owned()).collect();
+        self
+    }
+    pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.const_labels.push((name.into(), value.into()));
+        self
+    }
+    pub fn buckets(mut self, buckets: impl Into<Vec<f64>>) -> Self {
+        self.buckets = Some(buckets.into());
+        self
+    }
+    pub fn states<S: AsRef<str>>(mut self, states: &[S]) -> Self {
+        self.states = states.iter().map(|s| s.as_ref().to_owned()).collect();
+        self
+    }
+    pub fn cardinality_limit(mut self, limit: usize) -> Self {
+        self.cardinality_limit = limit;
+        self
+    }
+    pub fn expiry(mut self, ttl: Duration) -> Self {
+        self.expiry = Some(ttl);
+        self
+    }
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+    pub fn created(mut self, enabled: bool) -> Self {
+        self.created = enabled;
+        self
+    }
+
+    /// `namespace_subsystem_name`, skipping empty parts (as `client_golang` builds it).
+    pub fn fq_name(&self) -> String {
+        [self.namespace.as_str(), self.subsystem.as_str(), self.name.as_str()]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("_")
+    }
+
+    /// The family's base name for `kind`: fully qualified, type suffix stripped, validated,
+    /// and checked against the unit (which must be its suffix, as OpenMetrics requires).
+    pub(crate) fn family_name(&self, kind: MetricType) -> Result<String> {
+        let fq = self.fq_name();
+        validate::metric_name(&fq)?;
+        let base = base_name(&fq, kind).to_owned();
+        if base.is_empty() {
+            return Err(Error::InvalidMetricName(fq));
+        }
+        if let Some(unit) = &self.unit {
+            if unit.is_empty() || !unit.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(Error::InvalidUnit(format!("{unit:?} is not a valid unit")));
+            }
+            if !base.ends_with(&format!("_{unit}")) {
+                return Err(Error::InvalidUnit(format!(
+                    "metric name {base:?} must end with the unit \"_{unit}\""
+                )));
+            }
+        }
+        Ok(base)
+    }
+}
+
+/// Strips the suffix the type adds to its samples, so `http_requests_total` and
+/// `http_requests` name the same counter family.
+pub fn base_name(name: &str, kind: MetricType) -> &str {
+    let suffix = kind.name_suffix();
+    if suffix.is_empty() {
+        name
+    } else {
+        name.strip_suffix(suffix).unwrap_or(name)
+    }
+}
+
+/// `count` buckets starting at `start`, `width` apart (as `prometheus.LinearBuckets`).
+pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>> {
+    if count < 1 {
+        return Err(Error::InvalidBuckets("linear buckets need a count of at least 1".into()));
+    }
+    if !(width > 0.0) || !start.is_finite() || !width.is_finite() {
+        return Err(Error::InvalidBuckets(format!("linear buckets need a positive width, got {width}")));
+    }
+    Ok((0..count).map(|i| start + width * i as f64).collect())
+}
+
+/// `count` buckets starting at `start`, each `factor` times the previous one
+/// (as `prometheus.ExponentialBuckets`).
+pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<f64>> {
+    if count < 1 {
+        return Err(Error::InvalidBuckets("exponential buckets need a count of at least 1".into()));
+    }
+    if !(start > 0.0) || !start.is_finite() {
+        return Err(Error::InvalidBuckets(format!("exponential buckets need a positive start, got {start}")));
+    }
+    if !(factor > 1.0) || !factor.is_finite() {
+        return Err(Error::InvalidBuckets(format!("exponential buckets need a factor above 1, got {factor}")));
+    }
+    let mut out = Vec::with_capacity(count);
+    let mut b = start;
+    for _ in 0..count {
+        out.push(b);
+        b *= factor;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_suffixes() {
+        let o = Opts::new("requests_total", "h").namespace("api").subsystem("http");
+        assert_eq!(o.fq_name(), "api_http_requests_total");
+        assert_eq!(o.family_name(MetricType::Counter).unwrap(), "api_http_requests");
+        assert_eq!(o.family_name(MetricType::Gauge).unwrap(), "api_http_requests_total");
+        let u = Opts::new("latency_seconds", "h").unit("seconds");
+        assert_eq!(u.family_name(MetricType::Histogram).unwrap(), "latency_seconds");
+        let bad = Opts::new("latency", "h").unit("seconds");
+        assert!(matches!(bad.family_name(MetricType::Histogram), Err(Error::InvalidUnit(_))));
+        assert!(matches!(Opts::new("_total", "h").family_name(MetricType::Counter), Err(_)));
+    }
+
+    #[test]
+    fn bucket_helpers() {
+        assert_eq!(linear_buckets(1.0, 2.0, 3).unwrap(), vec![1.0, 3.0, 5.0]);
+        assert_eq!(exponential_buckets(1.0, 10.0, 3).unwrap(), vec![1.0, 10.0, 100.0]);
+        assert!(linear_buckets(1.0, 0.0, 3).is_err());
+        assert!(linear_buckets(1.0, 1.0, 0).is_err());
+        assert!(exponential_buckets(0.0, 2.0, 3).is_err());
+        assert!(exponential_buckets(1.0, 1.0, 3).is_err());
+        assert!(exponential_buckets(1.0, f64::NAN, 3).is_err());
+    }
+}

@@ -1,0 +1,301 @@
+//! Registries: sets of collectors rendered together.
+//!
+//! Registration takes a write lock; a scrape takes the read lock only to walk the collector
+//! list. Metric writers never touch either: they write their cells directly, so a scrape never
+//! makes a writer wait.
+
+pub use crate::encode::Encoder;
+use crate::encode::Format;
+use crate::error::{Error, Result};
+use crate::family::{render_pairs, Desc, Family};
+use crate::metric::{Metric, MetricFamily, MetricType, PointValue};
+use crate::opts::Opts;
+use crate::validate;
+use crate::{Counter, Gauge, Histogram, Info, StateSet, Summary};
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Something that produces families at scrape time: label families, the process collector,
+/// or user callbacks.
+pub trait Collector: Send + Sync + 'static {
+    /// Identity used by [`Registry::unregister`]; families return their shared state's address.
+    fn id(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+
+    /// The families this collector will produce, for duplicate detection at registration.
+    /// A collector that cannot say returns nothing and is not checked.
+    fn descs(&self) -> Vec<Desc>;
+
+    /// The families as owned data.
+    fn collect(&self) -> Vec<MetricFamily>;
+
+    /// Writes the families. The default encodes [`collect`](Self::collect)'s output.
+    fn encode(&self, enc: &mut Encoder<'_>) {
+        for f in self.collect() {
+            enc.family(&f);
+        }
+    }
+
+    /// `(family name, lookups folded into its overflow series)` for families that overflowed.
+    fn overflowed(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+}
+
+/// A collector from a closure returning families (what custom collectors usually are).
+pub struct FnCollector<F> {
+    descs: Vec<Desc>,
+    f: F,
+}
+
+impl<F: Fn() -> Vec<MetricFamily> + Send + Sync + 'static> FnCollector<F> {
+    /// `descs` names what `f` produces (may be empty: then registration does not check it).
+    pub fn new(descs: Vec<Desc>, f: F) -> Self {
+        FnCollector { descs, f }
+    }
+}
+
+impl<F: Fn() -> Vec<MetricFamily> + Send + Sync + 'static> Collector for FnCollector<F> {
+    fn descs(&self) -> Vec<Desc> {
+        self.descs.clone()
+    }
+    fn collect(&self) -> Vec<MetricFamily> {
+        (self.f)()
+    }
+}
+
+struct Entry {
+    id: usize,
+    names: Vec<String>,
+    collector: Arc<dyn Collector>,
+}
+
+struct RegistryInner {
+    const_labels: Vec<(String, String)>,
+    const_rendered: String,
+    entries: RwLock<Vec<Entry>>,
+}
+
+/// A set of collectors. Cheap to clone; clones share the set.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<RegistryInner>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+/// Name of the self-metric counting lookups folded into overflow series.
+pub const OVERFLOW_METRIC: &str = "footmetrics_cardinality_overflow";
+
+impl Registry {
+    pub fn new() -> Self {
+        Registry {
+            inner: Arc::new(RegistryInner {
+                const_labels: Vec::new(),
+                const_rendered: String::new(),
+                entries: RwLock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// A registry whose every sample carries these labels (e.g. `service`, `env`).
+    pub fn with_const_labels<K: AsRef<str>, V: AsRef<str>>(labels: &[(K, V)]) -> Result<Self> {
+        validate::label_names(labels.iter().map(|(k, _)| k.as_ref()), &[])?;
+        let mut rendered = String::new();
+        render_pairs(&mut rendered, labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+        Ok(Registry {
+            inner: Arc::new(RegistryInner {
+                const_labels: labels.iter().map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned())).collect(),
+                const_rendered: rendered,
+                entries: RwLock::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Adds a collector. Fails if it is already registered, if any name it produces is
+    /// already produced by another collector, or if its labels clash with the registry's.
+    pub fn register<C: Collector>(&self, collector: C) -> Result<()> {
+        self.register_arc(Arc::new(collector))
+    }
+
+    pub fn register_arc(&self, collector: Arc<dyn Collector>) -> Result<()> {
+        let descs = collector.descs();
+        for d in &descs {
+            for l in d.label_names.iter().chain(d.const_labels.iter().map(|(k, _)| k)) {
+                if self.inner.const_labels.iter().any(|(k, _)| k == l) {
+                    return Err(Error::DuplicateLabelName(l.clone()));
+                }
+            }
+        }
+        let names: Vec<String> = descs.iter().flat_map(|d| d.sample_names()).collect();
+        let id = collector.id();
+        let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.iter().any(|e| e.id == id) {
+            return Err(Error::AlreadyRegistered(descs.first().map_or_else(String::new, |d| d.name.clone())));
+        }
+        for n in &names {
+            if entries.iter().any(|e| e.names.contains(n)) {
+                return Err(Error::AlreadyRegistered(n.clone()));
+            }
+        }
+        entries.push(Entry { id, names, collector });
+        Ok(())
+    }
+
+    /// Removes a collector registered before.
+    pub fn unregister(&self, collector: &dyn Collector) -> Result<()> {
+        let id = collector.id();
+        let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
+        match entries.iter().position(|e| e.id == id) {
+            Some(i) => {
+                entries.remove(i);
+                Ok(())
+            }
+            None => Err(Error::NotRegistered(collector.descs().first().map_or_else(String::new, |d| d.name.clone()))),
+        }
+    }
+
+    /// Removes the collector producing the family `name` (base name or any sample name).
+    pub fn unregister_name(&self, name: &str) -> Result<()> {
+        let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
+        match entries.iter().position(|e| e.names.iter().any(|n| n == name)) {
+            Some(i) => {
+                entries.remove(i);
+                Ok(())
+            }
+            None => Err(Error::NotRegistered(name.to_owned())),
+        }
+    }
+
+    /// Creates and registers a family.
+    pub fn family<M: Metric>(&self, opts: &Opts) -> Result<Family<M>> {
+        let f = Family::<M>::new(opts)?;
+        self.register(f.clone())?;
+        Ok(f)
+    }
+
+    /// Creates and registers an unlabelled counter.
+    pub fn counter(&self, opts: &Opts) -> Result<Counter> {
+        self.family::<Counter>(&unlabelled(opts)?)?.unlabelled()
+    }
+    pub fn gauge(&self, opts: &Opts) -> Result<Gauge> {
+        self.family::<Gauge>(&unlabelled(opts)?)?.unlabelled()
+    }
+    pub fn histogram(&self, opts: &Opts) -> Result<Histogram> {
+        self.family::<Histogram>(&unlabelled(opts)?)?.unlabelled()
+    }
+    pub fn summary(&self, opts: &Opts) -> Result<Summary> {
+        self.family::<Summary>(&unlabelled(opts)?)?.unlabelled()
+    }
+    pub fn info(&self, opts: &Opts) -> Result<Info> {
+        self.family::<Info>(&unlabelled(opts)?)?.unlabelled()
+    }
+    pub fn state_set(&self, opts: &Opts) -> Result<StateSet> {
+        self.family::<StateSet>(&unlabelled(opts)?)?.unlabelled()
+    }
+    pub fn counter_vec(&self, opts: &Opts) -> Result<Family<Counter>> {
+        self.family(opts)
+    }
+    pub fn gauge_vec(&self, opts: &Opts) -> Result<Family<Gauge>> {
+        self.family(opts)
+    }
+    pub fn histogram_vec(&self, opts: &Opts) -> Result<Family<Histogram>> {
+        self.family(opts)
+    }
+    pub fn summary_vec(&self, opts: &Opts) -> Result<Family<Summary>> {
+        self.family(opts)
+    }
+
+    /// Appends the exposition of every collector to `out` (which callers reuse between
+    /// scrapes, so a warm scrape allocates nothing for built-in families).
+    pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
+        let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
+        let mut enc = Encoder::new(out, format, &self.inner.const_rendered);
+        let mut overflowed: Vec<(String, u64)> = Vec::new();
+        for e in entries.iter() {
+            e.collector.encode(&mut enc);
+            overflowed.extend(e.collector.overflowed());
+        }
+        drop(entries);
+        if !overflowed.is_empty() {
+            enc.family(&overflow_family(overflowed));
+        }
+        enc.finish();
+    }
+
+    /// Renders to a new string.
+    pub fn render(&self, format: Format) -> String {
+        let mut out = Vec::with_capacity(4096);
+        self.encode(format, &mut out);
+        String::from_utf8(out).expect("exposition is UTF-8")
+    }
+
+    /// The one entry point for scrape handlers: picks the format from `Accept`, writes the
+    /// exposition into `out`, and returns the format (for its content type).
+    pub fn encode_for_accept(&self, accept: Option<&str>, out: &mut Vec<u8>) -> Format {
+        let format = Format::negotiate(accept);
+        self.encode(format, out);
+        format
+    }
+
+    /// Every family as owned data, registry const labels included on each point.
+    pub fn gather(&self) -> Vec<MetricFamily> {
+        let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        let mut overflowed = Vec::new();
+        for e in entries.iter() {
+            out.extend(e.collector.collect());
+            overflowed.extend(e.collector.overflowed());
+        }
+        drop(entries);
+        if !overflowed.is_empty() {
+            out.push(overflow_family(overflowed));
+        }
+        if !self.inner.const_labels.is_empty() {
+            for f in &mut out {
+                for p in &mut f.points {
+                    let mut labels = self.inner.const_labels.clone();
+                    labels.append(&mut p.labels);
+                    p.labels = labels;
+                }
+            }
+        }
+        out
+    }
+}
+
+fn unlabelled(opts: &Opts) -> Result<Opts> {
+    if !opts.label_names.is_empty() {
+        return Err(Error::InvalidOption("use the *_vec constructors for labelled metrics".into()));
+    }
+    Ok(opts.clone())
+}
+
+fn overflow_family(overflowed: Vec<(String, u64)>) -> MetricFamily {
+    let mut f = MetricFamily::new(
+        OVERFLOW_METRIC,
+        "Lookups of label sets not admitted because their family reached its cardinality limit; they were recorded in the family's overflow series.",
+        MetricType::Counter,
+    );
+    for (metric, n) in overflowed {
+        f.push([("metric", metric)], PointValue::Counter { value: n as f64, created: None, exemplar: None });
+    }
+    f
+}
+
+/// The process-wide default registry. On Linux it starts with the process collector.
+pub fn default_registry() -> &'static Registry {
+    static DEFAULT: OnceLock<Registry> = OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        let r = Registry::new();
+        if cfg!(target_os = "linux") {
+            // A fresh registry has no names yet, so this cannot clash.
+            let _ = r.register(crate::process::ProcessCollector::new());
+        }
+        r
+    })
+}

@@ -31,7 +31,7 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
 /// Appends an unsigned integer (bucket and observation counts).
 #[inline]
 pub fn write_u64(out: &mut Vec<u8>, v: u64) {
-    if v < (1 << 53) && v < 1_000_000 {
+    if v < 1_000_000 {
         let mut b = itoa::Buffer::new();
         out.extend_from_slice(b.format(v).as_bytes());
     } else {
@@ -86,7 +86,7 @@ fn write_go_g(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
     }
     let nd = d.len() as i32;
     let exp = dp - 1;
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push(d[0]);
         if nd > 1 {
             out.push(b'.');

@@ -1,0 +1,57 @@
+# footmetrics: the front door for every language. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+VENV ?= .venv
+PYTHON := $(abspath $(VENV))/bin/python
+DEMO_ARGS ?=
+export FOOTMETRICS_PYTHON := $(PYTHON)
+
+.PHONY: help
+help: ## List the targets and what they do
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: $(VENV)/.installed ## Install test tools: promtool, pushgateway (apt) and the Python validators (venv)
+
+$(VENV)/.installed: requirements-dev.txt .ci/install-deps
+	VENV=$(VENV) bash .ci/install-deps
+	touch $@
+
+.PHONY: build
+build: ## Build every crate
+	$(CARGO) build --workspace --all-targets
+
+.PHONY: demo
+demo: ## Run the main job: an instrumented demo serving /metrics (DEMO_ARGS=--once prints and exits)
+	$(CARGO) run --release -q -p footmetrics --example demo -- $(DEMO_ARGS)
+
+.PHONY: test
+test: deps ## Run every test in every language (installs what the tests need first)
+	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory check-generated
+
+.PHONY: generate
+generate: ## Regenerate every file generated from catalog/catalog.toml
+	$(CARGO) run -q -p footmetrics-catalog -- generate
+
+.PHONY: check-generated
+check-generated: ## Fail if a generated file differs from what the catalog produces
+	$(CARGO) run -q -p footmetrics-catalog -- check
+
+.PHONY: bench
+bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw atomic; prints ratios
+	$(CARGO) bench -p footmetrics-benches
+	$(CARGO) run --release -q -p footmetrics-benches --bin ratios
+
+.PHONY: lint
+lint: ## rustfmt and clippy
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: clean
+clean: ## Remove build output and the virtualenv
+	$(CARGO) clean
+	rm -rf $(VENV)

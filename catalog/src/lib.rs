@@ -1,0 +1,380 @@
+//! The standard catalog (`catalog.toml`): parsing, validation, and code generation.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The catalog file, next to this crate's manifest.
+pub fn catalog_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog.toml")
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("catalog/ has a parent").to_path_buf()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(rename = "metric", default)]
+    pub metrics: Vec<MetricDef>,
+    #[serde(rename = "slo", default)]
+    pub slos: Vec<toml::Table>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    Info,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub help: String,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub buckets: Vec<f64>,
+    /// Allowed values for some labels, where the platform fixes them.
+    #[serde(default)]
+    pub label_values: BTreeMap<String, Vec<String>>,
+    pub service: String,
+    pub team: String,
+}
+
+/// Parses and validates catalog text.
+pub fn parse(text: &str) -> Result<Catalog, String> {
+    let catalog: Catalog = toml::from_str(text).map_err(|e| format!("catalog.toml: {e}"))?;
+    validate(&catalog)?;
+    Ok(catalog)
+}
+
+/// Loads the checked-in catalog.
+pub fn load() -> Result<Catalog, String> {
+    let path = catalog_path();
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text)
+}
+
+fn valid_name(s: &str, colons: bool) -> bool {
+    !s.is_empty()
+        && s.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_alphabetic() || b == b'_' || (colons && b == b':') || (i > 0 && b.is_ascii_digit())
+        })
+}
+
+/// The rules every catalog entry obeys (checked before anything is generated).
+pub fn validate(c: &Catalog) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for m in &c.metrics {
+        let n = &m.name;
+        let fail = |why: String| Err(format!("metric {n:?}: {why}"));
+        if !valid_name(n, true) {
+            return fail("invalid metric name".into());
+        }
+        if !seen.insert(n.clone()) {
+            return fail("declared twice".into());
+        }
+        if m.help.trim().is_empty() {
+            return fail("help is empty".into());
+        }
+        if (m.kind == Kind::Counter) != n.ends_with("_total") {
+            return fail("counters, and only counters, end in _total".into());
+        }
+        if let Some(u) = &m.unit {
+            let base = n.strip_suffix("_total").unwrap_or(n);
+            if !base.ends_with(&format!("_{u}")) {
+                return fail(format!("the unit {u:?} must be the name's suffix"));
+            }
+        }
+        for (i, l) in m.labels.iter().enumerate() {
+            if !valid_name(l, false) || l.starts_with("__") {
+                return fail(format!("invalid label name {l:?}"));
+            }
+            if m.labels[..i].contains(l) {
+                return fail(format!("label {l:?} repeated"));
+            }
+            let reserved = match m.kind {
+                Kind::Histogram => Some("le"),
+                Kind::Summary => Some("quantile"),
+                _ => None,
+            };
+            if reserved == Some(l.as_str()) {
+                return fail(format!("label {l:?} is reserved for this type"));
+            }
+        }
+        for l in m.label_values.keys() {
+            if !m.labels.contains(l) {
+                return fail(format!("label_values names {l:?}, which is not a label"));
+            }
+        }
+        match m.kind {
+            Kind::Histogram => {
+                if m.buckets.is_empty() {
+                    return fail("histograms need buckets".into());
+                }
+                if m.buckets.windows(2).any(|w| !(w[0] < w[1])) || m.buckets.iter().any(|b| !b.is_finite()) {
+                    return fail("buckets must be finite and strictly increasing".into());
+                }
+            }
+            _ if !m.buckets.is_empty() => return fail("only histograms take buckets".into()),
+            _ => {}
+        }
+    }
+    for s in &c.slos {
+        let name = s.get("name").and_then(|v| v.as_str()).ok_or("an [[slo]] has no name")?;
+        for key in ["metric"] {
+            if let Some(metric) = s.get(key).and_then(|v| v.as_str()) {
+                if !c.metrics.iter().any(|m| m.name == metric) {
+                    return Err(format!("slo {name:?}: metric {metric:?} is not in the catalog"));
+                }
+            }
+        }
+        match s.get("target").and_then(|v| v.as_float()) {
+            Some(t) if t > 0.0 && t < 1.0 => {}
+            _ => return Err(format!("slo {name:?}: target must be a ratio in (0, 1)")),
+        }
+    }
+    Ok(())
+}
+
+/// `http_requests_total` -> `HttpRequestsTotal`.
+fn camel(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rust_float(v: f64) -> String {
+    let s = format!("{v:?}");
+    if s.contains(['.', 'e']) { s } else { format!("{s}.0") }
+}
+
+/// Where the generated Rust module lives.
+pub fn rust_output_path() -> PathBuf {
+    workspace_root().join("core/src/catalog.rs")
+}
+
+/// Renders the Rust catalog module for `core/src/catalog.rs`.
+pub fn render_rust(c: &Catalog) -> String {
+    let mut o = String::new();
+    o.push_str(
+        "// @generated by footmetrics-catalog from catalog/catalog.toml. Do not edit:\n\
+         // change the catalog and run `make generate`.\n\
+         //! The FootAnalytics standard metrics, typed: one line registers a metric with the\n\
+         //! platform's name, help, unit, labels and buckets.\n\
+         //!\n\
+         //! ```\n\
+         //! let registry = footmetrics::Registry::new();\n\
+         //! let requests = footmetrics::catalog::http_requests_total(&registry).unwrap();\n\
+         //! requests.labels(\"GET\", \"/matches/{id}\", \"200\").unwrap().inc();\n\
+         //! ```\n\n\
+         use crate::{ChildRef, Counter, Family, Gauge, Histogram, Info, MetricType, Opts, Registry, Result, Summary};\n\
+         use std::ops::Deref;\n\n\
+         /// A catalog entry.\n\
+         #[derive(Debug, Clone, Copy, PartialEq)]\n\
+         pub struct MetricSpec {\n\
+         \x20   pub name: &'static str,\n\
+         \x20   pub help: &'static str,\n\
+         \x20   pub kind: MetricType,\n\
+         \x20   pub unit: Option<&'static str>,\n\
+         \x20   pub labels: &'static [&'static str],\n\
+         \x20   /// Histogram upper bounds (`+Inf` implied); empty for other types.\n\
+         \x20   pub buckets: &'static [f64],\n\
+         \x20   /// Allowed values per label, where the platform fixes them.\n\
+         \x20   pub label_values: &'static [(&'static str, &'static [&'static str])],\n\
+         \x20   pub service: &'static str,\n\
+         \x20   pub team: &'static str,\n\
+         }\n\n\
+         impl MetricSpec {\n\
+         \x20   /// Options to create this metric in any registry.\n\
+         \x20   pub fn opts(&self) -> Opts {\n\
+         \x20       let mut o = Opts::new(self.name, self.help).labels(self.labels);\n\
+         \x20       if let Some(u) = self.unit {\n\
+         \x20           o = o.unit(u);\n\
+         \x20       }\n\
+         \x20       if !self.buckets.is_empty() {\n\
+         \x20           o = o.buckets(self.buckets);\n\
+         \x20       }\n\
+         \x20       o\n\
+         \x20   }\n\
+         }\n\n",
+    );
+    for m in &c.metrics {
+        let konst = m.name.to_ascii_uppercase();
+        let (kind, rust_type) = match m.kind {
+            Kind::Counter => ("Counter", "Counter"),
+            Kind::Gauge => ("Gauge", "Gauge"),
+            Kind::Histogram => ("Histogram", "Histogram"),
+            Kind::Summary => ("Summary", "Summary"),
+            Kind::Info => ("Info", "Info"),
+        };
+        let labels = m.labels.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ");
+        let buckets = m.buckets.iter().map(|b| rust_float(*b)).collect::<Vec<_>>().join(", ");
+        let values = m
+            .label_values
+            .iter()
+            .map(|(k, vs)| format!("({k:?}, &[{}])", vs.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(o, "/// `{}`: {}", m.name, m.help);
+        let _ = writeln!(o, "pub const {konst}: MetricSpec = MetricSpec {{");
+        let _ = writeln!(o, "    name: {:?},", m.name);
+        let _ = writeln!(o, "    help: {:?},", m.help);
+        let _ = writeln!(o, "    kind: MetricType::{kind},");
+        let _ = writeln!(o, "    unit: {},", m.unit.as_ref().map_or("None".into(), |u| format!("Some({u:?})")));
+        let _ = writeln!(o, "    labels: &[{labels}],");
+        let _ = writeln!(o, "    buckets: &[{buckets}],");
+        let _ = writeln!(o, "    label_values: &[{values}],");
+        let _ = writeln!(o, "    service: {:?},", m.service);
+        let _ = writeln!(o, "    team: {:?},", m.team);
+        let _ = writeln!(o, "}};\n");
+        let f = &m.name;
+        if m.labels.is_empty() {
+            let _ = writeln!(o, "/// Registers `{f}` in `registry`.");
+            let _ = writeln!(o, "pub fn {f}(registry: &Registry) -> Result<{rust_type}> {{");
+            let _ = writeln!(o, "    registry.family::<{rust_type}>(&{konst}.opts())?.unlabelled()");
+            let _ = writeln!(o, "}}\n");
+            continue;
+        }
+        let ty = camel(f);
+        let params = m.labels.iter().map(|l| format!("{l}: &str")).collect::<Vec<_>>().join(", ");
+        let args = m.labels.join(", ");
+        let _ = writeln!(o, "/// `{f}`, with its label names as parameters.");
+        let _ = writeln!(o, "#[derive(Debug, Clone)]");
+        let _ = writeln!(o, "pub struct {ty}(pub Family<{rust_type}>);\n");
+        let _ = writeln!(o, "impl {ty} {{");
+        let _ = writeln!(o, "    /// The child for these label values (no lock, no allocation once it exists).");
+        let _ = writeln!(o, "    #[inline]");
+        let _ = writeln!(o, "    pub fn labels(&self, {params}) -> Result<ChildRef<'_, {rust_type}>> {{");
+        let _ = writeln!(o, "        self.0.get(&[{args}])");
+        let _ = writeln!(o, "    }}\n");
+        let _ = writeln!(o, "    /// An owned handle to the child for these label values.");
+        let _ = writeln!(o, "    pub fn with_labels(&self, {params}) -> Result<{rust_type}> {{");
+        let _ = writeln!(o, "        self.0.with_label_values(&[{args}])");
+        let _ = writeln!(o, "    }}");
+        let _ = writeln!(o, "}}\n");
+        let _ = writeln!(o, "impl Deref for {ty} {{");
+        let _ = writeln!(o, "    type Target = Family<{rust_type}>;");
+        let _ = writeln!(o, "    fn deref(&self) -> &Family<{rust_type}> {{");
+        let _ = writeln!(o, "        &self.0");
+        let _ = writeln!(o, "    }}");
+        let _ = writeln!(o, "}}\n");
+        let _ = writeln!(o, "/// Registers `{f}` in `registry`.");
+        let _ = writeln!(o, "pub fn {f}(registry: &Registry) -> Result<{ty}> {{");
+        let _ = writeln!(o, "    Ok({ty}(registry.family(&{konst}.opts())?))");
+        let _ = writeln!(o, "}}\n");
+    }
+    let all = c.metrics.iter().map(|m| m.name.to_ascii_uppercase()).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(o, "/// Every catalog metric, in catalog order.");
+    let _ = writeln!(o, "pub const ALL: &[MetricSpec] = &[{all}];");
+    // Keep the imports used whatever the catalog holds.
+    o.push_str("\n#[allow(dead_code)]\nfn _uses(_: Option<(Counter, Gauge, Histogram, Summary, Info)>) {}\n");
+    o
+}
+
+/// Every generated file with its expected content.
+pub fn outputs(c: &Catalog) -> Vec<(PathBuf, String)> {
+    vec![(rust_output_path(), render_rust(c))]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_is_valid_and_complete() {
+        let c = load().unwrap();
+        for name in [
+            "http_requests_total",
+            "http_request_duration_seconds",
+            "ml_inference_duration_seconds",
+            "ml_model_accuracy_score",
+            "gpu_memory_usage_bytes",
+            "video_processing_total",
+            "video_processing_queue_length",
+            "video_processing_batches_total",
+            "user_sessions_total",
+            "video_uploads_total",
+            "analytics_generation_duration_seconds",
+        ] {
+            assert!(c.metrics.iter().any(|m| m.name == name), "{name} missing");
+        }
+        let analytics = c.metrics.iter().find(|m| m.name == "analytics_generation_duration_seconds").unwrap();
+        assert_eq!(analytics.buckets, vec![1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]);
+    }
+
+    fn one(extra: &str) -> String {
+        format!("[[metric]]\nservice = \"s\"\nteam = \"t\"\n{extra}\n")
+    }
+
+    #[test]
+    fn rejects_bad_entries() {
+        let cases = [
+            (r#"name = "a-b"
+type = "gauge"
+help = "h""#, "invalid metric name"),
+            (r#"name = "jobs"
+type = "counter"
+help = "h""#, "_total"),
+            (r#"name = "x_total"
+type = "gauge"
+help = "h""#, "_total"),
+            (r#"name = "latency"
+type = "gauge"
+unit = "seconds"
+help = "h""#, "suffix"),
+            (r#"name = "h_seconds"
+type = "histogram"
+help = "h"
+buckets = [2, 1]"#, "strictly increasing"),
+            (r#"name = "h_seconds"
+type = "histogram"
+help = "h"
+labels = ["le"]
+buckets = [1]"#, "reserved"),
+            (r#"name = "g"
+type = "gauge"
+help = "h"
+labels = ["a", "a"]"#, "repeated"),
+            (r#"name = "g"
+type = "gauge"
+help = "h"
+buckets = [1]"#, "only histograms"),
+            (r#"name = "g"
+type = "gauge"
+help = "h"
+wat = 1"#, "unknown field"),
+        ];
+        for (body, want) in cases {
+            let err = parse(&one(body)).unwrap_err();
+            assert!(err.contains(want), "{body}: {err}");
+        }
+        let dup = one("name = \"g\"\ntype = \"gauge\"\nhelp = \"h\"").repeat(2);
+        assert!(parse(&dup).unwrap_err().contains("declared twice"));
+    }
+
+    #[test]
+    fn renders_typed_constructors() {
+        let rust = render_rust(&load().unwrap());
+        assert!(rust.contains("pub fn labels(&self, method: &str, route: &str, code: &str)"));
+        assert!(rust.contains("pub fn http_requests_in_flight(registry: &Registry) -> Result<Gauge>"));
+        assert!(rust.contains("buckets: &[1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]"));
+    }
+}

@@ -1,0 +1,57 @@
+//! Reads criterion's estimates from the last `cargo bench -p footmetrics-benches` and prints,
+//! per group, every bench's mean ns/op and footmetrics' ratio to it, then the goals.
+
+use footmetrics_benches::GOALS;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    let mut groups: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let Ok(dirs) = std::fs::read_dir(&root) else {
+        eprintln!("no criterion results under {}: run `cargo bench -p footmetrics-benches` first", root.display());
+        std::process::exit(1);
+    };
+    for g in dirs.flatten() {
+        for b in std::fs::read_dir(g.path()).into_iter().flatten().flatten() {
+            let est = b.path().join("new/estimates.json");
+            let Ok(text) = std::fs::read_to_string(&est) else { continue };
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let ns = v["mean"]["point_estimate"].as_f64().unwrap();
+            groups.entry(g.file_name().to_string_lossy().into()).or_default().insert(b.file_name().to_string_lossy().into(), ns);
+        }
+    }
+    for (group, benches) in &groups {
+        println!("\n{group}");
+        let ours = benches.iter().find(|(k, _)| k.starts_with("footmetrics")).map(|(_, v)| *v);
+        for (name, ns) in benches {
+            let ratio = ours.map(|o| format!("footmetrics/{name} = {:.2}x", o / ns)).unwrap_or_default();
+            println!("  {name:<28} {:>12}  {ratio}", human(*ns));
+        }
+    }
+    println!("\ngoals (ratio = footmetrics / peer, lower is better)");
+    let mut missed = 0;
+    for (group, ours, peer, max) in GOALS {
+        let get = |b: &str| groups.get(*group).and_then(|g| g.get(b)).copied();
+        match (get(ours), get(peer)) {
+            (Some(a), Some(b)) => {
+                let r = a / b;
+                let ok = r <= *max;
+                missed += usize::from(!ok);
+                println!("  {:<4} {group:<26} {ours} / {peer} = {r:.2} (goal <= {max})", if ok { "ok" } else { "MISS" });
+            }
+            _ => println!("  ??   {group:<26} {ours} / {peer}: no result"),
+        }
+    }
+    println!("\n{} of {} goals met (noisy shared machine: compare ratios across runs)", GOALS.len() - missed, GOALS.len());
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} us", ns / 1e3)
+    } else {
+        format!("{ns:.2} ns")
+    }
+}

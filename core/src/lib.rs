@@ -63,3 +63,8 @@ pub type CounterVec = Family<Counter>;
 pub type GaugeVec = Family<Gauge>;
 pub type HistogramVec = Family<Histogram>;
 pub type SummaryVec = Family<Summary>;
+
+/// The README's Rust example runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

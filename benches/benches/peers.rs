@@ -2,12 +2,12 @@
 //! operation in one criterion group so the peers run side by side in the same process.
 //! `cargo run --release -p footmetrics-benches --bin ratios` prints the ratios afterwards.
 
-use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use footmetrics_benches::{combo, CODES, METHODS, ROUTES};
 use measured::lasso::{Rodeo, RodeoReader, Spur};
 use measured::metric::histogram::Thresholds;
 use measured::{FixedCardinalityLabel, LabelGroup, MetricGroup};
+use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,13 @@ enum Code {
     Unavailable,
 }
 const M_METHODS: [Method; 4] = [Method::Get, Method::Post, Method::Put, Method::Delete];
-const M_CODES: [Code; 5] = [Code::Ok, Code::Created, Code::NotFound, Code::Internal, Code::Unavailable];
+const M_CODES: [Code; 5] = [
+    Code::Ok,
+    Code::Created,
+    Code::NotFound,
+    Code::Internal,
+    Code::Unavailable,
+];
 
 #[derive(LabelGroup, Clone, Copy)]
 #[label(set = Request3Set)]
@@ -95,7 +101,11 @@ fn pc_labels() -> Vec<Vec<(String, String)>> {
     (0..160)
         .map(|i| {
             let (m, r, c) = combo(i);
-            vec![("method".into(), METHODS[m].into()), ("route".into(), ROUTES[r].into()), ("code".into(), CODES[c].into())]
+            vec![
+                ("method".into(), METHODS[m].into()),
+                ("route".into(), ROUTES[r].into()),
+                ("code".into(), CODES[c].into()),
+            ]
         })
         .collect()
 }
@@ -103,59 +113,136 @@ fn pc_labels() -> Vec<Vec<(String, String)>> {
 fn counter_inc(c: &mut Criterion) {
     let mut g = c.benchmark_group("counter_inc");
     let raw = AtomicU64::new(0);
-    g.bench_function("raw_atomic", |b| b.iter_custom(|n| per_op(n, |_| { black_box(&raw).fetch_add(1, Ordering::Relaxed); })));
-    let fm = footmetrics::Registry::new().counter(&footmetrics::Opts::new("c_total", "h")).unwrap();
-    g.bench_function("footmetrics", |b| b.iter_custom(|n| per_op(n, |_| black_box(&fm).inc())));
+    g.bench_function("raw_atomic", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |_| {
+                black_box(&raw).fetch_add(1, Ordering::Relaxed);
+            })
+        })
+    });
+    let fm = footmetrics::Registry::new()
+        .counter(&footmetrics::Opts::new("c_total", "h"))
+        .unwrap();
+    g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| per_op(n, |_| black_box(&fm).inc()))
+    });
     let p = prometheus::IntCounter::new("c_total", "h").unwrap();
-    g.bench_function("prometheus", |b| b.iter_custom(|n| per_op(n, |_| black_box(&p).inc())));
+    g.bench_function("prometheus", |b| {
+        b.iter_custom(|n| per_op(n, |_| black_box(&p).inc()))
+    });
     let pc = prometheus_client::metrics::counter::Counter::<u64>::default();
-    g.bench_function("prometheus_client", |b| b.iter_custom(|n| per_op(n, |_| { black_box(&pc).inc(); })));
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |_| {
+                black_box(&pc).inc();
+            })
+        })
+    });
     let m = measured::Counter::new();
-    g.bench_function("measured", |b| b.iter_custom(|n| per_op(n, |_| black_box(&m).inc())));
+    g.bench_function("measured", |b| {
+        b.iter_custom(|n| per_op(n, |_| black_box(&m).inc()))
+    });
     g.finish();
 }
 
 fn labelled_handle_inc(c: &mut Criterion) {
     let mut g = c.benchmark_group("labelled_handle_inc");
     let raw = AtomicU64::new(0);
-    g.bench_function("raw_atomic", |b| b.iter_custom(|n| per_op(n, |_| { black_box(&raw).fetch_add(1, Ordering::Relaxed); })));
-    let fam = footmetrics::Registry::new().counter_vec(&footmetrics::Opts::new("c_total", "h").labels(&["method", "route", "code"])).unwrap();
-    let fm = fam.with_label_values(&["GET", "/api/matches", "200"]).unwrap();
-    g.bench_function("footmetrics", |b| b.iter_custom(|n| per_op(n, |_| black_box(&fm).inc())));
-    let pv = prometheus::IntCounterVec::new(prometheus::Opts::new("c_total", "h"), &["method", "route", "code"]).unwrap();
+    g.bench_function("raw_atomic", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |_| {
+                black_box(&raw).fetch_add(1, Ordering::Relaxed);
+            })
+        })
+    });
+    let fam = footmetrics::Registry::new()
+        .counter_vec(&footmetrics::Opts::new("c_total", "h").labels(&["method", "route", "code"]))
+        .unwrap();
+    let fm = fam
+        .with_label_values(&["GET", "/api/matches", "200"])
+        .unwrap();
+    g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| per_op(n, |_| black_box(&fm).inc()))
+    });
+    let pv = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("c_total", "h"),
+        &["method", "route", "code"],
+    )
+    .unwrap();
     let p = pv.with_label_values(&["GET", "/api/matches", "200"]);
-    g.bench_function("prometheus", |b| b.iter_custom(|n| per_op(n, |_| black_box(&p).inc())));
-    let pcf = prometheus_client::metrics::family::Family::<Vec<(String, String)>, prometheus_client::metrics::counter::Counter>::default();
+    g.bench_function("prometheus", |b| {
+        b.iter_custom(|n| per_op(n, |_| black_box(&p).inc()))
+    });
+    let pcf = prometheus_client::metrics::family::Family::<
+        Vec<(String, String)>,
+        prometheus_client::metrics::counter::Counter,
+    >::default();
     let pc = pcf.get_or_create(&pc_labels()[0]).clone();
-    g.bench_function("prometheus_client", |b| b.iter_custom(|n| per_op(n, |_| { black_box(&pc).inc(); })));
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |_| {
+                black_box(&pc).inc();
+            })
+        })
+    });
     g.finish();
 }
 
 fn lookup3_inc(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup3_inc");
-    let fam = footmetrics::Registry::new().counter_vec(&footmetrics::Opts::new("c_total", "h").labels(&["method", "route", "code"])).unwrap();
+    let fam = footmetrics::Registry::new()
+        .counter_vec(&footmetrics::Opts::new("c_total", "h").labels(&["method", "route", "code"]))
+        .unwrap();
     g.bench_function("footmetrics", |b| {
-        b.iter_custom(|n| per_op(n, |i| {
-            let (m, r, c) = combo(i);
-            fam.get(&[METHODS[m], ROUTES[r], CODES[c]]).unwrap().inc();
-        }))
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, c) = combo(i);
+                fam.get(&[METHODS[m], ROUTES[r], CODES[c]]).unwrap().inc();
+            })
+        })
     });
-    let pv = prometheus::IntCounterVec::new(prometheus::Opts::new("c_total", "h"), &["method", "route", "code"]).unwrap();
+    let pv = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("c_total", "h"),
+        &["method", "route", "code"],
+    )
+    .unwrap();
     g.bench_function("prometheus", |b| {
-        b.iter_custom(|n| per_op(n, |i| {
-            let (m, r, c) = combo(i);
-            pv.with_label_values(&[METHODS[m], ROUTES[r], CODES[c]]).inc();
-        }))
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, c) = combo(i);
+                pv.with_label_values(&[METHODS[m], ROUTES[r], CODES[c]])
+                    .inc();
+            })
+        })
     });
-    let pcf = prometheus_client::metrics::family::Family::<Vec<(String, String)>, prometheus_client::metrics::counter::Counter>::default();
+    let pcf = prometheus_client::metrics::family::Family::<
+        Vec<(String, String)>,
+        prometheus_client::metrics::counter::Counter,
+    >::default();
     let labels = pc_labels();
-    g.bench_function("prometheus_client", |b| b.iter_custom(|n| per_op(n, |i| { pcf.get_or_create(&labels[i % 160]).inc(); })));
-    let mv = measured::CounterVec::with_label_set(Request3Set { method: Default::default(), route: rodeo(ROUTES), code: Default::default() });
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                pcf.get_or_create(&labels[i % 160]).inc();
+            })
+        })
+    });
+    let mv = measured::CounterVec::with_label_set(Request3Set {
+        method: Default::default(),
+        route: rodeo(ROUTES),
+        code: Default::default(),
+    });
     g.bench_function("measured", |b| {
-        b.iter_custom(|n| per_op(n, |i| {
-            let (m, r, c) = combo(i);
-            mv.inc(Request3 { method: M_METHODS[m], route: ROUTES[r], code: M_CODES[c] });
-        }))
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, c) = combo(i);
+                mv.inc(Request3 {
+                    method: M_METHODS[m],
+                    route: ROUTES[r],
+                    code: M_CODES[c],
+                });
+            })
+        })
     });
     g.finish();
 }
@@ -163,127 +250,249 @@ fn lookup3_inc(c: &mut Criterion) {
 fn histograms(c: &mut Criterion) {
     let bounds = bounds();
     let mut g = c.benchmark_group("histogram_observe_handle");
-    let fm = footmetrics::Registry::new().histogram(&footmetrics::Opts::new("h_seconds", "h").buckets(bounds.clone())).unwrap();
-    g.bench_function("footmetrics", |b| b.iter_custom(|n| per_op(n, |i| black_box(&fm).observe(value(i)))));
-    let p = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("h_seconds", "h").buckets(bounds.clone())).unwrap();
-    g.bench_function("prometheus", |b| b.iter_custom(|n| per_op(n, |i| black_box(&p).observe(value(i)))));
+    let fm = footmetrics::Registry::new()
+        .histogram(&footmetrics::Opts::new("h_seconds", "h").buckets(bounds.clone()))
+        .unwrap();
+    g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| per_op(n, |i| black_box(&fm).observe(value(i))))
+    });
+    let p = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("h_seconds", "h").buckets(bounds.clone()),
+    )
+    .unwrap();
+    g.bench_function("prometheus", |b| {
+        b.iter_custom(|n| per_op(n, |i| black_box(&p).observe(value(i))))
+    });
     let pc = prometheus_client::metrics::histogram::Histogram::new(bounds.iter().copied());
-    g.bench_function("prometheus_client", |b| b.iter_custom(|n| per_op(n, |i| black_box(&pc).observe(value(i)))));
-    let m = measured::Histogram::<BUCKETS>::with_metadata(Thresholds::exponential_buckets(0.005, 2.0));
-    g.bench_function("measured", |b| b.iter_custom(|n| per_op(n, |i| black_box(&m).observe(value(i)))));
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| per_op(n, |i| black_box(&pc).observe(value(i))))
+    });
+    let m =
+        measured::Histogram::<BUCKETS>::with_metadata(Thresholds::exponential_buckets(0.005, 2.0));
+    g.bench_function("measured", |b| {
+        b.iter_custom(|n| per_op(n, |i| black_box(&m).observe(value(i))))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("lookup2_observe");
-    let fam = footmetrics::Registry::new().histogram_vec(&footmetrics::Opts::new("h_seconds", "h").labels(&["method", "route"]).buckets(bounds.clone())).unwrap();
+    let fam = footmetrics::Registry::new()
+        .histogram_vec(
+            &footmetrics::Opts::new("h_seconds", "h")
+                .labels(&["method", "route"])
+                .buckets(bounds.clone()),
+        )
+        .unwrap();
     g.bench_function("footmetrics", |b| {
-        b.iter_custom(|n| per_op(n, |i| {
-            let (m, r, _) = combo(i);
-            fam.get(&[METHODS[m], ROUTES[r]]).unwrap().observe(value(i));
-        }))
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, _) = combo(i);
+                fam.get(&[METHODS[m], ROUTES[r]]).unwrap().observe(value(i));
+            })
+        })
     });
-    let pv = prometheus::HistogramVec::new(prometheus::HistogramOpts::new("h_seconds", "h").buckets(bounds.clone()), &["method", "route"]).unwrap();
+    let pv = prometheus::HistogramVec::new(
+        prometheus::HistogramOpts::new("h_seconds", "h").buckets(bounds.clone()),
+        &["method", "route"],
+    )
+    .unwrap();
     g.bench_function("prometheus", |b| {
-        b.iter_custom(|n| per_op(n, |i| {
-            let (m, r, _) = combo(i);
-            pv.with_label_values(&[METHODS[m], ROUTES[r]]).observe(value(i));
-        }))
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, _) = combo(i);
+                pv.with_label_values(&[METHODS[m], ROUTES[r]])
+                    .observe(value(i));
+            })
+        })
     });
     let b2 = bounds.clone();
-    let pcf = prometheus_client::metrics::family::Family::<Vec<(String, String)>, prometheus_client::metrics::histogram::Histogram, _>::new_with_constructor(move || {
+    let pcf = prometheus_client::metrics::family::Family::<
+        Vec<(String, String)>,
+        prometheus_client::metrics::histogram::Histogram,
+        _,
+    >::new_with_constructor(move || {
         prometheus_client::metrics::histogram::Histogram::new(b2.iter().copied())
     });
-    let labels: Vec<Vec<(String, String)>> = (0..32).map(|i| {
-        let (m, r, _) = combo(i);
-        vec![("method".into(), METHODS[m].into()), ("route".into(), ROUTES[r].into())]
-    }).collect();
-    g.bench_function("prometheus_client", |b| b.iter_custom(|n| per_op(n, |i| pcf.get_or_create(&labels[i % 32]).observe(value(i)))));
+    let labels: Vec<Vec<(String, String)>> = (0..32)
+        .map(|i| {
+            let (m, r, _) = combo(i);
+            vec![
+                ("method".into(), METHODS[m].into()),
+                ("route".into(), ROUTES[r].into()),
+            ]
+        })
+        .collect();
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| per_op(n, |i| pcf.get_or_create(&labels[i % 32]).observe(value(i))))
+    });
     let mv = measured::HistogramVec::with_label_set_and_metadata(
-        Request2Set { method: Default::default(), route: rodeo(ROUTES) },
+        Request2Set {
+            method: Default::default(),
+            route: rodeo(ROUTES),
+        },
         Thresholds::<BUCKETS>::exponential_buckets(0.005, 2.0),
     );
     g.bench_function("measured", |b| {
-        b.iter_custom(|n| per_op(n, |i| {
-            let (m, r, _) = combo(i);
-            mv.observe(Request2 { method: M_METHODS[m], route: ROUTES[r] }, value(i));
-        }))
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, _) = combo(i);
+                mv.observe(
+                    Request2 {
+                        method: M_METHODS[m],
+                        route: ROUTES[r],
+                    },
+                    value(i),
+                );
+            })
+        })
     });
     g.finish();
 }
 
 fn encoding(c: &mut Criterion) {
-    for (group, series, histogram) in [("encode_10k_counters", 10_000usize, false), ("encode_1k_histograms", 1_000, true)] {
+    for (group, series, histogram) in [
+        ("encode_10k_counters", 10_000usize, false),
+        ("encode_1k_histograms", 1_000, true),
+    ] {
         let ids: Vec<String> = (0..series).map(|i| format!("series-{i}")).collect();
         let mut g = c.benchmark_group(group);
         g.sample_size(20);
 
         let reg = footmetrics::Registry::new();
         if histogram {
-            let f = reg.histogram_vec(&footmetrics::Opts::new("h_seconds", "help text").labels(&["id"]).buckets(bounds()).created(false)).unwrap();
-            ids.iter().enumerate().for_each(|(i, id)| f.get(&[id]).unwrap().observe(value(i)));
+            let f = reg
+                .histogram_vec(
+                    &footmetrics::Opts::new("h_seconds", "help text")
+                        .labels(&["id"])
+                        .buckets(bounds())
+                        .created(false),
+                )
+                .unwrap();
+            ids.iter()
+                .enumerate()
+                .for_each(|(i, id)| f.get(&[id]).unwrap().observe(value(i)));
         } else {
-            let f = reg.counter_vec(&footmetrics::Opts::new("counters_total", "help text").labels(&["id"]).created(false)).unwrap();
-            ids.iter().enumerate().for_each(|(i, id)| f.get(&[id]).unwrap().inc_by_u64(i as u64));
+            let f = reg
+                .counter_vec(
+                    &footmetrics::Opts::new("counters_total", "help text")
+                        .labels(&["id"])
+                        .created(false),
+                )
+                .unwrap();
+            ids.iter()
+                .enumerate()
+                .for_each(|(i, id)| f.get(&[id]).unwrap().inc_by_u64(i as u64));
         }
         let mut buf = Vec::new();
-        g.bench_function("footmetrics", |b| b.iter(|| {
-            buf.clear();
-            reg.encode(footmetrics::Format::Text, &mut buf);
-            black_box(buf.len())
-        }));
+        g.bench_function("footmetrics", |b| {
+            b.iter(|| {
+                buf.clear();
+                reg.encode(footmetrics::Format::Text, &mut buf);
+                black_box(buf.len())
+            })
+        });
 
         let preg = prometheus::Registry::new();
         if histogram {
-            let v = prometheus::HistogramVec::new(prometheus::HistogramOpts::new("h_seconds", "help text").buckets(bounds()), &["id"]).unwrap();
-            ids.iter().enumerate().for_each(|(i, id)| v.with_label_values(&[id]).observe(value(i)));
+            let v = prometheus::HistogramVec::new(
+                prometheus::HistogramOpts::new("h_seconds", "help text").buckets(bounds()),
+                &["id"],
+            )
+            .unwrap();
+            ids.iter()
+                .enumerate()
+                .for_each(|(i, id)| v.with_label_values(&[id]).observe(value(i)));
             preg.register(Box::new(v)).unwrap();
         } else {
-            let v = prometheus::IntCounterVec::new(prometheus::Opts::new("counters_total", "help text"), &["id"]).unwrap();
-            ids.iter().enumerate().for_each(|(i, id)| v.with_label_values(&[id]).inc_by(i as u64));
+            let v = prometheus::IntCounterVec::new(
+                prometheus::Opts::new("counters_total", "help text"),
+                &["id"],
+            )
+            .unwrap();
+            ids.iter()
+                .enumerate()
+                .for_each(|(i, id)| v.with_label_values(&[id]).inc_by(i as u64));
             preg.register(Box::new(v)).unwrap();
         }
         let mut s = String::new();
-        g.bench_function("prometheus", |b| b.iter(|| {
-            s.clear();
-            let mfs = preg.gather();
-            prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &mfs, unsafe { s.as_mut_vec() }).unwrap();
-            black_box(s.len())
-        }));
+        g.bench_function("prometheus", |b| {
+            b.iter(|| {
+                s.clear();
+                let mfs = preg.gather();
+                prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &mfs, unsafe {
+                    s.as_mut_vec()
+                })
+                .unwrap();
+                black_box(s.len())
+            })
+        });
 
         let mut pcreg = prometheus_client::registry::Registry::default();
         if histogram {
-            let f = prometheus_client::metrics::family::Family::<Vec<(String, String)>, prometheus_client::metrics::histogram::Histogram, _>::new_with_constructor(|| {
+            let f = prometheus_client::metrics::family::Family::<
+                Vec<(String, String)>,
+                prometheus_client::metrics::histogram::Histogram,
+                _,
+            >::new_with_constructor(|| {
                 prometheus_client::metrics::histogram::Histogram::new(bounds().into_iter())
             });
-            ids.iter().enumerate().for_each(|(i, id)| f.get_or_create(&vec![("id".into(), id.clone())]).observe(value(i)));
+            ids.iter().enumerate().for_each(|(i, id)| {
+                f.get_or_create(&vec![("id".into(), id.clone())])
+                    .observe(value(i))
+            });
             pcreg.register("h_seconds", "help text", f);
         } else {
-            let f = prometheus_client::metrics::family::Family::<Vec<(String, String)>, prometheus_client::metrics::counter::Counter>::default();
-            ids.iter().enumerate().for_each(|(i, id)| { f.get_or_create(&vec![("id".into(), id.clone())]).inc_by(i as u64); });
+            let f = prometheus_client::metrics::family::Family::<
+                Vec<(String, String)>,
+                prometheus_client::metrics::counter::Counter,
+            >::default();
+            ids.iter().enumerate().for_each(|(i, id)| {
+                f.get_or_create(&vec![("id".into(), id.clone())])
+                    .inc_by(i as u64);
+            });
             pcreg.register("counters", "help text", f);
         }
         let mut s2 = String::new();
-        g.bench_function("prometheus_client", |b| b.iter(|| {
-            s2.clear();
-            prometheus_client::encoding::text::encode(&mut s2, &pcreg).unwrap();
-            black_box(s2.len())
-        }));
+        g.bench_function("prometheus_client", |b| {
+            b.iter(|| {
+                s2.clear();
+                prometheus_client::encoding::text::encode(&mut s2, &pcreg).unwrap();
+                black_box(s2.len())
+            })
+        });
 
-        let set = || IdSet { id: rodeo(ids.iter().map(String::as_str)) };
+        let set = || IdSet {
+            id: rodeo(ids.iter().map(String::as_str)),
+        };
         let mut enc = measured::text::BufferedTextEncoder::new();
         if histogram {
-            let m = MeasuredHistograms { histograms: measured::HistogramVec::with_label_set_and_metadata(set(), Thresholds::exponential_buckets(0.005, 2.0)) };
-            ids.iter().enumerate().for_each(|(i, id)| m.histograms.observe(Id { id }, value(i)));
-            g.bench_function("measured", |b| b.iter(|| {
-                m.collect_group_into(&mut enc).unwrap();
-                black_box(enc.finish().len())
-            }));
+            let m = MeasuredHistograms {
+                histograms: measured::HistogramVec::with_label_set_and_metadata(
+                    set(),
+                    Thresholds::exponential_buckets(0.005, 2.0),
+                ),
+            };
+            ids.iter()
+                .enumerate()
+                .for_each(|(i, id)| m.histograms.observe(Id { id }, value(i)));
+            g.bench_function("measured", |b| {
+                b.iter(|| {
+                    m.collect_group_into(&mut enc).unwrap();
+                    black_box(enc.finish().len())
+                })
+            });
         } else {
-            let m = MeasuredCounters { counters: measured::CounterVec::with_label_set(set()) };
-            ids.iter().enumerate().for_each(|(i, id)| m.counters.inc_by(Id { id }, i as u64));
-            g.bench_function("measured", |b| b.iter(|| {
-                m.collect_group_into(&mut enc).unwrap();
-                black_box(enc.finish().len())
-            }));
+            let m = MeasuredCounters {
+                counters: measured::CounterVec::with_label_set(set()),
+            };
+            ids.iter()
+                .enumerate()
+                .for_each(|(i, id)| m.counters.inc_by(Id { id }, i as u64));
+            g.bench_function("measured", |b| {
+                b.iter(|| {
+                    m.collect_group_into(&mut enc).unwrap();
+                    black_box(enc.finish().len())
+                })
+            });
         }
         g.finish();
     }
@@ -303,32 +512,52 @@ fn threads_time(threads: usize, iters: u64, op: &(dyn Fn(usize) + Sync)) -> Dura
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
     })
 }
 
 fn two_threads(c: &mut Criterion) {
     let reg = footmetrics::Registry::new();
-    let counter = reg.counter(&footmetrics::Opts::new("c_total", "h")).unwrap();
-    let fam = reg.counter_vec(&footmetrics::Opts::new("l_total", "h").labels(&["method", "route", "code"])).unwrap();
+    let counter = reg
+        .counter(&footmetrics::Opts::new("c_total", "h"))
+        .unwrap();
+    let fam = reg
+        .counter_vec(&footmetrics::Opts::new("l_total", "h").labels(&["method", "route", "code"]))
+        .unwrap();
     let shared_counter = |_: usize| counter.inc();
     let shared_lookup = |_: usize| fam.get(&["GET", "/api/matches", "200"]).unwrap().inc();
     let raw = AtomicU64::new(0);
-    let raw_op = |_: usize| { raw.fetch_add(1, Ordering::Relaxed); };
+    let raw_op = |_: usize| {
+        raw.fetch_add(1, Ordering::Relaxed);
+    };
     for (group, op) in [
-        ("two_threads_counter", &shared_counter as &(dyn Fn(usize) + Sync)),
+        (
+            "two_threads_counter",
+            &shared_counter as &(dyn Fn(usize) + Sync),
+        ),
         ("two_threads_lookup3_inc", &shared_lookup),
         ("two_threads_raw_atomic_reference", &raw_op),
     ] {
         let mut g = c.benchmark_group(group);
-        g.bench_function("footmetrics_1_thread", |b| b.iter_custom(|n| threads_time(1, n, op)));
-        g.bench_function("footmetrics_2_threads", |b| b.iter_custom(|n| threads_time(2, n, op)));
+        g.bench_function("footmetrics_1_thread", |b| {
+            b.iter_custom(|n| threads_time(1, n, op))
+        });
+        g.bench_function("footmetrics_2_threads", |b| {
+            b.iter_custom(|n| threads_time(2, n, op))
+        });
         g.finish();
     }
 }
 
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_millis(700)).measurement_time(Duration::from_secs(2)).sample_size(30)
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
 }
 
 criterion_group! {

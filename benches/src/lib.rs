@@ -2,8 +2,14 @@
 
 pub const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
 pub const ROUTES: [&str; 8] = [
-    "/api/matches", "/api/matches/{id}", "/api/videos", "/api/videos/{id}",
-    "/api/analytics/{id}", "/api/players", "/api/players/{id}", "/api/teams/{id}",
+    "/api/matches",
+    "/api/matches/{id}",
+    "/api/videos",
+    "/api/videos/{id}",
+    "/api/analytics/{id}",
+    "/api/players",
+    "/api/players/{id}",
+    "/api/teams/{id}",
 ];
 pub const CODES: [&str; 5] = ["200", "201", "404", "500", "503"];
 
@@ -19,10 +25,25 @@ pub const GOALS: &[(&str, &str, &str, f64)] = &[
     ("labelled_handle_inc", "footmetrics", "raw_atomic", 1.0),
     ("lookup3_inc", "footmetrics", "measured", 0.75),
     ("lookup3_inc", "footmetrics", "prometheus_client", 0.5),
-    ("histogram_observe_handle", "footmetrics", "prometheus_client", 1.0),
+    (
+        "histogram_observe_handle",
+        "footmetrics",
+        "prometheus_client",
+        1.0,
+    ),
     ("lookup2_observe", "footmetrics", "measured", 0.75),
     ("encode_10k_counters", "footmetrics", "measured", 0.8),
     ("encode_1k_histograms", "footmetrics", "measured", 0.8),
-    ("two_threads_counter", "footmetrics_2_threads", "footmetrics_1_thread", 1.3),
-    ("two_threads_lookup3_inc", "footmetrics_2_threads", "footmetrics_1_thread", 1.3),
+    (
+        "two_threads_counter",
+        "footmetrics_2_threads",
+        "footmetrics_1_thread",
+        1.3,
+    ),
+    (
+        "two_threads_lookup3_inc",
+        "footmetrics_2_threads",
+        "footmetrics_1_thread",
+        1.3,
+    ),
 ];

@@ -12,7 +12,10 @@ pub fn catalog_path() -> PathBuf {
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("catalog/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("catalog/ has a parent")
+        .to_path_buf()
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -71,7 +74,10 @@ pub fn load() -> Result<Catalog, String> {
 fn valid_name(s: &str, colons: bool) -> bool {
     !s.is_empty()
         && s.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_alphabetic() || b == b'_' || (colons && b == b':') || (i > 0 && b.is_ascii_digit())
+            b.is_ascii_alphabetic()
+                || b == b'_'
+                || (colons && b == b':')
+                || (i > 0 && b.is_ascii_digit())
         })
 }
 
@@ -125,7 +131,9 @@ pub fn validate(c: &Catalog) -> Result<(), String> {
                 if m.buckets.is_empty() {
                     return fail("histograms need buckets".into());
                 }
-                if m.buckets.windows(2).any(|w| !(w[0] < w[1])) || m.buckets.iter().any(|b| !b.is_finite()) {
+                if m.buckets.windows(2).any(|w| !(w[0] < w[1]))
+                    || m.buckets.iter().any(|b| !b.is_finite())
+                {
                     return fail("buckets must be finite and strictly increasing".into());
                 }
             }
@@ -134,11 +142,16 @@ pub fn validate(c: &Catalog) -> Result<(), String> {
         }
     }
     for s in &c.slos {
-        let name = s.get("name").and_then(|v| v.as_str()).ok_or("an [[slo]] has no name")?;
+        let name = s
+            .get("name")
+            .and_then(|v| v.as_str())
+            .ok_or("an [[slo]] has no name")?;
         for key in ["metric"] {
             if let Some(metric) = s.get(key).and_then(|v| v.as_str()) {
                 if !c.metrics.iter().any(|m| m.name == metric) {
-                    return Err(format!("slo {name:?}: metric {metric:?} is not in the catalog"));
+                    return Err(format!(
+                        "slo {name:?}: metric {metric:?} is not in the catalog"
+                    ));
                 }
             }
         }
@@ -156,14 +169,20 @@ fn camel(name: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut c = p.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
 
 fn rust_float(v: f64) -> String {
     let s = format!("{v:?}");
-    if s.contains(['.', 'e']) { s } else { format!("{s}.0") }
+    if s.contains(['.', 'e']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
 }
 
 /// Where the generated Rust module lives.
@@ -225,12 +244,30 @@ pub fn render_rust(c: &Catalog) -> String {
             Kind::Summary => ("Summary", "Summary"),
             Kind::Info => ("Info", "Info"),
         };
-        let labels = m.labels.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ");
-        let buckets = m.buckets.iter().map(|b| rust_float(*b)).collect::<Vec<_>>().join(", ");
+        let labels = m
+            .labels
+            .iter()
+            .map(|l| format!("{l:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let buckets = m
+            .buckets
+            .iter()
+            .map(|b| rust_float(*b))
+            .collect::<Vec<_>>()
+            .join(", ");
         let values = m
             .label_values
             .iter()
-            .map(|(k, vs)| format!("({k:?}, &[{}])", vs.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")))
+            .map(|(k, vs)| {
+                format!(
+                    "({k:?}, &[{}])",
+                    vs.iter()
+                        .map(|v| format!("{v:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let _ = writeln!(o, "/// `{}`: {}", m.name, m.help);
@@ -238,7 +275,13 @@ pub fn render_rust(c: &Catalog) -> String {
         let _ = writeln!(o, "    name: {:?},", m.name);
         let _ = writeln!(o, "    help: {:?},", m.help);
         let _ = writeln!(o, "    kind: MetricType::{kind},");
-        let _ = writeln!(o, "    unit: {},", m.unit.as_ref().map_or("None".into(), |u| format!("Some({u:?})")));
+        let _ = writeln!(
+            o,
+            "    unit: {},",
+            m.unit
+                .as_ref()
+                .map_or("None".into(), |u| format!("Some({u:?})"))
+        );
         let _ = writeln!(o, "    labels: &[{labels}],");
         let _ = writeln!(o, "    buckets: &[{buckets}],");
         let _ = writeln!(o, "    label_values: &[{values}],");
@@ -248,25 +291,48 @@ pub fn render_rust(c: &Catalog) -> String {
         let f = &m.name;
         if m.labels.is_empty() {
             let _ = writeln!(o, "/// Registers `{f}` in `registry`.");
-            let _ = writeln!(o, "pub fn {f}(registry: &Registry) -> Result<{rust_type}> {{");
-            let _ = writeln!(o, "    registry.family::<{rust_type}>(&{konst}.opts())?.unlabelled()");
+            let _ = writeln!(
+                o,
+                "pub fn {f}(registry: &Registry) -> Result<{rust_type}> {{"
+            );
+            let _ = writeln!(
+                o,
+                "    registry.family::<{rust_type}>(&{konst}.opts())?.unlabelled()"
+            );
             let _ = writeln!(o, "}}\n");
             continue;
         }
         let ty = camel(f);
-        let params = m.labels.iter().map(|l| format!("{l}: &str")).collect::<Vec<_>>().join(", ");
+        let params = m
+            .labels
+            .iter()
+            .map(|l| format!("{l}: &str"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let args = m.labels.join(", ");
         let _ = writeln!(o, "/// `{f}`, with its label names as parameters.");
         let _ = writeln!(o, "#[derive(Debug, Clone)]");
         let _ = writeln!(o, "pub struct {ty}(pub Family<{rust_type}>);\n");
         let _ = writeln!(o, "impl {ty} {{");
-        let _ = writeln!(o, "    /// The child for these label values (no lock, no allocation once it exists).");
+        let _ = writeln!(
+            o,
+            "    /// The child for these label values (no lock, no allocation once it exists)."
+        );
         let _ = writeln!(o, "    #[inline]");
-        let _ = writeln!(o, "    pub fn labels(&self, {params}) -> Result<ChildRef<'_, {rust_type}>> {{");
+        let _ = writeln!(
+            o,
+            "    pub fn labels(&self, {params}) -> Result<ChildRef<'_, {rust_type}>> {{"
+        );
         let _ = writeln!(o, "        self.0.get(&[{args}])");
         let _ = writeln!(o, "    }}\n");
-        let _ = writeln!(o, "    /// An owned handle to the child for these label values.");
-        let _ = writeln!(o, "    pub fn with_labels(&self, {params}) -> Result<{rust_type}> {{");
+        let _ = writeln!(
+            o,
+            "    /// An owned handle to the child for these label values."
+        );
+        let _ = writeln!(
+            o,
+            "    pub fn with_labels(&self, {params}) -> Result<{rust_type}> {{"
+        );
         let _ = writeln!(o, "        self.0.with_label_values(&[{args}])");
         let _ = writeln!(o, "    }}");
         let _ = writeln!(o, "}}\n");
@@ -281,7 +347,12 @@ pub fn render_rust(c: &Catalog) -> String {
         let _ = writeln!(o, "    Ok({ty}(registry.family(&{konst}.opts())?))");
         let _ = writeln!(o, "}}\n");
     }
-    let all = c.metrics.iter().map(|m| m.name.to_ascii_uppercase()).collect::<Vec<_>>().join(", ");
+    let all = c
+        .metrics
+        .iter()
+        .map(|m| m.name.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
     let _ = writeln!(o, "/// Every catalog metric, in catalog order.");
     let _ = writeln!(o, "pub const ALL: &[MetricSpec] = &[{all}];");
     // Keep the imports used whatever the catalog holds.
@@ -316,8 +387,15 @@ mod tests {
         ] {
             assert!(c.metrics.iter().any(|m| m.name == name), "{name} missing");
         }
-        let analytics = c.metrics.iter().find(|m| m.name == "analytics_generation_duration_seconds").unwrap();
-        assert_eq!(analytics.buckets, vec![1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]);
+        let analytics = c
+            .metrics
+            .iter()
+            .find(|m| m.name == "analytics_generation_duration_seconds")
+            .unwrap();
+        assert_eq!(
+            analytics.buckets,
+            vec![1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]
+        );
     }
 
     fn one(extra: &str) -> String {
@@ -327,40 +405,67 @@ mod tests {
     #[test]
     fn rejects_bad_entries() {
         let cases = [
-            (r#"name = "a-b"
+            (
+                r#"name = "a-b"
 type = "gauge"
-help = "h""#, "invalid metric name"),
-            (r#"name = "jobs"
+help = "h""#,
+                "invalid metric name",
+            ),
+            (
+                r#"name = "jobs"
 type = "counter"
-help = "h""#, "_total"),
-            (r#"name = "x_total"
+help = "h""#,
+                "_total",
+            ),
+            (
+                r#"name = "x_total"
 type = "gauge"
-help = "h""#, "_total"),
-            (r#"name = "latency"
+help = "h""#,
+                "_total",
+            ),
+            (
+                r#"name = "latency"
 type = "gauge"
 unit = "seconds"
-help = "h""#, "suffix"),
-            (r#"name = "h_seconds"
+help = "h""#,
+                "suffix",
+            ),
+            (
+                r#"name = "h_seconds"
 type = "histogram"
 help = "h"
-buckets = [2, 1]"#, "strictly increasing"),
-            (r#"name = "h_seconds"
+buckets = [2, 1]"#,
+                "strictly increasing",
+            ),
+            (
+                r#"name = "h_seconds"
 type = "histogram"
 help = "h"
 labels = ["le"]
-buckets = [1]"#, "reserved"),
-            (r#"name = "g"
+buckets = [1]"#,
+                "reserved",
+            ),
+            (
+                r#"name = "g"
 type = "gauge"
 help = "h"
-labels = ["a", "a"]"#, "repeated"),
-            (r#"name = "g"
+labels = ["a", "a"]"#,
+                "repeated",
+            ),
+            (
+                r#"name = "g"
 type = "gauge"
 help = "h"
-buckets = [1]"#, "only histograms"),
-            (r#"name = "g"
+buckets = [1]"#,
+                "only histograms",
+            ),
+            (
+                r#"name = "g"
 type = "gauge"
 help = "h"
-wat = 1"#, "unknown field"),
+wat = 1"#,
+                "unknown field",
+            ),
         ];
         for (body, want) in cases {
             let err = parse(&one(body)).unwrap_err();
@@ -374,7 +479,9 @@ wat = 1"#, "unknown field"),
     fn renders_typed_constructors() {
         let rust = render_rust(&load().unwrap());
         assert!(rust.contains("pub fn labels(&self, method: &str, route: &str, code: &str)"));
-        assert!(rust.contains("pub fn http_requests_in_flight(registry: &Registry) -> Result<Gauge>"));
+        assert!(
+            rust.contains("pub fn http_requests_in_flight(registry: &Registry) -> Result<Gauge>")
+        );
         assert!(rust.contains("buckets: &[1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]"));
     }
 }

@@ -20,7 +20,10 @@ fn main() -> ExitCode {
                     eprintln!("error: writing {}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }
-                println!("wrote {}", path.strip_prefix(&root).unwrap_or(&path).display());
+                println!(
+                    "wrote {}",
+                    path.strip_prefix(&root).unwrap_or(&path).display()
+                );
             }
             ExitCode::SUCCESS
         }
@@ -29,7 +32,10 @@ fn main() -> ExitCode {
             for (path, text) in footmetrics_catalog::outputs(&catalog) {
                 let current = std::fs::read_to_string(&path).unwrap_or_default();
                 if current != text {
-                    eprintln!("stale: {} differs from what catalog/catalog.toml generates", path.strip_prefix(&root).unwrap_or(&path).display());
+                    eprintln!(
+                        "stale: {} differs from what catalog/catalog.toml generates",
+                        path.strip_prefix(&root).unwrap_or(&path).display()
+                    );
                     stale += 1;
                 }
             }

@@ -74,7 +74,13 @@ struct App {
     analytics: catalog::AnalyticsGenerationDurationSeconds,
 }
 
-const ROUTES: &[&str] = &["/api/matches", "/api/matches/{id}", "/api/videos", "/api/analytics/{id}", "/api/players/{id}"];
+const ROUTES: &[&str] = &[
+    "/api/matches",
+    "/api/matches/{id}",
+    "/api/videos",
+    "/api/analytics/{id}",
+    "/api/players/{id}",
+];
 const METHODS: &[&str] = &["GET", "GET", "GET", "POST", "PUT"];
 
 impl App {
@@ -100,7 +106,15 @@ impl App {
         let method = METHODS[rng.below(METHODS.len())];
         let route = ROUTES[rng.below(ROUTES.len())];
         let roll = rng.unit();
-        let code = if roll < 0.02 { "500" } else if roll < 0.05 { "404" } else if method == "POST" { "201" } else { "200" };
+        let code = if roll < 0.02 {
+            "500"
+        } else if roll < 0.05 {
+            "404"
+        } else if method == "POST" {
+            "201"
+        } else {
+            "200"
+        };
         self.in_flight.inc();
         // Log-normal-ish latency around 40 ms with a tail.
         let latency = 0.04 * (rng.normal() * 0.8).exp();
@@ -111,21 +125,41 @@ impl App {
         let device = if rng.unit() < 0.9 { "cuda" } else { "cpu" };
         let batch = ["8", "16", "32"][rng.below(3)];
         let base = if device == "cuda" { 0.15 } else { 1.2 };
-        self.inference.labels("v2", batch, device)?.observe(base * (rng.normal() * 0.5).exp());
+        self.inference
+            .labels("v2", batch, device)?
+            .observe(base * (rng.normal() * 0.5).exp());
         self.accuracy.labels("v2", "validation")?.set(0.87);
-        self.gpu_memory.labels("0", "inference")?.set(6.0e9 + rng.unit() * 1.0e9);
+        self.gpu_memory
+            .labels("0", "inference")?
+            .set(6.0e9 + rng.unit() * 1.0e9);
         self.gpu_util.labels("0")?.set(0.55 + rng.unit() * 0.4);
 
-        let status = if rng.unit() < 0.97 { "success" } else { "failure" };
+        let status = if rng.unit() < 0.97 {
+            "success"
+        } else {
+            "failure"
+        };
         self.processing.labels(status)?.inc();
-        self.queue.labels("transcode", ["high", "normal", "low"][rng.below(3)])?.set(rng.below(40) as f64);
+        self.queue
+            .labels("transcode", ["high", "normal", "low"][rng.below(3)])?
+            .set(rng.below(40) as f64);
         if rng.below(10) == 0 {
             self.batches.labels(status, batch)?.inc();
-            self.analytics.labels("match", ["low", "medium", "high"][rng.below(3)])?.observe(5.0 + rng.unit() * 120.0);
+            self.analytics
+                .labels("match", ["low", "medium", "high"][rng.below(3)])?
+                .observe(5.0 + rng.unit() * 120.0);
         }
         if rng.below(20) == 0 {
-            self.sessions.labels("completed", ["free", "premium"][rng.below(2)], ["IL", "GB", "ES", "BR"][rng.below(4)])?.inc();
-            self.uploads.labels("success", "mp4", ["small", "medium", "large"][rng.below(3)])?.inc();
+            self.sessions
+                .labels(
+                    "completed",
+                    ["free", "premium"][rng.below(2)],
+                    ["IL", "GB", "ES", "BR"][rng.below(4)],
+                )?
+                .inc();
+            self.uploads
+                .labels("success", "mp4", ["small", "medium", "large"][rng.below(3)])?
+                .inc();
         }
         Ok(())
     }
@@ -159,7 +193,9 @@ fn handle(mut stream: TcpStream, registry: &Registry, buf: &mut Vec<u8>) -> std:
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if path.split('?').next() != Some("/metrics") {
-        return stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        return stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
     }
     if method != "GET" && method != "HEAD" {
         return stream.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
@@ -180,10 +216,16 @@ fn handle(mut stream: TcpStream, registry: &Registry, buf: &mut Vec<u8>) -> std:
 
 fn scrape(addr: &str, accept: &str) -> std::io::Result<String> {
     let mut s = TcpStream::connect(addr)?;
-    write!(s, "GET /metrics HTTP/1.1\r\nhost: {addr}\r\naccept: {accept}\r\nconnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nhost: {addr}\r\naccept: {accept}\r\nconnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     s.read_to_string(&mut response)?;
-    Ok(response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default())
 }
 
 fn print_summary(families: &[MetricFamily], elapsed: Duration) {
@@ -193,7 +235,10 @@ fn print_summary(families: &[MetricFamily], elapsed: Duration) {
         for p in &f.points {
             if let PointValue::Counter { value, .. } = p.value {
                 total += value;
-                if p.labels.iter().any(|(k, v)| k == "code" && v.starts_with('5')) {
+                if p.labels
+                    .iter()
+                    .any(|(k, v)| k == "code" && v.starts_with('5'))
+                {
                     errors += value;
                 }
             }
@@ -214,7 +259,11 @@ fn print_summary(families: &[MetricFamily], elapsed: Duration) {
         }
     }
     println!("--- summary ---");
-    println!("requests: {total} in {:.3} s ({:.0} req/s recorded)", elapsed.as_secs_f64(), total / elapsed.as_secs_f64().max(1e-9));
+    println!(
+        "requests: {total} in {:.3} s ({:.0} req/s recorded)",
+        elapsed.as_secs_f64(),
+        total / elapsed.as_secs_f64().max(1e-9)
+    );
     println!("error ratio (5xx): {:.2}%", 100.0 * errors / total.max(1.0));
     match histogram_quantile(0.95, &merged) {
         Some(p95) => println!("p95 latency: {:.1} ms", p95 * 1000.0),
@@ -233,7 +282,11 @@ fn histogram_quantile(q: f64, buckets: &[(f64, u64)]) -> Option<f64> {
     if i == buckets.len() - 1 {
         return Some(buckets[buckets.len().saturating_sub(2)].0);
     }
-    let (lower, below) = if i == 0 { (0.0, 0.0) } else { (buckets[i - 1].0, buckets[i - 1].1 as f64) };
+    let (lower, below) = if i == 0 {
+        (0.0, 0.0)
+    } else {
+        (buckets[i - 1].0, buckets[i - 1].1 as f64)
+    };
     let (upper, count) = (buckets[i].0, buckets[i].1 as f64);
     Some(lower + (upper - lower) * (rank - below) / (count - below).max(1.0))
 }

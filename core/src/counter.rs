@@ -58,7 +58,10 @@ pub struct Counter(Arc<CounterCore>);
 impl Counter {
     /// A standalone counter, not in any registry (for tests and custom collectors).
     pub fn standalone() -> Self {
-        let config = CounterConfig { shards: shard::default_shards(), created: true };
+        let config = CounterConfig {
+            shards: shard::default_shards(),
+            created: true,
+        };
         Self::new_child(&config, ChildMeta::default())
     }
 
@@ -66,7 +69,12 @@ impl Counter {
     fn shard(&self) -> &CounterCell {
         let core = &*self.0;
         // `mask + 1 == shards.len()`, a power of two, so the index is in bounds.
-        unsafe { &core.shards.get_unchecked(shard::thread_index() & core.mask).0 }
+        unsafe {
+            &core
+                .shards
+                .get_unchecked(shard::thread_index() & core.mask)
+                .0
+        }
     }
 
     /// Adds one: a single atomic add on this thread's shard.
@@ -164,10 +172,18 @@ impl Metric for Counter {
 
     fn config(opts: &Opts) -> Result<CounterConfig> {
         if opts.buckets.is_some() || !opts.states.is_empty() {
-            return Err(Error::InvalidOption("counters take no buckets or states".into()));
+            return Err(Error::InvalidOption(
+                "counters take no buckets or states".into(),
+            ));
         }
-        let shards = opts.shards.map(shard::normalize).unwrap_or_else(shard::default_shards);
-        Ok(CounterConfig { shards, created: opts.created })
+        let shards = opts
+            .shards
+            .map(shard::normalize)
+            .unwrap_or_else(shard::default_shards);
+        Ok(CounterConfig {
+            shards,
+            created: opts.created,
+        })
     }
 
     fn reserved_labels(_: &CounterConfig, _: &str) -> Vec<String> {
@@ -179,7 +195,11 @@ impl Metric for Counter {
         Counter(Arc::new(CounterCore {
             mask: shards.len() - 1,
             shards,
-            created: if config.created { now_seconds() } else { f64::NAN },
+            created: if config.created {
+                now_seconds()
+            } else {
+                f64::NAN
+            },
             exemplar: ArcSwapOption::empty(),
             meta,
         }))
@@ -229,7 +249,10 @@ mod tests {
         c.inc_by(1.0).unwrap();
         assert_eq!(c.get(), 4.5);
         assert_eq!(c.inc_by(-1.0), Err(Error::CounterDecrement(-1.0)));
-        assert!(matches!(c.inc_by(f64::NAN), Err(Error::CounterDecrement(_))));
+        assert!(matches!(
+            c.inc_by(f64::NAN),
+            Err(Error::CounterDecrement(_))
+        ));
         assert_eq!(c.get(), 4.5, "a rejected increment changes nothing");
         c.inc_by(f64::INFINITY).unwrap();
         assert_eq!(c.get(), f64::INFINITY);

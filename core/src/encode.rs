@@ -14,7 +14,8 @@ pub enum Format {
 }
 
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-pub const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const CONTENT_TYPE_OPENMETRICS: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 impl Format {
     pub fn content_type(self) -> &'static str {
@@ -28,7 +29,9 @@ impl Format {
     /// scrape handler should: OpenMetrics when it is acceptable and preferred (Prometheus
     /// asks for it first), the classic text format otherwise or when nothing matches.
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else { return Format::Text };
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
         let mut best: Option<(f32, Format)> = None;
         for range in accept.split(',') {
             let mut parts = range.split(';').map(str::trim);
@@ -73,7 +76,12 @@ pub struct Encoder<'a> {
 
 impl<'a> Encoder<'a> {
     pub fn new(out: &'a mut Vec<u8>, format: Format, registry_labels: &'a str) -> Self {
-        Encoder { out, openmetrics: format == Format::OpenMetrics, registry_labels, scratch: String::new() }
+        Encoder {
+            out,
+            openmetrics: format == Format::OpenMetrics,
+            registry_labels,
+            scratch: String::new(),
+        }
     }
 
     pub fn openmetrics(&self) -> bool {
@@ -91,7 +99,11 @@ impl<'a> Encoder<'a> {
     /// `# HELP`, `# TYPE` and (OpenMetrics) `# UNIT` lines for a family with base name `name`.
     pub fn header(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricType) {
         let out = &mut *self.out;
-        let suffix = if self.openmetrics { "" } else { kind.name_suffix() };
+        let suffix = if self.openmetrics {
+            ""
+        } else {
+            kind.name_suffix()
+        };
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());
@@ -101,7 +113,11 @@ impl<'a> Encoder<'a> {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());
         out.push(b' ');
-        let t = if self.openmetrics { kind.openmetrics_name() } else { kind.text_name() };
+        let t = if self.openmetrics {
+            kind.openmetrics_name()
+        } else {
+            kind.text_name()
+        };
         out.extend_from_slice(t.as_bytes());
         out.push(b'\n');
         if let (true, Some(unit)) = (self.openmetrics, unit) {
@@ -119,7 +135,10 @@ impl<'a> Encoder<'a> {
         let openmetrics = self.openmetrics;
         for p in &f.points {
             self.scratch.clear();
-            crate::family::render_pairs(&mut self.scratch, p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            crate::family::render_pairs(
+                &mut self.scratch,
+                p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
             let mut w = SeriesWriter {
                 out: &mut *self.out,
                 openmetrics,
@@ -140,9 +159,19 @@ impl<'a> Encoder<'a> {
 }
 
 fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
-    let le = |v: f64, om: bool| if om { fmt::float_string_openmetrics(v) } else { fmt::float_string(v) };
+    let le = |v: f64, om: bool| {
+        if om {
+            fmt::float_string_openmetrics(v)
+        } else {
+            fmt::float_string(v)
+        }
+    };
     match value {
-        PointValue::Counter { value, created, exemplar } => {
+        PointValue::Counter {
+            value,
+            created,
+            exemplar,
+        } => {
             w.start("_total", None);
             w.f64(*value);
             w.exemplar(exemplar.as_ref());
@@ -156,7 +185,12 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             w.f64(*v);
             w.end();
         }
-        PointValue::Histogram { buckets, count, sum, created } => {
+        PointValue::Histogram {
+            buckets,
+            count,
+            sum,
+            created,
+        } => {
             for (bound, c, ex) in buckets {
                 let l = le(*bound, w.openmetrics());
                 w.start("_bucket", Some(("le", &l)));
@@ -174,7 +208,12 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
                 w.created(*c);
             }
         }
-        PointValue::Summary { count, sum, quantiles, created } => {
+        PointValue::Summary {
+            count,
+            sum,
+            quantiles,
+            created,
+        } => {
             for (q, v) in quantiles {
                 let l = le(*q, w.openmetrics());
                 w.start("", Some(("quantile", &l)));
@@ -193,7 +232,10 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
         }
         PointValue::Info(labels) => {
             let mut raw = String::new();
-            crate::family::render_pairs(&mut raw, labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            crate::family::render_pairs(
+                &mut raw,
+                labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
             w.start_with("_info", None, &raw);
             w.f64(1.0);
             w.end();

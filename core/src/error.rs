@@ -48,12 +48,18 @@ impl fmt::Display for Error {
             Error::ReservedLabelName(n) => write!(f, "reserved label name: {n:?}"),
             Error::DuplicateLabelName(n) => write!(f, "duplicate label name: {n:?}"),
             Error::LabelCount { expected, got } => {
-                write!(f, "incorrect label count: expected {expected} label values, got {got}")
+                write!(
+                    f,
+                    "incorrect label count: expected {expected} label values, got {got}"
+                )
             }
             Error::UnknownLabel(n) => write!(f, "label names do not match: {n}"),
             Error::InvalidBuckets(why) => write!(f, "invalid histogram buckets: {why}"),
             Error::CounterDecrement(v) => {
-                write!(f, "counters can only be incremented by non-negative amounts, got {v}")
+                write!(
+                    f,
+                    "counters can only be incremented by non-negative amounts, got {v}"
+                )
             }
             Error::InvalidValue(what, v) => write!(f, "invalid value for {what}: {v}"),
             Error::InvalidUnit(why) => write!(f, "invalid unit: {why}"),
@@ -63,7 +69,10 @@ impl fmt::Display for Error {
                 "exemplar labels have {n} characters, more than the OpenMetrics limit of 128"
             ),
             Error::AlreadyRegistered(n) => {
-                write!(f, "duplicated timeseries in registry: {n:?} is already registered")
+                write!(
+                    f,
+                    "duplicated timeseries in registry: {n:?} is already registered"
+                )
             }
             Error::NotRegistered(n) => write!(f, "not registered: {n:?}"),
             Error::InvalidOption(why) => write!(f, "invalid option: {why}"),

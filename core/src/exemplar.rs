@@ -44,11 +44,19 @@ impl Exemplar {
         if chars > MAX_EXEMPLAR_CHARS {
             return Err(Error::ExemplarTooLong(chars));
         }
-        Ok(Exemplar { labels: owned, value, timestamp: now_seconds(), rendered })
+        Ok(Exemplar {
+            labels: owned,
+            value,
+            timestamp: now_seconds(),
+            rendered,
+        })
     }
 }
 
 /// Wall-clock seconds since the Unix epoch, as a float (the unit of `_created` and exemplars).
 pub fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

@@ -84,7 +84,12 @@ impl<S: AsRef<str>> Hash for LabelRef<'_, S> {
 
 impl<S: AsRef<str>> papaya::Equivalent<LabelKey> for LabelRef<'_, S> {
     fn equivalent(&self, key: &LabelKey) -> bool {
-        self.0.len() == key.0.len() && self.0.iter().zip(key.0.iter()).all(|(a, b)| a.as_ref() == &**b)
+        self.0.len() == key.0.len()
+            && self
+                .0
+                .iter()
+                .zip(key.0.iter())
+                .all(|(a, b)| a.as_ref() == &**b)
     }
 }
 
@@ -124,13 +129,17 @@ pub struct Family<M: Metric> {
 
 impl<M: Metric> Clone for Family<M> {
     fn clone(&self) -> Self {
-        Family { inner: self.inner.clone() }
+        Family {
+            inner: self.inner.clone(),
+        }
     }
 }
 
 impl<M: Metric> std::fmt::Debug for Family<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Family").field("desc", &self.inner.desc).finish_non_exhaustive()
+        f.debug_struct("Family")
+            .field("desc", &self.inner.desc)
+            .finish_non_exhaustive()
     }
 }
 
@@ -160,14 +169,24 @@ impl<M: Metric> Family<M> {
         let config = M::config(opts)?;
         let reserved = M::reserved_labels(&config, &name);
         let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
-        let all_names =
-            opts.const_labels.iter().map(|(k, _)| k.as_str()).chain(opts.label_names.iter().map(String::as_str));
+        let all_names = opts
+            .const_labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .chain(opts.label_names.iter().map(String::as_str));
         validate::label_names(all_names, &reserved)?;
         if opts.cardinality_limit == 0 {
-            return Err(Error::InvalidOption("cardinality limit must be at least 1".into()));
+            return Err(Error::InvalidOption(
+                "cardinality limit must be at least 1".into(),
+            ));
         }
         let mut const_rendered = String::new();
-        render_pairs(&mut const_rendered, opts.const_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        render_pairs(
+            &mut const_rendered,
+            opts.const_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let desc = Desc {
             name,
             help: opts.help.clone(),
@@ -178,7 +197,13 @@ impl<M: Metric> Family<M> {
         };
         let epoch = Instant::now();
         let single = if opts.label_names.is_empty() {
-            Some(M::new_child(&config, ChildMeta { rendered: const_rendered.clone().into(), ..ChildMeta::default() }))
+            Some(M::new_child(
+                &config,
+                ChildMeta {
+                    rendered: const_rendered.clone().into(),
+                    ..ChildMeta::default()
+                },
+            ))
         } else {
             None
         };
@@ -210,7 +235,10 @@ impl<M: Metric> Family<M> {
 
     /// The metric of a family without labels.
     pub fn unlabelled(&self) -> Result<M> {
-        self.inner.single.clone().ok_or(Error::LabelCount { expected: self.inner.desc.label_names.len(), got: 0 })
+        self.inner.single.clone().ok_or(Error::LabelCount {
+            expected: self.inner.desc.label_names.len(),
+            got: 0,
+        })
     }
 
     /// Resolves label values (in label-name order) to a borrowed child, creating it on first
@@ -219,15 +247,26 @@ impl<M: Metric> Family<M> {
     pub fn get<S: AsRef<str>>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
         let inner = &*self.inner;
         if values.len() != inner.desc.label_names.len() {
-            return Err(Error::LabelCount { expected: inner.desc.label_names.len(), got: values.len() });
+            return Err(Error::LabelCount {
+                expected: inner.desc.label_names.len(),
+                got: values.len(),
+            });
         }
         if let Some(single) = &inner.single {
-            return Ok(ChildRef { _guard: None, ptr: single, _family: PhantomData });
+            return Ok(ChildRef {
+                _guard: None,
+                ptr: single,
+                _family: PhantomData,
+            });
         }
         let guard = inner.children.guard();
         if let Some(m) = inner.children.get(&LabelRef(values), &guard) {
             let ptr: *const M = m;
-            return Ok(ChildRef { _guard: Some(guard), ptr, _family: PhantomData });
+            return Ok(ChildRef {
+                _guard: Some(guard),
+                ptr,
+                _family: PhantomData,
+            });
         }
         drop(guard);
         self.get_slow(values)
@@ -246,7 +285,11 @@ impl<M: Metric> Family<M> {
             let guard = inner.children.guard();
             if let Some(m) = inner.children.get(&LabelRef(values), &guard) {
                 let ptr: *const M = m;
-                return Ok(ChildRef { _guard: Some(guard), ptr, _family: PhantomData });
+                return Ok(ChildRef {
+                    _guard: Some(guard),
+                    ptr,
+                    _family: PhantomData,
+                });
             }
             drop(guard);
             return Ok(overflow());
@@ -267,11 +310,19 @@ impl<M: Metric> Family<M> {
     fn get_or_insert<S: AsRef<str>>(&self, values: &[S], admit: bool) -> ChildRef<'_, M> {
         let inner = &*self.inner;
         let guard = inner.children.guard();
-        let existing = inner.children.get(&LabelRef(values), &guard).map(|m| m as *const M);
+        let existing = inner
+            .children
+            .get(&LabelRef(values), &guard)
+            .map(|m| m as *const M);
         let ptr = match existing {
             Some(ptr) => ptr,
             None => {
-                let key = LabelKey(values.iter().map(|v| Box::<str>::from(v.as_ref())).collect());
+                let key = LabelKey(
+                    values
+                        .iter()
+                        .map(|v| Box::<str>::from(v.as_ref()))
+                        .collect(),
+                );
                 let child = M::new_child(&inner.config, self.meta_for(&key));
                 let fp = child.fingerprint();
                 child.meta().last_fingerprint.store(fp, Ordering::Relaxed);
@@ -282,7 +333,11 @@ impl<M: Metric> Family<M> {
                 m as *const M
             }
         };
-        ChildRef { _guard: Some(guard), ptr, _family: PhantomData }
+        ChildRef {
+            _guard: Some(guard),
+            ptr,
+            _family: PhantomData,
+        }
     }
 
     fn meta_for(&self, key: &LabelKey) -> ChildMeta {
@@ -291,7 +346,15 @@ impl<M: Metric> Family<M> {
         if !rendered.is_empty() {
             rendered.push(',');
         }
-        render_pairs(&mut rendered, inner.desc.label_names.iter().map(String::as_str).zip(key.0.iter().map(|v| &**v)));
+        render_pairs(
+            &mut rendered,
+            inner
+                .desc
+                .label_names
+                .iter()
+                .map(String::as_str)
+                .zip(key.0.iter().map(|v| &**v)),
+        );
         ChildMeta {
             values: key.0.clone(),
             rendered: rendered.into(),
@@ -312,17 +375,28 @@ impl<M: Metric> Family<M> {
     }
 
     /// Resolves labels given by name (any order). Allocates nothing for up to 16 labels.
-    pub fn get_by_name<K: AsRef<str>, V: AsRef<str>>(&self, labels: &[(K, V)]) -> Result<ChildRef<'_, M>> {
+    pub fn get_by_name<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        labels: &[(K, V)],
+    ) -> Result<ChildRef<'_, M>> {
         let names = &self.inner.desc.label_names;
         if labels.len() != names.len() {
-            return Err(Error::LabelCount { expected: names.len(), got: labels.len() });
+            return Err(Error::LabelCount {
+                expected: names.len(),
+                got: labels.len(),
+            });
         }
         let find = |name: &str| -> Result<&str> {
             labels
                 .iter()
                 .find(|(k, _)| k.as_ref() == name)
                 .map(|(_, v)| v.as_ref())
-                .ok_or_else(|| Error::UnknownLabel(format!("expected {names:?}, got {:?}", labels.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>())))
+                .ok_or_else(|| {
+                    Error::UnknownLabel(format!(
+                        "expected {names:?}, got {:?}",
+                        labels.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>()
+                    ))
+                })
         };
         if names.len() <= MAX_STACK_LABELS {
             let mut ordered = [""; MAX_STACK_LABELS];
@@ -341,7 +415,10 @@ impl<M: Metric> Family<M> {
     pub fn remove<S: AsRef<str>>(&self, values: &[S]) -> Result<bool> {
         let inner = &*self.inner;
         if values.len() != inner.desc.label_names.len() {
-            return Err(Error::LabelCount { expected: inner.desc.label_names.len(), got: values.len() });
+            return Err(Error::LabelCount {
+                expected: inner.desc.label_names.len(),
+                got: values.len(),
+            });
         }
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         Ok(self.remove_locked(&LabelRef(values)))
@@ -409,7 +486,10 @@ impl<M: Metric> Family<M> {
             return 0;
         }
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        stale.iter().filter(|k| self.remove_locked(&LabelRef(&k[..]))).count()
+        stale
+            .iter()
+            .filter(|k| self.remove_locked(&LabelRef(&k[..])))
+            .count()
     }
 
     /// Each child's label values and handle (a snapshot; order unspecified).
@@ -434,7 +514,10 @@ impl<M: Metric> Family<M> {
 }
 
 /// Appends `k="v",…` with values escaped.
-pub(crate) fn render_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+pub(crate) fn render_pairs<'a>(
+    out: &mut String,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
     for (i, (k, v)) in pairs.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -462,7 +545,13 @@ impl<M: Metric> Collector for Family<M> {
         let (openmetrics, registry_labels) = (enc.openmetrics(), enc.registry_labels());
         let out = enc.buffer();
         self.for_each_child(|m| {
-            let mut w = SeriesWriter { out: &mut *out, openmetrics, name: &d.name, registry_labels, labels: &m.meta().rendered };
+            let mut w = SeriesWriter {
+                out: &mut *out,
+                openmetrics,
+                name: &d.name,
+                registry_labels,
+                labels: &m.meta().rendered,
+            };
             m.encode(&self.inner.config, &mut w);
         });
     }
@@ -482,9 +571,17 @@ impl<M: Metric> Collector for Family<M> {
                 .const_labels
                 .iter()
                 .cloned()
-                .chain(d.label_names.iter().cloned().zip(m.meta().label_values().map(str::to_owned)))
+                .chain(
+                    d.label_names
+                        .iter()
+                        .cloned()
+                        .zip(m.meta().label_values().map(str::to_owned)),
+                )
                 .collect();
-            family.points.push(MetricPoint { labels, value: m.point(&self.inner.config) });
+            family.points.push(MetricPoint {
+                labels,
+                value: m.point(&self.inner.config),
+            });
         });
         vec![family]
     }
@@ -503,7 +600,12 @@ mod tests {
     use crate::{Counter, Gauge};
 
     fn counters(limit: usize) -> Family<Counter> {
-        Family::new(&Opts::new("requests_total", "Requests.").labels(&["method", "code"]).cardinality_limit(limit)).unwrap()
+        Family::new(
+            &Opts::new("requests_total", "Requests.")
+                .labels(&["method", "code"])
+                .cardinality_limit(limit),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -511,12 +613,25 @@ mod tests {
         let f = counters(100);
         f.get(&["GET", "200"]).unwrap().inc();
         f.get(&["GET", "200"]).unwrap().inc();
-        f.get(&[String::from("GET"), String::from("500")]).unwrap().inc();
-        f.get_by_name(&[("code", "200"), ("method", "GET")]).unwrap().inc();
+        f.get(&[String::from("GET"), String::from("500")])
+            .unwrap()
+            .inc();
+        f.get_by_name(&[("code", "200"), ("method", "GET")])
+            .unwrap()
+            .inc();
         assert_eq!(f.with_label_values(&["GET", "200"]).unwrap().get(), 3.0);
         assert_eq!(f.len(), 2);
-        assert_eq!(f.get(&["GET"]).err(), Some(Error::LabelCount { expected: 2, got: 1 }));
-        assert!(matches!(f.get_by_name(&[("code", "1"), ("verb", "GET")]), Err(Error::UnknownLabel(_))));
+        assert_eq!(
+            f.get(&["GET"]).err(),
+            Some(Error::LabelCount {
+                expected: 2,
+                got: 1
+            })
+        );
+        assert!(matches!(
+            f.get_by_name(&[("code", "1"), ("verb", "GET")]),
+            Err(Error::UnknownLabel(_))
+        ));
         // Keys that concatenate alike stay apart.
         f.get(&["ab", "c"]).unwrap().inc();
         f.get(&["a", "bc"]).unwrap().inc_by_u64(5);
@@ -534,7 +649,11 @@ mod tests {
         assert_eq!(f.len(), 1);
         f.clear();
         assert!(f.is_empty());
-        assert_eq!(f.with_label_values(&["GET", "200"]).unwrap().get(), 0.0, "recreated fresh");
+        assert_eq!(
+            f.with_label_values(&["GET", "200"]).unwrap().get(),
+            0.0,
+            "recreated fresh"
+        );
     }
 
     #[test]
@@ -545,7 +664,9 @@ mod tests {
         }
         assert_eq!(f.len(), 4, "3 admitted plus the overflow series");
         assert_eq!(f.overflowed(), 47);
-        let of = f.with_label_values(&[OVERFLOW_LABEL_VALUE, OVERFLOW_LABEL_VALUE]).unwrap();
+        let of = f
+            .with_label_values(&[OVERFLOW_LABEL_VALUE, OVERFLOW_LABEL_VALUE])
+            .unwrap();
         assert_eq!(of.get(), 47.0);
         // Admitted series keep counting themselves.
         f.get(&["GET", "1"]).unwrap().inc();
@@ -560,7 +681,9 @@ mod tests {
     #[test]
     fn expiry_removes_idle_label_sets() {
         let f: Family<Gauge> = Family::new(
-            &Opts::new("queue_length", "q").labels(&["queue"]).expiry(std::time::Duration::from_millis(30)),
+            &Opts::new("queue_length", "q")
+                .labels(&["queue"])
+                .expiry(std::time::Duration::from_millis(30)),
         )
         .unwrap();
         f.get(&["idle"]).unwrap().set(1.0);
@@ -571,20 +694,37 @@ mod tests {
             f.get(&["busy"]).unwrap().set(i as f64 + 2.0);
             f.sweep_expired();
         }
-        let names: Vec<_> = f.children().into_iter().map(|(v, _)| v[0].clone()).collect();
+        let names: Vec<_> = f
+            .children()
+            .into_iter()
+            .map(|(v, _)| v[0].clone())
+            .collect();
         assert_eq!(names, vec!["busy".to_string()]);
     }
 
     #[test]
     fn invalid_options() {
         let bad = |o: Opts| Family::<Counter>::new(&o).unwrap_err();
-        assert_eq!(bad(Opts::new("a-b", "h")), Error::InvalidMetricName("a-b".into()));
-        assert_eq!(bad(Opts::new("a", "h").labels(&["__x"])), Error::ReservedLabelName("__x".into()));
-        assert_eq!(bad(Opts::new("a", "h").labels(&["x"]).const_label("x", "1")), Error::DuplicateLabelName("x".into()));
-        assert!(matches!(bad(Opts::new("a", "h").buckets(vec![1.0])), Error::InvalidOption(_)));
+        assert_eq!(
+            bad(Opts::new("a-b", "h")),
+            Error::InvalidMetricName("a-b".into())
+        );
+        assert_eq!(
+            bad(Opts::new("a", "h").labels(&["__x"])),
+            Error::ReservedLabelName("__x".into())
+        );
+        assert_eq!(
+            bad(Opts::new("a", "h").labels(&["x"]).const_label("x", "1")),
+            Error::DuplicateLabelName("x".into())
+        );
+        assert!(matches!(
+            bad(Opts::new("a", "h").buckets(vec![1.0])),
+            Error::InvalidOption(_)
+        ));
         let h = Family::<crate::Histogram>::new(&Opts::new("h", "h").labels(&["le"])).unwrap_err();
         assert_eq!(h, Error::ReservedLabelName("le".into()));
-        let s = Family::<crate::Summary>::new(&Opts::new("s", "h").labels(&["quantile"])).unwrap_err();
+        let s =
+            Family::<crate::Summary>::new(&Opts::new("s", "h").labels(&["quantile"])).unwrap_err();
         assert_eq!(s, Error::ReservedLabelName("quantile".into()));
     }
 }

@@ -115,7 +115,11 @@ fn write_go_g(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
             out.push(b'.');
             for i in 0..frac {
                 let j = dp + i;
-                out.push(if j >= 0 && j < nd { d[j as usize] } else { b'0' });
+                out.push(if j >= 0 && j < nd {
+                    d[j as usize]
+                } else {
+                    b'0'
+                });
             }
         }
     }
@@ -236,7 +240,11 @@ mod tests {
             return "NaN".into();
         }
         if v.is_infinite() {
-            return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+            return if v > 0.0 {
+                "+Inf".into()
+            } else {
+                "-Inf".into()
+            };
         }
         if v == 0.0 {
             return "0".into();

@@ -81,7 +81,9 @@ impl Metric for Gauge {
 
     fn config(opts: &Opts) -> Result<()> {
         if opts.buckets.is_some() || !opts.states.is_empty() {
-            return Err(Error::InvalidOption("gauges take no buckets or states".into()));
+            return Err(Error::InvalidOption(
+                "gauges take no buckets or states".into(),
+            ));
         }
         Ok(())
     }
@@ -91,7 +93,10 @@ impl Metric for Gauge {
     }
 
     fn new_child(_: &(), meta: ChildMeta) -> Self {
-        Gauge(Arc::new(GaugeCore { bits: AtomicU64::new(0f64.to_bits()), meta }))
+        Gauge(Arc::new(GaugeCore {
+            bits: AtomicU64::new(0f64.to_bits()),
+            meta,
+        }))
     }
 
     fn meta(&self) -> &ChildMeta {

@@ -36,7 +36,12 @@ impl HistogramConfig {
     pub fn new(bounds: &[f64], created: bool) -> Result<Self> {
         let bounds = validate::buckets(bounds)?;
         let le = |f: fn(f64) -> String| -> Box<[String]> {
-            bounds.iter().copied().chain([f64::INFINITY]).map(f).collect()
+            bounds
+                .iter()
+                .copied()
+                .chain([f64::INFINITY])
+                .map(f)
+                .collect()
         };
         Ok(HistogramConfig {
             le_text: le(fmt::float_string),
@@ -75,7 +80,10 @@ pub struct HistogramSnapshot {
 
 impl Histogram {
     pub fn standalone(bounds: &[f64]) -> Result<Self> {
-        Ok(Self::new_child(&HistogramConfig::new(bounds, true)?, ChildMeta::default()))
+        Ok(Self::new_child(
+            &HistogramConfig::new(bounds, true)?,
+            ChildMeta::default(),
+        ))
     }
 
     #[inline(always)]
@@ -118,7 +126,9 @@ impl Histogram {
         let exemplar = Exemplar::new(labels, v)?;
         self.observe(v);
         let slots = self.0.exemplars.get_or_init(|| {
-            (0..=self.0.bounds.len()).map(|_| ArcSwapOption::empty()).collect()
+            (0..=self.0.bounds.len())
+                .map(|_| ArcSwapOption::empty())
+                .collect()
         });
         slots[self.bucket_index(v)].store(Some(Arc::new(exemplar)));
         Ok(())
@@ -126,7 +136,11 @@ impl Histogram {
 
     /// Starts a timer that observes the elapsed seconds when dropped or stopped.
     pub fn start_timer(&self) -> HistogramTimer {
-        HistogramTimer { histogram: self.clone(), start: std::time::Instant::now(), done: false }
+        HistogramTimer {
+            histogram: self.clone(),
+            start: std::time::Instant::now(),
+            done: false,
+        }
     }
 
     /// Reads every bucket once and derives cumulative counts and `_count` from that reading.
@@ -139,7 +153,11 @@ impl Histogram {
             acc = acc.wrapping_add(c.load(Ordering::Relaxed));
             cumulative.push(acc);
         }
-        HistogramSnapshot { cumulative, count: acc, sum: f64::from_bits(cells[n].load(Ordering::Relaxed)) }
+        HistogramSnapshot {
+            cumulative,
+            count: acc,
+            sum: f64::from_bits(cells[n].load(Ordering::Relaxed)),
+        }
     }
 
     pub fn reset(&self) {
@@ -208,7 +226,10 @@ impl Metric for Histogram {
         if !opts.states.is_empty() {
             return Err(Error::InvalidOption("histograms take no states".into()));
         }
-        HistogramConfig::new(opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS), opts.created)
+        HistogramConfig::new(
+            opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS),
+            opts.created,
+        )
     }
 
     fn reserved_labels(_: &HistogramConfig, _: &str) -> Vec<String> {
@@ -221,7 +242,11 @@ impl Metric for Histogram {
         Histogram(Arc::new(HistogramCore {
             bounds: config.bounds.clone(),
             cells,
-            created: if config.created { now_seconds() } else { f64::NAN },
+            created: if config.created {
+                now_seconds()
+            } else {
+                f64::NAN
+            },
             exemplars: OnceLock::new(),
             meta,
         }))
@@ -232,7 +257,11 @@ impl Metric for Histogram {
     }
 
     fn encode(&self, config: &HistogramConfig, w: &mut SeriesWriter<'_>) {
-        let les = if w.openmetrics() { &config.le_openmetrics } else { &config.le_text };
+        let les = if w.openmetrics() {
+            &config.le_openmetrics
+        } else {
+            &config.le_text
+        };
         let cells = &self.0.cells;
         let n = cells.len() - 1;
         let mut acc = 0u64;
@@ -279,7 +308,10 @@ impl Metric for Histogram {
     }
 
     fn fingerprint(&self) -> u64 {
-        self.0.cells.iter().fold(0u64, |a, c| a.wrapping_add(c.load(Ordering::Relaxed)))
+        self.0
+            .cells
+            .iter()
+            .fold(0u64, |a, c| a.wrapping_add(c.load(Ordering::Relaxed)))
     }
 }
 

@@ -33,7 +33,12 @@ pub struct Info(Arc<InfoCore>);
 
 impl Info {
     pub fn standalone() -> Self {
-        Self::new_child(&InfoConfig { family_labels: Vec::new() }, ChildMeta::default())
+        Self::new_child(
+            &InfoConfig {
+                family_labels: Vec::new(),
+            },
+            ChildMeta::default(),
+        )
     }
 
     /// Replaces the info labels. Names must be valid, unique, and not the family's labels.
@@ -53,8 +58,13 @@ impl Info {
             escape_label_value(&mut rendered, v.as_ref());
             rendered.push('"');
         }
-        let labels = labels.iter().map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()));
-        self.0.data.store(Arc::new(InfoData { labels: labels.collect(), rendered }));
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()));
+        self.0.data.store(Arc::new(InfoData {
+            labels: labels.collect(),
+            rendered,
+        }));
         Ok(())
     }
 
@@ -69,9 +79,13 @@ impl Metric for Info {
 
     fn config(opts: &Opts) -> Result<InfoConfig> {
         if opts.buckets.is_some() || !opts.states.is_empty() {
-            return Err(Error::InvalidOption("info metrics take no buckets or states".into()));
+            return Err(Error::InvalidOption(
+                "info metrics take no buckets or states".into(),
+            ));
         }
-        Ok(InfoConfig { family_labels: opts.label_names.clone() })
+        Ok(InfoConfig {
+            family_labels: opts.label_names.clone(),
+        })
     }
 
     fn reserved_labels(_: &InfoConfig, _: &str) -> Vec<String> {

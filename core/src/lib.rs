@@ -24,6 +24,8 @@
 // `!(v >= 0.0)` is how NaN is rejected alongside negatives; keep it.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+// Generated from catalog/catalog.toml; `make check-generated` compares it byte for byte.
+#[rustfmt::skip]
 pub mod catalog;
 pub mod counter;
 pub mod encode;
@@ -52,7 +54,9 @@ pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSnapshot, HistogramTimer};
 pub use info::Info;
 pub use metric::{Metric, MetricFamily, MetricPoint, MetricType, PointValue};
-pub use opts::{exponential_buckets, linear_buckets, Opts, DEFAULT_BUCKETS, DEFAULT_CARDINALITY_LIMIT};
+pub use opts::{
+    exponential_buckets, linear_buckets, Opts, DEFAULT_BUCKETS, DEFAULT_CARDINALITY_LIMIT,
+};
 pub use process::ProcessCollector;
 pub use registry::{default_registry, Collector, FnCollector, Registry};
 pub use stateset::StateSet;

@@ -192,7 +192,11 @@ impl SeriesWriter<'_> {
 /// A value in the owned data model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PointValue {
-    Counter { value: f64, created: Option<f64>, exemplar: Option<Exemplar> },
+    Counter {
+        value: f64,
+        created: Option<f64>,
+        exemplar: Option<Exemplar>,
+    },
     Gauge(f64),
     Histogram {
         /// `(upper bound, cumulative count, exemplar)`; the last bound is `+Inf`.
@@ -201,7 +205,12 @@ pub enum PointValue {
         sum: f64,
         created: Option<f64>,
     },
-    Summary { count: u64, sum: f64, quantiles: Vec<(f64, f64)>, created: Option<f64> },
+    Summary {
+        count: u64,
+        sum: f64,
+        quantiles: Vec<(f64, f64)>,
+        created: Option<f64>,
+    },
     /// Info labels; the sample value is always 1.
     Info(Vec<(String, String)>),
     /// `(state, enabled)` in declaration order.
@@ -251,7 +260,10 @@ impl MetricFamily {
         labels: impl IntoIterator<Item = (K, V)>,
         value: PointValue,
     ) -> &mut Self {
-        let labels = labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         self.points.push(MetricPoint { labels, value });
         self
     }

@@ -10,8 +10,9 @@ use std::time::Duration;
 pub const DEFAULT_CARDINALITY_LIMIT: usize = 10_000;
 
 /// Default histogram buckets (the Prometheus clients' defaults, in seconds).
-pub const DEFAULT_BUCKETS: &[f64] =
-    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Options for creating a metric or family.
 #[derive(Debug, Clone)]
@@ -102,12 +103,16 @@ impl Opts {
 
     /// `namespace_subsystem_name`, skipping empty parts (as `client_golang` builds it).
     pub fn fq_name(&self) -> String {
-        [self.namespace.as_str(), self.subsystem.as_str(), self.name.as_str()]
-            .iter()
-            .filter(|p| !p.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("_")
+        [
+            self.namespace.as_str(),
+            self.subsystem.as_str(),
+            self.name.as_str(),
+        ]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("_")
     }
 
     /// The family's base name for `kind`: fully qualified, type suffix stripped, validated,
@@ -147,10 +152,14 @@ pub fn base_name(name: &str, kind: MetricType) -> &str {
 /// `count` buckets starting at `start`, `width` apart (as `prometheus.LinearBuckets`).
 pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>> {
     if count < 1 {
-        return Err(Error::InvalidBuckets("linear buckets need a count of at least 1".into()));
+        return Err(Error::InvalidBuckets(
+            "linear buckets need a count of at least 1".into(),
+        ));
     }
     if !(width > 0.0) || !start.is_finite() || !width.is_finite() {
-        return Err(Error::InvalidBuckets(format!("linear buckets need a positive width, got {width}")));
+        return Err(Error::InvalidBuckets(format!(
+            "linear buckets need a positive width, got {width}"
+        )));
     }
     Ok((0..count).map(|i| start + width * i as f64).collect())
 }
@@ -159,13 +168,19 @@ pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>> 
 /// (as `prometheus.ExponentialBuckets`).
 pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<f64>> {
     if count < 1 {
-        return Err(Error::InvalidBuckets("exponential buckets need a count of at least 1".into()));
+        return Err(Error::InvalidBuckets(
+            "exponential buckets need a count of at least 1".into(),
+        ));
     }
     if !(start > 0.0) || !start.is_finite() {
-        return Err(Error::InvalidBuckets(format!("exponential buckets need a positive start, got {start}")));
+        return Err(Error::InvalidBuckets(format!(
+            "exponential buckets need a positive start, got {start}"
+        )));
     }
     if !(factor > 1.0) || !factor.is_finite() {
-        return Err(Error::InvalidBuckets(format!("exponential buckets need a factor above 1, got {factor}")));
+        return Err(Error::InvalidBuckets(format!(
+            "exponential buckets need a factor above 1, got {factor}"
+        )));
     }
     let mut out = Vec::with_capacity(count);
     let mut b = start;
@@ -182,21 +197,41 @@ mod tests {
 
     #[test]
     fn names_and_suffixes() {
-        let o = Opts::new("requests_total", "h").namespace("api").subsystem("http");
+        let o = Opts::new("requests_total", "h")
+            .namespace("api")
+            .subsystem("http");
         assert_eq!(o.fq_name(), "api_http_requests_total");
-        assert_eq!(o.family_name(MetricType::Counter).unwrap(), "api_http_requests");
-        assert_eq!(o.family_name(MetricType::Gauge).unwrap(), "api_http_requests_total");
+        assert_eq!(
+            o.family_name(MetricType::Counter).unwrap(),
+            "api_http_requests"
+        );
+        assert_eq!(
+            o.family_name(MetricType::Gauge).unwrap(),
+            "api_http_requests_total"
+        );
         let u = Opts::new("latency_seconds", "h").unit("seconds");
-        assert_eq!(u.family_name(MetricType::Histogram).unwrap(), "latency_seconds");
+        assert_eq!(
+            u.family_name(MetricType::Histogram).unwrap(),
+            "latency_seconds"
+        );
         let bad = Opts::new("latency", "h").unit("seconds");
-        assert!(matches!(bad.family_name(MetricType::Histogram), Err(Error::InvalidUnit(_))));
-        assert!(matches!(Opts::new("_total", "h").family_name(MetricType::Counter), Err(_)));
+        assert!(matches!(
+            bad.family_name(MetricType::Histogram),
+            Err(Error::InvalidUnit(_))
+        ));
+        assert!(matches!(
+            Opts::new("_total", "h").family_name(MetricType::Counter),
+            Err(_)
+        ));
     }
 
     #[test]
     fn bucket_helpers() {
         assert_eq!(linear_buckets(1.0, 2.0, 3).unwrap(), vec![1.0, 3.0, 5.0]);
-        assert_eq!(exponential_buckets(1.0, 10.0, 3).unwrap(), vec![1.0, 10.0, 100.0]);
+        assert_eq!(
+            exponential_buckets(1.0, 10.0, 3).unwrap(),
+            vec![1.0, 10.0, 100.0]
+        );
         assert!(linear_buckets(1.0, 0.0, 3).is_err());
         assert!(linear_buckets(1.0, 1.0, 0).is_err());
         assert!(exponential_buckets(0.0, 2.0, 3).is_err());

@@ -19,13 +19,48 @@ struct Spec {
 }
 
 const SPECS: &[Spec] = &[
-    Spec { name: "process_cpu_seconds", help: "Total user and system CPU time spent in seconds.", kind: MetricType::Counter, unit: Some("seconds") },
-    Spec { name: "process_open_fds", help: "Number of open file descriptors.", kind: MetricType::Gauge, unit: None },
-    Spec { name: "process_max_fds", help: "Maximum number of open file descriptors.", kind: MetricType::Gauge, unit: None },
-    Spec { name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", kind: MetricType::Gauge, unit: Some("bytes") },
-    Spec { name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", kind: MetricType::Gauge, unit: Some("bytes") },
-    Spec { name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", kind: MetricType::Gauge, unit: Some("seconds") },
-    Spec { name: "process_threads", help: "Number of OS threads in the process.", kind: MetricType::Gauge, unit: None },
+    Spec {
+        name: "process_cpu_seconds",
+        help: "Total user and system CPU time spent in seconds.",
+        kind: MetricType::Counter,
+        unit: Some("seconds"),
+    },
+    Spec {
+        name: "process_open_fds",
+        help: "Number of open file descriptors.",
+        kind: MetricType::Gauge,
+        unit: None,
+    },
+    Spec {
+        name: "process_max_fds",
+        help: "Maximum number of open file descriptors.",
+        kind: MetricType::Gauge,
+        unit: None,
+    },
+    Spec {
+        name: "process_virtual_memory_bytes",
+        help: "Virtual memory size in bytes.",
+        kind: MetricType::Gauge,
+        unit: Some("bytes"),
+    },
+    Spec {
+        name: "process_resident_memory_bytes",
+        help: "Resident memory size in bytes.",
+        kind: MetricType::Gauge,
+        unit: Some("bytes"),
+    },
+    Spec {
+        name: "process_start_time_seconds",
+        help: "Start time of the process since unix epoch in seconds.",
+        kind: MetricType::Gauge,
+        unit: Some("seconds"),
+    },
+    Spec {
+        name: "process_threads",
+        help: "Number of OS threads in the process.",
+        kind: MetricType::Gauge,
+        unit: None,
+    },
 ];
 
 /// A reading of `/proc/self`.
@@ -57,15 +92,24 @@ impl ProcessCollector {
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as f64;
         let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<f64>().ok()))
+            s.lines().find_map(|l| {
+                l.strip_prefix("btime ")
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })
         })?;
-        let open_fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as f64).unwrap_or(0.0);
+        let open_fds = std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count() as f64)
+            .unwrap_or(0.0);
         let max_fds = std::fs::read_to_string("/proc/self/limits")
             .ok()
             .and_then(|s| {
                 s.lines()
                     .find(|l| l.starts_with("Max open files"))
-                    .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse::<f64>().ok()))
+                    .and_then(|l| {
+                        l.split_whitespace()
+                            .nth(3)
+                            .and_then(|v| v.parse::<f64>().ok())
+                    })
             })
             .unwrap_or(0.0);
         Some(ProcessStats {
@@ -96,7 +140,9 @@ impl Collector for ProcessCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let Some(st) = Self::read() else { return Vec::new() };
+        let Some(st) = Self::read() else {
+            return Vec::new();
+        };
         let values = [
             st.cpu_seconds,
             st.open_fds,
@@ -113,7 +159,11 @@ impl Collector for ProcessCollector {
                 let mut f = MetricFamily::new(s.name, s.help, s.kind);
                 f.unit = s.unit.map(Into::into);
                 let value = match s.kind {
-                    MetricType::Counter => PointValue::Counter { value: v, created: None, exemplar: None },
+                    MetricType::Counter => PointValue::Counter {
+                        value: v,
+                        created: None,
+                        exemplar: None,
+                    },
                     _ => PointValue::Gauge(v),
                 };
                 f.push(std::iter::empty::<(String, String)>(), value);
@@ -135,7 +185,9 @@ mod tests {
         assert!(st.open_fds >= 3.0 && st.max_fds >= st.open_fds);
         assert!(st.threads >= 1.0);
         let now = crate::exemplar::now_seconds();
-        assert!(st.start_time_seconds <= now + 1.0 && st.start_time_seconds > now - 86400.0 * 365.0);
+        assert!(
+            st.start_time_seconds <= now + 1.0 && st.start_time_seconds > now - 86400.0 * 365.0
+        );
         // Burn some CPU and see it counted.
         let before = st.cpu_seconds;
         let t = std::time::Instant::now();

@@ -106,10 +106,16 @@ impl Registry {
     pub fn with_const_labels<K: AsRef<str>, V: AsRef<str>>(labels: &[(K, V)]) -> Result<Self> {
         validate::label_names(labels.iter().map(|(k, _)| k.as_ref()), &[])?;
         let mut rendered = String::new();
-        render_pairs(&mut rendered, labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+        render_pairs(
+            &mut rendered,
+            labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+        );
         Ok(Registry {
             inner: Arc::new(RegistryInner {
-                const_labels: labels.iter().map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned())).collect(),
+                const_labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+                    .collect(),
                 const_rendered: rendered,
                 entries: RwLock::new(Vec::new()),
             }),
@@ -125,7 +131,11 @@ impl Registry {
     pub fn register_arc(&self, collector: Arc<dyn Collector>) -> Result<()> {
         let descs = collector.descs();
         for d in &descs {
-            for l in d.label_names.iter().chain(d.const_labels.iter().map(|(k, _)| k)) {
+            for l in d
+                .label_names
+                .iter()
+                .chain(d.const_labels.iter().map(|(k, _)| k))
+            {
                 if self.inner.const_labels.iter().any(|(k, _)| k == l) {
                     return Err(Error::DuplicateLabelName(l.clone()));
                 }
@@ -133,36 +143,62 @@ impl Registry {
         }
         let names: Vec<String> = descs.iter().flat_map(|d| d.sample_names()).collect();
         let id = collector.id();
-        let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if entries.iter().any(|e| e.id == id) {
-            return Err(Error::AlreadyRegistered(descs.first().map_or_else(String::new, |d| d.name.clone())));
+            return Err(Error::AlreadyRegistered(
+                descs.first().map_or_else(String::new, |d| d.name.clone()),
+            ));
         }
         for n in &names {
             if entries.iter().any(|e| e.names.contains(n)) {
                 return Err(Error::AlreadyRegistered(n.clone()));
             }
         }
-        entries.push(Entry { id, names, collector });
+        entries.push(Entry {
+            id,
+            names,
+            collector,
+        });
         Ok(())
     }
 
     /// Removes a collector registered before.
     pub fn unregister(&self, collector: &dyn Collector) -> Result<()> {
         let id = collector.id();
-        let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         match entries.iter().position(|e| e.id == id) {
             Some(i) => {
                 entries.remove(i);
                 Ok(())
             }
-            None => Err(Error::NotRegistered(collector.descs().first().map_or_else(String::new, |d| d.name.clone()))),
+            None => Err(Error::NotRegistered(
+                collector
+                    .descs()
+                    .first()
+                    .map_or_else(String::new, |d| d.name.clone()),
+            )),
         }
     }
 
     /// Removes the collector producing the family `name` (base name or any sample name).
     pub fn unregister_name(&self, name: &str) -> Result<()> {
-        let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
-        match entries.iter().position(|e| e.names.iter().any(|n| n == name)) {
+        let mut entries = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        match entries
+            .iter()
+            .position(|e| e.names.iter().any(|n| n == name))
+        {
             Some(i) => {
                 entries.remove(i);
                 Ok(())
@@ -270,7 +306,9 @@ impl Registry {
 
 fn unlabelled(opts: &Opts) -> Result<Opts> {
     if !opts.label_names.is_empty() {
-        return Err(Error::InvalidOption("use the *_vec constructors for labelled metrics".into()));
+        return Err(Error::InvalidOption(
+            "use the *_vec constructors for labelled metrics".into(),
+        ));
     }
     Ok(opts.clone())
 }
@@ -282,7 +320,14 @@ fn overflow_family(overflowed: Vec<(String, u64)>) -> MetricFamily {
         MetricType::Counter,
     );
     for (metric, n) in overflowed {
-        f.push([("metric", metric)], PointValue::Counter { value: n as f64, created: None, exemplar: None });
+        f.push(
+            [("metric", metric)],
+            PointValue::Counter {
+                value: n as f64,
+                created: None,
+                exemplar: None,
+            },
+        );
     }
     f
 }

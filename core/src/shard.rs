@@ -38,12 +38,17 @@ pub fn thread_index() -> usize {
 pub fn default_shards() -> usize {
     static SHARDS: OnceLock<usize> = OnceLock::new();
     *SHARDS.get_or_init(|| {
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         n.next_power_of_two().min(MAX_SHARDS)
     })
 }
 
 /// Rounds a requested shard count to what cells support: a power of two in `1..=MAX_SHARDS`.
 pub fn normalize(requested: usize) -> usize {
-    requested.clamp(1, MAX_SHARDS).next_power_of_two().min(MAX_SHARDS)
+    requested
+        .clamp(1, MAX_SHARDS)
+        .next_power_of_two()
+        .min(MAX_SHARDS)
 }

@@ -36,7 +36,9 @@ impl StateSet {
             .states
             .iter()
             .position(|s| s == state)
-            .ok_or_else(|| Error::InvalidState(format!("{state:?} is not one of {:?}", self.0.states)))
+            .ok_or_else(|| {
+                Error::InvalidState(format!("{state:?} is not one of {:?}", self.0.states))
+            })
     }
 
     /// Enum semantics: turns `state` on and every other state off.
@@ -60,7 +62,12 @@ impl StateSet {
     /// Every state with whether it is on.
     pub fn get(&self) -> Vec<(String, bool)> {
         let bits = self.0.bits.load(Ordering::Relaxed);
-        self.0.states.iter().enumerate().map(|(i, s)| (s.clone(), bits & (1 << i) != 0)).collect()
+        self.0
+            .states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), bits & (1 << i) != 0))
+            .collect()
     }
 }
 
@@ -80,7 +87,9 @@ impl Metric for StateSet {
         }
         for (i, s) in opts.states.iter().enumerate() {
             if opts.states[..i].contains(s) {
-                return Err(Error::InvalidState(format!("state {s:?} is declared twice")));
+                return Err(Error::InvalidState(format!(
+                    "state {s:?} is declared twice"
+                )));
             }
         }
         let escaped = opts
@@ -92,7 +101,11 @@ impl Metric for StateSet {
                 e
             })
             .collect();
-        Ok(StateSetConfig { label: opts.fq_name(), states: opts.states.clone().into(), escaped })
+        Ok(StateSetConfig {
+            label: opts.fq_name(),
+            states: opts.states.clone().into(),
+            escaped,
+        })
     }
 
     fn reserved_labels(config: &StateSetConfig, _: &str) -> Vec<String> {
@@ -100,7 +113,11 @@ impl Metric for StateSet {
     }
 
     fn new_child(config: &StateSetConfig, meta: ChildMeta) -> Self {
-        StateSet(Arc::new(StateSetCore { bits: AtomicU64::new(1), states: config.states.clone(), meta }))
+        StateSet(Arc::new(StateSetCore {
+            bits: AtomicU64::new(1),
+            states: config.states.clone(),
+            meta,
+        }))
     }
 
     fn meta(&self) -> &ChildMeta {

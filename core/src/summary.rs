@@ -59,7 +59,10 @@ impl Summary {
     }
 
     pub fn reset(&self) {
-        self.0.cells.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+        self.0
+            .cells
+            .iter()
+            .for_each(|c| c.store(0, Ordering::Relaxed));
     }
 
     pub fn cells_ptr(&self) -> *const AtomicU64 {
@@ -73,9 +76,13 @@ impl Metric for Summary {
 
     fn config(opts: &Opts) -> Result<SummaryConfig> {
         if opts.buckets.is_some() || !opts.states.is_empty() {
-            return Err(Error::InvalidOption("summaries take no buckets or states".into()));
+            return Err(Error::InvalidOption(
+                "summaries take no buckets or states".into(),
+            ));
         }
-        Ok(SummaryConfig { created: opts.created })
+        Ok(SummaryConfig {
+            created: opts.created,
+        })
     }
 
     fn reserved_labels(_: &SummaryConfig, _: &str) -> Vec<String> {
@@ -85,7 +92,11 @@ impl Metric for Summary {
     fn new_child(config: &SummaryConfig, meta: ChildMeta) -> Self {
         Summary(Arc::new(SummaryCore {
             cells: [AtomicU64::new(0), AtomicU64::new(0)],
-            created: if config.created { now_seconds() } else { f64::NAN },
+            created: if config.created {
+                now_seconds()
+            } else {
+                f64::NAN
+            },
             meta,
         }))
     }

@@ -32,10 +32,7 @@ pub fn label_name(name: &str) -> Result<()> {
 }
 
 /// Checks a list of label names: each valid, none in `reserved`, no duplicates.
-pub fn label_names<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-    reserved: &[&str],
-) -> Result<()> {
+pub fn label_names<'a>(names: impl IntoIterator<Item = &'a str>, reserved: &[&str]) -> Result<()> {
     let mut seen: Vec<&str> = Vec::new();
     for name in names {
         label_name(name)?;
@@ -58,7 +55,9 @@ pub fn buckets(bounds: &[f64]) -> Result<Vec<f64>> {
         out.pop();
     }
     if out.is_empty() {
-        return Err(Error::InvalidBuckets("at least one finite bucket is required".into()));
+        return Err(Error::InvalidBuckets(
+            "at least one finite bucket is required".into(),
+        ));
     }
     for (i, b) in out.iter().enumerate() {
         if b.is_nan() || b.is_infinite() {
@@ -85,26 +84,54 @@ mod tests {
             assert!(metric_name(ok).is_ok(), "{ok}");
         }
         for bad in ["", "9a", "a-b", "a b", "é", "a.b"] {
-            assert_eq!(metric_name(bad), Err(Error::InvalidMetricName(bad.into())), "{bad}");
+            assert_eq!(
+                metric_name(bad),
+                Err(Error::InvalidMetricName(bad.into())),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn label_names_rules() {
         assert!(label_names(["method", "route", "code"], &[]).is_ok());
-        assert_eq!(label_name("a:b"), Err(Error::InvalidLabelName("a:b".into())));
-        assert_eq!(label_name("__name__"), Err(Error::ReservedLabelName("__name__".into())));
-        assert_eq!(label_names(["le"], &["le"]), Err(Error::ReservedLabelName("le".into())));
-        assert_eq!(label_names(["a", "a"], &[]), Err(Error::DuplicateLabelName("a".into())));
+        assert_eq!(
+            label_name("a:b"),
+            Err(Error::InvalidLabelName("a:b".into()))
+        );
+        assert_eq!(
+            label_name("__name__"),
+            Err(Error::ReservedLabelName("__name__".into()))
+        );
+        assert_eq!(
+            label_names(["le"], &["le"]),
+            Err(Error::ReservedLabelName("le".into()))
+        );
+        assert_eq!(
+            label_names(["a", "a"], &[]),
+            Err(Error::DuplicateLabelName("a".into()))
+        );
     }
 
     #[test]
     fn bucket_rules() {
         assert_eq!(buckets(&[1.0, 2.0, f64::INFINITY]).unwrap(), vec![1.0, 2.0]);
         assert!(matches!(buckets(&[]), Err(Error::InvalidBuckets(_))));
-        assert!(matches!(buckets(&[f64::INFINITY]), Err(Error::InvalidBuckets(_))));
-        assert!(matches!(buckets(&[2.0, 1.0]), Err(Error::InvalidBuckets(_))));
-        assert!(matches!(buckets(&[1.0, 1.0]), Err(Error::InvalidBuckets(_))));
-        assert!(matches!(buckets(&[1.0, f64::NAN]), Err(Error::InvalidBuckets(_))));
+        assert!(matches!(
+            buckets(&[f64::INFINITY]),
+            Err(Error::InvalidBuckets(_))
+        ));
+        assert!(matches!(
+            buckets(&[2.0, 1.0]),
+            Err(Error::InvalidBuckets(_))
+        ));
+        assert!(matches!(
+            buckets(&[1.0, 1.0]),
+            Err(Error::InvalidBuckets(_))
+        ));
+        assert!(matches!(
+            buckets(&[1.0, f64::NAN]),
+            Err(Error::InvalidBuckets(_))
+        ));
     }
 }

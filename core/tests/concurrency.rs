@@ -15,7 +15,14 @@ fn parse(text: &str) -> HashMap<String, f64> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let (k, v) = l.rsplit_once(' ').unwrap();
-            (k.to_owned(), if v == "+Inf" { f64::INFINITY } else { v.parse().unwrap() })
+            (
+                k.to_owned(),
+                if v == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    v.parse().unwrap()
+                },
+            )
         })
         .collect()
 }
@@ -24,8 +31,17 @@ fn check_histogram(series: &HashMap<String, f64>, name: &str) {
     let mut buckets: Vec<(f64, f64)> = series
         .iter()
         .filter_map(|(k, v)| {
-            let le = k.strip_prefix(&format!("{name}_bucket{{le=\""))?.strip_suffix("\"}")?;
-            Some((if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() }, *v))
+            let le = k
+                .strip_prefix(&format!("{name}_bucket{{le=\""))?
+                .strip_suffix("\"}")?;
+            Some((
+                if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap()
+                },
+                *v,
+            ))
         })
         .collect();
     buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
@@ -33,17 +49,27 @@ fn check_histogram(series: &HashMap<String, f64>, name: &str) {
     for w in buckets.windows(2) {
         assert!(w[0].1 <= w[1].1, "buckets not cumulative: {buckets:?}");
     }
-    assert_eq!(buckets.last().unwrap().1, series[&format!("{name}_count")], "+Inf != _count");
+    assert_eq!(
+        buckets.last().unwrap().1,
+        series[&format!("{name}_count")],
+        "+Inf != _count"
+    );
 }
 
 #[test]
 fn writers_and_scrapers_agree() {
     let r = Registry::new();
     let total = r.counter(&Opts::new("ops_total", "Ops.")).unwrap();
-    let by_worker = r.counter_vec(&Opts::new("worker_ops_total", "Ops by worker.").labels(&["worker", "kind"])).unwrap();
+    let by_worker = r
+        .counter_vec(&Opts::new("worker_ops_total", "Ops by worker.").labels(&["worker", "kind"]))
+        .unwrap();
     let balance = r.gauge(&Opts::new("balance", "Nets to zero.")).unwrap();
-    let latency = r.histogram(&Opts::new("latency_seconds", "Latency.").buckets(vec![0.001, 0.01, 0.1, 1.0])).unwrap();
-    let churn = r.counter_vec(&Opts::new("churn_total", "Created and removed.").labels(&["id"])).unwrap();
+    let latency = r
+        .histogram(&Opts::new("latency_seconds", "Latency.").buckets(vec![0.001, 0.01, 0.1, 1.0]))
+        .unwrap();
+    let churn = r
+        .counter_vec(&Opts::new("churn_total", "Created and removed.").labels(&["id"]))
+        .unwrap();
 
     let done = Arc::new(AtomicBool::new(false));
     let barrier = Arc::new(Barrier::new(THREADS + 1));
@@ -64,7 +90,10 @@ fn writers_and_scrapers_agree() {
                 let series = parse(std::str::from_utf8(&buf).unwrap());
                 check_histogram(&series, "latency_seconds");
                 let t = series["ops_total"];
-                assert!(t >= last_total, "counter went backwards: {last_total} -> {t}");
+                assert!(
+                    t >= last_total,
+                    "counter went backwards: {last_total} -> {t}"
+                );
                 last_total = t;
                 scrapes += 1;
             }
@@ -73,14 +102,23 @@ fn writers_and_scrapers_agree() {
     };
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (total, by_worker, balance, latency, churn, barrier) =
-                (total.clone(), by_worker.clone(), balance.clone(), latency.clone(), churn.clone(), barrier.clone());
+            let (total, by_worker, balance, latency, churn, barrier) = (
+                total.clone(),
+                by_worker.clone(),
+                balance.clone(),
+                latency.clone(),
+                churn.clone(),
+                barrier.clone(),
+            );
             std::thread::spawn(move || {
                 barrier.wait();
                 let worker = t.to_string();
                 for i in 0..ITERS {
                     total.inc();
-                    by_worker.get(&[worker.as_str(), ["read", "write"][i % 2]]).unwrap().inc();
+                    by_worker
+                        .get(&[worker.as_str(), ["read", "write"][i % 2]])
+                        .unwrap()
+                        .inc();
                     balance.add(1.5);
                     latency.observe((i % 2000) as f64 / 1000.0);
                     balance.sub(1.5);
@@ -104,14 +142,21 @@ fn writers_and_scrapers_agree() {
     assert_eq!(total.get(), n);
     for t in 0..THREADS {
         for kind in ["read", "write"] {
-            assert_eq!(by_worker.with_label_values(&[t.to_string().as_str(), kind]).unwrap().get(), (ITERS / 2) as f64);
+            assert_eq!(
+                by_worker
+                    .with_label_values(&[t.to_string().as_str(), kind])
+                    .unwrap()
+                    .get(),
+                (ITERS / 2) as f64
+            );
         }
     }
     assert_eq!(balance.get(), 0.0);
     let snap = latency.snapshot();
     assert_eq!(snap.count, n as u64);
     assert_eq!(*snap.cumulative.last().unwrap(), n as u64);
-    let expected_sum: f64 = (0..ITERS).map(|i| (i % 2000) as f64 / 1000.0).sum::<f64>() * THREADS as f64;
+    let expected_sum: f64 =
+        (0..ITERS).map(|i| (i % 2000) as f64 / 1000.0).sum::<f64>() * THREADS as f64;
     assert!((snap.sum - expected_sum).abs() < 1e-6 * expected_sum);
     assert!(churn.is_empty());
 }
@@ -119,7 +164,12 @@ fn writers_and_scrapers_agree() {
 #[test]
 fn cardinality_limit_holds_under_concurrent_creation() {
     const LIMIT: usize = 50;
-    let f: Family<Counter> = Family::new(&Opts::new("ids_total", "Ids.").labels(&["id"]).cardinality_limit(LIMIT)).unwrap();
+    let f: Family<Counter> = Family::new(
+        &Opts::new("ids_total", "Ids.")
+            .labels(&["id"])
+            .cardinality_limit(LIMIT),
+    )
+    .unwrap();
     let per_thread = 500;
     std::thread::scope(|s| {
         for t in 0..THREADS {
@@ -132,7 +182,10 @@ fn cardinality_limit_holds_under_concurrent_creation() {
         }
     });
     let children = f.children();
-    let admitted = children.iter().filter(|(v, _)| v[0] != OVERFLOW_LABEL_VALUE).count();
+    let admitted = children
+        .iter()
+        .filter(|(v, _)| v[0] != OVERFLOW_LABEL_VALUE)
+        .count();
     assert_eq!(admitted, LIMIT);
     assert_eq!(children.len(), LIMIT + 1);
     let sum: f64 = children.iter().map(|(_, c)| c.get()).sum();

@@ -12,16 +12,24 @@ fn lines(text: &str) -> Vec<&str> {
 #[test]
 fn classic_text_lines() {
     let r = Registry::new();
-    let c = r.counter_vec(&Opts::new("http_requests_total", "Requests.").labels(&["code"])).unwrap();
+    let c = r
+        .counter_vec(&Opts::new("http_requests_total", "Requests.").labels(&["code"]))
+        .unwrap();
     c.get(&["200"]).unwrap().inc_by_u64(3);
     c.get(&["a\"b\\c\nd"]).unwrap().inc_by(0.5).unwrap();
     r.gauge(&Opts::new("big", "Big.")).unwrap().set(1234567.0);
-    let h = r.histogram(&Opts::new("lat_seconds", "Lat.").buckets(vec![0.5, 1.0])).unwrap();
+    let h = r
+        .histogram(&Opts::new("lat_seconds", "Lat.").buckets(vec![0.5, 1.0]))
+        .unwrap();
     h.observe(0.25);
     h.observe(0.75);
     h.observe(3.0);
-    r.info(&Opts::new("build_info", "Build.")).unwrap().set(&[("version", "1")]).unwrap();
-    r.state_set(&Opts::new("mode", "Mode.").states(&["a", "b"])).unwrap();
+    r.info(&Opts::new("build_info", "Build."))
+        .unwrap()
+        .set(&[("version", "1")])
+        .unwrap();
+    r.state_set(&Opts::new("mode", "Mode.").states(&["a", "b"]))
+        .unwrap();
     let want = "# HELP http_requests_total Requests.
 # TYPE http_requests_total counter
 http_requests_total{code=\"200\"} 3
@@ -50,11 +58,23 @@ mode{mode=\"b\"} 0
 #[test]
 fn openmetrics_lines() {
     let r = Registry::with_const_labels(&[("env", "prod")]).unwrap();
-    let c = r.counter(&Opts::new("jobs", "Jobs.").created(false)).unwrap();
+    let c = r
+        .counter(&Opts::new("jobs", "Jobs.").created(false))
+        .unwrap();
     c.inc_by_with_exemplar(2.0, &[("trace_id", "t1")]).unwrap();
-    let h = r.histogram(&Opts::new("lat_seconds", "Lat \"q\".").unit("seconds").buckets(vec![1.0]).created(false)).unwrap();
+    let h = r
+        .histogram(
+            &Opts::new("lat_seconds", "Lat \"q\".")
+                .unit("seconds")
+                .buckets(vec![1.0])
+                .created(false),
+        )
+        .unwrap();
     h.observe(0.5);
-    r.info(&Opts::new("build", "Build.")).unwrap().set(&[("version", "1")]).unwrap();
+    r.info(&Opts::new("build", "Build."))
+        .unwrap()
+        .set(&[("version", "1")])
+        .unwrap();
     let text = r.render(Format::OpenMetrics);
     let body: Vec<&str> = text.lines().filter(|l| !l.contains("_created")).collect();
     let want = vec![
@@ -79,23 +99,47 @@ fn openmetrics_lines() {
         assert!(got.starts_with(want), "got {got:?}, want {want:?}");
     }
     assert!(text.ends_with("# EOF\n"));
-    assert!(!text.contains("jobs_created"), "created(false) removes _created");
-    assert!(!r.render(Format::Text).contains("# {"), "no exemplars in the classic format");
+    assert!(
+        !text.contains("jobs_created"),
+        "created(false) removes _created"
+    );
+    assert!(
+        !r.render(Format::Text).contains("# {"),
+        "no exemplars in the classic format"
+    );
 }
 
 #[test]
 fn fast_path_matches_owned_data() {
     let r = Registry::new();
-    let c = r.counter_vec(&Opts::new("c_total", "C.").labels(&["k"]).const_label("x", "y")).unwrap();
+    let c = r
+        .counter_vec(
+            &Opts::new("c_total", "C.")
+                .labels(&["k"])
+                .const_label("x", "y"),
+        )
+        .unwrap();
     for k in ["a", "b", "é\"\n"] {
         c.get(&[k]).unwrap().inc();
     }
-    c.get(&["a"]).unwrap().inc_by_with_exemplar(1.0, &[("trace_id", "z")]).unwrap();
-    let h = r.histogram_vec(&Opts::new("h", "H.").labels(&["k"]).buckets(vec![0.1, 1.0])).unwrap();
-    h.get(&["a"]).unwrap().observe_with_exemplar(0.5, &[("trace_id", "q")]).unwrap();
+    c.get(&["a"])
+        .unwrap()
+        .inc_by_with_exemplar(1.0, &[("trace_id", "z")])
+        .unwrap();
+    let h = r
+        .histogram_vec(&Opts::new("h", "H.").labels(&["k"]).buckets(vec![0.1, 1.0]))
+        .unwrap();
+    h.get(&["a"])
+        .unwrap()
+        .observe_with_exemplar(0.5, &[("trace_id", "q")])
+        .unwrap();
     r.summary(&Opts::new("s", "S.")).unwrap().observe(2.0);
-    r.info(&Opts::new("i", "I.")).unwrap().set(&[("v", "1")]).unwrap();
-    r.state_set(&Opts::new("st", "St.").states(&["on", "off"])).unwrap();
+    r.info(&Opts::new("i", "I."))
+        .unwrap()
+        .set(&[("v", "1")])
+        .unwrap();
+    r.state_set(&Opts::new("st", "St.").states(&["on", "off"]))
+        .unwrap();
     r.gauge(&Opts::new("g", "G.")).unwrap().set(f64::NAN);
     for format in [Format::Text, Format::OpenMetrics] {
         let fast = r.render(format);
@@ -105,7 +149,11 @@ fn fast_path_matches_owned_data() {
             enc.family(&f);
         }
         enc.finish();
-        assert_eq!(lines(&fast), lines(std::str::from_utf8(&owned).unwrap()), "{format:?}");
+        assert_eq!(
+            lines(&fast),
+            lines(std::str::from_utf8(&owned).unwrap()),
+            "{format:?}"
+        );
     }
 }
 
@@ -116,20 +164,44 @@ fn negotiation() {
     assert_eq!(Format::negotiate(Some("text/plain")), Format::Text);
     assert_eq!(Format::negotiate(None), Format::Text);
     assert_eq!(Format::negotiate(Some("garbage;;;=")), Format::Text);
-    assert_eq!(Format::negotiate(Some("application/openmetrics-text;q=0,text/plain")), Format::Text);
-    assert_eq!(Format::negotiate(Some("text/plain;q=0.5,application/openmetrics-text;q=0.9")), Format::OpenMetrics);
-    assert_eq!(Format::negotiate(Some("application/openmetrics-text;version=2.0.0")), Format::Text);
-    assert_eq!(Format::OpenMetrics.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    assert_eq!(Format::Text.content_type(), "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        Format::negotiate(Some("application/openmetrics-text;q=0,text/plain")),
+        Format::Text
+    );
+    assert_eq!(
+        Format::negotiate(Some("text/plain;q=0.5,application/openmetrics-text;q=0.9")),
+        Format::OpenMetrics
+    );
+    assert_eq!(
+        Format::negotiate(Some("application/openmetrics-text;version=2.0.0")),
+        Format::Text
+    );
+    assert_eq!(
+        Format::OpenMetrics.content_type(),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert_eq!(
+        Format::Text.content_type(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
 }
 
 #[test]
 fn registration_rules() {
     let r = Registry::new();
     let c: Family<Counter> = r.family(&Opts::new("foo", "F.")).unwrap();
-    assert_eq!(r.register(c.clone()).unwrap_err(), Error::AlreadyRegistered("foo".into()));
-    assert_eq!(r.gauge(&Opts::new("foo_total", "G.")).unwrap_err(), Error::AlreadyRegistered("foo_total".into()));
-    assert!(matches!(r.gauge(&Opts::new("foo", "G.")), Err(Error::AlreadyRegistered(_))));
+    assert_eq!(
+        r.register(c.clone()).unwrap_err(),
+        Error::AlreadyRegistered("foo".into())
+    );
+    assert_eq!(
+        r.gauge(&Opts::new("foo_total", "G.")).unwrap_err(),
+        Error::AlreadyRegistered("foo_total".into())
+    );
+    assert!(matches!(
+        r.gauge(&Opts::new("foo", "G.")),
+        Err(Error::AlreadyRegistered(_))
+    ));
     r.unregister(&c).unwrap();
     assert!(matches!(r.unregister(&c), Err(Error::NotRegistered(_))));
     r.gauge(&Opts::new("foo_total", "G.")).unwrap();
@@ -138,7 +210,13 @@ fn registration_rules() {
 
     let labelled = Registry::with_const_labels(&[("service", "x")]).unwrap();
     let clash = labelled.counter_vec(&Opts::new("a_total", "A.").labels(&["service"]));
-    assert_eq!(clash.unwrap_err(), Error::DuplicateLabelName("service".into()));
+    assert_eq!(
+        clash.unwrap_err(),
+        Error::DuplicateLabelName("service".into())
+    );
     assert!(Registry::with_const_labels(&[("bad-name", "x")]).is_err());
-    assert!(matches!(r.counter(&Opts::new("l_total", "L.").labels(&["a"])), Err(Error::InvalidOption(_))));
+    assert!(matches!(
+        r.counter(&Opts::new("l_total", "L.").labels(&["a"])),
+        Err(Error::InvalidOption(_))
+    ));
 }

@@ -14,9 +14,18 @@ const TRICKY: &str = "quote \" backslash \\ newline \n end ⚽ 漢字 é";
 fn rich_registry() -> Registry {
     let r = Registry::with_const_labels(&[("service", "api-gateway")]).unwrap();
     let requests = r
-        .counter_vec(&Opts::new("http_requests_total", "Total \"HTTP\" requests\nwith \\ escapes").labels(&["method", "route", "code"]))
+        .counter_vec(
+            &Opts::new(
+                "http_requests_total",
+                "Total \"HTTP\" requests\nwith \\ escapes",
+            )
+            .labels(&["method", "route", "code"]),
+        )
         .unwrap();
-    requests.get(&["GET", "/matches/{id}", "200"]).unwrap().inc_by_u64(41);
+    requests
+        .get(&["GET", "/matches/{id}", "200"])
+        .unwrap()
+        .inc_by_u64(41);
     requests.get(&["GET", TRICKY, "500"]).unwrap().inc();
     requests
         .with_label_values(&["POST", "/videos", "201"])
@@ -37,21 +46,44 @@ fn rich_registry() -> Registry {
     for v in [0.05, 0.5, 0.5, 5.0, 50.0] {
         h.observe(v);
     }
-    h.observe_with_exemplar(0.7, &[("trace_id", "abc")]).unwrap();
-    r.gauge(&Opts::new("queue_length", "Queue.")).unwrap().set(-3.5);
-    r.gauge(&Opts::new("not_a_number", "NaN gauge.")).unwrap().set(f64::NAN);
-    let s = r.summary(&Opts::new("batch_size_bytes", "Batches.").unit("bytes")).unwrap();
+    h.observe_with_exemplar(0.7, &[("trace_id", "abc")])
+        .unwrap();
+    r.gauge(&Opts::new("queue_length", "Queue."))
+        .unwrap()
+        .set(-3.5);
+    r.gauge(&Opts::new("not_a_number", "NaN gauge."))
+        .unwrap()
+        .set(f64::NAN);
+    let s = r
+        .summary(&Opts::new("batch_size_bytes", "Batches.").unit("bytes"))
+        .unwrap();
     s.observe(1024.0);
     s.observe(2048.0);
-    r.info(&Opts::new("build", "Build info.")).unwrap().set(&[("version", "1.2.3"), ("commit", "abc")]).unwrap();
-    let st = r.state_set(&Opts::new("pipeline_state", "State.").states(&["idle", "running", "failed"])).unwrap();
+    r.info(&Opts::new("build", "Build info."))
+        .unwrap()
+        .set(&[("version", "1.2.3"), ("commit", "abc")])
+        .unwrap();
+    let st = r
+        .state_set(&Opts::new("pipeline_state", "State.").states(&["idle", "running", "failed"]))
+        .unwrap();
     st.state("running").unwrap();
-    let tiny = r.counter_vec(&Opts::new("uploads_total", "Uploads.").labels(&["user"]).cardinality_limit(2)).unwrap();
+    let tiny = r
+        .counter_vec(
+            &Opts::new("uploads_total", "Uploads.")
+                .labels(&["user"])
+                .cardinality_limit(2),
+        )
+        .unwrap();
     for u in ["a", "b", "c", "d"] {
         tiny.get(&[u]).unwrap().inc();
     }
     r.register(FnCollector::new(Vec::new(), || {
-        let mut f = MetricFamily::new("custom_temperature_celsius", "From a callback.", MetricType::Gauge).with_unit("celsius");
+        let mut f = MetricFamily::new(
+            "custom_temperature_celsius",
+            "From a callback.",
+            MetricType::Gauge,
+        )
+        .with_unit("celsius");
         f.push([("room", "a")], PointValue::Gauge(21.5));
         vec![f]
     }))
@@ -61,7 +93,12 @@ fn rich_registry() -> Registry {
 }
 
 fn family<'a>(parsed: &'a Value, name: &str) -> &'a Value {
-    parsed["ok"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("no family {name} in {parsed}"))
+    parsed["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no family {name} in {parsed}"))
 }
 
 fn sample<'a>(fam: &'a Value, name: &str, labels: &[(&str, &str)]) -> &'a Value {
@@ -77,53 +114,145 @@ fn sample<'a>(fam: &'a Value, name: &str, labels: &[(&str, &str)]) -> &'a Value 
 fn openmetrics_passes_the_strict_parser_with_exact_values() {
     let text = rich_registry().render(Format::OpenMetrics);
     let parsed = strict_openmetrics(&text);
-    assert!(parsed.get("ok").is_some(), "strict parser rejected:\n{text}\n{parsed}");
+    assert!(
+        parsed.get("ok").is_some(),
+        "strict parser rejected:\n{text}\n{parsed}"
+    );
 
     let req = family(&parsed, "http_requests");
     assert_eq!(req["type"], "counter");
     assert_eq!(req["help"], "Total \"HTTP\" requests\nwith \\ escapes");
-    assert_eq!(sample(req, "http_requests_total", &[("route", "/matches/{id}")])["value"], 41.0);
+    assert_eq!(
+        sample(req, "http_requests_total", &[("route", "/matches/{id}")])["value"],
+        41.0
+    );
     let tricky = sample(req, "http_requests_total", &[("route", TRICKY)]);
     assert_eq!(tricky["value"], 1.0);
     assert_eq!(tricky["labels"]["service"], "api-gateway");
     let post = sample(req, "http_requests_total", &[("code", "201")]);
     assert_eq!(post["value"], 2.5);
-    assert_eq!(post["exemplar"]["labels"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
-    assert!(sample(req, "http_requests_created", &[("code", "201")])["value"].as_f64().unwrap() > 1.7e9);
+    assert_eq!(
+        post["exemplar"]["labels"]["trace_id"],
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert!(
+        sample(req, "http_requests_created", &[("code", "201")])["value"]
+            .as_f64()
+            .unwrap()
+            > 1.7e9
+    );
 
     let lat = family(&parsed, "api_request_duration_seconds");
-    assert_eq!((lat["type"].as_str(), lat["unit"].as_str()), (Some("histogram"), Some("seconds")));
-    let bucket = |le: &str| sample(lat, "api_request_duration_seconds_bucket", &[("le", le)])["value"].as_f64().unwrap();
-    assert_eq!([bucket("0.1"), bucket("1.0"), bucket("10.0"), bucket("+Inf")], [1.0, 4.0, 5.0, 6.0]);
-    assert_eq!(sample(lat, "api_request_duration_seconds_count", &[])["value"], 6.0);
-    assert_eq!(sample(lat, "api_request_duration_seconds_bucket", &[("le", "1.0")])["labels"]["tier"], "edge");
-    assert_eq!(sample(lat, "api_request_duration_seconds_bucket", &[("le", "1.0")])["exemplar"]["labels"]["trace_id"], "abc");
+    assert_eq!(
+        (lat["type"].as_str(), lat["unit"].as_str()),
+        (Some("histogram"), Some("seconds"))
+    );
+    let bucket = |le: &str| {
+        sample(lat, "api_request_duration_seconds_bucket", &[("le", le)])["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(
+        [bucket("0.1"), bucket("1.0"), bucket("10.0"), bucket("+Inf")],
+        [1.0, 4.0, 5.0, 6.0]
+    );
+    assert_eq!(
+        sample(lat, "api_request_duration_seconds_count", &[])["value"],
+        6.0
+    );
+    assert_eq!(
+        sample(lat, "api_request_duration_seconds_bucket", &[("le", "1.0")])["labels"]["tier"],
+        "edge"
+    );
+    assert_eq!(
+        sample(lat, "api_request_duration_seconds_bucket", &[("le", "1.0")])["exemplar"]["labels"]
+            ["trace_id"],
+        "abc"
+    );
 
-    assert_eq!(sample(family(&parsed, "queue_length"), "queue_length", &[])["value"], -3.5);
-    assert_eq!(sample(family(&parsed, "not_a_number"), "not_a_number", &[])["value"], "NaN");
+    assert_eq!(
+        sample(family(&parsed, "queue_length"), "queue_length", &[])["value"],
+        -3.5
+    );
+    assert_eq!(
+        sample(family(&parsed, "not_a_number"), "not_a_number", &[])["value"],
+        "NaN"
+    );
     let s = family(&parsed, "batch_size_bytes");
-    assert_eq!((s["type"].as_str(), s["unit"].as_str()), (Some("summary"), Some("bytes")));
+    assert_eq!(
+        (s["type"].as_str(), s["unit"].as_str()),
+        (Some("summary"), Some("bytes"))
+    );
     assert_eq!(sample(s, "batch_size_bytes_sum", &[])["value"], 3072.0);
     let info = family(&parsed, "build");
     assert_eq!(info["type"], "info");
-    assert_eq!(sample(info, "build_info", &[("version", "1.2.3"), ("commit", "abc")])["value"], 1.0);
+    assert_eq!(
+        sample(
+            info,
+            "build_info",
+            &[("version", "1.2.3"), ("commit", "abc")]
+        )["value"],
+        1.0
+    );
     let st = family(&parsed, "pipeline_state");
     assert_eq!(st["type"], "stateset");
-    assert_eq!(sample(st, "pipeline_state", &[("pipeline_state", "running")])["value"], 1.0);
-    assert_eq!(sample(st, "pipeline_state", &[("pipeline_state", "idle")])["value"], 0.0);
+    assert_eq!(
+        sample(st, "pipeline_state", &[("pipeline_state", "running")])["value"],
+        1.0
+    );
+    assert_eq!(
+        sample(st, "pipeline_state", &[("pipeline_state", "idle")])["value"],
+        0.0
+    );
     let up = family(&parsed, "uploads");
-    assert_eq!(up["samples"].as_array().unwrap().iter().filter(|s| s["name"] == "uploads_total").count(), 3);
-    assert_eq!(sample(up, "uploads_total", &[("user", OVERFLOW_LABEL_VALUE)])["value"], 2.0);
+    assert_eq!(
+        up["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["name"] == "uploads_total")
+            .count(),
+        3
+    );
+    assert_eq!(
+        sample(up, "uploads_total", &[("user", OVERFLOW_LABEL_VALUE)])["value"],
+        2.0
+    );
     let of = family(&parsed, "footmetrics_cardinality_overflow");
-    assert_eq!(sample(of, "footmetrics_cardinality_overflow_total", &[("metric", "uploads")])["value"], 2.0);
-    assert_eq!(sample(family(&parsed, "custom_temperature_celsius"), "custom_temperature_celsius", &[("room", "a")])["value"], 21.5);
-    assert!(sample(family(&parsed, "process_resident_memory_bytes"), "process_resident_memory_bytes", &[])["value"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        sample(
+            of,
+            "footmetrics_cardinality_overflow_total",
+            &[("metric", "uploads")]
+        )["value"],
+        2.0
+    );
+    assert_eq!(
+        sample(
+            family(&parsed, "custom_temperature_celsius"),
+            "custom_temperature_celsius",
+            &[("room", "a")]
+        )["value"],
+        21.5
+    );
+    assert!(
+        sample(
+            family(&parsed, "process_resident_memory_bytes"),
+            "process_resident_memory_bytes",
+            &[]
+        )["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 }
 
 #[test]
 fn strict_parser_rejects_a_broken_exposition() {
     // The validator must be able to fail: without `# EOF` it rejects our own output.
-    let text = rich_registry().render(Format::OpenMetrics).replace("# EOF\n", "");
+    let text = rich_registry()
+        .render(Format::OpenMetrics)
+        .replace("# EOF\n", "");
     assert!(strict_openmetrics(&text).get("error").is_some());
 }
 
@@ -131,7 +260,10 @@ fn strict_parser_rejects_a_broken_exposition() {
 fn classic_text_passes_promtool() {
     let text = rich_registry().render(Format::Text);
     let (ok, out) = promtool_check(&text);
-    assert!(ok, "promtool check metrics failed:\n{out}\n--- input ---\n{text}");
+    assert!(
+        ok,
+        "promtool check metrics failed:\n{out}\n--- input ---\n{text}"
+    );
     // promtool prints lint findings even when it exits 0; there must be none.
     assert_eq!(out.trim(), "", "promtool lint findings:\n{out}");
     // And it can fail: a duplicate HELP line is an error.
@@ -144,7 +276,13 @@ fn any_label_value() -> impl Strategy<Value = String> {
 }
 
 fn any_gauge_value() -> impl Strategy<Value = f64> {
-    prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY), -1e6f64..1e6]
+    prop_oneof![
+        any::<f64>(),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        -1e6f64..1e6
+    ]
 }
 
 proptest! {

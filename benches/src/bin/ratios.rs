@@ -9,23 +9,36 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
     let mut groups: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     let Ok(dirs) = std::fs::read_dir(&root) else {
-        eprintln!("no criterion results under {}: run `cargo bench -p footmetrics-benches` first", root.display());
+        eprintln!(
+            "no criterion results under {}: run `cargo bench -p footmetrics-benches` first",
+            root.display()
+        );
         std::process::exit(1);
     };
     for g in dirs.flatten() {
         for b in std::fs::read_dir(g.path()).into_iter().flatten().flatten() {
             let est = b.path().join("new/estimates.json");
-            let Ok(text) = std::fs::read_to_string(&est) else { continue };
+            let Ok(text) = std::fs::read_to_string(&est) else {
+                continue;
+            };
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             let ns = v["mean"]["point_estimate"].as_f64().unwrap();
-            groups.entry(g.file_name().to_string_lossy().into()).or_default().insert(b.file_name().to_string_lossy().into(), ns);
+            groups
+                .entry(g.file_name().to_string_lossy().into())
+                .or_default()
+                .insert(b.file_name().to_string_lossy().into(), ns);
         }
     }
     for (group, benches) in &groups {
         println!("\n{group}");
-        let ours = benches.iter().find(|(k, _)| k.starts_with("footmetrics")).map(|(_, v)| *v);
+        let ours = benches
+            .iter()
+            .find(|(k, _)| k.starts_with("footmetrics"))
+            .map(|(_, v)| *v);
         for (name, ns) in benches {
-            let ratio = ours.map(|o| format!("footmetrics/{name} = {:.2}x", o / ns)).unwrap_or_default();
+            let ratio = ours
+                .map(|o| format!("footmetrics/{name} = {:.2}x", o / ns))
+                .unwrap_or_default();
             println!("  {name:<28} {:>12}  {ratio}", human(*ns));
         }
     }
@@ -38,12 +51,19 @@ fn main() {
                 let r = a / b;
                 let ok = r <= *max;
                 missed += usize::from(!ok);
-                println!("  {:<4} {group:<26} {ours} / {peer} = {r:.2} (goal <= {max})", if ok { "ok" } else { "MISS" });
+                println!(
+                    "  {:<4} {group:<26} {ours} / {peer} = {r:.2} (goal <= {max})",
+                    if ok { "ok" } else { "MISS" }
+                );
             }
             _ => println!("  ??   {group:<26} {ours} / {peer}: no result"),
         }
     }
-    println!("\n{} of {} goals met (noisy shared machine: compare ratios across runs)", GOALS.len() - missed, GOALS.len());
+    println!(
+        "\n{} of {} goals met (noisy shared machine: compare ratios across runs)",
+        GOALS.len() - missed,
+        GOALS.len()
+    );
 }
 
 fn human(ns: f64) -> String {

@@ -1,0 +1,42 @@
+//! HTTP instrumentation for tower services (axum, hyper, tonic) with the FootAnalytics
+//! standard metrics, and the `/metrics` endpoint.
+//!
+//! - [`MetricsLayer`] records `http_requests_total{method,route,code}`,
+//!   `http_request_duration_seconds{method,route}` and `http_requests_in_flight`, with
+//!   exemplars from the request's trace.
+//! - [`MetricsEndpoint`] serves a registry (a tower service; mount it in any router);
+//!   [`Exporter`] serves it standalone.
+//!
+//! Layout follows tower-http: [`layer`](MetricsLayer), [`service`](MetricsService) and
+//! [`future`](ResponseFuture) apart, and a [`Classify`] trait deciding the status recorded.
+
+mod classify;
+mod endpoint;
+mod future;
+mod layer;
+mod route;
+mod service;
+mod trace;
+
+#[cfg(feature = "axum")]
+mod axum;
+#[cfg(feature = "exporter")]
+mod exporter;
+
+pub use classify::{grpc_to_http, Classify, GrpcClassifier, StatusClassifier, CLIENT_CLOSED_REQUEST};
+pub use endpoint::{accepts_gzip, MetricsEndpoint};
+pub use future::{MetricsBody, ResponseFuture};
+pub use layer::{MetricsLayer, MetricsLayerBuilder};
+pub use route::{
+    method_label, InvalidTemplate, NoRoutes, RequestHead, Route, RouteClassifier, RouteTemplates,
+    OTHER_METHOD, UNMATCHED_ROUTE,
+};
+pub use service::MetricsService;
+pub use trace::{TraceContext, TraceContextSource, Traceparent};
+
+#[cfg(feature = "axum")]
+pub use crate::axum::metrics_handler;
+#[cfg(feature = "axum")]
+pub use route::MatchedPathRoutes;
+#[cfg(feature = "exporter")]
+pub use exporter::{Exporter, ExporterHandle};

@@ -2,9 +2,7 @@
 //! `prometheus_client`'s strict OpenMetrics parser, with parsed values compared to what was
 //! recorded.
 
-mod common;
-
-use common::{promtool_check, strict_openmetrics};
+use footmetrics_testkit::{promtool_check, strict_openmetrics};
 use footmetrics::*;
 use proptest::prelude::*;
 use serde_json::Value;

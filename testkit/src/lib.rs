@@ -1,0 +1,367 @@
+//! Helpers shared by the Rust test suites: the real validators (`prometheus_client`'s strict
+//! OpenMetrics parser, `promtool`), a classic-text sample parser for asserting values, a tiny
+//! HTTP client, and a real Prometheus server started on 127.0.0.1 and stopped by PID.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use serde_json::Value;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// The Python with `prometheus_client` (the Makefile exports the venv's).
+pub fn python() -> String {
+    if let Ok(p) = std::env::var("FOOTMETRICS_PYTHON") {
+        return p;
+    }
+    let venv = repo_root().join(".venv/bin/python");
+    if venv.exists() {
+        venv.display().to_string()
+    } else {
+        "python3".into()
+    }
+}
+
+fn run(cmd: &mut Command, input: &str, what: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} is required for this test (run `make deps`): {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Parses OpenMetrics with `prometheus_client`'s strict parser; returns its JSON result
+/// (`{"ok": families}` or `{"error": message}`, a list when `text` holds `---` separators).
+pub fn strict_openmetrics(text: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/openmetrics_parse.py");
+    let out = run(
+        Command::new(python()).arg(script),
+        text,
+        "python3 with prometheus_client",
+    );
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser script failed (is prometheus_client installed? `make deps`): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `promtool check metrics` on classic text: (exit success, combined output).
+pub fn promtool_check(text: &str) -> (bool, String) {
+    let out = run(
+        Command::new("promtool").args(["check", "metrics"]),
+        text,
+        "promtool (Debian package prometheus)",
+    );
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), msg)
+}
+
+/// One sample of a classic text exposition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Parses the samples of a classic text (or OpenMetrics, exemplars dropped) exposition.
+/// Panics on a line it cannot read: the tests want to know.
+pub fn parse_samples(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.split(" # ").next().unwrap();
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => panic!("unreadable sample line {line:?}"),
+        };
+        let mut labels = BTreeMap::new();
+        let mut rest = rest;
+        if let Some(r) = rest.strip_prefix('{') {
+            let mut chars = r.char_indices();
+            let mut key = String::new();
+            let end;
+            loop {
+                let (i, c) = chars.next().expect("unterminated labels");
+                match c {
+                    '}' => {
+                        end = i + 1;
+                        break;
+                    }
+                    ',' => {}
+                    '=' => {
+                        assert_eq!(chars.next().map(|x| x.1), Some('"'), "in {line:?}");
+                        let mut value = String::new();
+                        loop {
+                            let (_, c) = chars.next().expect("unterminated value");
+                            match c {
+                                '\\' => match chars.next().unwrap().1 {
+                                    'n' => value.push('\n'),
+                                    other => value.push(other),
+                                },
+                                '"' => break,
+                                c => value.push(c),
+                            }
+                        }
+                        labels.insert(std::mem::take(&mut key), value);
+                    }
+                    c => key.push(c),
+                }
+            }
+            rest = &r[end..];
+        }
+        let value = rest.split_whitespace().next().expect("no value");
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line:?}")),
+        };
+        out.push(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        });
+    }
+    out
+}
+
+/// The value of the sample with this name and exactly these labels.
+pub fn sample_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let want: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    samples
+        .iter()
+        .find(|s| s.name == name && s.labels == want)
+        .map(|s| s.value)
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; fine for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A response from [`http_get`].
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A blocking HTTP/1.0 request (the server closes the connection, so no chunking to undo).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpResponse> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<HttpResponse> {
+    http_request(addr, "GET", path, &[])
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A real Prometheus server (Debian package `prometheus`) on 127.0.0.1, scraping the given
+/// targets every second with exemplar storage on; killed by PID on drop.
+pub struct Prometheus {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `targets` as `(job, host:port)`, waiting until it is ready.
+    pub fn start(targets: &[(&str, SocketAddr)]) -> Prometheus {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "footmetrics-prometheus-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let mut config =
+            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n");
+        for (job, target) in targets {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--enable-feature=exemplar-storage")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus (Debian package `prometheus`) is required; run `make deps`");
+        let p = Prometheus { child, addr, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http_get(addr, "/-/ready") {
+                if r.status == 200 {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "prometheus not ready:\n{}", p.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        p
+    }
+
+    /// Prometheus' own log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// `GET /api/v1/<path>?<params>`, returning the JSON `data` (panics on an API error).
+    pub fn api(&self, path: &str, params: &[(&str, &str)]) -> Value {
+        let query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url_encode(v)))
+            .collect();
+        let r = http_get(self.addr, &format!("/api/v1/{path}?{}", query.join("&")))
+            .expect("prometheus API reachable");
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| {
+            panic!("prometheus answered non-JSON ({e}): {}", r.text())
+        });
+        assert_eq!(v["status"], "success", "{path} {params:?}: {v}");
+        v["data"].clone()
+    }
+
+    /// An instant query's first sample value, if the result is not empty.
+    pub fn query_value(&self, expr: &str) -> Option<f64> {
+        let data = self.api("query", &[("query", expr)]);
+        let first = data["result"].get(0)?;
+        first["value"][1].as_str()?.parse().ok()
+    }
+
+    /// Polls `expr` until it returns a finite value, or panics after `timeout`.
+    pub fn wait_for_value(&self, expr: &str, timeout: Duration) -> f64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.query_value(expr) {
+                if v.is_finite() {
+                    return v;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no value for {expr} after {timeout:?}; targets: {}",
+                self.api("targets", &[])
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_labels_escapes_and_exemplars() {
+        let s = parse_samples(
+            "# HELP x y\nx_total{a=\"1\",b=\"q\\\"\\\\\\n\"} 3\nup 1\nh_bucket{le=\"+Inf\"} 2 # {trace_id=\"t\"} 0.5 1.0\n",
+        );
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].labels["b"], "q\"\\\n");
+        assert_eq!(sample_value(&s, "x_total", &[("a", "1"), ("b", "q\"\\\n")]), Some(3.0));
+        assert_eq!(sample_value(&s, "up", &[]), Some(1.0));
+        assert_eq!(sample_value(&s, "h_bucket", &[("le", "+Inf")]), Some(2.0));
+        assert_eq!(sample_value(&s, "x_total", &[]), None);
+    }
+}

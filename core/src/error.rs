@@ -38,6 +38,8 @@ pub enum Error {
     NotRegistered(String),
     /// Options that do not fit the metric type (e.g. buckets on a counter).
     InvalidOption(String),
+    /// An exposition line that cannot be read (1-based line number, reason).
+    Parse { line: usize, message: String },
 }
 
 impl fmt::Display for Error {
@@ -76,6 +78,7 @@ impl fmt::Display for Error {
             }
             Error::NotRegistered(n) => write!(f, "not registered: {n:?}"),
             Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
+            Error::Parse { line, message } => write!(f, "exposition line {line}: {message}"),
         }
     }
 }

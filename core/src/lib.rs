@@ -38,6 +38,7 @@ pub mod histogram;
 pub mod info;
 pub mod metric;
 pub mod opts;
+pub mod parse;
 pub mod process;
 pub mod registry;
 pub mod shard;

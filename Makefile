@@ -25,8 +25,8 @@ build: ## Build every crate
 	$(CARGO) build --workspace --all-targets
 
 .PHONY: demo
-demo: ## Run the main job: an instrumented demo serving /metrics (DEMO_ARGS=--once prints and exits)
-	$(CARGO) run --release -q -p footmetrics --example demo -- $(DEMO_ARGS)
+demo: ## Run the main job: the instrumented axum api-gateway example serving /metrics (DEMO_ARGS=--once prints and exits)
+	$(CARGO) run --release -q -p api-gateway -- $(DEMO_ARGS)
 
 .PHONY: test
 test: deps ## Run every test in every language (installs what the tests need first)

@@ -175,7 +175,14 @@ mod tests {
 
     #[test]
     fn bad_lines_are_errors_with_line_numbers() {
-        for bad in ["x{a=\"1\" 3", "x{a=1} 3", "x", "x abc", "x{a=\"\\q\"} 1", "{a=\"1\"} 1"] {
+        for bad in [
+            "x{a=\"1\" 3",
+            "x{a=1} 3",
+            "x",
+            "x abc",
+            "x{a=\"\\q\"} 1",
+            "{a=\"1\"} 1",
+        ] {
             match parse_text(&format!("# ok\n{bad}\n")) {
                 Err(Error::Parse { line: 2, .. }) => {}
                 other => panic!("{bad:?}: {other:?}"),
@@ -185,7 +192,12 @@ mod tests {
 
     #[test]
     fn quantiles_interpolate_like_prometheus() {
-        let b = [(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (f64::INFINITY, 100.0)];
+        let b = [
+            (0.1, 50.0),
+            (0.5, 90.0),
+            (1.0, 100.0),
+            (f64::INFINITY, 100.0),
+        ];
         assert_eq!(histogram_quantile(0.5, &b), Some(0.1));
         // rank 70 lies 20/40 of the way through (0.1, 0.5].
         assert!((histogram_quantile(0.7, &b).unwrap() - 0.3).abs() < 1e-12);
@@ -202,7 +214,10 @@ mod tests {
              h_bucket{r=\"b\",le=\"1\"} 3\nh_bucket{r=\"b\",le=\"+Inf\"} 3\nh_count 5\n",
         )
         .unwrap();
-        assert_eq!(merged_buckets(&s, "h", |_| true), vec![(1.0, 4.0), (f64::INFINITY, 5.0)]);
+        assert_eq!(
+            merged_buckets(&s, "h", |_| true),
+            vec![(1.0, 4.0), (f64::INFINITY, 5.0)]
+        );
         assert_eq!(
             merged_buckets(&s, "h", |s| s.label("r") == Some("b")),
             vec![(1.0, 3.0), (f64::INFINITY, 3.0)]

@@ -2,8 +2,8 @@
 //! `prometheus_client`'s strict OpenMetrics parser, with parsed values compared to what was
 //! recorded.
 
-use footmetrics_testkit::{promtool_check, strict_openmetrics};
 use footmetrics::*;
+use footmetrics_testkit::{promtool_check, strict_openmetrics};
 use proptest::prelude::*;
 use serde_json::Value;
 

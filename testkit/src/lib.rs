@@ -12,7 +12,10 @@ pub use serde_json::Value;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// The Python with `prometheus_client` (the Makefile exports the venv's).
@@ -197,8 +200,9 @@ impl Prometheus {
             std::process::id()
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut config =
-            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n");
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n",
+        );
         for (job, target) in targets {
             config.push_str(&format!(
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
@@ -207,8 +211,14 @@ impl Prometheus {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--enable-feature=exemplar-storage")
             .stdout(log.try_clone().unwrap())
@@ -223,7 +233,11 @@ impl Prometheus {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "prometheus not ready:\n{}", p.log());
+            assert!(
+                Instant::now() < deadline,
+                "prometheus not ready:\n{}",
+                p.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         p
@@ -242,9 +256,8 @@ impl Prometheus {
             .collect();
         let r = http_get(self.addr, &format!("/api/v1/{path}?{}", query.join("&")))
             .expect("prometheus API reachable");
-        let v: Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| {
-            panic!("prometheus answered non-JSON ({e}): {}", r.text())
-        });
+        let v: Value = serde_json::from_slice(&r.body)
+            .unwrap_or_else(|e| panic!("prometheus answered non-JSON ({e}): {}", r.text()));
         assert_eq!(v["status"], "success", "{path} {params:?}: {v}");
         v["data"].clone()
     }
@@ -290,7 +303,10 @@ mod tests {
     #[test]
     fn sample_value_matches_label_sets_exactly() {
         let s = parse_samples("x_total{a=\"1\",b=\"2\"} 3\nup 1\n");
-        assert_eq!(sample_value(&s, "x_total", &[("b", "2"), ("a", "1")]), Some(3.0));
+        assert_eq!(
+            sample_value(&s, "x_total", &[("b", "2"), ("a", "1")]),
+            Some(3.0)
+        );
         assert_eq!(sample_value(&s, "x_total", &[("a", "1")]), None);
         assert_eq!(sample_value(&s, "up", &[]), Some(1.0));
     }

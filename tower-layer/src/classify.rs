@@ -45,7 +45,13 @@ pub struct GrpcClassifier;
 
 impl GrpcClassifier {
     fn from_headers(headers: &HeaderMap) -> Option<StatusCode> {
-        let code = headers.get("grpc-status")?.to_str().ok()?.trim().parse::<u32>().ok()?;
+        let code = headers
+            .get("grpc-status")?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()?;
         Some(grpc_to_http(code))
     }
 }
@@ -70,23 +76,23 @@ impl Classify for GrpcClassifier {
 /// The HTTP status equivalent to a gRPC status code (google.rpc.Code).
 pub fn grpc_to_http(code: u32) -> StatusCode {
     let http = match code {
-        0 => 200,        // OK
-        1 => 499,        // CANCELLED
-        2 => 500,        // UNKNOWN
-        3 => 400,        // INVALID_ARGUMENT
-        4 => 504,        // DEADLINE_EXCEEDED
-        5 => 404,        // NOT_FOUND
-        6 => 409,        // ALREADY_EXISTS
-        7 => 403,        // PERMISSION_DENIED
-        8 => 429,        // RESOURCE_EXHAUSTED
-        9 => 400,        // FAILED_PRECONDITION
-        10 => 409,       // ABORTED
-        11 => 400,       // OUT_OF_RANGE
-        12 => 501,       // UNIMPLEMENTED
-        13 => 500,       // INTERNAL
-        14 => 503,       // UNAVAILABLE
-        15 => 500,       // DATA_LOSS
-        16 => 401,       // UNAUTHENTICATED
+        0 => 200,  // OK
+        1 => 499,  // CANCELLED
+        2 => 500,  // UNKNOWN
+        3 => 400,  // INVALID_ARGUMENT
+        4 => 504,  // DEADLINE_EXCEEDED
+        5 => 404,  // NOT_FOUND
+        6 => 409,  // ALREADY_EXISTS
+        7 => 403,  // PERMISSION_DENIED
+        8 => 429,  // RESOURCE_EXHAUSTED
+        9 => 400,  // FAILED_PRECONDITION
+        10 => 409, // ABORTED
+        11 => 400, // OUT_OF_RANGE
+        12 => 501, // UNIMPLEMENTED
+        13 => 500, // INTERNAL
+        14 => 503, // UNAVAILABLE
+        15 => 500, // DATA_LOSS
+        16 => 401, // UNAUTHENTICATED
         _ => 500,
     };
     StatusCode::from_u16(http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -110,8 +116,14 @@ mod tests {
             c.classify_response(StatusCode::OK, &headers("14")),
             Some(StatusCode::SERVICE_UNAVAILABLE)
         );
-        assert_eq!(c.classify_end_of_stream(Some(&headers("0"))), StatusCode::OK);
-        assert_eq!(c.classify_end_of_stream(Some(&headers("5"))), StatusCode::NOT_FOUND);
+        assert_eq!(
+            c.classify_end_of_stream(Some(&headers("0"))),
+            StatusCode::OK
+        );
+        assert_eq!(
+            c.classify_end_of_stream(Some(&headers("5"))),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(
             c.classify_end_of_stream(None),
             StatusCode::INTERNAL_SERVER_ERROR

@@ -2,7 +2,9 @@
 
 use bytes::Bytes;
 use footmetrics::{default_registry, Registry};
-use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, VARY};
+use http::header::{
+    ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, VARY,
+};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use std::convert::Infallible;
@@ -58,7 +60,8 @@ impl MetricsEndpoint {
         let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
         let mut body = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
         let format = self.registry.encode_for_accept(accept, &mut body);
-        self.last_len.store(body.len() + body.len() / 8, Ordering::Relaxed);
+        self.last_len
+            .store(body.len() + body.len() / 8, Ordering::Relaxed);
 
         let gzip = self.gzip && accepts_gzip(headers);
         if gzip {
@@ -78,7 +81,10 @@ impl MetricsEndpoint {
         };
         let mut res = Response::new(Full::new(body));
         let h = res.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
         h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
         if gzip {
             h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));

@@ -66,9 +66,9 @@ impl MetricsLayer {
         static DEFAULT: OnceLock<MetricsLayer> = OnceLock::new();
         DEFAULT
             .get_or_init(|| {
-                MetricsLayer::builder()
-                    .build()
-                    .expect("the catalog's HTTP metrics are registered once on the default registry")
+                MetricsLayer::builder().build().expect(
+                    "the catalog's HTTP metrics are registered once on the default registry",
+                )
             })
             .clone()
     }

@@ -23,7 +23,9 @@ mod axum;
 #[cfg(feature = "exporter")]
 mod exporter;
 
-pub use classify::{grpc_to_http, Classify, GrpcClassifier, StatusClassifier, CLIENT_CLOSED_REQUEST};
+pub use classify::{
+    grpc_to_http, Classify, GrpcClassifier, StatusClassifier, CLIENT_CLOSED_REQUEST,
+};
 pub use endpoint::{accepts_gzip, MetricsEndpoint};
 pub use future::{MetricsBody, ResponseFuture};
 pub use layer::{MetricsLayer, MetricsLayerBuilder};
@@ -36,7 +38,7 @@ pub use trace::{TraceContext, TraceContextSource, Traceparent};
 
 #[cfg(feature = "axum")]
 pub use crate::axum::metrics_handler;
-#[cfg(feature = "axum")]
-pub use route::MatchedPathRoutes;
 #[cfg(feature = "exporter")]
 pub use exporter::{Exporter, ExporterHandle};
+#[cfg(feature = "axum")]
+pub use route::MatchedPathRoutes;

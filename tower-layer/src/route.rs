@@ -282,8 +282,14 @@ mod tests {
             "/users/:id/videos",
         ])
         .unwrap();
-        assert_eq!(t.matching("/api/v1/matches/42"), Some("/api/v1/matches/{id}"));
-        assert_eq!(t.matching("/api/v1/matches/live"), Some("/api/v1/matches/live"));
+        assert_eq!(
+            t.matching("/api/v1/matches/42"),
+            Some("/api/v1/matches/{id}")
+        );
+        assert_eq!(
+            t.matching("/api/v1/matches/live"),
+            Some("/api/v1/matches/live")
+        );
         assert_eq!(t.matching("/api/v1/matches/"), None);
         assert_eq!(t.matching("/api/v1/matches/42/x"), None);
         assert_eq!(t.matching("/static/css/a.css"), Some("/static/{*file}"));
@@ -301,7 +307,13 @@ mod tests {
     #[test]
     fn unusual_methods_fold() {
         assert_eq!(method_label(&Method::GET), "GET");
-        assert_eq!(method_label(&Method::from_bytes(b"PROPFIND").unwrap()), OTHER_METHOD);
-        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), OTHER_METHOD);
+        assert_eq!(
+            method_label(&Method::from_bytes(b"PROPFIND").unwrap()),
+            OTHER_METHOD
+        );
+        assert_eq!(
+            method_label(&Method::from_bytes(b"get").unwrap()),
+            OTHER_METHOD
+        );
     }
 }

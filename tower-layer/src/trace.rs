@@ -19,7 +19,8 @@ impl std::fmt::Debug for TraceContext {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.bytes()
+        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 fn lower_hex<const N: usize>(s: &str) -> Option<[u8; N]> {

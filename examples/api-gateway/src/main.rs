@@ -1,1 +1,124 @@
-fn main() {}
+//! The FootAnalytics API gateway in miniature, instrumented with `footmetrics-tower`.
+//!
+//! Starts the service on 127.0.0.1, sends it traffic, prints the scraped `/metrics` and a
+//! summary computed from it (request rate, error ratio, p95 latency from the histogram),
+//! then keeps serving (with light background traffic) until interrupted.
+//!
+//! `api-gateway [--addr 127.0.0.1:9464] [--requests 400] [--rps 10] [--once]`
+
+mod app;
+mod summary;
+mod traffic;
+
+use bytes::Bytes;
+use footmetrics_tower::MetricsLayer;
+use http::Request;
+use http_body_util::Full;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Instant;
+
+struct Args {
+    addr: String,
+    requests: usize,
+    rps: u32,
+    once: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: "127.0.0.1:9464".into(),
+        requests: 400,
+        rps: 10,
+        once: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--addr" => args.addr = value("--addr")?,
+            "--requests" => {
+                args.requests = value("--requests")?
+                    .parse()
+                    .map_err(|e| format!("--requests: {e}"))?
+            }
+            "--rps" => args.rps = value("--rps")?.parse().map_err(|e| format!("--rps: {e}"))?,
+            "--once" => args.once = true,
+            "-h" | "--help" => {
+                return Err(
+                    "usage: api-gateway [--addr HOST:PORT] [--requests N] [--rps R] [--once]"
+                        .into(),
+                )
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("api-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let layer = MetricsLayer::builder()
+        .skip_paths(["/metrics", "/healthz"])
+        .build()?;
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    let addr = listener.local_addr()?;
+    let app = app::router(layer);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    println!("api-gateway listening on http://{addr} (metrics at http://{addr}/metrics)");
+
+    let client = traffic::client();
+    let started = Instant::now();
+    let answered = traffic::burst(&client, addr, args.requests, 42, 16).await;
+    let elapsed = started.elapsed();
+
+    let exposition = scrape(&client, addr).await?;
+    println!("--- GET /metrics ---");
+    print!("{exposition}");
+    println!("--- summary ---");
+    println!("sent {} requests, {answered} answered", args.requests);
+    summary::print(&exposition, elapsed)?;
+
+    if args.once {
+        return Ok(());
+    }
+    if args.rps > 0 {
+        tokio::spawn(traffic::steady(client, addr, args.rps, 7));
+        println!(
+            "serving with ~{} req/s of background traffic; Ctrl-C stops",
+            args.rps
+        );
+    } else {
+        println!("serving; Ctrl-C stops");
+    }
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+async fn scrape(client: &traffic::HttpClient, addr: SocketAddr) -> Result<String, String> {
+    let req = Request::get(format!("http://{addr}/metrics"))
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    match traffic::send(client, req).await {
+        Some((200, body)) => String::from_utf8(body.to_vec()).map_err(|e| e.to_string()),
+        Some((status, _)) => Err(format!("/metrics answered {status}")),
+        None => Err("/metrics did not answer".into()),
+    }
+}

@@ -1,0 +1,115 @@
+//! End to end: a real Prometheus (1 s scrapes, exemplar storage on) scrapes the running
+//! api-gateway example; the target is healthy and the seed document's queries answer.
+
+use footmetrics_testkit::Prometheus;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The example binary, killed by PID when the test ends.
+struct Gateway {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Gateway {
+    fn start() -> Gateway {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_api-gateway"))
+            .args(["--addr", "127.0.0.1:0", "--requests", "200", "--rps", "40"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the api-gateway example starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("a first line").unwrap();
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {first:?}"));
+        // Keep draining stdout so the example never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Gateway { child, addr }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn prometheus_scrapes_the_gateway_and_the_seed_queries_answer() {
+    let gateway = Gateway::start();
+    let prometheus = Prometheus::start(&[("api-gateway", gateway.addr)]);
+    let wait = Duration::from_secs(60);
+
+    let up = prometheus.wait_for_value(r#"up{job="api-gateway"}"#, wait);
+    assert_eq!(up, 1.0);
+    // Prometheus asks for OpenMetrics first and marks a target down on malformed output.
+    let targets = prometheus.api("targets", &[]);
+    let target = &targets["activeTargets"][0];
+    assert_eq!(target["health"], "up", "{target}");
+    assert_eq!(target["lastError"], "", "{target}");
+
+    let rate = prometheus.wait_for_value("sum(rate(http_requests_total[1m]))", wait);
+    assert!(rate > 0.0, "request rate {rate}");
+
+    // The seed's availability and p95 expressions, verbatim.
+    let availability = prometheus.wait_for_value(
+        r#"(
+  sum(rate(http_requests_total{job="api-gateway",code!~"5.."}[5m])) /
+  sum(rate(http_requests_total{job="api-gateway"}[5m]))
+) * 100"#,
+        wait,
+    );
+    assert!(
+        (50.0..=100.0).contains(&availability),
+        "availability {availability}"
+    );
+    let p95 = prometheus.wait_for_value(
+        r#"histogram_quantile(0.95,
+  sum(rate(http_request_duration_seconds_bucket{job="api-gateway"}[5m])) by (le)
+)"#,
+        wait,
+    );
+    assert!(p95 > 0.0 && p95 < 10.0, "p95 {p95}");
+
+    // Exemplars: the example sends sampled traceparents on a quarter of its requests.
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let data = prometheus.api(
+            "query_exemplars",
+            &[
+                ("query", "http_request_duration_seconds_bucket"),
+                ("start", &(now - 300).to_string()),
+                ("end", &(now + 60).to_string()),
+            ],
+        );
+        let exemplar = data
+            .as_array()
+            .and_then(|series| series.iter().find_map(|s| s["exemplars"].get(0)))
+            .cloned();
+        if let Some(e) = exemplar {
+            let trace_id = e["labels"]["trace_id"].as_str().unwrap();
+            assert_eq!(trace_id.len(), 32, "{e}");
+            assert_eq!(e["labels"]["span_id"].as_str().unwrap().len(), 16, "{e}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exemplars stored; prometheus log:\n{}",
+            prometheus.log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

@@ -433,7 +433,7 @@ fn encoding(c: &mut Criterion) {
                 prometheus_client::metrics::histogram::Histogram,
                 _,
             >::new_with_constructor(|| {
-                prometheus_client::metrics::histogram::Histogram::new(bounds().into_iter())
+                prometheus_client::metrics::histogram::Histogram::new(bounds())
             });
             ids.iter().enumerate().for_each(|(i, id)| {
                 f.get_or_create(&vec![("id".into(), id.clone())])

@@ -131,7 +131,9 @@ pub fn validate(c: &Catalog) -> Result<(), String> {
                 if m.buckets.is_empty() {
                     return fail("histograms need buckets".into());
                 }
-                if m.buckets.windows(2).any(|w| !(w[0] < w[1]))
+                if m.buckets
+                    .windows(2)
+                    .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
                     || m.buckets.iter().any(|b| !b.is_finite())
                 {
                     return fail("buckets must be finite and strictly increasing".into());

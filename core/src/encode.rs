@@ -57,7 +57,7 @@ impl Format {
                 "text/*" | "*/*" => Format::Text,
                 _ => continue,
             };
-            if q > 0.0 && best.map_or(true, |(bq, _)| q > bq) {
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
                 best = Some((q, format));
             }
         }

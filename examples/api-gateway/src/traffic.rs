@@ -51,7 +51,7 @@ pub fn next_request(rng: &mut Rng, addr: SocketAddr) -> Request<Full<Bytes>> {
     let mut req = Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"));
-    if rng.next() % 4 == 0 {
+    if rng.next() & 3 == 0 {
         let trace = ((rng.next() as u128) << 64 | rng.next() as u128).max(1);
         let span = rng.next().max(1);
         req = req.header("traceparent", format!("00-{trace:032x}-{span:016x}-01"));

@@ -19,6 +19,17 @@ pub fn combo(i: usize) -> (usize, usize, usize) {
     (i % 4, (i / 4) % 8, (i / 32) % 5)
 }
 
+/// Middleware overhead goals: `(group, ours, peer, baseline, max ratio, max ns)`. Overhead is
+/// a bench's time minus the uninstrumented baseline's; the ratio is ours over the peer's.
+pub const OVERHEAD_GOALS: &[(&str, &str, &str, &str, f64, f64)] = &[(
+    "tower_request",
+    "footmetrics",
+    "prometheus",
+    "uninstrumented",
+    0.5,
+    150.0,
+)];
+
 /// Goals from the issue: (group, footmetrics bench, peer bench, max ratio).
 pub const GOALS: &[(&str, &str, &str, f64)] = &[
     ("counter_inc", "footmetrics", "raw_atomic", 1.05),

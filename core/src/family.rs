@@ -118,6 +118,9 @@ pub(crate) struct FamilyInner<M: Metric> {
     /// Set once `admitted` reaches `limit`, so overflowing lookups skip the lock.
     full: AtomicBool,
     overflowed: AtomicU64,
+    /// Bumped after every removal of a child, so callers that cache resolved handles can tell
+    /// theirs may have been detached (see [`Family::generation`]).
+    generation: AtomicU64,
     expiry_ms: Option<u64>,
     epoch: Instant,
 }
@@ -219,6 +222,7 @@ impl<M: Metric> Family<M> {
                 limit: opts.cardinality_limit,
                 full: AtomicBool::new(false),
                 overflowed: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
                 expiry_ms: opts.expiry.map(|d| d.as_millis().max(1) as u64),
                 epoch,
             }),
@@ -432,6 +436,9 @@ impl<M: Metric> Family<M> {
             inner.admitted.fetch_sub(1, Ordering::Relaxed);
             inner.full.store(false, Ordering::Relaxed);
         }
+        if removed {
+            inner.generation.fetch_add(1, Ordering::Release);
+        }
         removed
     }
 
@@ -442,6 +449,16 @@ impl<M: Metric> Family<M> {
         inner.children.pin().clear();
         inner.admitted.store(0, Ordering::Relaxed);
         inner.full.store(false, Ordering::Relaxed);
+        inner.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever a child is removed (by [`remove`](Self::remove), [`clear`](Self::clear)
+    /// or expiry). A handle resolved while the generation was `g` is still exported if the
+    /// generation is still `g`; caches of resolved handles compare it to know when to resolve
+    /// again. One atomic load.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
     }
 
     /// Number of label sets currently exported (the overflow series included).
@@ -643,11 +660,16 @@ mod tests {
         let f = counters(100);
         let held = f.with_label_values(&["GET", "200"]).unwrap();
         f.get(&["PUT", "200"]).unwrap().inc();
+        let g0 = f.generation();
         assert!(f.remove(&["GET", "200"]).unwrap());
+        let g1 = f.generation();
+        assert_ne!(g0, g1, "a removal changes the generation");
         assert!(!f.remove(&["GET", "200"]).unwrap());
+        assert_eq!(f.generation(), g1, "removing nothing does not");
         held.inc(); // still safe to use
         assert_eq!(f.len(), 1);
         f.clear();
+        assert_ne!(f.generation(), g1);
         assert!(f.is_empty());
         assert_eq!(
             f.with_label_values(&["GET", "200"]).unwrap().get(),
@@ -689,6 +711,7 @@ mod tests {
         f.get(&["idle"]).unwrap().set(1.0);
         f.get(&["busy"]).unwrap().set(1.0);
         assert_eq!(f.sweep_expired(), 0);
+        let before = f.generation();
         for i in 0..8 {
             std::thread::sleep(std::time::Duration::from_millis(10));
             f.get(&["busy"]).unwrap().set(i as f64 + 2.0);
@@ -700,6 +723,7 @@ mod tests {
             .map(|(v, _)| v[0].clone())
             .collect();
         assert_eq!(names, vec!["busy".to_string()]);
+        assert_ne!(f.generation(), before, "expiry is a removal too");
     }
 
     #[test]

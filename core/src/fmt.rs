@@ -299,8 +299,9 @@ mod tests {
             (f64::MAX, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
             (0.1 + 0.2, "0.30000000000000004"),
-            // An exact tie between two 17-digit candidates: Go rounds half to even.
-            (-1250694860611934.25, "-1.2506948606119342e+15"),
+            // -1250694860611934.25, an exact tie between two 17-digit candidates: Go rounds
+            // half to even.
+            (f64::from_bits(0xc311_c600_5b8e_8579), "-1.2506948606119342e+15"),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),

@@ -2,8 +2,7 @@
 //! fails, or is dropped, or when the inner service errors or panics.
 
 use crate::classify::{Classify, CLIENT_CLOSED_REQUEST};
-use crate::layer::Instruments;
-use crate::route::Route;
+use crate::series::RouteSeries;
 use crate::trace::TraceContext;
 use http::{HeaderMap, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
@@ -14,7 +13,6 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
 
 /// How far a request has got; decides what a drop records.
 #[derive(Debug, Clone, Copy)]
@@ -32,29 +30,22 @@ enum Stage {
 /// Invariant: `finish` runs exactly once per recorder (explicitly, or from `Drop`), so each
 /// request increments the counter once, observes the histogram once and balances the gauge.
 pub(crate) struct Recorder {
-    instruments: Arc<Instruments>,
-    method: &'static str,
-    route: Route,
+    series: Arc<RouteSeries>,
     trace: Option<TraceContext>,
-    start: Instant,
+    /// Raw reading of `series.clock`.
+    start: u64,
     stage: Stage,
     done: bool,
 }
 
 impl Recorder {
-    pub(crate) fn start(
-        instruments: Arc<Instruments>,
-        method: &'static str,
-        route: Route,
-        trace: Option<TraceContext>,
-    ) -> Self {
-        instruments.in_flight.inc();
+    pub(crate) fn start(series: Arc<RouteSeries>, trace: Option<TraceContext>) -> Self {
+        series.in_flight.start();
+        let start = series.clock.raw();
         Recorder {
-            instruments,
-            method,
-            route,
+            series,
             trace,
-            start: Instant::now(),
+            start,
             stage: Stage::Waiting,
             done: false,
         }
@@ -64,26 +55,24 @@ impl Recorder {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let seconds = self.start.elapsed().as_secs_f64();
-        let ins = &*self.instruments;
-        let route = self.route.as_str();
-        // Label counts are fixed by construction, so lookups cannot fail; the core folds a
-        // label set past the cardinality limit into its overflow series.
-        if let Ok(c) = ins.requests.get(&[self.method, route, code.as_str()]) {
-            c.inc();
-        }
-        if let Ok(h) = ins.duration.get(&[self.method, route]) {
-            match &self.trace {
-                Some(t) => {
-                    let labels = [("trace_id", t.trace_id()), ("span_id", t.span_id())];
-                    if h.observe_with_exemplar(seconds, &labels).is_err() {
-                        h.observe(seconds);
-                    }
+        let series = &*self.series;
+        let nanos = series.clock.delta_as_nanos(self.start, series.clock.raw());
+        let seconds = nanos as f64 * 1e-9;
+        series.count(code);
+        match &self.trace {
+            Some(t) => {
+                let labels = [("trace_id", t.trace_id()), ("span_id", t.span_id())];
+                if series
+                    .duration
+                    .observe_with_exemplar(seconds, &labels)
+                    .is_err()
+                {
+                    series.duration.observe(seconds);
                 }
-                None => h.observe(seconds),
             }
+            None => series.duration.observe(seconds),
         }
-        ins.in_flight.dec();
+        series.in_flight.finish();
     }
 
     fn finish_at_end(&mut self, classifier: &impl Classify, trailers: Option<&HeaderMap>) {

@@ -1,13 +1,15 @@
 //! `MetricsLayer`: the one line that gives a tower service the platform's HTTP metrics.
 
 use crate::classify::{Classify, StatusClassifier};
+use crate::in_flight::{InFlight, InFlightCollector};
 use crate::route::{RequestHead, RouteClassifier};
+use crate::series::SeriesCache;
 use crate::service::MetricsService;
 use crate::trace::{TraceContextSource, Traceparent};
 use footmetrics::catalog::{
     HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS,
 };
-use footmetrics::{default_registry, Counter, Family, Gauge, Histogram, Registry};
+use footmetrics::{default_registry, Counter, Family, Histogram, Registry};
 use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
@@ -15,9 +17,7 @@ type SkipFn = dyn Fn(&RequestHead<'_>) -> bool + Send + Sync;
 
 /// What every request of every service built from one layer shares.
 pub(crate) struct Instruments {
-    pub(crate) requests: Family<Counter>,
-    pub(crate) duration: Family<Histogram>,
-    pub(crate) in_flight: Gauge,
+    pub(crate) series: SeriesCache,
     pub(crate) routes: Box<dyn RouteClassifier>,
     pub(crate) traces: Option<Box<dyn TraceContextSource>>,
     skip_paths: Vec<String>,
@@ -97,15 +97,15 @@ impl Default for MetricsLayer {
 impl<C> MetricsLayer<C> {
     /// The `http_requests_total` family this layer records into.
     pub fn requests(&self) -> &Family<Counter> {
-        &self.instruments.requests
+        self.instruments.series.requests()
     }
     /// The `http_request_duration_seconds` family this layer records into.
     pub fn durations(&self) -> &Family<Histogram> {
-        &self.instruments.duration
+        self.instruments.series.duration()
     }
     /// The `http_requests_in_flight` gauge.
-    pub fn in_flight(&self) -> &Gauge {
-        &self.instruments.in_flight
+    pub fn in_flight(&self) -> &InFlight {
+        self.instruments.series.in_flight()
     }
 }
 
@@ -230,23 +230,21 @@ impl<C: Classify> MetricsLayerBuilder<C> {
         // registry as it was.
         let requests = Family::<Counter>::new(&opts(&HTTP_REQUESTS_TOTAL))?;
         let duration = Family::<Histogram>::new(&duration_opts)?;
-        let in_flight_family = Family::<Gauge>::new(&opts(&HTTP_REQUESTS_IN_FLIGHT))?;
+        let in_flight = InFlightCollector::new(&opts(&HTTP_REQUESTS_IN_FLIGHT))?;
+        let in_flight_value = in_flight.value().clone();
         registry.register(requests.clone())?;
         if let Err(e) = registry.register(duration.clone()) {
             let _ = registry.unregister(&requests);
             return Err(e);
         }
-        if let Err(e) = registry.register(in_flight_family.clone()) {
+        if let Err(e) = registry.register(in_flight) {
             let _ = registry.unregister(&requests);
             let _ = registry.unregister(&duration);
             return Err(e);
         }
-        let in_flight = in_flight_family.unlabelled()?;
         Ok(MetricsLayer {
             instruments: Arc::new(Instruments {
-                requests,
-                duration,
-                in_flight,
+                series: SeriesCache::new(requests, duration, in_flight_value),
                 routes: self.routes.unwrap_or_else(default_routes),
                 traces: self.traces,
                 skip_paths: self.skip_paths,

@@ -13,8 +13,10 @@
 mod classify;
 mod endpoint;
 mod future;
+mod in_flight;
 mod layer;
 mod route;
+mod series;
 mod service;
 mod trace;
 
@@ -28,6 +30,7 @@ pub use classify::{
 };
 pub use endpoint::{accepts_gzip, MetricsEndpoint};
 pub use future::{MetricsBody, ResponseFuture};
+pub use in_flight::InFlight;
 pub use layer::{MetricsLayer, MetricsLayerBuilder};
 pub use route::{
     method_label, InvalidTemplate, NoRoutes, RequestHead, Route, RouteClassifier, RouteTemplates,

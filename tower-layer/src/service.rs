@@ -65,20 +65,14 @@ where
         let recorder = if instruments.skips(&head) {
             None
         } else {
-            let route = instruments
-                .routes
-                .route(&head)
-                .unwrap_or(Route::from_static(UNMATCHED_ROUTE));
+            let route = instruments.routes.route(&head);
+            let route = route.as_ref().map_or(UNMATCHED_ROUTE, Route::as_str);
+            let series = instruments.series.get(method_label(head.method), route);
             let trace = instruments
                 .traces
                 .as_ref()
                 .and_then(|t| t.trace_context(&head));
-            Some(Recorder::start(
-                instruments.clone(),
-                method_label(head.method),
-                route,
-                trace,
-            ))
+            Some(Recorder::start(series, trace))
         };
         ResponseFuture::new(self.inner.call(req), recorder, self.classifier.clone())
     }

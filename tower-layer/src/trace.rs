@@ -1,6 +1,7 @@
 //! Trace context for exemplars: which trace a duration observation links to.
 
 use crate::route::RequestHead;
+use http::HeaderName;
 
 /// A W3C trace id and span id, kept as lowercase hex without allocating.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -103,7 +104,9 @@ impl Default for Traceparent {
 
 impl TraceContextSource for Traceparent {
     fn trace_context(&self, request: &RequestHead<'_>) -> Option<TraceContext> {
-        let value = request.headers.get("traceparent")?.to_str().ok()?;
+        // A `HeaderName` constant skips parsing and lower-casing the name on every request.
+        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+        let value = request.headers.get(TRACEPARENT)?.to_str().ok()?;
         let (ctx, sampled) = TraceContext::from_traceparent(value)?;
         (sampled || !self.sampled_only).then_some(ctx)
     }

@@ -31,7 +31,16 @@ demo: ## Run the main job: the instrumented axum api-gateway example serving /me
 .PHONY: test
 test: deps ## Run every test in every language (installs what the tests need first)
 	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory check-generated
+
+.PHONY: python
+python: deps ## Build and install the Python package (bindings-python) into the virtualenv
+	$(PYTHON) -m pip install -q ./bindings-python
+
+.PHONY: test-python
+test-python: python ## Python tests (pytest) against the installed package
+	cd bindings-python && $(PYTHON) -m pytest -q tests
 
 .PHONY: generate
 generate: ## Regenerate every file generated from catalog/catalog.toml

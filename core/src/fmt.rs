@@ -301,7 +301,10 @@ mod tests {
             (0.1 + 0.2, "0.30000000000000004"),
             // -1250694860611934.25, an exact tie between two 17-digit candidates: Go rounds
             // half to even.
-            (f64::from_bits(0xc311_c600_5b8e_8579), "-1.2506948606119342e+15"),
+            (
+                f64::from_bits(0xc311_c600_5b8e_8579),
+                "-1.2506948606119342e+15",
+            ),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),

@@ -1,0 +1,91 @@
+//! `Counter`, as `prometheus_client.Counter`.
+
+use crate::errors::IntoPy;
+use crate::exemplar::exemplar_labels;
+use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
+use crate::timer::ExceptionCounter;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+#[pyclass(module = "footmetrics._core", frozen)]
+pub(crate) struct Counter {
+    base: Base<footmetrics::Counter>,
+}
+
+impl Counter {
+    fn with_base(&self, base: Base<footmetrics::Counter>) -> Self {
+        Counter { base }
+    }
+}
+
+metric_methods!(Counter, {
+    #[new]
+    #[pyo3(signature = (name, documentation, labelnames = None, namespace = "", subsystem = "", unit = "", registry = RegistryArg::Default, _labelvalues = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        documentation: &Bound<'_, PyAny>,
+        labelnames: Option<&Bound<'_, PyAny>>,
+        namespace: &str,
+        subsystem: &str,
+        unit: &str,
+        registry: RegistryArg,
+        _labelvalues: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let registry = registry.resolve(py)?;
+        let empty = PyTuple::empty(py);
+        let labelnames = labelnames.unwrap_or(empty.as_any());
+        let args = MetricArgs::extract(
+            name,
+            documentation,
+            labelnames,
+            namespace,
+            subsystem,
+            unit,
+            registry,
+        )?;
+        let opts = args.opts(Some("_total"))?;
+        Ok(Counter {
+            base: Base::new(py, &args, opts, "counter")?,
+        })
+    }
+
+    /// Adds `amount` (default 1); `exemplar` is a dict of labels (trace_id, …).
+    #[pyo3(signature = (amount = 1.0, exemplar = None))]
+    fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let c = self.base.leaf()?;
+        if amount.is_nan() || amount < 0.0 {
+            return Err(PyValueError::new_err(
+                "Counters can only be incremented by non-negative amounts.",
+            ));
+        }
+        match exemplar {
+            None => c.inc_by(amount).py(),
+            Some(e) => c.inc_by_with_exemplar(amount, &exemplar_labels(e)?).py(),
+        }
+    }
+
+    /// Counts exceptions of type `exception` raised in a block or function.
+    #[pyo3(signature = (exception = None))]
+    fn count_exceptions(
+        &self,
+        py: Python<'_>,
+        exception: Option<Py<PyAny>>,
+    ) -> PyResult<ExceptionCounter> {
+        let exception = match exception {
+            Some(e) => e,
+            None => py
+                .get_type::<pyo3::exceptions::PyException>()
+                .into_any()
+                .unbind(),
+        };
+        Ok(ExceptionCounter::new(self.base.leaf()?.clone(), exception))
+    }
+
+    /// Current value (tests and debugging; prometheus_client keeps it in `_value`).
+    fn _get(&self) -> PyResult<f64> {
+        Ok(self.base.leaf()?.get())
+    }
+});

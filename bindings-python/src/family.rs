@@ -1,0 +1,331 @@
+//! What every metric class shares: construction from `prometheus_client`'s arguments, the
+//! parent/child split, `labels()`, `remove()` and `clear()`.
+//!
+//! A metric object is either a parent (it has label names; `labels()` gives children) or a
+//! leaf (no label names, or a child): only leaves record. Children are cached in a dict keyed
+//! by the very tuple `labels()` was called with, so a repeated `labels(a, b, c)` is one dict
+//! lookup and no allocation.
+
+use crate::errors::IntoPy;
+use crate::registry::CollectorRegistry;
+use footmetrics::{Family, Metric, Opts};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// The `registry` argument: omitted means `REGISTRY`, an explicit `None` means no registry.
+pub(crate) enum RegistryArg {
+    Default,
+    Given(Py<PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RegistryArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(RegistryArg::Given(obj.to_owned().unbind()))
+    }
+}
+
+impl RegistryArg {
+    /// The registry to register in, if any.
+    pub fn resolve<'py>(self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self {
+            RegistryArg::Default => Ok(Some(
+                crate::registry::default_registry(py)?.clone().into_any(),
+            )),
+            RegistryArg::Given(r) if r.is_none(py) => Ok(None),
+            RegistryArg::Given(r) => Ok(Some(r.into_bound(py))),
+        }
+    }
+}
+
+/// Arguments every metric constructor takes, in `prometheus_client`'s order.
+pub(crate) struct MetricArgs<'py> {
+    pub name: String,
+    pub documentation: String,
+    pub labelnames: Vec<String>,
+    pub namespace: String,
+    pub subsystem: String,
+    pub unit: String,
+    pub registry: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> MetricArgs<'py> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn extract(
+        name: &Bound<'py, PyAny>,
+        documentation: &Bound<'py, PyAny>,
+        labelnames: &Bound<'py, PyAny>,
+        namespace: &str,
+        subsystem: &str,
+        unit: &str,
+        registry: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Self> {
+        let name: String = name
+            .extract()
+            .map_err(|_| PyTypeError::new_err("metric name must be a str"))?;
+        let documentation: String = documentation
+            .extract()
+            .map_err(|_| PyTypeError::new_err("documentation must be a str"))?;
+        if labelnames.is_instance_of::<PyString>() {
+            // A str is iterable; prometheus_client would take each character as a label name.
+            return Err(PyTypeError::new_err(
+                "labelnames must be a sequence of str, not a str",
+            ));
+        }
+        let labelnames = labelnames
+            .try_iter()?
+            .map(|l| l.and_then(|l| l.extract::<String>()))
+            .collect::<PyResult<Vec<_>>>()
+            .map_err(|_| PyTypeError::new_err("labelnames must be a sequence of str"))?;
+        Ok(MetricArgs {
+            name,
+            documentation,
+            labelnames,
+            namespace: namespace.to_owned(),
+            subsystem: subsystem.to_owned(),
+            unit: unit.to_owned(),
+            registry,
+        })
+    }
+
+    /// Core options: the full name as `prometheus_client` builds it (the unit appended when the
+    /// name does not already end with it), with `_created` as the process is configured.
+    pub fn opts(&self, suffix_to_strip: Option<&str>) -> PyResult<Opts> {
+        let mut name = self.name.clone();
+        if let Some(s) = suffix_to_strip {
+            if let Some(stripped) = name.strip_suffix(s) {
+                name = stripped.to_owned();
+            }
+        }
+        let mut full = [self.namespace.as_str(), self.subsystem.as_str(), &name]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("_");
+        let mut opts = Opts::new("", self.documentation.clone());
+        if !self.unit.is_empty() {
+            if !full.ends_with(&format!("_{}", self.unit)) {
+                full = format!("{full}_{}", self.unit);
+            }
+            opts = opts.unit(self.unit.clone());
+        }
+        opts.name = full;
+        opts.label_names = self.labelnames.clone();
+        opts.created = crate::registry::created_enabled();
+        Ok(opts)
+    }
+}
+
+/// The shared state of a metric object.
+pub(crate) struct Base<M: Metric> {
+    pub family: Family<M>,
+    /// The handle to record into: the unlabelled metric itself, or this child.
+    pub leaf: Option<M>,
+    /// Children by the argument tuple of `labels()`; only on labelled parents.
+    children: Option<Py<PyDict>>,
+    pub kind: &'static str,
+    pub name: String,
+    pub labelnames: Vec<String>,
+}
+
+impl<M: Metric + Clone> Base<M> {
+    /// Builds the family, registers it when a registry is given, and resolves the leaf of an
+    /// unlabelled metric.
+    pub fn new(
+        py: Python<'_>,
+        args: &MetricArgs<'_>,
+        opts: Opts,
+        kind: &'static str,
+    ) -> PyResult<Self> {
+        let family = Family::<M>::new(&opts).py()?;
+        if let Some(registry) = &args.registry {
+            let registry = registry.cast::<CollectorRegistry>().map_err(|_| {
+                PyTypeError::new_err("registry must be a CollectorRegistry or None")
+            })?;
+            registry.get().register_family(family.clone())?;
+        }
+        let (leaf, children) = if args.labelnames.is_empty() {
+            (Some(family.unlabelled().py()?), None)
+        } else {
+            (None, Some(PyDict::new(py).unbind()))
+        };
+        Ok(Base {
+            name: family.desc().name.clone(),
+            family,
+            leaf,
+            children,
+            kind,
+            labelnames: args.labelnames.clone(),
+        })
+    }
+
+    /// The handle to record into, or prometheus_client's error for a parent.
+    #[inline]
+    pub fn leaf(&self) -> PyResult<&M> {
+        self.leaf.as_ref().ok_or_else(|| {
+            PyValueError::new_err(format!("{} metric is missing label values", self.kind))
+        })
+    }
+
+    /// A child sharing this family, for `labels()`.
+    pub fn child(&self, handle: M) -> Self {
+        Base {
+            family: self.family.clone(),
+            leaf: Some(handle),
+            children: None,
+            kind: self.kind,
+            name: self.name.clone(),
+            labelnames: self.labelnames.clone(),
+        }
+    }
+
+    /// `labels(*args)` / `labels(**kwargs)`: the cached child, or `make` builds a new one.
+    pub fn labels<T: pyo3::PyClass>(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+        make: impl FnOnce(M) -> T,
+    ) -> PyResult<Py<PyAny>>
+    where
+        PyClassInitializer<T>: From<T>,
+    {
+        let Some(children) = &self.children else {
+            return Err(PyValueError::new_err(format!(
+                "No label names were set when constructing {}:{}",
+                self.kind, self.name
+            )));
+        };
+        let children = children.bind(py);
+        let kwargs = kwargs.filter(|k| !k.is_empty());
+        let key = match kwargs {
+            None => args.clone(),
+            Some(kw) => {
+                if !args.is_empty() {
+                    return Err(PyValueError::new_err("Can't pass both *args and **kwargs"));
+                }
+                if kw.len() != self.labelnames.len() {
+                    return Err(PyValueError::new_err("Incorrect label names"));
+                }
+                let mut ordered = Vec::with_capacity(self.labelnames.len());
+                for name in &self.labelnames {
+                    match kw.get_item(name)? {
+                        Some(v) => ordered.push(v),
+                        None => return Err(PyValueError::new_err("Incorrect label names")),
+                    }
+                }
+                PyTuple::new(py, ordered)?
+            }
+        };
+        if let Some(child) = children.get_item(&key)? {
+            return Ok(child.unbind());
+        }
+        if key.len() != self.labelnames.len() {
+            return Err(PyValueError::new_err("Incorrect label count"));
+        }
+        let values = key
+            .iter()
+            .map(|v| v.str().and_then(|s| s.extract::<String>()))
+            .collect::<PyResult<Vec<String>>>()?;
+        let handle = self.family.with_label_values(&values).py()?;
+        let child: Py<PyAny> = Bound::new(py, make(handle))?.into_any().unbind();
+        // Bounded like the family: past its limit, lookups fold into the overflow series anyway.
+        if children.len() < 2 * footmetrics::opts::DEFAULT_CARDINALITY_LIMIT {
+            children.set_item(key, &child)?;
+        }
+        Ok(child)
+    }
+
+    /// `remove(*labelvalues)`.
+    pub fn remove(&self, py: Python<'_>, values: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let children = self.parent_children("remove")?;
+        if values.len() != self.labelnames.len() {
+            return Err(PyValueError::new_err(format!(
+                "Incorrect label count (expected {}, got {})",
+                self.labelnames.len(),
+                values.len()
+            )));
+        }
+        let values = values
+            .iter()
+            .map(|v| v.str().and_then(|s| s.extract::<String>()))
+            .collect::<PyResult<Vec<String>>>()?;
+        self.family.remove(&values).py()?;
+        // Several argument tuples may name the same child (1 and "1"): drop the whole cache.
+        children.bind(py).clear();
+        Ok(())
+    }
+
+    /// `clear()`.
+    pub fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        let children = self.parent_children("clear")?;
+        self.family.clear();
+        children.bind(py).clear();
+        Ok(())
+    }
+
+    fn parent_children(&self, what: &str) -> PyResult<&Py<PyDict>> {
+        self.children.as_ref().ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "No label names were set when constructing {}:{} (cannot {what})",
+                self.kind, self.name
+            ))
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{}:{}", self.kind, self.name)
+    }
+}
+
+/// Generates a metric class's `#[pymethods]`: the methods every class shares (`labels`,
+/// `remove`, `clear`, registration handle, introspection) followed by the class's own.
+macro_rules! metric_methods {
+    ($ty:ident, { $($own:tt)* }) => {
+        #[pymethods]
+        impl $ty {
+            #[pyo3(signature = (*args, **kwargs))]
+            fn labels(
+                &self,
+                py: Python<'_>,
+                args: &Bound<'_, pyo3::types::PyTuple>,
+                kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+            ) -> PyResult<Py<PyAny>> {
+                self.base
+                    .labels(py, args, kwargs, |h| self.with_base(self.base.child(h)))
+            }
+
+            #[pyo3(signature = (*labelvalues))]
+            fn remove(&self, py: Python<'_>, labelvalues: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+                self.base.remove(py, labelvalues)
+            }
+
+            fn clear(&self, py: Python<'_>) -> PyResult<()> {
+                self.base.clear(py)
+            }
+
+            fn _footmetrics_collector(&self) -> $crate::registry::CollectorHandle {
+                $crate::registry::handle_of(&self.base.family)
+            }
+
+            #[getter]
+            fn _name(&self) -> &str {
+                &self.base.name
+            }
+
+            #[getter]
+            fn _labelnames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+                pyo3::types::PyTuple::new(py, &self.base.labelnames)
+            }
+
+            fn __repr__(&self) -> String {
+                format!("footmetrics.{}({})", stringify!($ty), self.base.describe())
+            }
+
+            $($own)*
+        }
+    };
+}
+pub(crate) use metric_methods;

@@ -1,0 +1,91 @@
+//! `Histogram`, as `prometheus_client.Histogram`.
+
+use crate::errors::IntoPy;
+use crate::exemplar::exemplar_labels;
+use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
+use crate::timer::{Timer, TimerTarget};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+#[pyclass(module = "footmetrics._core", frozen)]
+pub(crate) struct Histogram {
+    base: Base<footmetrics::Histogram>,
+}
+
+impl Histogram {
+    fn with_base(&self, base: Base<footmetrics::Histogram>) -> Self {
+        Histogram { base }
+    }
+}
+
+/// prometheus_client's bucket rules: ascending, `+Inf` appended if missing, at least two
+/// buckets counting `+Inf`. The core takes the finite bounds.
+fn finite_bounds(buckets: Vec<f64>) -> PyResult<Vec<f64>> {
+    if buckets.iter().any(|b| b.is_nan()) || buckets.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(PyValueError::new_err("Buckets not in sorted order"));
+    }
+    let mut bounds = buckets;
+    if bounds.last() == Some(&f64::INFINITY) {
+        bounds.pop();
+    }
+    if bounds.is_empty() {
+        return Err(PyValueError::new_err("Must have at least two buckets"));
+    }
+    Ok(bounds)
+}
+
+metric_methods!(Histogram, {
+    #[new]
+    #[pyo3(signature = (name, documentation, labelnames = None, namespace = "", subsystem = "", unit = "", registry = RegistryArg::Default, _labelvalues = None, buckets = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        documentation: &Bound<'_, PyAny>,
+        labelnames: Option<&Bound<'_, PyAny>>,
+        namespace: &str,
+        subsystem: &str,
+        unit: &str,
+        registry: RegistryArg,
+        _labelvalues: Option<&Bound<'_, PyAny>>,
+        buckets: Option<Vec<f64>>,
+    ) -> PyResult<Self> {
+        let registry = registry.resolve(py)?;
+        let empty = PyTuple::empty(py);
+        let labelnames = labelnames.unwrap_or(empty.as_any());
+        let args = MetricArgs::extract(
+            name,
+            documentation,
+            labelnames,
+            namespace,
+            subsystem,
+            unit,
+            registry,
+        )?;
+        let mut opts = args.opts(None)?;
+        if let Some(b) = buckets {
+            opts = opts.buckets(finite_bounds(b)?);
+        }
+        Ok(Histogram {
+            base: Base::new(py, &args, opts, "histogram")?,
+        })
+    }
+
+    #[pyo3(signature = (amount, exemplar = None))]
+    fn observe(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let h = self.base.leaf()?;
+        match exemplar {
+            None => h.observe(amount),
+            Some(e) => h.observe_with_exemplar(amount, &exemplar_labels(e)?).py()?,
+        }
+        Ok(())
+    }
+
+    /// Observes the duration of a block or call, in seconds.
+    fn time(&self) -> PyResult<Timer> {
+        Ok(Timer::new(TimerTarget::Histogram(
+            self.base.leaf()?.clone(),
+        )))
+    }
+});

@@ -1,0 +1,49 @@
+//! `footmetrics._core`: the Python bindings of the footmetrics core. One file per core module;
+//! the Python package `footmetrics` re-exports these with `prometheus_client`'s names.
+//!
+//! Every class is `frozen`: metric state lives in the core's atomic cells, so methods take
+//! `&self`, need no borrow flag, and are safe on free-threaded CPython.
+
+mod counter;
+mod errors;
+mod exemplar;
+mod family;
+mod gauge;
+mod histogram;
+mod info;
+mod registry;
+mod server;
+mod stateset;
+mod summary;
+mod timer;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<counter::Counter>()?;
+    m.add_class::<gauge::Gauge>()?;
+    m.add_class::<histogram::Histogram>()?;
+    m.add_class::<summary::Summary>()?;
+    m.add_class::<info::Info>()?;
+    m.add_class::<stateset::Enum>()?;
+    m.add_class::<registry::CollectorRegistry>()?;
+    m.add_class::<registry::CollectorHandle>()?;
+    m.add_class::<timer::Timer>()?;
+    m.add_class::<timer::ExceptionCounter>()?;
+    m.add_class::<timer::InprogressTracker>()?;
+    m.add_class::<server::MetricsServer>()?;
+    m.add_function(wrap_pyfunction!(server::start_http_server, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::generate_latest, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::generate_latest_openmetrics, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::disable_created_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::enable_created_metrics, m)?)?;
+    m.add("REGISTRY", registry::default_registry(py)?)?;
+    m.add("CONTENT_TYPE_PLAIN_0_0_4", footmetrics::CONTENT_TYPE_TEXT)?;
+    m.add(
+        "CONTENT_TYPE_OPENMETRICS",
+        footmetrics::CONTENT_TYPE_OPENMETRICS,
+    )?;
+    Ok(())
+}

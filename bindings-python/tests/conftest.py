@@ -1,0 +1,8 @@
+import pytest
+
+import footmetrics
+
+
+@pytest.fixture
+def registry():
+    return footmetrics.CollectorRegistry()

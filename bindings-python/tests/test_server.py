@@ -1,0 +1,70 @@
+"""start_http_server: served from a Rust thread."""
+
+import threading
+import time
+import urllib.request
+
+import footmetrics
+
+
+def scrape(server, accept=None):
+    host, port = server.server_address
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    if accept:
+        req.add_header("Accept", accept)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.headers.get("Content-Type"), r.read().decode()
+
+
+def test_serves_the_registry_and_stops():
+    registry = footmetrics.CollectorRegistry()
+    c = footmetrics.Counter("served", "S.", registry=registry)
+    g = footmetrics.Gauge("served_fn", "S.", registry=registry)
+    g.set_function(lambda: 5)
+    c.inc(3)
+    server, thread = footmetrics.start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        assert thread.is_alive()
+        ctype, body = scrape(server)
+        assert ctype.startswith("text/plain")
+        assert "served_total 3" in body
+        assert "served_fn 5" in body, "set_function gauges are refreshed by the Rust thread"
+        ctype, body = scrape(server, "application/openmetrics-text; version=1.0.0")
+        assert ctype.startswith("application/openmetrics-text") and body.endswith("# EOF\n")
+    finally:
+        server.shutdown()
+    assert not thread.is_alive()
+
+
+def test_scrapes_do_not_wait_for_a_busy_python_thread():
+    registry = footmetrics.CollectorRegistry()
+    c = footmetrics.Counter("busy_loop", "B.", registry=registry)
+    server, _ = footmetrics.start_http_server(0, addr="127.0.0.1", registry=registry)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            c.inc()
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        for _ in range(5):
+            _, body = scrape(server)
+            assert "busy_loop_total" in body
+    finally:
+        stop.set()
+        t.join()
+        server.shutdown()
+
+
+def test_port_in_use_is_an_os_error():
+    server, _ = footmetrics.start_http_server(0, addr="127.0.0.1",
+                                              registry=footmetrics.CollectorRegistry())
+    try:
+        import pytest
+
+        with pytest.raises(OSError):
+            footmetrics.start_http_server(server.server_address[1], addr="127.0.0.1")
+    finally:
+        server.shutdown()

@@ -54,6 +54,11 @@ check-generated: ## Fail if a generated file differs from what the catalog produ
 bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw atomic; prints ratios
 	$(CARGO) bench -p footmetrics-benches
 	$(CARGO) run --release -q -p footmetrics-benches --bin ratios
+	$(MAKE) --no-print-directory bench-python
+
+.PHONY: bench-python
+bench-python: python ## Python: each operation timed against prometheus_client in the same run
+	$(PYTHON) bindings-python/bench/bench.py
 
 .PHONY: lint
 lint: ## rustfmt and clippy

@@ -6,7 +6,7 @@ use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use crate::timer::ExceptionCounter;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyDict;
 
 #[pyclass(module = "footmetrics._core", frozen)]
 pub(crate) struct Counter {
@@ -34,10 +34,8 @@ metric_methods!(Counter, {
         registry: RegistryArg,
         _labelvalues: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let registry = registry.resolve(py)?;
-        let empty = PyTuple::empty(py);
-        let labelnames = labelnames.unwrap_or(empty.as_any());
         let args = MetricArgs::extract(
+            py,
             name,
             documentation,
             labelnames,
@@ -46,7 +44,7 @@ metric_methods!(Counter, {
             unit,
             registry,
         )?;
-        let opts = args.opts(Some("_total"))?;
+        let opts = args.opts(Some("_total"));
         Ok(Counter {
             base: Base::new(py, &args, opts, "counter")?,
         })

@@ -51,22 +51,28 @@ pub(crate) struct MetricArgs<'py> {
 }
 
 impl<'py> MetricArgs<'py> {
+    /// Validates a constructor's arguments; `labelnames` defaults to none, `registry` is
+    /// resolved (omitted means `REGISTRY`).
     #[allow(clippy::too_many_arguments)]
     pub fn extract(
+        py: Python<'py>,
         name: &Bound<'py, PyAny>,
         documentation: &Bound<'py, PyAny>,
-        labelnames: &Bound<'py, PyAny>,
+        labelnames: Option<&Bound<'py, PyAny>>,
         namespace: &str,
         subsystem: &str,
         unit: &str,
-        registry: Option<Bound<'py, PyAny>>,
+        registry: RegistryArg,
     ) -> PyResult<Self> {
+        let registry = registry.resolve(py)?;
         let name: String = name
             .extract()
             .map_err(|_| PyTypeError::new_err("metric name must be a str"))?;
         let documentation: String = documentation
             .extract()
             .map_err(|_| PyTypeError::new_err("documentation must be a str"))?;
+        let empty = PyTuple::empty(py);
+        let labelnames = labelnames.unwrap_or(empty.as_any());
         if labelnames.is_instance_of::<PyString>() {
             // A str is iterable; prometheus_client would take each character as a label name.
             return Err(PyTypeError::new_err(
@@ -91,7 +97,7 @@ impl<'py> MetricArgs<'py> {
 
     /// Core options: the full name as `prometheus_client` builds it (the unit appended when the
     /// name does not already end with it), with `_created` as the process is configured.
-    pub fn opts(&self, suffix_to_strip: Option<&str>) -> PyResult<Opts> {
+    pub fn opts(&self, suffix_to_strip: Option<&str>) -> Opts {
         let mut name = self.name.clone();
         if let Some(s) = suffix_to_strip {
             if let Some(stripped) = name.strip_suffix(s) {
@@ -114,8 +120,16 @@ impl<'py> MetricArgs<'py> {
         opts.name = full;
         opts.label_names = self.labelnames.clone();
         opts.created = crate::registry::created_enabled();
-        Ok(opts)
+        opts
     }
+}
+
+/// Label values as prometheus_client takes them: `str()` of each.
+fn label_strings(values: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
+    values
+        .iter()
+        .map(|v| v.str().and_then(|s| s.extract::<String>()))
+        .collect()
 }
 
 /// The shared state of a metric object.
@@ -225,10 +239,7 @@ impl<M: Metric + Clone> Base<M> {
         if key.len() != self.labelnames.len() {
             return Err(PyValueError::new_err("Incorrect label count"));
         }
-        let values = key
-            .iter()
-            .map(|v| v.str().and_then(|s| s.extract::<String>()))
-            .collect::<PyResult<Vec<String>>>()?;
+        let values = label_strings(&key)?;
         let handle = self.family.with_label_values(&values).py()?;
         let child: Py<PyAny> = Bound::new(py, make(handle))?.into_any().unbind();
         // Bounded like the family: past its limit, lookups fold into the overflow series anyway.
@@ -248,10 +259,7 @@ impl<M: Metric + Clone> Base<M> {
                 values.len()
             )));
         }
-        let values = values
-            .iter()
-            .map(|v| v.str().and_then(|s| s.extract::<String>()))
-            .collect::<PyResult<Vec<String>>>()?;
+        let values = label_strings(values)?;
         self.family.remove(&values).py()?;
         // Several argument tuples may name the same child (1 and "1"): drop the whole cache.
         children.bind(py).clear();

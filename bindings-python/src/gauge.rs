@@ -5,7 +5,6 @@ use crate::registry::CollectorRegistry;
 use crate::timer::{InprogressTracker, Timer, TimerTarget};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 
 const MULTIPROCESS_MODES: &[&str] = &[
     "all",
@@ -60,10 +59,8 @@ metric_methods!(Gauge, {
                 "Invalid multiprocess mode: {multiprocess_mode}"
             )));
         }
-        let registry = registry.resolve(py)?;
-        let empty = PyTuple::empty(py);
-        let labelnames = labelnames.unwrap_or(empty.as_any());
         let args = MetricArgs::extract(
+            py,
             name,
             documentation,
             labelnames,
@@ -72,7 +69,7 @@ metric_methods!(Gauge, {
             unit,
             registry,
         )?;
-        let opts = args.opts(None)?;
+        let opts = args.opts(None);
         let registry = match &args.registry {
             Some(r) => Some(r.cast::<CollectorRegistry>()?.clone().unbind()),
             None => None,

@@ -6,7 +6,7 @@ use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use crate::timer::{Timer, TimerTarget};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyDict;
 
 #[pyclass(module = "footmetrics._core", frozen)]
 pub(crate) struct Histogram {
@@ -51,10 +51,8 @@ metric_methods!(Histogram, {
         _labelvalues: Option<&Bound<'_, PyAny>>,
         buckets: Option<Vec<f64>>,
     ) -> PyResult<Self> {
-        let registry = registry.resolve(py)?;
-        let empty = PyTuple::empty(py);
-        let labelnames = labelnames.unwrap_or(empty.as_any());
         let args = MetricArgs::extract(
+            py,
             name,
             documentation,
             labelnames,
@@ -63,7 +61,7 @@ metric_methods!(Histogram, {
             unit,
             registry,
         )?;
-        let mut opts = args.opts(None)?;
+        let mut opts = args.opts(None);
         if let Some(b) = buckets {
             opts = opts.buckets(finite_bounds(b)?);
         }

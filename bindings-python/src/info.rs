@@ -4,7 +4,7 @@ use crate::errors::IntoPy;
 use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyDict;
 
 #[pyclass(module = "footmetrics._core", frozen)]
 pub(crate) struct Info {
@@ -32,10 +32,8 @@ metric_methods!(Info, {
         registry: RegistryArg,
         _labelvalues: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let registry = registry.resolve(py)?;
-        let empty = PyTuple::empty(py);
-        let labelnames = labelnames.unwrap_or(empty.as_any());
         let args = MetricArgs::extract(
+            py,
             name,
             documentation,
             labelnames,
@@ -44,7 +42,7 @@ metric_methods!(Info, {
             unit,
             registry,
         )?;
-        let opts = args.opts(Some("_info"))?;
+        let opts = args.opts(Some("_info"));
         Ok(Info {
             base: Base::new(py, &args, opts, "info")?,
         })

@@ -4,7 +4,6 @@ use crate::errors::IntoPy;
 use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 
 #[pyclass(module = "footmetrics._core", frozen, name = "Enum")]
 pub(crate) struct Enum {
@@ -49,10 +48,8 @@ metric_methods!(Enum, {
         _labelvalues: Option<&Bound<'_, PyAny>>,
         states: Option<Vec<String>>,
     ) -> PyResult<Self> {
-        let registry = registry.resolve(py)?;
-        let empty = PyTuple::empty(py);
-        let labelnames = labelnames.unwrap_or(empty.as_any());
         let args = MetricArgs::extract(
+            py,
             name,
             documentation,
             labelnames,
@@ -74,7 +71,7 @@ metric_methods!(Enum, {
                 args.name
             )));
         }
-        let opts = args.opts(None)?.states(&states);
+        let opts = args.opts(None).states(&states);
         let e = Enum {
             base: Base::new(py, &args, opts, "enum")?,
             first,

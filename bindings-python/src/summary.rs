@@ -3,7 +3,6 @@
 use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use crate::timer::{Timer, TimerTarget};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 
 #[pyclass(module = "footmetrics._core", frozen)]
 pub(crate) struct Summary {
@@ -31,10 +30,8 @@ metric_methods!(Summary, {
         registry: RegistryArg,
         _labelvalues: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let registry = registry.resolve(py)?;
-        let empty = PyTuple::empty(py);
-        let labelnames = labelnames.unwrap_or(empty.as_any());
         let args = MetricArgs::extract(
+            py,
             name,
             documentation,
             labelnames,
@@ -43,7 +40,7 @@ metric_methods!(Summary, {
             unit,
             registry,
         )?;
-        let opts = args.opts(None)?;
+        let opts = args.opts(None);
         Ok(Summary {
             base: Base::new(py, &args, opts, "summary")?,
         })

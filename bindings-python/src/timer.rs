@@ -116,12 +116,7 @@ impl ExceptionCounter {
         if let Some(typ) = typ.filter(|t| !t.is_none()) {
             let typ = typ.cast::<PyType>()?;
             // `exception` may be a class or a tuple of classes, as `except` accepts.
-            let matched = py
-                .import("builtins")?
-                .getattr("issubclass")?
-                .call1((typ, self.exception.bind(py)))?
-                .is_truthy()?;
-            if matched {
+            if typ.is_subclass(self.exception.bind(py))? {
                 self.counter.inc();
             }
         }

@@ -158,7 +158,7 @@ impl<M: Metric + Clone> Base<M> {
             let registry = registry.cast::<CollectorRegistry>().map_err(|_| {
                 PyTypeError::new_err("registry must be a CollectorRegistry or None")
             })?;
-            registry.get().register_family(family.clone())?;
+            registry.get().register_family(py, family.clone())?;
         }
         let (leaf, children) = if args.labelnames.is_empty() {
             (Some(family.unlabelled().py()?), None)

@@ -4,6 +4,7 @@
 //! Every class is `frozen`: metric state lives in the core's atomic cells, so methods take
 //! `&self`, need no borrow flag, and are safe on free-threaded CPython.
 
+mod collector;
 mod counter;
 mod errors;
 mod exemplar;
@@ -11,6 +12,8 @@ mod family;
 mod gauge;
 mod histogram;
 mod info;
+mod process;
+mod push;
 mod registry;
 mod server;
 mod stateset;
@@ -38,8 +41,18 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::generate_latest, m)?)?;
     m.add_function(wrap_pyfunction!(registry::generate_latest_openmetrics, m)?)?;
     m.add_function(wrap_pyfunction!(registry::disable_created_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::render_for_scrape, m)?)?;
+    m.add_function(wrap_pyfunction!(push::push_registry, m)?)?;
+    m.add_function(wrap_pyfunction!(push::group_url, m)?)?;
+    m.add_function(wrap_pyfunction!(push::http_request, m)?)?;
     m.add_function(wrap_pyfunction!(registry::enable_created_metrics, m)?)?;
-    m.add("REGISTRY", registry::default_registry(py)?)?;
+    let default = registry::default_registry(py)?;
+    m.add("REGISTRY", default)?;
+    m.add_class::<process::ProcessCollector>()?;
+    m.add(
+        "PROCESS_COLLECTOR",
+        process::adopt_default(py, default.get())?,
+    )?;
     m.add("CONTENT_TYPE_PLAIN_0_0_4", footmetrics::CONTENT_TYPE_TEXT)?;
     m.add(
         "CONTENT_TYPE_OPENMETRICS",

@@ -2,8 +2,11 @@
 //! released: Python threads keep running while a scrape formats any number of series.
 
 use crate::errors::IntoPy;
-use footmetrics::{Collector, Family, Format, Gauge, Metric, MetricFamily, PointValue, Registry};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use crate::collector::PyCollector;
+use footmetrics::{
+    Collector, Family, Format, Gauge, Metric, MetricFamily, PointValue, Registry, TextStyle,
+};
+use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -94,21 +97,40 @@ impl Collector for FunctionGaugesCollector {
 pub(crate) struct CollectorRegistry {
     pub(crate) inner: Registry,
     functions: Arc<FunctionGauges>,
+    /// Name custom collectors without `describe()` by calling `collect()` at registration.
+    auto_describe: bool,
 }
 
 impl CollectorRegistry {
-    pub(crate) fn wrap(inner: Registry) -> PyResult<Self> {
+    pub(crate) fn wrap(inner: Registry, auto_describe: bool) -> PyResult<Self> {
         let functions = Arc::new(FunctionGauges {
             fns: Mutex::new(Vec::new()),
         });
         inner
             .register(FunctionGaugesCollector(functions.clone()))
             .py()?;
-        Ok(CollectorRegistry { inner, functions })
+        // Classic text as prometheus_client writes it: `le="5.0"`, `_created` gauge families.
+        inner.set_text_style(TextStyle::PrometheusClient);
+        Ok(CollectorRegistry {
+            inner,
+            functions,
+            auto_describe,
+        })
     }
 
-    pub(crate) fn register_family<M: Metric>(&self, family: Family<M>) -> PyResult<()> {
-        self.inner.register(family).py()
+    /// Registers with the GIL released: a scrape on another thread holds the registry's read
+    /// lock while it waits for the GIL to call Python collectors, so waiting for the write
+    /// lock with the GIL held could deadlock.
+    pub(crate) fn register_arc(&self, py: Python<'_>, c: Arc<dyn Collector>) -> PyResult<()> {
+        py.detach(|| self.inner.register_arc(c)).py()
+    }
+
+    pub(crate) fn register_family<M: Metric>(
+        &self,
+        py: Python<'_>,
+        family: Family<M>,
+    ) -> PyResult<()> {
+        self.register_arc(py, Arc::new(family))
     }
 
     pub(crate) fn add_function(&self, gauge: Gauge, f: Py<PyAny>) {
@@ -129,19 +151,17 @@ impl CollectorRegistry {
     }
 }
 
-fn handle_from(collector: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Collector>> {
-    let handle = collector
-        .call_method0("_footmetrics_collector")
-        .map_err(|_| {
-            PyTypeError::new_err(
-                "only footmetrics metrics can be registered in this version \
-                 (custom collectors are not supported yet)",
-            )
-        })?;
-    let handle = handle
-        .cast::<CollectorHandle>()
-        .map_err(|_| PyTypeError::new_err("not a footmetrics collector"))?;
-    Ok(handle.get().collector.clone())
+/// The core collector behind a footmetrics metric (its handle), or a Python custom collector.
+fn collector_of(
+    collector: &Bound<'_, PyAny>,
+    auto_describe: bool,
+) -> PyResult<Arc<dyn Collector>> {
+    if let Ok(handle) = collector.call_method0("_footmetrics_collector") {
+        if let Ok(handle) = handle.cast::<CollectorHandle>() {
+            return Ok(handle.get().collector.clone());
+        }
+    }
+    Ok(Arc::new(PyCollector::new(collector, auto_describe)?))
 }
 
 #[pymethods]
@@ -149,7 +169,6 @@ impl CollectorRegistry {
     #[new]
     #[pyo3(signature = (auto_describe = false, target_info = None))]
     fn new(auto_describe: bool, target_info: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let _ = auto_describe;
         let inner = match target_info {
             None => Registry::new(),
             Some(info) => {
@@ -161,28 +180,34 @@ impl CollectorRegistry {
                 r
             }
         };
-        CollectorRegistry::wrap(inner)
+        CollectorRegistry::wrap(inner, auto_describe)
     }
 
-    /// Registers a metric created with `registry=None` (or in another registry).
-    fn register(&self, collector: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.register_arc(handle_from(collector)?).py()
+    /// Registers a metric created with `registry=None` (or in another registry), or a custom
+    /// collector (`collect()` returning `Metric` families).
+    fn register(&self, py: Python<'_>, collector: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = collector_of(collector, self.auto_describe)?;
+        self.register_arc(py, c)
     }
 
-    fn unregister(&self, collector: &Bound<'_, PyAny>) -> PyResult<()> {
-        let handle = handle_from(collector)?;
-        self.inner
-            .unregister(&*handle)
-            .map_err(|_| PyValueError::new_err("collector is not registered in this registry"))
+    fn unregister(&self, py: Python<'_>, collector: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c: Arc<dyn Collector> = match collector.call_method0("_footmetrics_collector") {
+            Ok(h) => match h.cast::<CollectorHandle>() {
+                Ok(h) => h.get().collector.clone(),
+                Err(_) => Arc::new(PyCollector::identity(collector)),
+            },
+            Err(_) => Arc::new(PyCollector::identity(collector)),
+        };
+        py.detach(|| self.inner.unregister(&*c))
+            .map_err(|_| PyKeyError::new_err("collector is not registered in this registry"))
     }
 
     /// The families as `Metric` objects with their samples, as `prometheus_client` yields them.
     fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let families = py.detach(|| self.inner.gather());
-        let samples = samples_module(py)?;
         let out = PyList::empty(py);
         for f in families {
-            out.append(to_python_metric(py, samples, &f)?)?;
+            out.append(to_python_metric(py, &f)?)?;
         }
         Ok(out)
     }
@@ -259,19 +284,20 @@ pub(crate) fn default_registry(py: Python<'_>) -> PyResult<&Bound<'_, CollectorR
         .get_or_try_init(py, || {
             Py::new(
                 py,
-                CollectorRegistry::wrap(footmetrics::default_registry().clone())?,
+                CollectorRegistry::wrap(footmetrics::default_registry().clone(), false)?,
             )
         })?
         .bind(py))
 }
 
-fn samples_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    Ok(MODULE
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("footmetrics.samples")?.unbind())
-        })?
-        .bind(py))
+/// `footmetrics.metrics_core.Metric` and `footmetrics.samples.Sample`, imported once.
+fn metric_classes(py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
+    static CLASSES: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+    CLASSES.get_or_try_init(py, || {
+        let metric = py.import("footmetrics.metrics_core")?.getattr("Metric")?;
+        let sample = py.import("footmetrics.samples")?.getattr("Sample")?;
+        Ok::<_, PyErr>((metric.unbind(), sample.unbind()))
+    })
 }
 
 /// `(sample name, labels, value)` of every sample of `f`, as `prometheus_client` names them.
@@ -337,6 +363,7 @@ fn flat_samples(f: &MetricFamily) -> Vec<FlatSample> {
                 l.extend(info.iter().cloned());
                 out.push((format!("{n}_info"), l, 1.0));
             }
+            PointValue::Sample { name, value, .. } => out.push((name.clone(), labels, *value)),
             PointValue::StateSet(states) => {
                 for (s, on) in states {
                     out.push((n.clone(), with(n, s.clone()), if *on { 1.0 } else { 0.0 }));
@@ -347,28 +374,56 @@ fn flat_samples(f: &MetricFamily) -> Vec<FlatSample> {
     out
 }
 
-fn to_python_metric<'py>(
-    py: Python<'py>,
-    samples: &Bound<'py, PyModule>,
-    f: &MetricFamily,
-) -> PyResult<Bound<'py, PyAny>> {
-    let kind = match f.kind {
-        footmetrics::MetricType::StateSet => "stateset",
-        k => k.openmetrics_name(),
-    };
+pub(crate) fn to_python_metric<'py>(py: Python<'py>, f: &MetricFamily) -> PyResult<Bound<'py, PyAny>> {
+    let (metric_class, sample_class) = metric_classes(py)?;
     let list = PyList::empty(py);
     for (name, labels, value) in flat_samples(f) {
         let d = PyDict::new(py);
         for (k, v) in labels {
             d.set_item(k, v)?;
         }
-        list.append(samples.getattr("Sample")?.call1((name, d, value))?)?;
+        list.append(sample_class.bind(py).call1((name, d, value))?)?;
     }
-    samples.getattr("Metric")?.call1((
+    let metric = metric_class.bind(py).call1((
         f.name.as_str(),
         f.help.as_str(),
-        kind,
+        f.kind.openmetrics_name(),
         f.unit.as_deref().unwrap_or(""),
-        list,
-    ))
+    ))?;
+    metric.setattr("samples", list)?;
+    Ok(metric)
+}
+
+/// The body and content type a scrape handler answers with: the format the `Accept` header
+/// prefers, restricted to the families that have a sample named in `names` (`name[]` query
+/// parameters) when given. Rendered with the GIL released.
+#[pyfunction]
+#[pyo3(signature = (registry, accept = None, names = None))]
+pub(crate) fn render_for_scrape<'py>(
+    py: Python<'py>,
+    registry: &Bound<'py, CollectorRegistry>,
+    accept: Option<&str>,
+    names: Option<Vec<String>>,
+) -> PyResult<(Bound<'py, PyBytes>, &'static str)> {
+    let inner = &registry.get().inner;
+    let (body, format) = py.detach(|| {
+        let format = Format::negotiate(accept);
+        let mut out = Vec::with_capacity(64 * 1024);
+        match names {
+            None => inner.encode(format, &mut out),
+            Some(names) => {
+                let families = inner.gather();
+                let mut enc = footmetrics::Encoder::new(&mut out, format, "")
+                    .with_text_style(inner.text_style());
+                for f in &families {
+                    if flat_samples(f).iter().any(|(n, _, _)| names.contains(n)) {
+                        enc.family(f);
+                    }
+                }
+                enc.finish();
+            }
+        }
+        (out, format)
+    });
+    Ok((PyBytes::new(py, &body), format.content_type()))
 }

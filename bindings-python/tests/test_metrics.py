@@ -259,7 +259,7 @@ def test_register_and_unregister(registry):
     assert value(registry, "loose_total") == 1.0
     registry.unregister(c)
     assert value(registry, "loose_total") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(KeyError):
         registry.unregister(c)
 
 

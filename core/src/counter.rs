@@ -220,6 +220,10 @@ impl Metric for Counter {
         }
     }
 
+    fn created(&self) -> Option<f64> {
+        Some(self.0.created).filter(|c| !c.is_nan())
+    }
+
     fn point(&self, _: &CounterConfig) -> PointValue {
         PointValue::Counter {
             value: self.get(),

@@ -65,10 +65,23 @@ impl Format {
     }
 }
 
+/// How the classic text format spells what it shares with OpenMetrics. OpenMetrics output is
+/// the same under every style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextStyle {
+    /// As `client_golang` writes it: `le="5"`, no `_created` series.
+    #[default]
+    Go,
+    /// As Python's `prometheus_client` writes it: `le="5.0"`, and each family's `_created`
+    /// series as a gauge family `<name>_created` right after it.
+    PrometheusClient,
+}
+
 /// Writes families into a caller-owned buffer. Collectors receive one during a scrape.
 pub struct Encoder<'a> {
     out: &'a mut Vec<u8>,
     openmetrics: bool,
+    style: TextStyle,
     registry_labels: &'a str,
     /// Scratch for rendering owned label sets, reused across points.
     scratch: String,
@@ -79,13 +92,31 @@ impl<'a> Encoder<'a> {
         Encoder {
             out,
             openmetrics: format == Format::OpenMetrics,
+            style: TextStyle::Go,
             registry_labels,
             scratch: String::new(),
         }
     }
 
+    /// The classic format's style (ignored in OpenMetrics).
+    pub fn with_text_style(mut self, style: TextStyle) -> Self {
+        self.style = style;
+        self
+    }
+
     pub fn openmetrics(&self) -> bool {
         self.openmetrics
+    }
+
+    /// Whether `le`/`quantile` values take the OpenMetrics spelling (`1.0`).
+    pub fn openmetrics_label_floats(&self) -> bool {
+        self.openmetrics || self.style == TextStyle::PrometheusClient
+    }
+
+    /// Whether `_created` series go out as gauge families of their own (classic format,
+    /// `prometheus_client` style).
+    pub fn text_created_families(&self) -> bool {
+        !self.openmetrics && self.style == TextStyle::PrometheusClient
     }
 
     pub(crate) fn registry_labels(&self) -> &'a str {
@@ -130,23 +161,61 @@ impl<'a> Encoder<'a> {
     }
 
     /// Encodes a family from the owned data model (custom collectors).
+    ///
+    /// The classic format has no `_created`, `_gcount` or `_gsum` samples inside a family:
+    /// those go out afterwards as gauge families of their own, one per suffix in name order,
+    /// as `prometheus_client` writes them (`_created` only in its style).
     pub fn family(&mut self, f: &MetricFamily) {
         self.header(&f.name, &f.help, f.unit.as_deref(), f.kind);
-        let openmetrics = self.openmetrics;
-        for p in &f.points {
-            self.scratch.clear();
-            crate::family::render_pairs(
-                &mut self.scratch,
-                p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-            let mut w = SeriesWriter {
-                out: &mut *self.out,
-                openmetrics,
-                name: &f.name,
-                registry_labels: self.registry_labels,
-                labels: &self.scratch,
-            };
-            write_point(&mut w, &p.value);
+        let created_families = self.text_created_families();
+        let mut deferred: Vec<(&'static str, usize, WhichSamples)> = Vec::new();
+        for (i, p) in f.points.iter().enumerate() {
+            if !self.openmetrics {
+                if let Some(suffix) = deferred_suffix(&f.name, &p.value) {
+                    if suffix != "_created" || created_families {
+                        deferred.push((suffix, i, WhichSamples::Main));
+                    }
+                    continue;
+                }
+            }
+            self.point(&f.name, p, WhichSamples::Main);
+            if let (true, Some(c)) = (created_families, created_of(&p.value)) {
+                deferred.push(("_created", i, WhichSamples::Created(c)));
+            }
+        }
+        deferred.sort_by_key(|&(suffix, i, _)| (suffix, i));
+        let mut current = "";
+        for (suffix, i, which) in deferred {
+            if suffix != current {
+                current = suffix;
+                let name = format!("{}{suffix}", f.name);
+                self.header(&name, &f.help, None, MetricType::Gauge);
+            }
+            self.point(&f.name, &f.points[i], which);
+        }
+    }
+
+    fn point(&mut self, name: &str, p: &crate::metric::MetricPoint, which: WhichSamples) {
+        self.scratch.clear();
+        crate::family::render_pairs(
+            &mut self.scratch,
+            p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let mut w = SeriesWriter {
+            out: &mut *self.out,
+            openmetrics: self.openmetrics,
+            openmetrics_label_floats: self.openmetrics || self.style == TextStyle::PrometheusClient,
+            name,
+            registry_labels: self.registry_labels,
+            labels: &self.scratch,
+        };
+        match which {
+            WhichSamples::Main => write_point(&mut w, &p.value),
+            WhichSamples::Created(c) => {
+                w.start("_created", None);
+                w.f64(c);
+                w.end();
+            }
         }
     }
 
@@ -156,6 +225,34 @@ impl<'a> Encoder<'a> {
             self.out.extend_from_slice(b"# EOF\n");
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum WhichSamples {
+    Main,
+    Created(f64),
+}
+
+/// The `_created` time of a built-in point, if it has one.
+fn created_of(v: &PointValue) -> Option<f64> {
+    match v {
+        PointValue::Counter { created, .. }
+        | PointValue::Histogram { created, .. }
+        | PointValue::Summary { created, .. } => *created,
+        _ => None,
+    }
+}
+
+/// For a foreign sample the classic format cannot hold inside its family, the suffix of the
+/// gauge family it moves to.
+fn deferred_suffix(family: &str, v: &PointValue) -> Option<&'static str> {
+    let PointValue::Sample { name, .. } = v else {
+        return None;
+    };
+    let suffix = name.strip_prefix(family)?;
+    ["_created", "_gcount", "_gsum"]
+        .into_iter()
+        .find(|s| *s == suffix)
 }
 
 fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
@@ -192,7 +289,7 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             created,
         } => {
             for (bound, c, ex) in buckets {
-                let l = le(*bound, w.openmetrics());
+                let l = le(*bound, w.openmetrics_label_floats());
                 w.start("_bucket", Some(("le", &l)));
                 w.u64(*c);
                 w.exemplar(ex.as_ref());
@@ -215,7 +312,7 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             created,
         } => {
             for (q, v) in quantiles {
-                let l = le(*q, w.openmetrics());
+                let l = le(*q, w.openmetrics_label_floats());
                 w.start("", Some(("quantile", &l)));
                 w.f64(*v);
                 w.end();
@@ -239,6 +336,34 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             w.start_with("_info", None, &raw);
             w.f64(1.0);
             w.end();
+        }
+        PointValue::Sample {
+            name,
+            value,
+            timestamp,
+            exemplar,
+        } => {
+            let mut s = SeriesWriter {
+                out: &mut *w.out,
+                openmetrics: w.openmetrics,
+                openmetrics_label_floats: w.openmetrics_label_floats,
+                name,
+                registry_labels: w.registry_labels,
+                labels: w.labels,
+            };
+            s.start("", None);
+            s.f64(*value);
+            if let Some(t) = timestamp {
+                s.out.push(b' ');
+                if s.openmetrics {
+                    fmt::write_float(s.out, *t);
+                } else {
+                    // The classic format's timestamps are integer milliseconds.
+                    fmt::write_float(s.out, (*t * 1000.0).trunc());
+                }
+            }
+            s.exemplar(exemplar.as_ref());
+            s.end();
         }
         PointValue::StateSet(states) => {
             let label = w.name.to_owned();

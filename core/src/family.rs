@@ -51,6 +51,7 @@ impl Desc {
             MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
             MetricType::Summary => &["_count", "_sum", "_created"],
             MetricType::Info => &["_info"],
+            MetricType::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
             _ => &[],
         };
         std::iter::once(self.name.clone())
@@ -560,17 +561,50 @@ impl<M: Metric> Collector for Family<M> {
         let d = &self.inner.desc;
         enc.header(&d.name, &d.help, d.unit.as_deref(), d.kind);
         let (openmetrics, registry_labels) = (enc.openmetrics(), enc.registry_labels());
+        let label_floats = enc.openmetrics_label_floats();
+        let created_family = enc.text_created_families();
         let out = enc.buffer();
         self.for_each_child(|m| {
             let mut w = SeriesWriter {
                 out: &mut *out,
                 openmetrics,
+                openmetrics_label_floats: label_floats,
                 name: &d.name,
                 registry_labels,
                 labels: &m.meta().rendered,
             };
             m.encode(&self.inner.config, &mut w);
         });
+        // prometheus_client's classic style: `_created` as a gauge family after the family.
+        if created_family {
+            let mut any = false;
+            self.for_each_child(|m| any |= m.created().is_some());
+            if !any {
+                return;
+            }
+            enc.header(
+                &format!("{}_created", d.name),
+                &d.help,
+                None,
+                MetricType::Gauge,
+            );
+            let out = enc.buffer();
+            self.for_each_child(|m| {
+                if let Some(c) = m.created() {
+                    let mut w = SeriesWriter {
+                        out: &mut *out,
+                        openmetrics,
+                        openmetrics_label_floats: label_floats,
+                        name: &d.name,
+                        registry_labels,
+                        labels: &m.meta().rendered,
+                    };
+                    w.start("_created", None);
+                    w.f64(c);
+                    w.end();
+                }
+            });
+        }
     }
 
     fn collect(&self) -> Vec<MetricFamily> {

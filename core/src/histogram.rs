@@ -257,7 +257,7 @@ impl Metric for Histogram {
     }
 
     fn encode(&self, config: &HistogramConfig, w: &mut SeriesWriter<'_>) {
-        let les = if w.openmetrics() {
+        let les = if w.openmetrics_label_floats() {
             &config.le_openmetrics
         } else {
             &config.le_text
@@ -285,6 +285,10 @@ impl Metric for Histogram {
         if !self.0.created.is_nan() {
             w.created(self.0.created);
         }
+    }
+
+    fn created(&self) -> Option<f64> {
+        Some(self.0.created).filter(|c| !c.is_nan())
     }
 
     fn point(&self, _: &HistogramConfig) -> PointValue {

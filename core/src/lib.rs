@@ -40,6 +40,7 @@ pub mod metric;
 pub mod opts;
 pub mod parse;
 pub mod process;
+pub mod push;
 pub mod registry;
 pub mod shard;
 pub mod stateset;
@@ -47,7 +48,7 @@ pub mod summary;
 pub mod validate;
 
 pub use counter::Counter;
-pub use encode::{Encoder, Format, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
+pub use encode::{Encoder, Format, TextStyle, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 pub use error::{Error, Result};
 pub use exemplar::Exemplar;
 pub use family::{ChildRef, Desc, Family, OVERFLOW_LABEL_VALUE};

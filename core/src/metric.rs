@@ -17,6 +17,8 @@ pub enum MetricType {
     Summary,
     Info,
     StateSet,
+    /// A histogram of a current distribution (e.g. queue items by age): `_gcount`/`_gsum`.
+    GaugeHistogram,
     Unknown,
 }
 
@@ -30,6 +32,7 @@ impl MetricType {
             MetricType::Summary => "summary",
             MetricType::Info => "info",
             MetricType::StateSet => "stateset",
+            MetricType::GaugeHistogram => "gaugehistogram",
             MetricType::Unknown => "unknown",
         }
     }
@@ -39,7 +42,7 @@ impl MetricType {
         match self {
             MetricType::Counter => "counter",
             MetricType::Gauge | MetricType::Info | MetricType::StateSet => "gauge",
-            MetricType::Histogram => "histogram",
+            MetricType::Histogram | MetricType::GaugeHistogram => "histogram",
             MetricType::Summary => "summary",
             MetricType::Unknown => "untyped",
         }
@@ -92,6 +95,10 @@ pub trait Metric: Clone + Send + Sync + Sized + 'static {
     fn encode(&self, config: &Self::Config, w: &mut SeriesWriter<'_>);
     /// This child's current value in the owned data model.
     fn point(&self, config: &Self::Config) -> PointValue;
+    /// When the child was created (seconds since the epoch), for types with `_created`.
+    fn created(&self) -> Option<f64> {
+        None
+    }
     /// A number that changes whenever the cells are written (used by expiry).
     fn fingerprint(&self) -> u64;
 }
@@ -100,6 +107,9 @@ pub trait Metric: Clone + Send + Sync + Sized + 'static {
 pub struct SeriesWriter<'a> {
     pub(crate) out: &'a mut Vec<u8>,
     pub(crate) openmetrics: bool,
+    /// Spell `le`/`quantile` values as OpenMetrics does (`1.0`): always in OpenMetrics, and in
+    /// the classic format under [`TextStyle::PrometheusClient`](crate::TextStyle).
+    pub(crate) openmetrics_label_floats: bool,
     pub(crate) name: &'a str,
     pub(crate) registry_labels: &'a str,
     pub(crate) labels: &'a str,
@@ -110,6 +120,12 @@ impl SeriesWriter<'_> {
     #[inline]
     pub fn openmetrics(&self) -> bool {
         self.openmetrics
+    }
+
+    /// Whether `le`/`quantile` label values take the OpenMetrics spelling (`1.0`, not `1`).
+    #[inline]
+    pub fn openmetrics_label_floats(&self) -> bool {
+        self.openmetrics_label_floats
     }
 
     /// Starts a sample line: name, suffix, label block and the separating space. `extra` is a
@@ -216,6 +232,15 @@ pub enum PointValue {
     /// `(state, enabled)` in declaration order.
     StateSet(Vec<(String, bool)>),
     Unknown(f64),
+    /// One sample spelled out by a foreign collector: its full name (the family name plus any
+    /// suffix), value, optional timestamp (seconds) and exemplar. The point's labels are the
+    /// sample's.
+    Sample {
+        name: String,
+        value: f64,
+        timestamp: Option<f64>,
+        exemplar: Option<Exemplar>,
+    },
 }
 
 /// One labelled point of a family.

@@ -6,12 +6,14 @@
 
 pub use crate::encode::Encoder;
 use crate::encode::Format;
+use crate::encode::TextStyle;
 use crate::error::{Error, Result};
 use crate::family::{render_pairs, Desc, Family};
 use crate::metric::{Metric, MetricFamily, MetricType, PointValue};
 use crate::opts::Opts;
 use crate::validate;
 use crate::{Counter, Gauge, Histogram, Info, StateSet, Summary};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Something that produces families at scrape time: label families, the process collector,
@@ -74,6 +76,8 @@ struct RegistryInner {
     const_labels: Vec<(String, String)>,
     const_rendered: String,
     entries: RwLock<Vec<Entry>>,
+    /// [`TextStyle`] as its discriminant: 0 Go, 1 prometheus_client.
+    text_style: AtomicU8,
 }
 
 /// A set of collectors. Cheap to clone; clones share the set.
@@ -98,6 +102,7 @@ impl Registry {
                 const_labels: Vec::new(),
                 const_rendered: String::new(),
                 entries: RwLock::new(Vec::new()),
+                text_style: AtomicU8::new(0),
             }),
         }
     }
@@ -118,8 +123,25 @@ impl Registry {
                     .collect(),
                 const_rendered: rendered,
                 entries: RwLock::new(Vec::new()),
+                text_style: AtomicU8::new(0),
             }),
         })
+    }
+
+    /// How the classic text format is written from now on (OpenMetrics is unaffected).
+    pub fn set_text_style(&self, style: TextStyle) {
+        let v = match style {
+            TextStyle::Go => 0,
+            TextStyle::PrometheusClient => 1,
+        };
+        self.inner.text_style.store(v, Ordering::Relaxed);
+    }
+
+    pub fn text_style(&self) -> TextStyle {
+        match self.inner.text_style.load(Ordering::Relaxed) {
+            0 => TextStyle::Go,
+            _ => TextStyle::PrometheusClient,
+        }
     }
 
     /// Adds a collector. Fails if it is already registered, if any name it produces is
@@ -250,7 +272,8 @@ impl Registry {
     /// scrapes, so a warm scrape allocates nothing for built-in families).
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
-        let mut enc = Encoder::new(out, format, &self.inner.const_rendered);
+        let mut enc = Encoder::new(out, format, &self.inner.const_rendered)
+            .with_text_style(self.text_style());
         let mut overflowed: Vec<(String, u64)> = Vec::new();
         for e in entries.iter() {
             e.collector.encode(&mut enc);

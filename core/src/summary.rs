@@ -118,6 +118,10 @@ impl Metric for Summary {
         }
     }
 
+    fn created(&self) -> Option<f64> {
+        Some(self.0.created).filter(|c| !c.is_nan())
+    }
+
     fn point(&self, _: &SummaryConfig) -> PointValue {
         let (count, sum) = self.get();
         PointValue::Summary {

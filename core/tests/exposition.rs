@@ -220,3 +220,108 @@ fn registration_rules() {
         Err(Error::InvalidOption(_))
     ));
 }
+
+#[test]
+fn prometheus_client_text_style() {
+    let r = Registry::new();
+    let c = r
+        .counter_vec(&Opts::new("jobs_total", "Jobs.").labels(&["queue"]))
+        .unwrap();
+    c.get(&["a"]).unwrap().inc();
+    let h = r
+        .histogram(&Opts::new("lat_seconds", "Lat.").buckets(vec![0.5, 5.0]))
+        .unwrap();
+    h.observe(1.0);
+    r.gauge(&Opts::new("temp", "Temp.")).unwrap().set(2.0);
+    let created = c.get(&["a"]).unwrap().created();
+    let go = r.render(Format::Text);
+    assert!(go.contains("le=\"5\"") && !go.contains("_created"), "{go}");
+
+    r.set_text_style(TextStyle::PrometheusClient);
+    let got = r.render(Format::Text);
+    let mut want = String::from(
+        "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total{queue=\"a\"} 1\n\
+         # HELP jobs_created Jobs.\n# TYPE jobs_created gauge\n",
+    );
+    want += &format!(
+        "jobs_created{{queue=\"a\"}} {}\n",
+        fmt::float_string(created)
+    );
+    want += "# HELP lat_seconds Lat.\n# TYPE lat_seconds histogram\n\
+             lat_seconds_bucket{le=\"0.5\"} 0\nlat_seconds_bucket{le=\"5.0\"} 1\n\
+             lat_seconds_bucket{le=\"+Inf\"} 1\nlat_seconds_count 1\nlat_seconds_sum 1\n\
+             # HELP lat_seconds_created Lat.\n# TYPE lat_seconds_created gauge\n";
+    assert!(got.starts_with(&want), "{got}");
+    assert!(
+        got.ends_with("# HELP temp Temp.\n# TYPE temp gauge\ntemp 2\n"),
+        "{got}"
+    );
+    // OpenMetrics does not change with the style.
+    let om = r.render(Format::OpenMetrics);
+    assert!(om.contains(&format!(
+        "jobs_created{{queue=\"a\"}} {}",
+        fmt::float_string_openmetrics(created)
+    )));
+    assert_eq!(om.matches("# TYPE").count(), 3, "{om}");
+}
+
+#[test]
+fn foreign_samples_in_both_formats() {
+    let r = Registry::new();
+    r.register(FnCollector::new(Vec::new(), || {
+        let sample = |name: &str, value: f64, timestamp: Option<f64>| PointValue::Sample {
+            name: name.to_owned(),
+            value,
+            timestamp,
+            exemplar: None,
+        };
+        let mut g = MetricFamily::new("queue_age_seconds", "Age.", MetricType::GaugeHistogram);
+        g.push(
+            [("le", "1.0")],
+            sample("queue_age_seconds_bucket", 2.0, None),
+        );
+        g.push(
+            [("le", "+Inf")],
+            sample("queue_age_seconds_bucket", 3.0, None),
+        );
+        g.push(
+            Vec::<(String, String)>::new(),
+            sample("queue_age_seconds_gcount", 3.0, None),
+        );
+        g.push(
+            Vec::<(String, String)>::new(),
+            sample("queue_age_seconds_gsum", 4.5, None),
+        );
+        let mut c = MetricFamily::new("pulls_total", "Pulls.", MetricType::Counter);
+        c.push([("repo", "x")], sample("pulls_total", 7.0, Some(1.5)));
+        c.push([("repo", "x")], sample("pulls_created", 100.0, None));
+        vec![g, c]
+    }))
+    .unwrap();
+    let text = r.render(Format::Text);
+    assert_eq!(
+        text,
+        "# HELP queue_age_seconds Age.\n# TYPE queue_age_seconds histogram\n\
+         queue_age_seconds_bucket{le=\"1.0\"} 2\nqueue_age_seconds_bucket{le=\"+Inf\"} 3\n\
+         # HELP queue_age_seconds_gcount Age.\n# TYPE queue_age_seconds_gcount gauge\n\
+         queue_age_seconds_gcount 3\n\
+         # HELP queue_age_seconds_gsum Age.\n# TYPE queue_age_seconds_gsum gauge\n\
+         queue_age_seconds_gsum 4.5\n\
+         # HELP pulls_total Pulls.\n# TYPE pulls_total counter\npulls_total{repo=\"x\"} 7 1500\n"
+    );
+    r.set_text_style(TextStyle::PrometheusClient);
+    assert!(r.render(Format::Text).ends_with(
+        "# HELP pulls_created Pulls.\n# TYPE pulls_created gauge\npulls_created{repo=\"x\"} 100\n"
+    ));
+    let om = r.render(Format::OpenMetrics);
+    assert!(
+        om.contains("# TYPE queue_age_seconds gaugehistogram\n"),
+        "{om}"
+    );
+    assert!(om.contains("queue_age_seconds_gsum 4.5\n"), "{om}");
+    assert!(
+        om.contains("pulls_total{repo=\"x\"} 7 1.5\npulls_created{repo=\"x\"} 100\n"),
+        "{om}"
+    );
+    assert!(om.ends_with("# EOF\n"));
+}

@@ -1,0 +1,34 @@
+"""``make_asgi_app``, as ``prometheus_client.asgi``: rendering runs on a worker thread, so a
+scrape never blocks the event loop."""
+
+import asyncio
+from typing import Any, Awaitable, Callable, Dict
+
+from footmetrics._core import REGISTRY, CollectorRegistry
+from footmetrics.exposition import _scrape
+
+
+def make_asgi_app(registry: CollectorRegistry = REGISTRY,
+                  disable_compression: bool = False) -> Callable[..., Awaitable[None]]:
+    async def prometheus_app(scope: Dict[str, Any], receive: Callable[..., Any],
+                             send: Callable[..., Any]) -> None:
+        if scope.get("type") != "http":
+            raise ValueError("make_asgi_app serves HTTP only, got " + str(scope.get("type")))
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        query = scope.get("query_string", b"").decode("latin-1")
+        loop = asyncio.get_running_loop()
+        body, response_headers = await loop.run_in_executor(
+            None, _scrape, registry, headers.get("accept"), query,
+            headers.get("accept-encoding", ""), disable_compression)
+        await send({
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in response_headers],
+        })
+        await send({"type": "http.response.body", "body": body})
+
+    return prometheus_app
+
+
+__all__ = ["make_asgi_app"]

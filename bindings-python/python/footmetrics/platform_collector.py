@@ -1,0 +1,39 @@
+"""``python_info``: the interpreter's implementation and version, as
+``prometheus_client.platform_collector`` exports it."""
+
+import platform as _platform
+from typing import Any, Iterable, Optional
+
+from footmetrics._core import REGISTRY
+from footmetrics.metrics_core import GaugeMetricFamily, Metric
+from footmetrics.registry import Collector
+
+
+class PlatformCollector(Collector):
+    def __init__(self, registry: Optional[Any] = REGISTRY, platform: Optional[Any] = None):
+        self._platform = _platform if platform is None else platform
+        major, minor, patchlevel = self._platform.python_version_tuple()
+        self._info = {
+            "implementation": self._platform.python_implementation(),
+            "major": major,
+            "minor": minor,
+            "patchlevel": patchlevel,
+            "version": self._platform.python_version(),
+        }
+        if registry is not None:
+            registry.register(self)
+
+    def collect(self) -> Iterable[Metric]:
+        # Fixed for the life of the process: computed once, copied per scrape.
+        g = GaugeMetricFamily("python_info", "Python platform information",
+                              labels=list(self._info))
+        g.add_metric(list(self._info.values()), 1)
+        return [g]
+
+    def describe(self) -> Iterable[Metric]:
+        return self.collect()
+
+
+PLATFORM_COLLECTOR = PlatformCollector()
+
+__all__ = ["PlatformCollector", "PLATFORM_COLLECTOR"]

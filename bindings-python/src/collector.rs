@@ -1,0 +1,168 @@
+//! Custom collectors written in Python: any object with a `collect()` method returning
+//! `Metric` families (the `*MetricFamily` classes of `footmetrics.metrics_core`), registered
+//! next to the core's own families.
+//!
+//! A scrape renders with the GIL released; it takes the GIL back only to call `collect()` and
+//! copy the samples out, then formats them with the GIL released again.
+
+use footmetrics::{Collector, Desc, Exemplar, MetricFamily, MetricType, PointValue};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+/// A Python collector as the core registry sees it.
+pub(crate) struct PyCollector {
+    object: Py<PyAny>,
+    descs: Vec<Desc>,
+}
+
+impl PyCollector {
+    /// Wraps `object`, naming its families from `describe()` when it has one (or from
+    /// `collect()` when the registry auto-describes), so registration can refuse clashes.
+    pub(crate) fn new(object: &Bound<'_, PyAny>, auto_describe: bool) -> PyResult<Self> {
+        if !object.hasattr("collect")? {
+            return Err(PyTypeError::new_err(
+                "a collector needs a collect() method returning Metric families",
+            ));
+        }
+        let described = if object.hasattr("describe")? {
+            Some(object.call_method0("describe")?)
+        } else if auto_describe {
+            Some(object.call_method0("collect")?)
+        } else {
+            None
+        };
+        let mut descs = Vec::new();
+        if let Some(metrics) = described {
+            for m in metrics.try_iter()? {
+                let f = family_of(&m?, false)?;
+                descs.push(Desc {
+                    name: f.name,
+                    help: f.help,
+                    unit: f.unit,
+                    kind: f.kind,
+                    label_names: Vec::new(),
+                    const_labels: Vec::new(),
+                });
+            }
+        }
+        Ok(PyCollector {
+            object: object.clone().unbind(),
+            descs,
+        })
+    }
+
+    /// A stand-in with `object`'s identity, for `unregister`.
+    pub(crate) fn identity(object: &Bound<'_, PyAny>) -> Self {
+        PyCollector {
+            object: object.clone().unbind(),
+            descs: Vec::new(),
+        }
+    }
+}
+
+impl Collector for PyCollector {
+    fn id(&self) -> usize {
+        self.object.as_ptr() as usize
+    }
+
+    fn descs(&self) -> Vec<Desc> {
+        self.descs.clone()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        Python::attach(|py| {
+            let object = self.object.bind(py);
+            let collected = object.call_method0("collect").and_then(|metrics| {
+                metrics
+                    .try_iter()?
+                    .map(|m| family_of(&m?, true))
+                    .collect::<PyResult<Vec<_>>>()
+            });
+            // A failing collector loses its own families for this scrape, not the scrape.
+            collected.unwrap_or_else(|e| {
+                e.write_unraisable(py, Some(object));
+                Vec::new()
+            })
+        })
+    }
+}
+
+/// The core's type for a `Metric.type` string.
+fn kind_of(typ: &str) -> PyResult<MetricType> {
+    Ok(match typ {
+        "counter" => MetricType::Counter,
+        "gauge" => MetricType::Gauge,
+        "histogram" => MetricType::Histogram,
+        "gaugehistogram" => MetricType::GaugeHistogram,
+        "summary" => MetricType::Summary,
+        "info" => MetricType::Info,
+        "stateset" => MetricType::StateSet,
+        "unknown" | "untyped" => MetricType::Unknown,
+        other => return Err(PyValueError::new_err(format!("Invalid metric type: {other}"))),
+    })
+}
+
+/// Copies one `Metric` (name, documentation, type, unit, samples) into the core's model.
+fn family_of(metric: &Bound<'_, PyAny>, with_samples: bool) -> PyResult<MetricFamily> {
+    let name: String = metric.getattr("name")?.extract()?;
+    let help: String = metric.getattr("documentation")?.extract()?;
+    let typ: String = metric.getattr("type")?.extract()?;
+    let unit: String = metric.getattr("unit")?.extract()?;
+    if footmetrics::validate::metric_name(&name).is_err() {
+        return Err(PyValueError::new_err(format!("Invalid metric name: {name}")));
+    }
+    let mut family = MetricFamily {
+        name,
+        help,
+        unit: Some(unit).filter(|u| !u.is_empty()),
+        kind: kind_of(&typ)?,
+        points: Vec::new(),
+    };
+    if with_samples {
+        for s in metric.getattr("samples")?.try_iter()? {
+            let s = s?;
+            let name: String = s.getattr("name")?.extract()?;
+            let labels = crate::exemplar::string_pairs(s.getattr("labels")?.cast()?)?;
+            let value = float(&s.getattr("value")?)?;
+            let timestamp = optional_float(&s.getattr("timestamp")?)?;
+            let exemplar = match s.getattr("exemplar")? {
+                e if e.is_none() => None,
+                e => {
+                    let labels = crate::exemplar::string_pairs(e.getattr("labels")?.cast()?)?;
+                    let mut ex = Exemplar::new(&labels, float(&e.getattr("value")?)?)
+                        .map_err(crate::errors::to_py)?;
+                    if let Some(t) = optional_float(&e.getattr("timestamp")?)? {
+                        ex.timestamp = t;
+                    }
+                    Some(ex)
+                }
+            };
+            family.points.push(footmetrics::MetricPoint {
+                labels,
+                value: PointValue::Sample {
+                    name,
+                    value,
+                    timestamp,
+                    exemplar,
+                },
+            });
+        }
+    }
+    Ok(family)
+}
+
+/// A sample value: any real number (`int`, `float`, `bool`, numpy scalars).
+fn float(v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    v.extract::<f64>()
+        .or_else(|_| v.call_method0("__float__")?.extract::<f64>())
+}
+
+/// A timestamp: None, a number of seconds, or an object with `__float__`
+/// (prometheus_client's `Timestamp`).
+fn optional_float(v: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    if v.is_none() {
+        Ok(None)
+    } else {
+        float(v).map(Some)
+    }
+}

@@ -1,0 +1,348 @@
+//! Pushgateway client: `push` (PUT, replaces the group), `pushadd` (POST, replaces only the
+//! pushed families) and `delete` (DELETE, drops the group), for batch jobs that end before a
+//! scrape. Plain HTTP/1.1 over a blocking socket with one deadline for the whole exchange; no
+//! runtime, so bindings can call it from any thread (with their interpreter's lock released).
+
+use crate::encode::Format;
+use crate::registry::Registry;
+use crate::validate;
+use std::fmt;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Why a push failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushError {
+    /// A bad gateway address, job name or grouping key: fix the call.
+    InvalidArgument(String),
+    /// The gateway could not be reached or did not answer in time.
+    Io(String),
+    /// The gateway answered with an error status.
+    Status { code: u16, message: String },
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::InvalidArgument(m) => write!(f, "{m}"),
+            PushError::Io(m) => write!(f, "error talking to pushgateway: {m}"),
+            PushError::Status { code, message } => {
+                write!(f, "error talking to pushgateway: {code} {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// The three Pushgateway operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushMethod {
+    /// `PUT`: the group's metrics become exactly the pushed ones.
+    Push,
+    /// `POST`: pushed families replace their namesakes; the group's others stay.
+    PushAdd,
+    /// `DELETE`: the group is removed.
+    Delete,
+}
+
+impl PushMethod {
+    pub fn http_method(self) -> &'static str {
+        match self {
+            PushMethod::Push => "PUT",
+            PushMethod::PushAdd => "POST",
+            PushMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// Pushes (or deletes) `registry`'s metrics to the group `job` + `grouping` at `gateway`
+/// (`host:port` or `http://host:port[/prefix]`).
+pub fn push<K: AsRef<str>, V: AsRef<str>>(
+    registry: &Registry,
+    gateway: &str,
+    job: &str,
+    grouping: &[(K, V)],
+    method: PushMethod,
+    timeout: Duration,
+) -> Result<(), PushError> {
+    let url = group_url(gateway, job, grouping)?;
+    let body = match method {
+        PushMethod::Delete => Vec::new(),
+        _ => {
+            let mut out = Vec::with_capacity(4096);
+            registry.encode(Format::Text, &mut out);
+            out
+        }
+    };
+    let headers = [(
+        "Content-Type".to_owned(),
+        Format::Text.content_type().to_owned(),
+    )];
+    let headers: &[(String, String)] = if method == PushMethod::Delete {
+        &[]
+    } else {
+        &headers
+    };
+    send(&url, method.http_method(), headers, &body, timeout)
+}
+
+/// The URL of a group: `<gateway>/metrics/job/<job>{/<label>/<value>}`. Values that are
+/// empty or contain `/` go base64url-encoded (`<label>@base64/<value>`), as the Pushgateway
+/// API requires; others are percent-encoded.
+pub fn group_url<K: AsRef<str>, V: AsRef<str>>(
+    gateway: &str,
+    job: &str,
+    grouping: &[(K, V)],
+) -> Result<String, PushError> {
+    if job.is_empty() {
+        return Err(PushError::InvalidArgument(
+            "job name must not be empty".into(),
+        ));
+    }
+    let mut url = if gateway.contains("://") {
+        gateway.to_owned()
+    } else {
+        format!("http://{gateway}")
+    };
+    while url.ends_with('/') {
+        url.pop();
+    }
+    url.push_str("/metrics");
+    path_segment(&mut url, "job", job);
+    for (k, v) in grouping {
+        let k = k.as_ref();
+        if k == "job" {
+            return Err(PushError::InvalidArgument(
+                "grouping key must not contain \"job\": it is the job argument".into(),
+            ));
+        }
+        validate::label_name(k)
+            .map_err(|e| PushError::InvalidArgument(format!("invalid grouping key: {e}")))?;
+        path_segment(&mut url, k, v.as_ref());
+    }
+    Ok(url)
+}
+
+fn path_segment(url: &mut String, key: &str, value: &str) {
+    url.push('/');
+    url.push_str(key);
+    if value.is_empty() || value.contains('/') {
+        url.push_str("@base64/");
+        // An empty value is spelled `=`, the base64 padding alone, as the API specifies.
+        if value.is_empty() {
+            url.push('=');
+        } else {
+            base64url(url, value.as_bytes());
+        }
+    } else {
+        url.push('/');
+        for b in value.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                url.push(b as char);
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+}
+
+fn base64url(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for chunk in bytes.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange (`Connection: close`) with a deadline of `timeout` for all of it.
+/// A 2xx status is success; anything else is [`PushError::Status`] with the body's first line.
+pub fn send(
+    url: &str,
+    method: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(), PushError> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        PushError::InvalidArgument(format!(
+            "unsupported gateway URL {url:?}: only http:// is supported"
+        ))
+    })?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err(PushError::InvalidArgument(format!("no host in {url:?}")));
+    }
+    for (k, v) in headers {
+        if [k, v].iter().any(|s| s.contains(['\r', '\n'])) {
+            return Err(PushError::InvalidArgument(
+                "header names and values must not contain line breaks".into(),
+            ));
+        }
+    }
+    let host_port = if authority.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    let deadline = Instant::now() + timeout;
+    let io = |e: std::io::Error| PushError::Io(e.to_string());
+    let addrs = host_port
+        .to_socket_addrs()
+        .map_err(|e| PushError::Io(format!("resolving {authority}: {e}")))?;
+    let mut last = PushError::Io(format!("no address for {authority}"));
+    let mut stream = None;
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = PushError::Io(format!("connecting to {addr}: {e}")),
+        }
+    }
+    let mut stream = stream.ok_or(last)?;
+    let remaining = || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        Some(left.max(Duration::from_millis(1)))
+    };
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: footmetrics\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.set_write_timeout(remaining()).map_err(io)?;
+    stream.write_all(request.as_bytes()).map_err(io)?;
+    stream.write_all(body).map_err(io)?;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        stream.set_read_timeout(remaining()).map_err(io)?;
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+        if Instant::now() >= deadline {
+            return Err(PushError::Io("timed out reading the response".into()));
+        }
+        // The status line and a bit of body are all a push needs.
+        if response.len() > 64 * 1024 {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    let status_line = text.lines().next().unwrap_or("");
+    let code = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or_else(|| PushError::Io(format!("not an HTTP response: {status_line:?}")))?;
+    if (200..300).contains(&code) {
+        return Ok(());
+    }
+    let reason = status_line.splitn(3, ' ').nth(2).unwrap_or("").trim();
+    let body_line = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
+        .unwrap_or("");
+    Err(PushError::Status {
+        code,
+        message: if body_line.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("{reason}: {}", body_line.trim())
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_urls() {
+        let none: &[(&str, &str)] = &[];
+        assert_eq!(
+            group_url("localhost:9091", "batch", none).unwrap(),
+            "http://localhost:9091/metrics/job/batch"
+        );
+        assert_eq!(
+            group_url(
+                "http://gw:1/prefix/",
+                "a b",
+                &[("path", "/x/y"), ("empty", ""), ("i", "é")]
+            )
+            .unwrap(),
+            "http://gw:1/prefix/metrics/job/a%20b/path@base64/L3gveQ==/empty@base64/=/i/%C3%A9"
+        );
+        assert!(matches!(
+            group_url("gw:1", "", none),
+            Err(PushError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            group_url("gw:1", "j", &[("bad-key", "v")]),
+            Err(PushError::InvalidArgument(m)) if m.contains("grouping key")
+        ));
+    }
+
+    #[test]
+    fn base64url_matches_the_rfc_vectors() {
+        for (plain, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("\u{ff}\u{fe}", "w7_Dvg=="),
+        ] {
+            let mut s = String::new();
+            base64url(&mut s, plain.as_bytes());
+            assert_eq!(s, want, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn unreachable_gateway_is_an_io_error_within_the_timeout() {
+        // Port 1 on localhost: connection refused at once.
+        let t = Instant::now();
+        let none: &[(&str, &str)] = &[];
+        let r = push(
+            &Registry::new(),
+            "127.0.0.1:1",
+            "j",
+            none,
+            PushMethod::Push,
+            Duration::from_secs(2),
+        );
+        assert!(matches!(r, Err(PushError::Io(_))), "{r:?}");
+        assert!(t.elapsed() < Duration::from_secs(3));
+        assert!(matches!(
+            send("https://x", "PUT", &[], b"", Duration::from_secs(1)),
+            Err(PushError::InvalidArgument(_))
+        ));
+    }
+}

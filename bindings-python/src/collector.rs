@@ -98,7 +98,11 @@ fn kind_of(typ: &str) -> PyResult<MetricType> {
         "info" => MetricType::Info,
         "stateset" => MetricType::StateSet,
         "unknown" | "untyped" => MetricType::Unknown,
-        other => return Err(PyValueError::new_err(format!("Invalid metric type: {other}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "Invalid metric type: {other}"
+            )))
+        }
     })
 }
 
@@ -109,7 +113,9 @@ fn family_of(metric: &Bound<'_, PyAny>, with_samples: bool) -> PyResult<MetricFa
     let typ: String = metric.getattr("type")?.extract()?;
     let unit: String = metric.getattr("unit")?.extract()?;
     if footmetrics::validate::metric_name(&name).is_err() {
-        return Err(PyValueError::new_err(format!("Invalid metric name: {name}")));
+        return Err(PyValueError::new_err(format!(
+            "Invalid metric name: {name}"
+        )));
     }
     let mut family = MetricFamily {
         name,

@@ -116,7 +116,10 @@ impl ProcessCollector {
 
 /// Replaces the core default registry's anonymous process collector with one Python can name
 /// (`PROCESS_COLLECTOR`), so `REGISTRY.unregister(PROCESS_COLLECTOR)` works.
-pub(crate) fn adopt_default(py: Python<'_>, registry: &CollectorRegistry) -> PyResult<ProcessCollector> {
+pub(crate) fn adopt_default(
+    py: Python<'_>,
+    registry: &CollectorRegistry,
+) -> PyResult<ProcessCollector> {
     let collector = ProcessCollector::unprefixed();
     let _ = py.detach(|| registry.inner.unregister_name("process_cpu_seconds"));
     if cfg!(target_os = "linux") {

@@ -1,8 +1,8 @@
 //! `CollectorRegistry`, `REGISTRY` and the exposition functions. Rendering runs with the GIL
 //! released: Python threads keep running while a scrape formats any number of series.
 
-use crate::errors::IntoPy;
 use crate::collector::PyCollector;
+use crate::errors::IntoPy;
 use footmetrics::{
     Collector, Family, Format, Gauge, Metric, MetricFamily, PointValue, Registry, TextStyle,
 };
@@ -152,10 +152,7 @@ impl CollectorRegistry {
 }
 
 /// The core collector behind a footmetrics metric (its handle), or a Python custom collector.
-fn collector_of(
-    collector: &Bound<'_, PyAny>,
-    auto_describe: bool,
-) -> PyResult<Arc<dyn Collector>> {
+fn collector_of(collector: &Bound<'_, PyAny>, auto_describe: bool) -> PyResult<Arc<dyn Collector>> {
     if let Ok(handle) = collector.call_method0("_footmetrics_collector") {
         if let Ok(handle) = handle.cast::<CollectorHandle>() {
             return Ok(handle.get().collector.clone());
@@ -374,7 +371,10 @@ fn flat_samples(f: &MetricFamily) -> Vec<FlatSample> {
     out
 }
 
-pub(crate) fn to_python_metric<'py>(py: Python<'py>, f: &MetricFamily) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn to_python_metric<'py>(
+    py: Python<'py>,
+    f: &MetricFamily,
+) -> PyResult<Bound<'py, PyAny>> {
     let (metric_class, sample_class) = metric_classes(py)?;
     let list = PyList::empty(py);
     for (name, labels, value) in flat_samples(f) {

@@ -68,3 +68,26 @@ def test_port_in_use_is_an_os_error():
             footmetrics.start_http_server(server.server_address[1], addr="127.0.0.1")
     finally:
         server.shutdown()
+
+
+def test_scraped_by_a_real_prometheus():
+    from servers import start_prometheus, wait_for
+
+    registry = footmetrics.CollectorRegistry()
+    c = footmetrics.Counter("scraped_events", "Events.", ["kind"], registry=registry)
+    c.labels("goal").inc(7)
+    h = footmetrics.Histogram("scraped_seconds", "Lat.", buckets=[0.1, 1], registry=registry)
+    h.observe(0.5)
+    server, _ = footmetrics.start_http_server(0, addr="127.0.0.1", registry=registry)
+    prometheus = start_prometheus({"python": f"127.0.0.1:{server.server_address[1]}"})
+    try:
+        # Prometheus asks for OpenMetrics first and drops targets with malformed output.
+        up = wait_for(prometheus, 'up{job="python"} == 1')
+        assert up[0]["value"][1] == "1"
+        got = wait_for(prometheus, 'scraped_events_total{kind="goal"}')
+        assert got[0]["value"][1] == "7"
+        got = wait_for(prometheus, 'scraped_seconds_bucket{le="1.0"}')
+        assert got[0]["value"][1] == "1"
+    finally:
+        prometheus.stop()
+        server.shutdown()

@@ -149,8 +149,7 @@ fn path_segment(url: &mut String, key: &str, value: &str) {
 }
 
 fn base64url(out: &mut String, bytes: &[u8]) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for chunk in bytes.chunks(3) {
         let n = (chunk[0] as u32) << 16
             | (*chunk.get(1).unwrap_or(&0) as u32) << 8
@@ -193,7 +192,10 @@ pub fn send(
             ));
         }
     }
-    let host_port = if authority.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+    let host_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.contains(']'))
+    {
         authority.to_owned()
     } else {
         format!("{authority}:80")

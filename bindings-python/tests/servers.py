@@ -1,0 +1,105 @@
+"""Real servers for the tests: Prometheus and the Pushgateway (Debian packages installed by
+`make deps`), started on 127.0.0.1 and stopped by PID."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+class Server:
+    """A child process serving HTTP on 127.0.0.1:<port>, ready once `ready_path` answers 200."""
+
+    def __init__(self, argv, port, ready_path, workdir):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.workdir = workdir
+        self.log_path = os.path.join(workdir, "server.log")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if http_get(self.url + ready_path, timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{argv[0]} did not start:\n{self.log()}")
+            time.sleep(0.1)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_pushgateway():
+    port = free_port()
+    return Server(
+        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
+         "--persistence.file="],
+        port, "/-/ready", tempfile.mkdtemp(prefix="footmetrics-pushgateway-"))
+
+
+def start_prometheus(targets):
+    """Prometheus scraping `targets` ({job: "host:port"}) every second."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="footmetrics-prometheus-")
+    config = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 900ms", "scrape_configs:"]
+    for job, target in targets.items():
+        config += [f"  - job_name: {job}", "    static_configs:", f"      - targets: ['{target}']"]
+    with open(os.path.join(workdir, "prometheus.yml"), "w") as f:
+        f.write("\n".join(config) + "\n")
+    return Server(
+        ["prometheus", f"--config.file={workdir}/prometheus.yml",
+         f"--storage.tsdb.path={workdir}/data", f"--web.listen-address=127.0.0.1:{port}"],
+        port, "/-/ready", workdir)
+
+
+def query(prometheus, expr):
+    """An instant query's result vector."""
+    q = urllib.parse.urlencode({"query": expr})
+    status, body = http_get(f"{prometheus.url}/api/v1/query?{q}")
+    data = json.loads(body)
+    assert data["status"] == "success", data
+    return data["data"]["result"]
+
+
+def wait_for(prometheus, expr, timeout=30):
+    """Polls `expr` until it returns something; returns the result vector."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = query(prometheus, expr)
+        if result:
+            return result
+        time.sleep(0.5)
+    _, targets = http_get(f"{prometheus.url}/api/v1/targets")
+    raise AssertionError(f"no result for {expr} after {timeout}s; targets: {targets}")

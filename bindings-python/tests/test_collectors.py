@@ -1,0 +1,154 @@
+"""Custom collectors, the *MetricFamily classes, and the default process/platform/GC ones."""
+
+import gc
+import platform
+import sys
+
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+
+import footmetrics
+from footmetrics.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
+from footmetrics.openmetrics.exposition import generate_latest as generate_openmetrics
+from footmetrics.registry import Collector
+
+
+class Queue(Collector):
+    def __init__(self):
+        self.depth = 0
+
+    def collect(self):
+        g = GaugeMetricFamily("queue_depth", "Depth.", labels=["queue"])
+        g.add_metric(["video"], self.depth)
+        yield g
+
+    def describe(self):
+        return [GaugeMetricFamily("queue_depth", "Depth.")]
+
+
+def test_a_custom_collector_is_called_at_each_scrape(registry):
+    q = Queue()
+    registry.register(q)
+    q.depth = 3
+    assert registry.get_sample_value("queue_depth", {"queue": "video"}) == 3
+    q.depth = 5
+    assert b'queue_depth{queue="video"} 5' in footmetrics.generate_latest(registry)
+    [metric] = [m for m in registry.collect() if m.name == "queue_depth"]
+    assert metric.type == "gauge" and metric.samples[0].value == 5
+    registry.unregister(q)
+    assert registry.get_sample_value("queue_depth", {"queue": "video"}) is None
+    with pytest.raises(KeyError):
+        registry.unregister(q)
+
+
+def test_describe_guards_against_duplicates(registry):
+    footmetrics.Gauge("queue_depth", "Taken.", registry=registry)
+    with pytest.raises(ValueError, match="Duplicated"):
+        registry.register(Queue())
+
+
+def test_auto_describe_uses_collect():
+    class Undescribed:
+        def collect(self):
+            return [CounterMetricFamily("pulls", "Pulls.", value=1)]
+
+    auto = footmetrics.CollectorRegistry(auto_describe=True)
+    auto.register(Undescribed())
+    with pytest.raises(ValueError):
+        auto.register(Undescribed())
+    plain = footmetrics.CollectorRegistry()
+    plain.register(Undescribed())
+    plain.register(Undescribed())  # not described: not checked, as in prometheus_client
+
+
+def test_objects_without_collect_are_type_errors(registry):
+    with pytest.raises(TypeError):
+        registry.register(object())
+
+
+def test_a_failing_collector_loses_only_its_own_families(registry, monkeypatch):
+    class Broken:
+        def collect(self):
+            raise RuntimeError("backend down")
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    footmetrics.Counter("still_here", "S.", registry=registry).inc()
+    registry.register(Broken())
+    text = footmetrics.generate_latest(registry).decode()
+    assert "still_here_total 1" in text
+    assert [type(u.exc_value) for u in reported] == [RuntimeError]
+
+
+def test_metric_families_in_openmetrics(registry):
+    class Everything:
+        def collect(self):
+            c = CounterMetricFamily("jobs", "Jobs.", labels=["q"], unit="")
+            c.add_metric(["a"], 2, created=1.5e9, timestamp=1.7e9,
+                         exemplar=footmetrics.Exemplar({"trace_id": "abc"}, 0.5, 1.6e9))
+            yield c
+            yield HistogramMetricFamily("lat_seconds", "Lat.", buckets=[("0.5", 1), ("+Inf", 2)],
+                                        sum_value=3, unit="seconds")
+            yield InfoMetricFamily("build", "Build.", value={"version": "1"})
+
+    registry.register(Everything())
+    text = generate_openmetrics(registry).decode()
+    families = {f.name: f for f in om_parse(text)}
+    jobs = families["jobs"].samples
+    assert jobs[0].name == "jobs_total" and jobs[0].value == 2
+    assert jobs[0].exemplar.labels == {"trace_id": "abc"} and jobs[0].timestamp == 1.7e9
+    assert families["lat_seconds"].unit == "seconds"
+    assert [s.labels["le"] for s in families["lat_seconds"].samples[:2]] == ["0.5", "+Inf"]
+    assert families["build"].samples[0].labels == {"version": "1"}
+
+
+def test_metric_family_arguments_are_checked():
+    with pytest.raises(ValueError, match="at most one"):
+        GaugeMetricFamily("g", "G.", value=1, labels=["a"])
+    g = GaugeMetricFamily("g", "G.", labels=["a", "b"])
+    with pytest.raises(ValueError):
+        g.add_metric(["only-one"], 1)
+    with pytest.raises(ValueError, match="Invalid metric name"):
+        GaugeMetricFamily("bad-name", "G.")
+    with pytest.raises(ValueError, match="Invalid metric type"):
+        footmetrics.Metric("m", "M.", "nonsense")
+
+
+def test_default_registry_has_process_platform_and_gc():
+    text = footmetrics.generate_latest().decode()
+    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                 "process_open_fds", "python_info{", "python_gc_objects_collected_total{"):
+        assert name in text, name
+    r = footmetrics.REGISTRY
+    labels = {"implementation": platform.python_implementation(),
+              "major": platform.python_version_tuple()[0],
+              "minor": platform.python_version_tuple()[1],
+              "patchlevel": platform.python_version_tuple()[2],
+              "version": platform.python_version()}
+    assert r.get_sample_value("python_info", labels) == 1
+    before = r.get_sample_value("python_gc_collections_total", {"generation": "0"})
+    gc.collect(0)
+    assert r.get_sample_value("python_gc_collections_total", {"generation": "0"}) > before
+
+
+def test_default_collectors_can_be_unregistered_and_added_elsewhere():
+    r = footmetrics.REGISTRY
+    r.unregister(footmetrics.PROCESS_COLLECTOR)
+    try:
+        assert r.get_sample_value("process_open_fds") is None
+    finally:
+        r.register(footmetrics.PROCESS_COLLECTOR)
+    assert r.get_sample_value("process_open_fds") > 0
+
+    own = footmetrics.CollectorRegistry()
+    footmetrics.ProcessCollector(namespace="worker", registry=own)
+    footmetrics.PlatformCollector(registry=own)
+    assert own.get_sample_value("worker_process_open_fds") > 0
+    assert own.get_sample_value("process_open_fds") is None
+    with pytest.raises(ValueError):
+        footmetrics.ProcessCollector(pid=lambda: 1, registry=None)

@@ -39,8 +39,9 @@ python: deps ## Build and install the Python package (bindings-python) into the 
 	$(PYTHON) -m pip install -q ./bindings-python
 
 .PHONY: test-python
-test-python: python ## Python tests (pytest) against the installed package
+test-python: python ## Python tests (pytest) against the installed package, and its stubs checked by mypy's stubtest
 	cd bindings-python && $(PYTHON) -m pytest -q tests
+	cd bindings-python && $(PYTHON) -m mypy.stubtest footmetrics --allowlist stubtest-allowlist.txt
 
 .PHONY: generate
 generate: ## Regenerate every file generated from catalog/catalog.toml

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod python;
+pub use python::{python_output_path, python_stub_path, render_python, render_python_stub};
+
 /// The catalog file, next to this crate's manifest.
 pub fn catalog_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog.toml")
@@ -364,7 +367,11 @@ pub fn render_rust(c: &Catalog) -> String {
 
 /// Every generated file with its expected content.
 pub fn outputs(c: &Catalog) -> Vec<(PathBuf, String)> {
-    vec![(rust_output_path(), render_rust(c))]
+    vec![
+        (rust_output_path(), render_rust(c)),
+        (python_output_path(), render_python(c)),
+        (python_stub_path(), render_python_stub(c)),
+    ]
 }
 
 #[cfg(test)]

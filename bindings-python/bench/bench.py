@@ -4,6 +4,10 @@
     make bench-python        # or: .venv/bin/python bindings-python/bench/bench.py
 """
 
+import gc
+import os
+import subprocess
+import sys
 import time
 import timeit
 
@@ -70,6 +74,36 @@ def histograms(n):
     return build
 
 
+MEMORY_SERIES = 50_000
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_memory(lib_name):
+    """Run in a fresh interpreter: resident memory added per labelled counter series (Rust
+    allocations included, which tracemalloc would not see)."""
+    lib = fm if lib_name == "footmetrics" else pc
+    r = lib.CollectorRegistry()
+    labels = [str(i) for i in range(MEMORY_SERIES)]  # allocated before the baseline
+    gc.collect()
+    before = rss_bytes()
+    families = [lib.Counter(f"mem_{f}", "d", ["i", "j"], registry=r) for f in range(5)]
+    for f in families:
+        for i in labels[: MEMORY_SERIES // len(families)]:
+            f.labels(i, "x").inc()
+    gc.collect()
+    print((rss_bytes() - before) / MEMORY_SERIES)
+
+
+def memory_per_series(lib_name):
+    out = subprocess.run([sys.executable, __file__, "--memory", lib_name],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
+
+
 def main():
     met = total = 0
     print(f"{'operation':28} {'prometheus_client':>18} {'footmetrics':>12} {'ratio':>6}  goal")
@@ -86,6 +120,8 @@ def main():
         theirs = scrape_seconds(pc, build)
         ours = scrape_seconds(fm, build)
         rows.append((label, f"{theirs * 1e3:.1f} ms", f"{ours * 1e3:.2f} ms", ours / theirs, goal))
+    theirs, ours = memory_per_series("prometheus_client"), memory_per_series("footmetrics")
+    rows.append(("memory per series", f"{theirs:.0f} B", f"{ours:.0f} B", ours / theirs, 0.3))
     for label, theirs, ours, ratio, goal in rows:
         ok = ratio <= goal
         met += ok
@@ -95,4 +131,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--memory"]:
+        measure_memory(sys.argv[2])
+    else:
+        main()

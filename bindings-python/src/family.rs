@@ -11,6 +11,7 @@ use crate::registry::CollectorRegistry;
 use footmetrics::{Family, Metric, Opts};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use std::sync::Arc;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 /// The `registry` argument: omitted means `REGISTRY`, an explicit `None` means no registry.
@@ -120,6 +121,11 @@ impl<'py> MetricArgs<'py> {
         opts.name = full;
         opts.label_names = self.labelnames.clone();
         opts.created = crate::registry::created_enabled();
+        // With the GIL, one Python thread writes at a time: per-thread shards would cost
+        // 128 bytes each per counter series and avoid no contention.
+        if crate::gil_enabled() {
+            opts = opts.shards(1);
+        }
         opts
     }
 }
@@ -140,8 +146,9 @@ pub(crate) struct Base<M: Metric> {
     /// Children by the argument tuple of `labels()`; only on labelled parents.
     children: Option<Py<PyDict>>,
     pub kind: &'static str,
-    pub name: String,
-    pub labelnames: Vec<String>,
+    /// Shared by the parent and every child (a child costs a pointer, not a copy).
+    pub name: Arc<str>,
+    pub labelnames: Arc<[String]>,
 }
 
 impl<M: Metric + Clone> Base<M> {
@@ -166,12 +173,12 @@ impl<M: Metric + Clone> Base<M> {
             (None, Some(PyDict::new(py).unbind()))
         };
         Ok(Base {
-            name: family.desc().name.clone(),
+            name: family.desc().name.as_str().into(),
             family,
             leaf,
             children,
             kind,
-            labelnames: args.labelnames.clone(),
+            labelnames: args.labelnames.as_slice().into(),
         })
     }
 
@@ -224,7 +231,7 @@ impl<M: Metric + Clone> Base<M> {
                     return Err(PyValueError::new_err("Incorrect label names"));
                 }
                 let mut ordered = Vec::with_capacity(self.labelnames.len());
-                for name in &self.labelnames {
+                for name in self.labelnames.iter() {
                     match kw.get_item(name)? {
                         Some(v) => ordered.push(v),
                         None => return Err(PyValueError::new_err("Incorrect label names")),
@@ -320,12 +327,12 @@ macro_rules! metric_methods {
 
             #[getter]
             fn _name(&self) -> &str {
-                &self.base.name
+                &*self.base.name
             }
 
             #[getter]
             fn _labelnames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
-                pyo3::types::PyTuple::new(py, &self.base.labelnames)
+                pyo3::types::PyTuple::new(py, self.base.labelnames.iter())
             }
 
             fn __repr__(&self) -> String {

@@ -21,10 +21,24 @@ mod summary;
 mod timer;
 
 use pyo3::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether this interpreter runs with a GIL (every build but free-threaded 3.13t+ with the GIL
+/// off). Decided at import.
+static GIL_ENABLED: AtomicBool = AtomicBool::new(true);
+
+pub(crate) fn gil_enabled() -> bool {
+    GIL_ENABLED.load(Ordering::Relaxed)
+}
 
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    let sys = py.import("sys")?;
+    if sys.hasattr("_is_gil_enabled")? {
+        let on: bool = sys.call_method0("_is_gil_enabled")?.extract()?;
+        GIL_ENABLED.store(on, Ordering::Relaxed);
+    }
     m.add_class::<counter::Counter>()?;
     m.add_class::<gauge::Gauge>()?;
     m.add_class::<histogram::Histogram>()?;

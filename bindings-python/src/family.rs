@@ -11,8 +11,8 @@ use crate::registry::CollectorRegistry;
 use footmetrics::{Family, Metric, Opts};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use std::sync::Arc;
 use pyo3::types::{PyDict, PyString, PyTuple};
+use std::sync::Arc;
 
 /// The `registry` argument: omitted means `REGISTRY`, an explicit `None` means no registry.
 pub(crate) enum RegistryArg {

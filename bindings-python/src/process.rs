@@ -39,10 +39,10 @@ pub(crate) struct ProcessCollector {
 }
 
 impl ProcessCollector {
-    pub(crate) fn unprefixed() -> Self {
+    fn with_prefix(prefix: String) -> Self {
         ProcessCollector {
             collector: Arc::new(Prefixed {
-                prefix: String::new(),
+                prefix,
                 inner: footmetrics::ProcessCollector::new(),
             }),
         }
@@ -83,12 +83,7 @@ impl ProcessCollector {
         } else {
             format!("{namespace}_")
         };
-        let this = ProcessCollector {
-            collector: Arc::new(Prefixed {
-                prefix,
-                inner: footmetrics::ProcessCollector::new(),
-            }),
-        };
+        let this = ProcessCollector::with_prefix(prefix);
         if let Some(r) = registry.resolve(py)? {
             let r = r.cast::<CollectorRegistry>().map_err(|_| {
                 PyTypeError::new_err("registry must be a CollectorRegistry or None")
@@ -120,7 +115,7 @@ pub(crate) fn adopt_default(
     py: Python<'_>,
     registry: &CollectorRegistry,
 ) -> PyResult<ProcessCollector> {
-    let collector = ProcessCollector::unprefixed();
+    let collector = ProcessCollector::with_prefix(String::new());
     let _ = py.detach(|| registry.inner.unregister_name("process_cpu_seconds"));
     if cfg!(target_os = "linux") {
         registry.register_arc(py, collector.collector())?;

@@ -151,14 +151,21 @@ impl CollectorRegistry {
     }
 }
 
-/// The core collector behind a footmetrics metric (its handle), or a Python custom collector.
-fn collector_of(collector: &Bound<'_, PyAny>, auto_describe: bool) -> PyResult<Arc<dyn Collector>> {
-    if let Ok(handle) = collector.call_method0("_footmetrics_collector") {
-        if let Ok(handle) = handle.cast::<CollectorHandle>() {
-            return Ok(handle.get().collector.clone());
-        }
+/// The core collector behind a footmetrics metric or `ProcessCollector` (its handle), if
+/// `object` is one.
+fn core_collector(object: &Bound<'_, PyAny>) -> Option<Arc<dyn Collector>> {
+    let handle = object.call_method0("_footmetrics_collector").ok()?;
+    let handle = handle.cast::<CollectorHandle>().ok()?;
+    Some(handle.get().collector.clone())
+}
+
+/// What `register` adds: the core collector of a footmetrics object, or a Python custom
+/// collector.
+fn collector_of(object: &Bound<'_, PyAny>, auto_describe: bool) -> PyResult<Arc<dyn Collector>> {
+    match core_collector(object) {
+        Some(c) => Ok(c),
+        None => Ok(Arc::new(PyCollector::new(object, auto_describe)?)),
     }
-    Ok(Arc::new(PyCollector::new(collector, auto_describe)?))
 }
 
 #[pymethods]
@@ -188,13 +195,9 @@ impl CollectorRegistry {
     }
 
     fn unregister(&self, py: Python<'_>, collector: &Bound<'_, PyAny>) -> PyResult<()> {
-        let c: Arc<dyn Collector> = match collector.call_method0("_footmetrics_collector") {
-            Ok(h) => match h.cast::<CollectorHandle>() {
-                Ok(h) => h.get().collector.clone(),
-                Err(_) => Arc::new(PyCollector::identity(collector)),
-            },
-            Err(_) => Arc::new(PyCollector::identity(collector)),
-        };
+        // A custom collector is found by identity: no need to describe it again.
+        let c =
+            core_collector(collector).unwrap_or_else(|| Arc::new(PyCollector::identity(collector)));
         py.detach(|| self.inner.unregister(&*c))
             .map_err(|_| PyKeyError::new_err("collector is not registered in this registry"))
     }

@@ -40,6 +40,31 @@ pub enum Kind {
     Info,
 }
 
+impl Kind {
+    /// The type's class name, the same in the core (`MetricType::Counter`, `Counter`) and in
+    /// the bindings (`footmetrics.Counter`).
+    pub fn class_name(self) -> &'static str {
+        match self {
+            Kind::Counter => "Counter",
+            Kind::Gauge => "Gauge",
+            Kind::Histogram => "Histogram",
+            Kind::Summary => "Summary",
+            Kind::Info => "Info",
+        }
+    }
+
+    /// The type as the catalog and OpenMetrics spell it (`counter`).
+    pub fn type_word(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+            Kind::Summary => "summary",
+            Kind::Info => "info",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MetricDef {
@@ -242,13 +267,7 @@ pub fn render_rust(c: &Catalog) -> String {
     );
     for m in &c.metrics {
         let konst = m.name.to_ascii_uppercase();
-        let (kind, rust_type) = match m.kind {
-            Kind::Counter => ("Counter", "Counter"),
-            Kind::Gauge => ("Gauge", "Gauge"),
-            Kind::Histogram => ("Histogram", "Histogram"),
-            Kind::Summary => ("Summary", "Summary"),
-            Kind::Info => ("Info", "Info"),
-        };
+        let rust_type = m.kind.class_name();
         let labels = m
             .labels
             .iter()
@@ -279,7 +298,7 @@ pub fn render_rust(c: &Catalog) -> String {
         let _ = writeln!(o, "pub const {konst}: MetricSpec = MetricSpec {{");
         let _ = writeln!(o, "    name: {:?},", m.name);
         let _ = writeln!(o, "    help: {:?},", m.help);
-        let _ = writeln!(o, "    kind: MetricType::{kind},");
+        let _ = writeln!(o, "    kind: MetricType::{rust_type},");
         let _ = writeln!(
             o,
             "    unit: {},",

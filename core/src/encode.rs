@@ -201,10 +201,11 @@ impl<'a> Encoder<'a> {
             &mut self.scratch,
             p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         );
+        let openmetrics_label_floats = self.openmetrics_label_floats();
         let mut w = SeriesWriter {
             out: &mut *self.out,
             openmetrics: self.openmetrics,
-            openmetrics_label_floats: self.openmetrics || self.style == TextStyle::PrometheusClient,
+            openmetrics_label_floats,
             name,
             registry_labels: self.registry_labels,
             labels: &self.scratch,

@@ -576,12 +576,9 @@ impl<M: Metric> Collector for Family<M> {
             m.encode(&self.inner.config, &mut w);
         });
         // prometheus_client's classic style: `_created` as a gauge family after the family.
+        // One pass: the header goes out first and is taken back if no child had a `_created`.
         if created_family {
-            let mut any = false;
-            self.for_each_child(|m| any |= m.created().is_some());
-            if !any {
-                return;
-            }
+            let mark = enc.buffer().len();
             enc.header(
                 &format!("{}_created", d.name),
                 &d.help,
@@ -589,8 +586,10 @@ impl<M: Metric> Collector for Family<M> {
                 MetricType::Gauge,
             );
             let out = enc.buffer();
+            let mut any = false;
             self.for_each_child(|m| {
                 if let Some(c) = m.created() {
+                    any = true;
                     let mut w = SeriesWriter {
                         out: &mut *out,
                         openmetrics,
@@ -604,6 +603,9 @@ impl<M: Metric> Collector for Family<M> {
                     w.end();
                 }
             });
+            if !any {
+                out.truncate(mark);
+            }
         }
     }
 

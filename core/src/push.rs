@@ -234,8 +234,14 @@ pub fn send(
     }
     request.push_str("\r\n");
     stream.set_write_timeout(remaining()).map_err(io)?;
-    stream.write_all(request.as_bytes()).map_err(io)?;
-    stream.write_all(body).map_err(io)?;
+    // A gateway may answer an error (404, 400) and close before reading the whole request;
+    // then writing fails or the connection resets, but its answer is what the caller needs.
+    // So a failed write still reads, and a read error after a response began ends the read.
+    // Head and body in one write, so they arrive together: a gateway that answers before the
+    // body has arrived may close with it unread, which the kernel turns into a reset.
+    let mut message = request.into_bytes();
+    message.extend_from_slice(body);
+    let written = stream.write_all(&message);
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -244,7 +250,8 @@ pub fn send(
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+            Err(_) if response.starts_with(b"HTTP/") => break,
+            Err(e) => return Err(io(written.err().unwrap_or(e))),
         }
         if Instant::now() >= deadline {
             return Err(PushError::Io("timed out reading the response".into()));
@@ -252,6 +259,11 @@ pub fn send(
         // The status line and a bit of body are all a push needs.
         if response.len() > 64 * 1024 {
             break;
+        }
+    }
+    if response.is_empty() {
+        if let Err(e) = written {
+            return Err(io(e));
         }
     }
     let text = String::from_utf8_lossy(&response);

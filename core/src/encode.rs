@@ -83,6 +83,9 @@ pub struct Encoder<'a> {
     openmetrics: bool,
     style: TextStyle,
     registry_labels: &'a str,
+    /// Labels added to each series that lacks a label of that name (prom-client's default
+    /// labels); honoured by [`CellFamily`](crate::cells::CellFamily).
+    default_labels: &'a [(String, String)],
     /// Scratch for rendering owned label sets, reused across points.
     scratch: String,
 }
@@ -94,8 +97,19 @@ impl<'a> Encoder<'a> {
             openmetrics: format == Format::OpenMetrics,
             style: TextStyle::Go,
             registry_labels,
+            default_labels: &[],
             scratch: String::new(),
         }
+    }
+
+    /// Labels for each series that does not carry its own value for them.
+    pub fn with_default_labels(mut self, labels: &'a [(String, String)]) -> Self {
+        self.default_labels = labels;
+        self
+    }
+
+    pub(crate) fn default_labels(&self) -> &'a [(String, String)] {
+        self.default_labels
     }
 
     /// The classic format's style (ignored in OpenMetrics).

@@ -27,6 +27,7 @@
 // Generated from catalog/catalog.toml; `make check-generated` compares it byte for byte.
 #[rustfmt::skip]
 pub mod catalog;
+pub mod cells;
 pub mod counter;
 pub mod encode;
 pub mod error;
@@ -41,6 +42,7 @@ pub mod opts;
 pub mod parse;
 pub mod process;
 pub mod push;
+pub mod quantile;
 pub mod registry;
 pub mod shard;
 pub mod stateset;

@@ -271,9 +271,21 @@ impl Registry {
     /// Appends the exposition of every collector to `out` (which callers reuse between
     /// scrapes, so a warm scrape allocates nothing for built-in families).
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
+        self.encode_with_defaults(format, out, &[]);
+    }
+
+    /// [`encode`](Self::encode) with default labels for series that lack them (see
+    /// [`Encoder::with_default_labels`]).
+    pub fn encode_with_defaults(
+        &self,
+        format: Format,
+        out: &mut Vec<u8>,
+        default_labels: &[(String, String)],
+    ) {
         let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
         let mut enc = Encoder::new(out, format, &self.inner.const_rendered)
-            .with_text_style(self.text_style());
+            .with_text_style(self.text_style())
+            .with_default_labels(default_labels);
         let mut overflowed: Vec<(String, u64)> = Vec::new();
         for e in entries.iter() {
             e.collector.encode(&mut enc);

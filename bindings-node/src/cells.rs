@@ -1,0 +1,227 @@
+//! Families: declared from JavaScript, identified by a number so the hot calls are plain
+//! functions taking numbers (cheaper than class methods across N-API).
+
+use crate::core_err;
+use footmetrics::cells::{CellFamily, CellKind, CellValue};
+use footmetrics::{Encoder, Format};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+/// Every family ever declared, by id. Ids are never reused (a family's cells are not either).
+fn families() -> &'static RwLock<Vec<Arc<CellFamily>>> {
+    static F: OnceLock<RwLock<Vec<Arc<CellFamily>>>> = OnceLock::new();
+    F.get_or_init(Default::default)
+}
+
+/// Families declared for the global registry, by name: a worker thread declaring the same
+/// metric joins the family, so every thread's values land in one registry.
+fn global_names() -> &'static Mutex<HashMap<String, u32>> {
+    static G: OnceLock<Mutex<HashMap<String, u32>>> = OnceLock::new();
+    G.get_or_init(Default::default)
+}
+
+pub(crate) fn family(id: u32) -> Result<Arc<CellFamily>> {
+    families()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id as usize)
+        .cloned()
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no metric family {id}")))
+}
+
+pub(crate) fn forget_global_name(name: &str, id: u32) {
+    let mut g = global_names().lock().unwrap_or_else(|e| e.into_inner());
+    if g.get(name) == Some(&id) {
+        g.remove(name);
+    }
+}
+
+pub(crate) fn forget_global_names() {
+    global_names()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+}
+
+#[napi(object)]
+pub struct FamilySpec {
+    /// `counter`, `gauge`, `histogram` or `summary`.
+    pub kind: String,
+    pub name: String,
+    pub help: String,
+    pub label_names: Vec<String>,
+    pub buckets: Option<Vec<f64>>,
+    pub percentiles: Option<Vec<f64>>,
+    pub max_age_seconds: Option<f64>,
+    pub age_buckets: Option<u32>,
+    /// Join a family of this name already declared (by another thread) for the global
+    /// registry, instead of making a new one.
+    pub global: bool,
+}
+
+fn kind_of(spec: &FamilySpec) -> Result<CellKind> {
+    Ok(match spec.kind.as_str() {
+        "counter" => CellKind::Counter,
+        "gauge" => CellKind::Gauge,
+        "histogram" => CellKind::Histogram {
+            bounds: spec.buckets.clone().unwrap_or_default(),
+        },
+        "summary" => {
+            let age = spec.max_age_seconds.unwrap_or(0.0);
+            if !(age >= 0.0 && age.is_finite()) {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    "maxAgeSeconds must be a non-negative number",
+                ));
+            }
+            CellKind::Summary {
+                quantiles: spec.percentiles.clone().unwrap_or_default(),
+                max_age: Duration::from_secs_f64(age),
+                age_buckets: spec.age_buckets.unwrap_or(0) as usize,
+            }
+        }
+        k => return Err(Error::new(Status::InvalidArg, format!("unknown kind {k}"))),
+    })
+}
+
+/// Declares a family; returns its id.
+#[napi(catch_unwind)]
+pub fn declare_family(spec: FamilySpec) -> Result<u32> {
+    let fresh = CellFamily::new(&spec.name, &spec.help, kind_of(&spec)?, &spec.label_names)
+        .map_err(core_err)?;
+    let mut g = spec
+        .global
+        .then(|| global_names().lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(Some(&id)) = g.as_ref().map(|g| g.get(&spec.name)) {
+        let existing = family(id)?;
+        if existing.same_shape(&fresh) {
+            return Ok(id);
+        }
+        return Err(Error::new(
+            Status::InvalidArg,
+            format!(
+                "A metric with the name {} has already been registered with a different type, help, labels or buckets.",
+                spec.name
+            ),
+        ));
+    }
+    let mut all = families().write().unwrap_or_else(|e| e.into_inner());
+    let id = all.len() as u32;
+    all.push(Arc::new(fresh));
+    if let Some(g) = g.as_mut() {
+        g.insert(spec.name.clone(), id);
+    }
+    Ok(id)
+}
+
+/// The first cell of the series for `values` (created if new), made visible.
+#[napi(catch_unwind)]
+pub fn resolve_series(family_id: u32, values: Vec<String>) -> Result<f64> {
+    let s = family(family_id)?.resolve(&values).map_err(core_err)?;
+    Ok(s.base() as f64)
+}
+
+/// Zeroes and shows the series; returns its first cell.
+#[napi(catch_unwind)]
+pub fn zero_series(family_id: u32, values: Vec<String>) -> Result<f64> {
+    let s = family(family_id)?.zero(&values).map_err(core_err)?;
+    Ok(s.base() as f64)
+}
+
+#[napi(catch_unwind)]
+pub fn remove_series(family_id: u32, values: Vec<String>) -> Result<bool> {
+    Ok(family(family_id)?.remove(&values))
+}
+
+#[napi(catch_unwind)]
+pub fn reset_family(family_id: u32) -> Result<()> {
+    family(family_id)?.reset();
+    Ok(())
+}
+
+/// One summary observation into the series' quantile window (JS writes count and sum).
+#[napi(catch_unwind)]
+pub fn observe_quantiles(family_id: u32, base: f64, value: f64) -> Result<()> {
+    if !family(family_id)?.observe_quantiles(base as usize, value) {
+        return Err(Error::new(Status::InvalidArg, "not a summary series"));
+    }
+    Ok(())
+}
+
+/// A series' value for `get()`: `value` for counters and gauges; non-cumulative `buckets`
+/// and `sum` for histograms; `count`, `sum` and `quantiles` for summaries.
+#[napi(object)]
+pub struct SeriesValue {
+    pub labels: Vec<String>,
+    pub value: Option<f64>,
+    pub buckets: Option<Vec<f64>>,
+    pub sum: Option<f64>,
+    pub count: Option<f64>,
+    pub quantiles: Option<Vec<f64>>,
+}
+
+#[napi(catch_unwind)]
+pub fn family_values(family_id: u32) -> Result<Vec<SeriesValue>> {
+    Ok(family(family_id)?
+        .values()
+        .into_iter()
+        .map(|(labels, v)| {
+            let mut out = SeriesValue {
+                labels,
+                value: None,
+                buckets: None,
+                sum: None,
+                count: None,
+                quantiles: None,
+            };
+            match v {
+                CellValue::Scalar(x) => out.value = Some(x),
+                CellValue::Histogram { buckets, sum } => {
+                    out.count = Some(buckets.iter().sum());
+                    out.buckets = Some(buckets);
+                    out.sum = Some(sum);
+                }
+                CellValue::Summary {
+                    count,
+                    sum,
+                    quantiles,
+                } => {
+                    out.count = Some(count);
+                    out.sum = Some(sum);
+                    out.quantiles = Some(quantiles.into_iter().map(|(_, v)| v).collect());
+                }
+            }
+            out
+        })
+        .collect())
+}
+
+/// `[k0, v0, k1, v1, …]` from JavaScript into pairs.
+pub(crate) fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut it = flat.into_iter();
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    out
+}
+
+/// One family's exposition (`getSingleMetricAsString`), without a trailing `# EOF`.
+#[napi(catch_unwind)]
+pub fn render_family(family_id: u32, openmetrics: bool, default_labels: Vec<String>) -> Result<String> {
+    use footmetrics::Collector;
+    let f = family(family_id)?;
+    let defaults = pairs(default_labels);
+    let format = if openmetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    };
+    let mut out = Vec::new();
+    let mut enc = Encoder::new(&mut out, format, "").with_default_labels(&defaults);
+    f.encode(&mut enc);
+    String::from_utf8(out).map_err(|e| Error::from_reason(e.to_string()))
+}

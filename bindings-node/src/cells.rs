@@ -39,6 +39,15 @@ pub(crate) fn forget_global_name(name: &str, id: u32) {
     }
 }
 
+/// Records a family added to the global registry by hand, so other threads join it.
+pub(crate) fn claim_global_name(name: &str, id: u32) {
+    global_names()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name.to_owned())
+        .or_insert(id);
+}
+
 pub(crate) fn forget_global_names() {
     global_names()
         .lock()

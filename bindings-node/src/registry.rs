@@ -32,7 +32,11 @@ pub fn new_registry() -> u32 {
 #[napi(catch_unwind)]
 pub fn registry_add(registry_id: u32, family_id: u32) -> Result<()> {
     let r = registry(registry_id)?;
-    match r.register_arc(family(family_id)?) {
+    let f = family(family_id)?;
+    if registry_id == 0 {
+        crate::cells::claim_global_name(f.name(), family_id);
+    }
+    match r.register_arc(f) {
         Ok(()) | Err(footmetrics::Error::AlreadyRegistered(_)) => Ok(()),
         Err(e) => Err(crate::core_err(e)),
     }
@@ -130,5 +134,84 @@ pub fn render_registry(
             Format::Text
         },
         defaults: pairs(default_labels),
+    }))
+}
+
+pub struct Push {
+    registry: Registry,
+    defaults: Vec<(String, String)>,
+    gateway: String,
+    method: footmetrics::push::PushMethod,
+    job: String,
+    grouping: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    timeout: std::time::Duration,
+}
+
+impl Task for Push {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        use footmetrics::push::{group_url, send, PushError, PushMethod};
+        let fail = |e: PushError| {
+            let status = match e {
+                PushError::InvalidArgument(_) => Status::InvalidArg,
+                _ => Status::GenericFailure,
+            };
+            Error::new(status, e.to_string())
+        };
+        let url = group_url(&self.gateway, &self.job, &self.grouping).map_err(fail)?;
+        let mut body = Vec::new();
+        let mut headers = self.headers.clone();
+        if self.method != PushMethod::Delete {
+            self.registry
+                .encode_with_defaults(Format::Text, &mut body, &self.defaults);
+            headers.push((
+                "Content-Type".into(),
+                Format::Text.content_type().to_owned(),
+            ));
+        }
+        send(&url, self.method.http_method(), &headers, &body, self.timeout).map_err(fail)
+    }
+
+    fn resolve(&mut self, _env: Env, _out: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Pushes (`push`: PUT, `pushAdd`: POST) or deletes a group at a Pushgateway, on the thread
+/// pool, through the core's client.
+#[allow(clippy::too_many_arguments)]
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn push_registry(
+    registry_id: u32,
+    default_labels: Vec<String>,
+    gateway: String,
+    method: String,
+    job: String,
+    grouping: Vec<String>,
+    headers: Vec<String>,
+    timeout_ms: f64,
+) -> Result<AsyncTask<Push>> {
+    use footmetrics::push::PushMethod;
+    let method = match method.as_str() {
+        "push" => PushMethod::Push,
+        "pushAdd" => PushMethod::PushAdd,
+        "delete" => PushMethod::Delete,
+        m => return Err(Error::new(Status::InvalidArg, format!("unknown push method {m}"))),
+    };
+    if !(timeout_ms > 0.0 && timeout_ms.is_finite()) {
+        return Err(Error::new(Status::InvalidArg, "timeout must be a positive number"));
+    }
+    Ok(AsyncTask::new(Push {
+        registry: registry(registry_id)?,
+        defaults: pairs(default_labels),
+        gateway,
+        method,
+        job,
+        grouping: pairs(grouping),
+        headers: pairs(headers),
+        timeout: std::time::Duration::from_secs_f64(timeout_ms / 1000.0),
     }))
 }

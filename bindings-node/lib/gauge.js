@@ -1,0 +1,136 @@
+'use strict';
+
+const util = require('util');
+const { performance } = require('perf_hooks');
+const { Metric, Child } = require('./metric');
+const { sharedCell, native } = require('./native');
+const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+
+function checkDelta(delta) {
+	if (typeof delta !== 'number') {
+		throw new TypeError(`Delta is not a valid number: ${util.format(delta)}`);
+	}
+	return delta;
+}
+
+class GaugeChild extends Child {
+	set(value) {
+		if (typeof value !== 'number') throw invalidNumber(value);
+		if (this.g !== this.m._gen) this._refresh();
+		this.a[this.o] = value;
+	}
+	inc(value) {
+		value = value === undefined ? 1 : checkDelta(value);
+		if (this.g !== this.m._gen) this._refresh();
+		this.a[this.o] += value;
+	}
+	dec(value) {
+		value = value === undefined ? 1 : checkDelta(value);
+		if (this.g !== this.m._gen) this._refresh();
+		this.a[this.o] -= value;
+	}
+	setToCurrentTime() {
+		this.set(Date.now() / 1000);
+	}
+	startTimer() {
+		const start = performance.now();
+		return () => {
+			const v = (performance.now() - start) / 1000;
+			this.set(v);
+			return v;
+		};
+	}
+}
+
+class Gauge extends Metric {
+	constructor(config) {
+		super(config);
+		this.type = 'gauge';
+		this._declare('gauge');
+		if (this.labelNames.length === 0) this._child(undefined);
+	}
+
+	_makeChild(base, values) {
+		const [arr, off] = sharedCell(base);
+		return new GaugeChild(this, arr, off, values);
+	}
+
+	_pick(labels) {
+		if (!isObject(labels)) return this._unlabelled || this._child(undefined);
+		return this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
+	}
+
+	set(labels, value) {
+		if (!isObject(labels)) value = labels;
+		if (typeof value !== 'number') throw invalidNumber(value);
+		const child = this._pick(labels);
+		if (child.g !== this._gen) child._refresh();
+		child.a[child.o] = value;
+	}
+
+	inc(labels, value) {
+		if (!isObject(labels)) value = labels;
+		value = value === undefined ? 1 : checkDelta(value);
+		const child = this._pick(labels);
+		if (child.g !== this._gen) child._refresh();
+		child.a[child.o] += value;
+	}
+
+	dec(labels, value) {
+		if (!isObject(labels)) value = labels;
+		value = value === undefined ? 1 : checkDelta(value);
+		const child = this._pick(labels);
+		if (child.g !== this._gen) child._refresh();
+		child.a[child.o] -= value;
+	}
+
+	setToCurrentTime(labels) {
+		const now = Date.now() / 1000;
+		if (labels === undefined) this.set(now);
+		else this.set(labels, now);
+	}
+
+	startTimer(labels) {
+		const start = performance.now();
+		return endLabels => {
+			const v = (performance.now() - start) / 1000;
+			this.set(Object.assign({}, labels, endLabels), v);
+			return v;
+		};
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		return this._child(labels);
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		native.removeSeries(this._fid, this._values(labels));
+		this._forget();
+	}
+
+	reset() {
+		native.resetFamily(this._fid);
+		this._forget();
+		if (this.labelNames.length === 0) this._child(undefined);
+	}
+
+	async get() {
+		await this._runCollect();
+		return {
+			help: this.help,
+			name: this.name,
+			type: this.type,
+			values: native.familyValues(this._fid).map(s => ({
+				value: s.value,
+				labels: this._labelsObject(s.labels),
+			})),
+			aggregator: this.aggregator,
+		};
+	}
+}
+
+module.exports = Gauge;

@@ -1,0 +1,126 @@
+'use strict';
+
+const { performance } = require('perf_hooks');
+const { Metric, Child } = require('./metric');
+const { laneCell, native } = require('./native');
+const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Cells `[bucket 0 … bucket n-1, +Inf, sum]`, counts not cumulative (Rust accumulates at
+ * render), so an observation is two adds.
+ */
+class HistogramChild extends Child {
+	observe(value) {
+		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
+		if (this.g !== this.m._gen) this._refresh();
+		const bounds = this.m.upperBounds;
+		const n = bounds.length;
+		let i = 0;
+		while (i < n && value > bounds[i]) i++;
+		const a = this.a;
+		const o = this.o;
+		a[o + i] += 1;
+		a[o + n + 1] += value;
+	}
+	startTimer() {
+		const start = performance.now();
+		return () => {
+			const v = (performance.now() - start) / 1000;
+			this.observe(v);
+			return v;
+		};
+	}
+}
+
+class Histogram extends Metric {
+	constructor(config) {
+		super(config, { buckets: DEFAULT_BUCKETS });
+		this.type = 'histogram';
+		for (const label of this.labelNames) {
+			if (label === 'le') throw new Error('le is a reserved label keyword');
+		}
+		if (!Array.isArray(this.buckets) || this.buckets.some(b => typeof b !== 'number')) {
+			throw new TypeError('buckets must be an array of numbers');
+		}
+		this.upperBounds = Object.freeze(this.buckets.filter(b => b !== Infinity));
+		this._declare('histogram', { buckets: [...this.upperBounds] });
+		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.enableExemplars) this.observe = this._observeWithExemplar;
+	}
+
+	_makeChild(base, values) {
+		const [arr, off] = laneCell(base);
+		return new HistogramChild(this, arr, off, values);
+	}
+
+	/** observe(value) or observe(labels, value). */
+	observe(labels, value) {
+		let child;
+		if (isObject(labels)) {
+			child = this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
+		} else {
+			value = labels;
+			child = this._unlabelled || this._child(undefined);
+		}
+		child.observe(value);
+	}
+
+	_observeWithExemplar({ labels = {}, value } = {}) {
+		Histogram.prototype.observe.call(this, labels, value);
+	}
+
+	startTimer(labels) {
+		const start = performance.now();
+		return endLabels => {
+			const v = (performance.now() - start) / 1000;
+			if (endLabels === undefined && labels === undefined) this.observe(v);
+			else this.observe(endLabels === undefined ? labels : Object.assign({}, labels, endLabels), v);
+			return v;
+		};
+	}
+
+	zero(labels) {
+		validateLabel(this.labelNames, labels || {});
+		native.zeroSeries(this._fid, this._values(labels || {}));
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		return this._child(labels);
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		native.removeSeries(this._fid, this._values(labels));
+		this._forget();
+	}
+
+	reset() {
+		native.resetFamily(this._fid);
+		this._forget();
+	}
+
+	async get() {
+		await this._runCollect();
+		const values = [];
+		const bucketName = `${this.name}_bucket`;
+		for (const s of native.familyValues(this._fid)) {
+			const labels = this._labelsObject(s.labels);
+			let acc = 0;
+			for (let i = 0; i < this.upperBounds.length; i++) {
+				acc += s.buckets[i];
+				values.push({ labels: { le: this.upperBounds[i], ...labels }, value: acc, metricName: bucketName });
+			}
+			values.push({ labels: { le: '+Inf', ...labels }, value: s.count, metricName: bucketName });
+			values.push({ labels: { ...labels }, value: s.sum, metricName: `${this.name}_sum` });
+			values.push({ labels: { ...labels }, value: s.count, metricName: `${this.name}_count` });
+		}
+		return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+	}
+}
+
+module.exports = Histogram;

@@ -1,0 +1,145 @@
+'use strict';
+// prom-client's Registry over a registry in Rust. `metrics()` runs the metrics' `collect`
+// callbacks here, then renders on the libuv thread pool: the event loop only waits.
+
+const { native } = require('./native');
+
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+function flatten(labels) {
+	const out = [];
+	for (const k of Object.keys(labels)) {
+		const v = labels[k];
+		if (v !== undefined && v !== null) out.push(k, `${v}`);
+	}
+	return out;
+}
+
+class Registry {
+	static get PROMETHEUS_CONTENT_TYPE() {
+		return PROMETHEUS_CONTENT_TYPE;
+	}
+
+	static get OPENMETRICS_CONTENT_TYPE() {
+		return OPENMETRICS_CONTENT_TYPE;
+	}
+
+	constructor(regContentType = PROMETHEUS_CONTENT_TYPE, nativeId) {
+		if (regContentType !== PROMETHEUS_CONTENT_TYPE && regContentType !== OPENMETRICS_CONTENT_TYPE) {
+			throw new TypeError(`Content type ${regContentType} is unsupported`);
+		}
+		this._metrics = {};
+		this._defaultLabels = {};
+		this._contentType = regContentType;
+		this._id = nativeId === undefined ? native.newRegistry() : nativeId;
+	}
+
+	getMetricsAsArray() {
+		return Object.values(this._metrics);
+	}
+
+	_openMetrics() {
+		return this._contentType === OPENMETRICS_CONTENT_TYPE;
+	}
+
+	async _collectAll() {
+		const pending = [];
+		for (const m of this.getMetricsAsArray()) {
+			if (m.collect) pending.push(m._runCollect());
+		}
+		if (pending.length) await Promise.all(pending);
+	}
+
+	/** The exposition of every metric (those other worker threads declared included). */
+	async metrics() {
+		await this._collectAll();
+		return native.renderRegistry(this._id, this._openMetrics(), flatten(this._defaultLabels));
+	}
+
+	registerMetric(metric) {
+		if (this._metrics[metric.name] && this._metrics[metric.name] !== metric) {
+			throw new Error(`A metric with the name ${metric.name} has already been registered.`);
+		}
+		this._metrics[metric.name] = metric;
+		native.registryAdd(this._id, metric._fid);
+	}
+
+	clear() {
+		this._metrics = {};
+		this._defaultLabels = {};
+		native.registryClear(this._id);
+	}
+
+	async getMetricsAsJSON() {
+		const defaultLabelNames = Object.keys(this._defaultLabels);
+		const items = await Promise.all(this.getMetricsAsArray().map(m => m.get()));
+		for (const item of items) {
+			if (item.values && defaultLabelNames.length > 0) {
+				for (const val of item.values) {
+					val.labels = Object.assign({}, val.labels);
+					for (const name of defaultLabelNames) {
+						val.labels[name] = val.labels[name] || this._defaultLabels[name];
+					}
+				}
+			}
+		}
+		return items;
+	}
+
+	removeSingleMetric(name) {
+		const metric = this._metrics[name];
+		if (metric) native.registryRemove(this._id, metric._fid);
+		delete this._metrics[name];
+	}
+
+	async getSingleMetricAsString(name) {
+		const metric = this._metrics[name];
+		await metric._runCollect();
+		const text = native.renderFamily(metric._fid, this._openMetrics(), flatten(this._defaultLabels));
+		return text.endsWith('\n') ? text.slice(0, -1) : text;
+	}
+
+	getSingleMetric(name) {
+		return this._metrics[name];
+	}
+
+	setDefaultLabels(labels) {
+		this._defaultLabels = labels;
+	}
+
+	resetMetrics() {
+		for (const name in this._metrics) this._metrics[name].reset();
+	}
+
+	get contentType() {
+		return this._contentType;
+	}
+
+	setContentType(metricsContentType) {
+		if (metricsContentType === OPENMETRICS_CONTENT_TYPE || metricsContentType === PROMETHEUS_CONTENT_TYPE) {
+			this._contentType = metricsContentType;
+		} else {
+			throw new Error(`Content type ${metricsContentType} is unsupported`);
+		}
+	}
+
+	static merge(registers) {
+		const regType = registers[0].contentType;
+		for (const reg of registers) {
+			if (reg.contentType !== regType) {
+				throw new Error('Registers can only be merged if they have the same content type');
+			}
+		}
+		const merged = new Registry(regType);
+		for (const reg of registers) {
+			for (const m of reg.getMetricsAsArray()) merged.registerMetric(m);
+		}
+		return merged;
+	}
+}
+
+Registry._flatten = flatten;
+module.exports = Registry;
+// Native registry 0 is process-wide: every worker thread's `register` renders the same one.
+module.exports.globalRegistry = new Registry(PROMETHEUS_CONTENT_TYPE, 0);

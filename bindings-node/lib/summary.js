@@ -1,0 +1,116 @@
+'use strict';
+
+const { performance } = require('perf_hooks');
+const { Metric, Child } = require('./metric');
+const { laneCell, native } = require('./native');
+const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+
+const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
+
+/**
+ * Count and sum are cells `[count, sum]` written here; the observation also goes to the
+ * series' quantile window in Rust (one N-API call: still far cheaper than a t-digest push).
+ */
+class SummaryChild extends Child {
+	constructor(metric, arr, off, values, base) {
+		super(metric, arr, off, values);
+		this.b = base;
+	}
+	observe(value) {
+		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
+		if (this.g !== this.m._gen) this._refresh();
+		this.a[this.o] += 1;
+		this.a[this.o + 1] += value;
+		native.observeQuantiles(this.m._fid, this.b, value);
+	}
+	startTimer() {
+		const start = performance.now();
+		return () => {
+			const v = (performance.now() - start) / 1000;
+			this.observe(v);
+			return v;
+		};
+	}
+}
+
+class Summary extends Metric {
+	constructor(config) {
+		super(config, { percentiles: DEFAULT_PERCENTILES });
+		this.type = 'summary';
+		for (const label of this.labelNames) {
+			if (label === 'quantile') throw new Error('quantile is a reserved label keyword');
+		}
+		if (this.maxAgeSeconds !== undefined && !(this.maxAgeSeconds >= 0)) {
+			throw new TypeError('maxAgeSeconds must be a non-negative number');
+		}
+		if (this.ageBuckets !== undefined && !(Number.isInteger(this.ageBuckets) && this.ageBuckets >= 0)) {
+			throw new TypeError('ageBuckets must be a non-negative integer');
+		}
+		this._declare('summary', {
+			percentiles: [...this.percentiles],
+			maxAgeSeconds: this.maxAgeSeconds || 0,
+			ageBuckets: this.maxAgeSeconds ? this.ageBuckets || 5 : 0,
+		});
+		if (this.labelNames.length === 0) this._child(undefined);
+	}
+
+	_makeChild(base, values) {
+		const [arr, off] = laneCell(base);
+		return new SummaryChild(this, arr, off, values, base);
+	}
+
+	observe(labels, value) {
+		let child;
+		if (isObject(labels)) {
+			child = this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
+		} else {
+			value = labels;
+			child = this._unlabelled || this._child(undefined);
+		}
+		child.observe(value);
+	}
+
+	startTimer(labels) {
+		const start = performance.now();
+		return endLabels => {
+			const v = (performance.now() - start) / 1000;
+			if (endLabels === undefined && labels === undefined) this.observe(v);
+			else this.observe(endLabels === undefined ? labels : Object.assign({}, labels, endLabels), v);
+			return v;
+		};
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		return this._child(labels);
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		native.removeSeries(this._fid, this._values(labels));
+		this._forget();
+	}
+
+	/** As prom-client: every series stays, with count, sum and window emptied. */
+	reset() {
+		for (const s of native.familyValues(this._fid)) native.zeroSeries(this._fid, s.labels);
+	}
+
+	async get() {
+		await this._runCollect();
+		const values = [];
+		for (const s of native.familyValues(this._fid)) {
+			const labels = this._labelsObject(s.labels);
+			this.percentiles.forEach((q, i) => {
+				values.push({ labels: { quantile: q, ...labels }, value: s.quantiles[i] });
+			});
+			values.push({ metricName: `${this.name}_sum`, labels, value: s.sum });
+			values.push({ metricName: `${this.name}_count`, labels, value: s.count });
+		}
+		return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+	}
+}
+
+module.exports = Summary;

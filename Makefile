@@ -23,6 +23,7 @@ $(VENV)/.installed: requirements-dev.txt .ci/install-deps
 .PHONY: build
 build: ## Build every crate
 	$(CARGO) build --workspace --all-targets
+	$(MAKE) --no-print-directory node
 
 .PHONY: demo
 demo: ## Run the main job: the instrumented axum api-gateway example serving /metrics (DEMO_ARGS=--once prints and exits)
@@ -32,6 +33,7 @@ demo: ## Run the main job: the instrumented axum api-gateway example serving /me
 test: deps ## Run every test in every language (installs what the tests need first)
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-node
 	$(MAKE) --no-print-directory check-generated
 
 .PHONY: python
@@ -42,6 +44,17 @@ python: deps ## Build and install the Python package (bindings-python) into the 
 test-python: python ## Python tests (pytest) against the installed package, and its stubs checked by mypy's stubtest
 	cd bindings-python && $(PYTHON) -m pytest -q tests
 	cd bindings-python && $(PYTHON) -m mypy.stubtest footmetrics --allowlist stubtest-allowlist.txt
+
+.PHONY: node
+node: ## Build the npm package in place (bindings-node/footmetrics.node) and install its dev tools (prom-client, typescript)
+	$(CARGO) build --release -p footmetrics-node
+	cp target/release/libfootmetrics_node.so bindings-node/footmetrics.node
+	cd bindings-node && npm install --no-audit --no-fund --loglevel=error
+
+.PHONY: test-node
+test-node: node deps ## Node tests (node:test): API, differential vs prom-client, strict OpenMetrics, promtool, workers, cluster, stall, npm pack, types
+	cd bindings-node && FOOTMETRICS_PYTHON=$(PYTHON) node --test --test-concurrency=1 test/
+	cd bindings-node && npx tsc -p test/types
 
 .PHONY: generate
 generate: ## Regenerate every file generated from catalog/catalog.toml
@@ -56,6 +69,11 @@ bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw a
 	$(CARGO) bench -p footmetrics-benches
 	$(CARGO) run --release -q -p footmetrics-benches --bin ratios
 	$(MAKE) --no-print-directory bench-python
+	$(MAKE) --no-print-directory bench-node
+
+.PHONY: bench-node
+bench-node: node ## Node: each operation timed against prom-client in the same run, and the event loop's stall during a 100k-series scrape
+	node bindings-node/bench/bench.js
 
 .PHONY: bench-python
 bench-python: python ## Python: each operation timed against prometheus_client in the same run

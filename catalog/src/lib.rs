@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod node;
 mod python;
+pub use node::{node_output_path, node_types_path, render_node, render_node_types};
 pub use python::{python_output_path, python_stub_path, render_python, render_python_stub};
 
 /// The catalog file, next to this crate's manifest.
@@ -390,6 +392,8 @@ pub fn outputs(c: &Catalog) -> Vec<(PathBuf, String)> {
         (rust_output_path(), render_rust(c)),
         (python_output_path(), render_python(c)),
         (python_stub_path(), render_python_stub(c)),
+        (node_output_path(), render_node(c)),
+        (node_types_path(), render_node_types(c)),
     ]
 }
 

@@ -530,13 +530,25 @@ impl CellFamily {
         }
     }
 
-    /// Every visible series with its value, in no particular order.
-    pub fn values(&self) -> Vec<(Vec<String>, CellValue)> {
-        let lanes = self.lanes();
-        self.by_labels
+    /// Visible series in creation order (cells are allocated in increasing order), as
+    /// prom-client lists them.
+    fn visible(&self) -> Vec<Arc<Series>> {
+        let mut v: Vec<Arc<Series>> = self
+            .by_labels
             .pin()
             .values()
             .filter(|s| s.visible.load(Ordering::Relaxed))
+            .cloned()
+            .collect();
+        v.sort_unstable_by_key(|s| s.base);
+        v
+    }
+
+    /// Every visible series with its value, in creation order.
+    pub fn values(&self) -> Vec<(Vec<String>, CellValue)> {
+        let lanes = self.lanes();
+        self.visible()
+            .iter()
             .map(|s| (s.labels.to_vec(), self.value_of(s, &lanes)))
             .collect()
     }
@@ -717,11 +729,7 @@ impl Collector for CellFamily {
             }
             _ => Vec::new(),
         };
-        let guard = self.by_labels.pin();
-        for s in guard.values() {
-            if !s.visible.load(Ordering::Relaxed) {
-                continue;
-            }
+        for s in self.visible() {
             let labels = s.rendered.as_str();
             match &self.kind {
                 CellKind::Counter | CellKind::Gauge => sample(
@@ -748,7 +756,7 @@ impl Collector for CellFamily {
                         count,
                         sum,
                         quantiles,
-                    } = self.value_of(s, &lanes)
+                    } = self.value_of(&s, &lanes)
                     else {
                         unreachable!("summary families produce summary values")
                     };

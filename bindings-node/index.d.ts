@@ -1,0 +1,242 @@
+// Types for footmetrics' Node package: the shapes of prom-client's API, label names as type
+// parameters so `labels` objects are checked against `labelNames`.
+
+export type PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
+
+/** Label values by label name; numbers are written as their decimal text. */
+export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
+
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
+export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
+
+export interface MetricValue<T extends string> {
+	value: number;
+	labels: LabelValues<T>;
+}
+
+export interface MetricValueWithName<T extends string> extends MetricValue<T> {
+	metricName?: string;
+}
+
+export interface MetricObject {
+	name: string;
+	help: string;
+	type: MetricType;
+	aggregator: Aggregator;
+}
+
+export interface MetricObjectWithValues<T extends MetricValue<string>> extends MetricObject {
+	values: T[];
+}
+
+export type CollectFunction<T> = (this: T) => void | Promise<void>;
+
+export interface MetricConfiguration<T extends string> {
+	name: string;
+	help: string;
+	labelNames?: readonly T[];
+	registers?: Registry[];
+	aggregator?: Aggregator;
+	collect?: CollectFunction<any>;
+	enableExemplars?: boolean;
+}
+
+export type Metric<T extends string = string> = Counter<T> | Gauge<T> | Summary<T> | Histogram<T>;
+
+export class Registry<BoundRegistryContentType extends RegistryContentType = PrometheusContentType> {
+	constructor(regContentType?: BoundRegistryContentType);
+	static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType;
+	static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType;
+	/** Every metric's exposition; rendered off the main thread. */
+	metrics(): Promise<string>;
+	clear(): void;
+	resetMetrics(): void;
+	registerMetric<T extends string>(metric: Metric<T>): void;
+	getMetricsAsJSON(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+	getMetricsAsArray(): Metric[];
+	removeSingleMetric(name: string): void;
+	getSingleMetric<T extends string>(name: string): Metric<T> | undefined;
+	getSingleMetricAsString(name: string): Promise<string>;
+	setDefaultLabels(labels: Record<string, string | number>): void;
+	readonly contentType: BoundRegistryContentType;
+	setContentType<T extends RegistryContentType>(contentType: T): void;
+	static merge<T extends RegistryContentType>(registers: Registry<T>[]): Registry<T>;
+}
+
+export class AggregatorRegistry<T extends RegistryContentType = PrometheusContentType> extends Registry<T> {
+	/** In the cluster primary: every worker's metrics, aggregated per metric `aggregator`. */
+	clusterMetrics(): Promise<string>;
+	/** In workers: the registries to report (default: the global registry). */
+	static setRegistries(regs: Registry | Registry[]): void;
+}
+
+export const register: Registry;
+export const contentType: RegistryContentType;
+export const prometheusContentType: PrometheusContentType;
+export const openMetricsContentType: OpenMetricsContentType;
+
+export interface CounterConfiguration<T extends string> extends MetricConfiguration<T> {
+	collect?: CollectFunction<Counter<T>>;
+}
+
+export class Counter<T extends string = string> {
+	constructor(configuration: CounterConfiguration<T>);
+	readonly name: string;
+	readonly help: string;
+	readonly labelNames: readonly T[];
+	inc(value?: number): void;
+	inc(labels: LabelValues<T>, value?: number): void;
+	get(): Promise<MetricObjectWithValues<MetricValue<T>>>;
+	labels(...values: string[]): Counter.Internal;
+	labels(labels: LabelValues<T>): Counter.Internal;
+	remove(...values: string[]): void;
+	remove(labels: LabelValues<T>): void;
+	reset(): void;
+}
+
+export namespace Counter {
+	interface Internal {
+		inc(value?: number): void;
+	}
+}
+
+export interface GaugeConfiguration<T extends string> extends MetricConfiguration<T> {
+	collect?: CollectFunction<Gauge<T>>;
+}
+
+export class Gauge<T extends string = string> {
+	constructor(configuration: GaugeConfiguration<T>);
+	readonly name: string;
+	readonly help: string;
+	readonly labelNames: readonly T[];
+	inc(value?: number): void;
+	inc(labels: LabelValues<T>, value?: number): void;
+	dec(value?: number): void;
+	dec(labels: LabelValues<T>, value?: number): void;
+	set(value: number): void;
+	set(labels: LabelValues<T>, value: number): void;
+	setToCurrentTime(labels?: LabelValues<T>): void;
+	/** Returns `end(labels?)`, which sets the gauge to the seconds elapsed and returns them. */
+	startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number;
+	get(): Promise<MetricObjectWithValues<MetricValue<T>>>;
+	labels(...values: string[]): Gauge.Internal;
+	labels(labels: LabelValues<T>): Gauge.Internal;
+	remove(...values: string[]): void;
+	remove(labels: LabelValues<T>): void;
+	reset(): void;
+}
+
+export namespace Gauge {
+	interface Internal {
+		inc(value?: number): void;
+		dec(value?: number): void;
+		set(value: number): void;
+		setToCurrentTime(): void;
+		startTimer(): () => number;
+	}
+}
+
+export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
+	buckets?: number[];
+	collect?: CollectFunction<Histogram<T>>;
+}
+
+export class Histogram<T extends string = string> {
+	constructor(configuration: HistogramConfiguration<T>);
+	readonly name: string;
+	readonly help: string;
+	readonly labelNames: readonly T[];
+	readonly upperBounds: readonly number[];
+	observe(value: number): void;
+	observe(labels: LabelValues<T>, value: number): void;
+	/** Returns `end(labels?)`, which observes the seconds elapsed and returns them. */
+	startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number;
+	get(): Promise<MetricObjectWithValues<MetricValueWithName<T>>>;
+	zero(labels: LabelValues<T>): void;
+	labels(...values: string[]): Histogram.Internal;
+	labels(labels: LabelValues<T>): Histogram.Internal;
+	remove(...values: string[]): void;
+	remove(labels: LabelValues<T>): void;
+	reset(): void;
+}
+
+export namespace Histogram {
+	interface Internal {
+		observe(value: number): void;
+		startTimer(): () => number;
+	}
+}
+
+export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T> {
+	/** Quantiles to report, each in [0, 1]. */
+	percentiles?: number[];
+	/** Width of the sliding window; 0 or absent: all time. */
+	maxAgeSeconds?: number;
+	/** Slices of the window (default 5 when `maxAgeSeconds` is set). */
+	ageBuckets?: number;
+	/** Accepted for prom-client compatibility; has no effect. */
+	compressCount?: number;
+	collect?: CollectFunction<Summary<T>>;
+}
+
+export class Summary<T extends string = string> {
+	constructor(configuration: SummaryConfiguration<T>);
+	readonly name: string;
+	readonly help: string;
+	readonly labelNames: readonly T[];
+	observe(value: number): void;
+	observe(labels: LabelValues<T>, value: number): void;
+	startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number;
+	get(): Promise<MetricObjectWithValues<MetricValueWithName<T>>>;
+	labels(...values: string[]): Summary.Internal;
+	labels(labels: LabelValues<T>): Summary.Internal;
+	remove(...values: string[]): void;
+	remove(labels: LabelValues<T>): void;
+	reset(): void;
+}
+
+export namespace Summary {
+	interface Internal {
+		observe(value: number): void;
+		startTimer(): () => number;
+	}
+}
+
+export namespace Pushgateway {
+	interface Parameters {
+		jobName: string;
+		groupings?: Record<string, string | number>;
+	}
+}
+
+export class Pushgateway<T extends RegistryContentType = PrometheusContentType> {
+	/** `options.timeout` (ms, default 10000) and `options.headers` are honoured. */
+	constructor(url: string, options?: { timeout?: number; headers?: Record<string, string> }, registry?: Registry<T>);
+	pushAdd(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
+	push(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
+	delete(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
+}
+
+export function linearBuckets(start: number, width: number, count: number): number[];
+export function exponentialBuckets(start: number, factor: number, count: number): number[];
+
+export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentType = PrometheusContentType> {
+	register?: Registry<T>;
+	prefix?: string;
+	gcDurationBuckets?: number[];
+	eventLoopMonitoringPrecision?: number;
+	labels?: Record<string, string | number>;
+}
+
+export function collectDefaultMetrics<T extends RegistryContentType = PrometheusContentType>(
+	config?: DefaultMetricsCollectorConfiguration<T>,
+): void;
+export namespace collectDefaultMetrics {
+	const metricsList: string[];
+}
+
+export function validateMetricName(name: string): boolean;
+
+export { catalog } from './catalog';

@@ -239,4 +239,4 @@ export namespace collectDefaultMetrics {
 
 export function validateMetricName(name: string): boolean;
 
-export { catalog } from './catalog';
+export * as catalog from './catalog';

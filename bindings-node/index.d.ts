@@ -37,7 +37,7 @@ export interface MetricConfiguration<T extends string> {
 	name: string;
 	help: string;
 	labelNames?: readonly T[];
-	registers?: Registry[];
+	registers?: Registry<any>[];
 	aggregator?: Aggregator;
 	collect?: CollectFunction<any>;
 	enableExemplars?: boolean;

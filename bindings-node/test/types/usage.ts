@@ -1,0 +1,25 @@
+// Compiled by `make test-node` (tsc --noEmit): the label-name generics accept the declared
+// labels and reject others (each `@ts-expect-error` fails the build if the error goes away).
+import { Counter, Histogram, Registry, register, catalog, LabelValues } from 'footmetrics';
+
+const requests = new Counter({ name: 'http_requests_total', help: 'Requests.', labelNames: ['method', 'code'] as const });
+requests.inc({ method: 'GET', code: 200 });
+requests.labels({ method: 'GET' }).inc(2);
+// @ts-expect-error: 'route' is not one of the label names
+requests.inc({ route: '/' });
+
+const latency: Histogram<'route'> = new Histogram({ name: 'latency_seconds', help: 'L.', labelNames: ['route'], buckets: [0.1, 1] });
+latency.observe({ route: '/' }, 0.2);
+const end: (labels?: LabelValues<'route'>) => number = latency.startTimer();
+end({ route: '/x' });
+
+const inference = catalog.ml_inference_duration_seconds();
+inference.observe({ model_version: 'v2', batch_size: '32', device: 'cuda' }, 0.4);
+// @ts-expect-error: not a label of ml_inference_duration_seconds
+inference.observe({ gpu: '0' }, 0.4);
+
+const text: Promise<string> = register.metrics();
+const reg = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+new Counter({ name: "om_total", help: "OM.", registers: [reg] });
+void text;
+void reg;

@@ -220,7 +220,11 @@ pub(crate) fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
 
 /// One family's exposition (`getSingleMetricAsString`), without a trailing `# EOF`.
 #[napi(catch_unwind)]
-pub fn render_family(family_id: u32, openmetrics: bool, default_labels: Vec<String>) -> Result<String> {
+pub fn render_family(
+    family_id: u32,
+    openmetrics: bool,
+    default_labels: Vec<String>,
+) -> Result<String> {
     use footmetrics::Collector;
     let f = family(family_id)?;
     let defaults = pairs(default_labels);

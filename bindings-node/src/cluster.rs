@@ -94,8 +94,11 @@ fn aggregate_and_render(workers: &[String], openmetrics: bool) -> Result<Vec<u8>
             });
             for v in m.values {
                 let name = v.metric_name.clone().unwrap_or_else(|| m.name.clone());
-                let labels: Vec<(String, String)> =
-                    v.labels.iter().map(|(k, x)| (k.clone(), label_text(x))).collect();
+                let labels: Vec<(String, String)> = v
+                    .labels
+                    .iter()
+                    .map(|(k, x)| (k.clone(), label_text(x)))
+                    .collect();
                 let key = (name, labels);
                 let slot = f.values.entry(key.clone()).or_insert_with(|| {
                     f.order.push(key);

@@ -6,6 +6,9 @@
 //! out pages and render. Every export catches panics (`catch_unwind`) so none reaches JS;
 //! core errors become JS `Error`s with the core's message.
 
+// napi-rs registers nothing under `cfg(test)`, so the exports look unused there.
+#![cfg_attr(test, allow(dead_code))]
+
 mod cells;
 mod cluster;
 mod registry;

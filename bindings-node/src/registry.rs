@@ -91,9 +91,19 @@ impl ToNapiValue for Exposition {
         // SAFETY: `bytes` outlives the call; the length is exact.
         let status = unsafe {
             if bytes.is_ascii() {
-                napi::sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
+                napi::sys::napi_create_string_latin1(
+                    env,
+                    bytes.as_ptr().cast(),
+                    bytes.len() as isize,
+                    &mut out,
+                )
             } else {
-                napi::sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
+                napi::sys::napi_create_string_utf8(
+                    env,
+                    bytes.as_ptr().cast(),
+                    bytes.len() as isize,
+                    &mut out,
+                )
             }
         };
         if status != napi::sys::Status::napi_ok {
@@ -172,7 +182,14 @@ impl Task for Push {
                 Format::Text.content_type().to_owned(),
             ));
         }
-        send(&url, self.method.http_method(), &headers, &body, self.timeout).map_err(fail)
+        send(
+            &url,
+            self.method.http_method(),
+            &headers,
+            &body,
+            self.timeout,
+        )
+        .map_err(fail)
     }
 
     fn resolve(&mut self, _env: Env, _out: ()) -> Result<()> {
@@ -199,10 +216,18 @@ pub fn push_registry(
         "push" => PushMethod::Push,
         "pushAdd" => PushMethod::PushAdd,
         "delete" => PushMethod::Delete,
-        m => return Err(Error::new(Status::InvalidArg, format!("unknown push method {m}"))),
+        m => {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("unknown push method {m}"),
+            ))
+        }
     };
     if !(timeout_ms > 0.0 && timeout_ms.is_finite()) {
-        return Err(Error::new(Status::InvalidArg, "timeout must be a positive number"));
+        return Err(Error::new(
+            Status::InvalidArg,
+            "timeout must be a positive number",
+        ));
     }
     Ok(AsyncTask::new(Push {
         registry: registry(registry_id)?,

@@ -264,7 +264,10 @@ impl Series {
 pub enum CellValue {
     Scalar(f64),
     /// Non-cumulative bucket counts (last is `+Inf`), and the sum.
-    Histogram { buckets: Vec<f64>, sum: f64 },
+    Histogram {
+        buckets: Vec<f64>,
+        sum: f64,
+    },
     /// Count, sum, and `(quantile, value)` (value 0 for an empty window, as prom-client).
     Summary {
         count: f64,
@@ -320,8 +323,7 @@ impl CellFamily {
                 if label_names.iter().any(|l| l == "le") {
                     return Err(Error::ReservedLabelName("le".into()));
                 }
-                if bounds.iter().any(|b| !b.is_finite())
-                    || bounds.windows(2).any(|w| w[0] >= w[1])
+                if bounds.iter().any(|b| !b.is_finite()) || bounds.windows(2).any(|w| w[0] >= w[1])
                 {
                     return Err(Error::InvalidBuckets(
                         "bounds must be finite and strictly increasing".into(),
@@ -372,9 +374,7 @@ impl CellFamily {
         self.help == other.help
             && self.label_names == other.label_names
             && match (&self.kind, &other.kind) {
-                (CellKind::Counter, CellKind::Counter) | (CellKind::Gauge, CellKind::Gauge) => {
-                    true
-                }
+                (CellKind::Counter, CellKind::Counter) | (CellKind::Gauge, CellKind::Gauge) => true,
                 (CellKind::Histogram { bounds: a }, CellKind::Histogram { bounds: b }) => a == b,
                 (
                     CellKind::Summary {
@@ -495,7 +495,12 @@ impl CellFamily {
     /// Adds an observation to a summary series' quantile window (count and sum are cells the
     /// caller writes). False if `base` is not a summary series of this family.
     pub fn observe_quantiles(&self, base: usize, v: f64) -> bool {
-        match self.by_base.pin().get(&base).and_then(|s| s.window.as_ref()) {
+        match self
+            .by_base
+            .pin()
+            .get(&base)
+            .and_then(|s| s.window.as_ref())
+        {
             Some(w) => {
                 w.lock().unwrap_or_else(|e| e.into_inner()).observe(v);
                 true
@@ -520,7 +525,9 @@ impl CellFamily {
                         .unwrap_or_else(|e| e.into_inner())
                         .quantiles(quantiles)
                 });
-                let values = window.flatten().unwrap_or_else(|| vec![0.0; quantiles.len()]);
+                let values = window
+                    .flatten()
+                    .unwrap_or_else(|| vec![0.0; quantiles.len()]);
                 CellValue::Summary {
                     count: Space::sum(lanes, s.base),
                     sum: Space::sum(lanes, s.base + 1),
@@ -745,7 +752,15 @@ impl Collector for CellFamily {
                     let mut acc = 0.0;
                     for (i, le) in les.iter().enumerate() {
                         acc += Space::sum(&lanes, s.base + i);
-                        sample(out, &main, "_bucket", labels, &defaults, Some(("le", le)), acc);
+                        sample(
+                            out,
+                            &main,
+                            "_bucket",
+                            labels,
+                            &defaults,
+                            Some(("le", le)),
+                            acc,
+                        );
                     }
                     let sum = Space::sum(&lanes, s.base + les.len());
                     sample(out, &main, "_sum", labels, &defaults, None, sum);
@@ -799,9 +814,15 @@ mod tests {
         let r = Registry::new();
         r.register_arc(f.clone()).unwrap();
         let text = r.render(Format::Text);
-        assert!(text.contains("# TYPE jobs_total counter\njobs_total{kind=\"x\"} 5\n"), "{text}");
+        assert!(
+            text.contains("# TYPE jobs_total counter\njobs_total{kind=\"x\"} 5\n"),
+            "{text}"
+        );
         let om = r.render(Format::OpenMetrics);
-        assert!(om.contains("# TYPE jobs counter\njobs_total{kind=\"x\"} 5\n"), "{om}");
+        assert!(
+            om.contains("# TYPE jobs counter\njobs_total{kind=\"x\"} 5\n"),
+            "{om}"
+        );
         assert!(f.remove(&vals(&["x"])));
         assert!(f.values().is_empty());
         let again = f.resolve(&vals(&["x"])).unwrap();

@@ -2,7 +2,7 @@
 
 const { Metric, Child } = require('./metric');
 const { laneCell, native } = require('./native');
-const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+const { isObject, invalidNumber } = require('./validation');
 
 function checkIncrement(value) {
 	if (value === undefined || value === null) return 1;
@@ -35,13 +35,8 @@ class Counter extends Metric {
 
 	/** inc(), inc(value), inc(labels), inc(labels, value): as prom-client. */
 	inc(labels, value) {
-		let child;
-		if (isObject(labels)) {
-			child = this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
-		} else {
-			value = labels;
-			child = this._unlabelled || this._child(undefined);
-		}
+		const child = this._target(labels);
+		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkIncrement(value);
 		if (child.g !== this._gen) child._refresh();
 		child.a[child.o] += value;
@@ -52,37 +47,14 @@ class Counter extends Metric {
 		Counter.prototype.inc.call(this, labels, value);
 	}
 
-	labels(...args) {
-		const labels = getLabels(this.labelNames, args) || {};
-		validateLabel(this.labelNames, labels);
-		return this._child(labels);
-	}
-
-	remove(...args) {
-		const labels = getLabels(this.labelNames, args) || {};
-		validateLabel(this.labelNames, labels);
-		native.removeSeries(this._fid, this._values(labels));
-		this._forget();
-	}
-
 	reset() {
 		native.resetFamily(this._fid);
 		this._forget();
 		if (this.labelNames.length === 0) this._child(undefined);
 	}
 
-	async get() {
-		await this._runCollect();
-		return {
-			help: this.help,
-			name: this.name,
-			type: this.type,
-			values: native.familyValues(this._fid).map(s => ({
-				value: s.value,
-				labels: this._labelsObject(s.labels),
-			})),
-			aggregator: this.aggregator,
-		};
+	get() {
+		return this._scalarGet();
 	}
 }
 

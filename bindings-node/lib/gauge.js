@@ -4,7 +4,7 @@ const util = require('util');
 const { performance } = require('perf_hooks');
 const { Metric, Child } = require('./metric');
 const { sharedCell, native } = require('./native');
-const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+const { isObject, invalidNumber } = require('./validation');
 
 function checkDelta(delta) {
 	if (typeof delta !== 'number') {
@@ -55,15 +55,10 @@ class Gauge extends Metric {
 		return new GaugeChild(this, arr, off, values);
 	}
 
-	_pick(labels) {
-		if (!isObject(labels)) return this._unlabelled || this._child(undefined);
-		return this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
-	}
-
 	set(labels, value) {
 		if (!isObject(labels)) value = labels;
 		if (typeof value !== 'number') throw invalidNumber(value);
-		const child = this._pick(labels);
+		const child = this._target(labels);
 		if (child.g !== this._gen) child._refresh();
 		child.a[child.o] = value;
 	}
@@ -71,7 +66,7 @@ class Gauge extends Metric {
 	inc(labels, value) {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
-		const child = this._pick(labels);
+		const child = this._target(labels);
 		if (child.g !== this._gen) child._refresh();
 		child.a[child.o] += value;
 	}
@@ -79,7 +74,7 @@ class Gauge extends Metric {
 	dec(labels, value) {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
-		const child = this._pick(labels);
+		const child = this._target(labels);
 		if (child.g !== this._gen) child._refresh();
 		child.a[child.o] -= value;
 	}
@@ -99,37 +94,14 @@ class Gauge extends Metric {
 		};
 	}
 
-	labels(...args) {
-		const labels = getLabels(this.labelNames, args);
-		validateLabel(this.labelNames, labels);
-		return this._child(labels);
-	}
-
-	remove(...args) {
-		const labels = getLabels(this.labelNames, args);
-		validateLabel(this.labelNames, labels);
-		native.removeSeries(this._fid, this._values(labels));
-		this._forget();
-	}
-
 	reset() {
 		native.resetFamily(this._fid);
 		this._forget();
 		if (this.labelNames.length === 0) this._child(undefined);
 	}
 
-	async get() {
-		await this._runCollect();
-		return {
-			help: this.help,
-			name: this.name,
-			type: this.type,
-			values: native.familyValues(this._fid).map(s => ({
-				value: s.value,
-				labels: this._labelsObject(s.labels),
-			})),
-			aggregator: this.aggregator,
-		};
+	get() {
+		return this._scalarGet();
 	}
 }
 

@@ -1,9 +1,8 @@
 'use strict';
 
-const { performance } = require('perf_hooks');
-const { Metric, Child } = require('./metric');
+const { ObservingMetric, ObservingChild } = require('./metric');
 const { laneCell, native } = require('./native');
-const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+const { isObject, invalidNumber, validateLabel } = require('./validation');
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -11,7 +10,7 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * Cells `[bucket 0 … bucket n-1, +Inf, sum]`, counts not cumulative (Rust accumulates at
  * render), so an observation is two adds.
  */
-class HistogramChild extends Child {
+class HistogramChild extends ObservingChild {
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
 		if (this.g !== this.m._gen) this._refresh();
@@ -24,17 +23,9 @@ class HistogramChild extends Child {
 		a[o + i] += 1;
 		a[o + n + 1] += value;
 	}
-	startTimer() {
-		const start = performance.now();
-		return () => {
-			const v = (performance.now() - start) / 1000;
-			this.observe(v);
-			return v;
-		};
-	}
 }
 
-class Histogram extends Metric {
+class Histogram extends ObservingMetric {
 	constructor(config) {
 		super(config, { buckets: DEFAULT_BUCKETS });
 		this.type = 'histogram';
@@ -57,46 +48,16 @@ class Histogram extends Metric {
 
 	/** observe(value) or observe(labels, value). */
 	observe(labels, value) {
-		let child;
-		if (isObject(labels)) {
-			child = this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
-		} else {
-			value = labels;
-			child = this._unlabelled || this._child(undefined);
-		}
-		child.observe(value);
+		this._target(labels).observe(isObject(labels) ? value : labels);
 	}
 
 	_observeWithExemplar({ labels = {}, value } = {}) {
 		Histogram.prototype.observe.call(this, labels, value);
 	}
 
-	startTimer(labels) {
-		const start = performance.now();
-		return endLabels => {
-			const v = (performance.now() - start) / 1000;
-			if (endLabels === undefined && labels === undefined) this.observe(v);
-			else this.observe(endLabels === undefined ? labels : Object.assign({}, labels, endLabels), v);
-			return v;
-		};
-	}
-
 	zero(labels) {
 		validateLabel(this.labelNames, labels || {});
 		native.zeroSeries(this._fid, this._values(labels || {}));
-	}
-
-	labels(...args) {
-		const labels = getLabels(this.labelNames, args);
-		validateLabel(this.labelNames, labels);
-		return this._child(labels);
-	}
-
-	remove(...args) {
-		const labels = getLabels(this.labelNames, args);
-		validateLabel(this.labelNames, labels);
-		native.removeSeries(this._fid, this._values(labels));
-		this._forget();
 	}
 
 	reset() {

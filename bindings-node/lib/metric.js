@@ -4,9 +4,10 @@
 // child holding a typed array over its cells and an offset: a hit hashes only the (usually
 // interned) value strings and crosses no N-API boundary. A miss asks Rust for the series.
 
+const { performance } = require('perf_hooks');
 const Registry = require('./registry');
 const { native } = require('./native');
-const { validateMetricName, validateLabelName, validateLabel, isObject } = require('./validation');
+const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
 
 /** A label value as prom-client keys it: `${value}`; a missing label is the empty value. */
 function labelText(v) {
@@ -109,6 +110,47 @@ class Metric {
 	}
 
 	/**
+	 * The child a write goes to: `labelsOrValue` is a labels object, or (prom-client's
+	 * `inc(value)`, `observe(value)`) not one, which means the series without labels.
+	 */
+	_target(labelsOrValue) {
+		if (!isObject(labelsOrValue)) return this._unlabelled || this._child(undefined);
+		if (this._nLabels === 0) return this._child(labelsOrValue);
+		return this._lookup(labelsOrValue) || this._resolve(labelsOrValue);
+	}
+
+	/** Label values given as arguments or as one object (prom-client's `labels`/`remove`). */
+	_labelArgs(args) {
+		const labels = getLabels(this.labelNames, args) || {};
+		validateLabel(this.labelNames, labels);
+		return labels;
+	}
+
+	labels(...args) {
+		return this._child(this._labelArgs(args));
+	}
+
+	remove(...args) {
+		native.removeSeries(this._fid, this._values(this._labelArgs(args)));
+		this._forget();
+	}
+
+	/** `get()` for one-cell metrics (counters, gauges). */
+	async _scalarGet() {
+		await this._runCollect();
+		return {
+			help: this.help,
+			name: this.name,
+			type: this.type,
+			values: native.familyValues(this._fid).map(s => ({
+				value: s.value,
+				labels: this._labelsObject(s.labels),
+			})),
+			aggregator: this.aggregator,
+		};
+	}
+
+	/**
 	 * Forgets cached children after remove/reset (Rust zeroed and hid those series). Held
 	 * children see the generation change and re-show their series on their next write, as
 	 * prom-client's `labels()` objects re-create theirs.
@@ -140,6 +182,19 @@ class Metric {
 	}
 }
 
+/** Histograms and summaries: `startTimer(labels?)` returns `end(labels?)`, which observes. */
+class ObservingMetric extends Metric {
+	startTimer(labels) {
+		const start = performance.now();
+		return endLabels => {
+			const v = (performance.now() - start) / 1000;
+			if (endLabels === undefined && labels === undefined) this.observe(v);
+			else this.observe(endLabels === undefined ? labels : Object.assign({}, labels, endLabels), v);
+			return v;
+		};
+	}
+}
+
 /**
  * A resolved series: `a[o]` is its first cell in this thread's typed array. `g` is the
  * metric's generation when resolved; a stale child re-shows its series before writing.
@@ -159,4 +214,16 @@ class Child {
 	}
 }
 
-module.exports = { Metric, Child, labelText };
+/** A child of a histogram or summary: its `startTimer()` end observes the seconds elapsed. */
+class ObservingChild extends Child {
+	startTimer() {
+		const start = performance.now();
+		return () => {
+			const v = (performance.now() - start) / 1000;
+			this.observe(v);
+			return v;
+		};
+	}
+}
+
+module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText };

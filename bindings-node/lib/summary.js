@@ -1,9 +1,8 @@
 'use strict';
 
-const { performance } = require('perf_hooks');
-const { Metric, Child } = require('./metric');
+const { ObservingMetric, ObservingChild } = require('./metric');
 const { laneCell, native } = require('./native');
-const { isObject, invalidNumber, getLabels, validateLabel } = require('./validation');
+const { isObject, invalidNumber } = require('./validation');
 
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
@@ -11,7 +10,7 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * Count and sum are cells `[count, sum]` written here; the observation also goes to the
  * series' quantile window in Rust (one N-API call: still far cheaper than a t-digest push).
  */
-class SummaryChild extends Child {
+class SummaryChild extends ObservingChild {
 	constructor(metric, arr, off, values, base) {
 		super(metric, arr, off, values);
 		this.b = base;
@@ -23,17 +22,9 @@ class SummaryChild extends Child {
 		this.a[this.o + 1] += value;
 		native.observeQuantiles(this.m._fid, this.b, value);
 	}
-	startTimer() {
-		const start = performance.now();
-		return () => {
-			const v = (performance.now() - start) / 1000;
-			this.observe(v);
-			return v;
-		};
-	}
 }
 
-class Summary extends Metric {
+class Summary extends ObservingMetric {
 	constructor(config) {
 		super(config, { percentiles: DEFAULT_PERCENTILES });
 		this.type = 'summary';
@@ -60,37 +51,7 @@ class Summary extends Metric {
 	}
 
 	observe(labels, value) {
-		let child;
-		if (isObject(labels)) {
-			child = this._nLabels === 0 ? this._child(labels) : this._lookup(labels) || this._resolve(labels);
-		} else {
-			value = labels;
-			child = this._unlabelled || this._child(undefined);
-		}
-		child.observe(value);
-	}
-
-	startTimer(labels) {
-		const start = performance.now();
-		return endLabels => {
-			const v = (performance.now() - start) / 1000;
-			if (endLabels === undefined && labels === undefined) this.observe(v);
-			else this.observe(endLabels === undefined ? labels : Object.assign({}, labels, endLabels), v);
-			return v;
-		};
-	}
-
-	labels(...args) {
-		const labels = getLabels(this.labelNames, args);
-		validateLabel(this.labelNames, labels);
-		return this._child(labels);
-	}
-
-	remove(...args) {
-		const labels = getLabels(this.labelNames, args);
-		validateLabel(this.labelNames, labels);
-		native.removeSeries(this._fid, this._values(labels));
-		this._forget();
+		this._target(labels).observe(isObject(labels) ? value : labels);
 	}
 
 	/** As prom-client: every series stays, with count, sum and window emptied. */

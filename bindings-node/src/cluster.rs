@@ -3,7 +3,8 @@
 //! so the primary's event loop only moves strings.
 
 use crate::registry::Exposition;
-use footmetrics::fmt::{escape_help, escape_label_value, write_float};
+use footmetrics::fmt::{escape_help, write_float};
+use footmetrics::render_pairs;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde::Deserialize;
@@ -135,15 +136,7 @@ fn aggregate_and_render(workers: &[String], openmetrics: bool) -> Result<Vec<u8>
             out.extend_from_slice(sample.as_bytes());
             if !labels.is_empty() {
                 let mut s = String::from("{");
-                for (i, (k, x)) in labels.iter().enumerate() {
-                    if i > 0 {
-                        s.push(',');
-                    }
-                    s.push_str(k);
-                    s.push_str("=\"");
-                    escape_label_value(&mut s, x);
-                    s.push('"');
-                }
+                render_pairs(&mut s, labels.iter().map(|(k, x)| (k.as_str(), x.as_str())));
                 s.push('}');
                 out.extend_from_slice(s.as_bytes());
             }

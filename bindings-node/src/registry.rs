@@ -18,7 +18,11 @@ fn registry(id: u32) -> Result<Registry> {
         .unwrap_or_else(|e| e.into_inner())
         .get(id as usize)
         .cloned()
-        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no registry {id}")))
+        .ok_or_else(|| no_registry(id))
+}
+
+fn no_registry(id: u32) -> Error {
+    Error::new(Status::InvalidArg, format!("no registry {id}"))
 }
 
 #[napi(catch_unwind)]
@@ -55,10 +59,12 @@ pub fn registry_remove(registry_id: u32, family_id: u32) -> Result<()> {
 
 #[napi(catch_unwind)]
 pub fn registry_clear(registry_id: u32) -> Result<()> {
-    let r = registry(registry_id)?;
-    let fresh = Registry::new();
-    registries().write().unwrap_or_else(|e| e.into_inner())[registry_id as usize] = fresh;
-    drop(r);
+    let mut all = registries().write().unwrap_or_else(|e| e.into_inner());
+    let slot = all
+        .get_mut(registry_id as usize)
+        .ok_or_else(|| no_registry(registry_id))?;
+    *slot = Registry::new();
+    drop(all);
     if registry_id == 0 {
         forget_global_names();
     }

@@ -15,6 +15,25 @@ pub fn catalog_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog.toml")
 }
 
+/// A string literal between `quote`s with the quote, backslash and line feed escaped: valid
+/// in Python and JavaScript alike (the catalog's text is plain; escape what could break it).
+fn quoted(s: &str, quote: char) -> String {
+    let mut o = String::from(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            c if c == quote => {
+                o.push('\\');
+                o.push(c);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push(quote);
+    o
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,6 @@
 //! The Node catalog module (`footmetrics/catalog.js`) and its TypeScript declarations.
 
-use crate::{workspace_root, Catalog, Kind, MetricDef};
+use crate::{quoted, workspace_root, Catalog, Kind, MetricDef};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -18,17 +18,7 @@ const HEADER: &str =
 
 /// A single-quoted JavaScript string literal.
 fn js_str(s: &str) -> String {
-    let mut o = String::from("'");
-    for c in s.chars() {
-        match c {
-            '\'' => o.push_str("\\'"),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c => o.push(c),
-        }
-    }
-    o.push('\'');
-    o
+    quoted(s, '\'')
 }
 
 fn js_list(items: impl IntoIterator<Item = String>) -> String {

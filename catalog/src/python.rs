@@ -1,6 +1,6 @@
 //! The Python catalog module (`footmetrics.catalog`) and its stub.
 
-use crate::{workspace_root, Catalog, MetricDef};
+use crate::{quoted, workspace_root, Catalog, MetricDef};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -12,19 +12,9 @@ pub fn python_stub_path() -> PathBuf {
     workspace_root().join("bindings-python/python/footmetrics/catalog.pyi")
 }
 
-/// A Python string literal (the catalog's text is plain; escape what could break it).
+/// A Python string literal.
 fn py_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+    quoted(s, '"')
 }
 
 fn py_tuple(items: impl IntoIterator<Item = String>) -> String {

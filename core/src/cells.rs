@@ -25,8 +25,8 @@
 use crate::encode::Encoder;
 use crate::error::{Error, Result};
 use crate::family::{render_pairs, Desc};
-use crate::fmt::{escape_help, float_string, float_string_openmetrics, write_float};
-use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue};
+use crate::fmt::{float_string, float_string_openmetrics};
+use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWriter};
 use crate::quantile::QuantileWindow;
 use crate::registry::Collector;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -291,27 +291,12 @@ pub struct CellFamily {
     create: Mutex<()>,
 }
 
-fn valid_metric_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_alphabetic() || b == b'_' || b == b':' || (i > 0 && b.is_ascii_digit())
-        })
-}
-
-fn valid_label_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.bytes()
-            .enumerate()
-            .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()))
-}
-
 impl CellFamily {
     pub fn new(name: &str, help: &str, kind: CellKind, label_names: &[String]) -> Result<Self> {
-        if !valid_metric_name(name) {
-            return Err(Error::InvalidMetricName(name.to_owned()));
-        }
+        crate::validate::metric_name(name)?;
         for (i, l) in label_names.iter().enumerate() {
-            if !valid_label_name(l) {
+            // Syntax only: prom-client accepts `__`-prefixed label names.
+            if !crate::validate::is_label_name(l) {
                 return Err(Error::InvalidLabelName(l.clone()));
             }
             if label_names[..i].contains(l) {
@@ -560,64 +545,41 @@ impl CellFamily {
             .collect()
     }
 
+    /// The name without a counter's `_total`, as the core's families and OpenMetrics spell it.
+    fn base_name(&self) -> &str {
+        match self.kind {
+            CellKind::Counter => self.name.strip_suffix("_total").unwrap_or(&self.name),
+            _ => &self.name,
+        }
+    }
+
     /// The name on `# HELP`/`# TYPE` lines and the sample name for the main value.
     fn names(&self, openmetrics: bool) -> (&str, String) {
         match (&self.kind, openmetrics) {
-            (CellKind::Counter, true) => {
-                let base = self.name.strip_suffix("_total").unwrap_or(&self.name);
-                (base, format!("{base}_total"))
-            }
+            (CellKind::Counter, true) => (self.base_name(), format!("{}_total", self.base_name())),
             _ => (&self.name, self.name.clone()),
         }
     }
 }
 
-/// Writes `name{labels,defaults,extra} value\n`.
-#[allow(clippy::too_many_arguments)]
+/// One sample line: `name+suffix{…,extra,defaults} value`.
 fn sample(
-    out: &mut Vec<u8>,
-    name: &str,
+    w: &mut SeriesWriter<'_>,
     suffix: &str,
-    labels: &str,
-    defaults: &str,
     extra: Option<(&str, &str)>,
+    defaults: &str,
     value: f64,
 ) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    let mut first = true;
-    for part in [labels, defaults] {
-        if !part.is_empty() {
-            out.push(if first { b'{' } else { b',' });
-            out.extend_from_slice(part.as_bytes());
-            first = false;
-        }
-    }
-    if let Some((k, v)) = extra {
-        out.push(if first { b'{' } else { b',' });
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(b"=\"");
-        out.extend_from_slice(v.as_bytes());
-        out.push(b'"');
-        first = false;
-    }
-    if !first {
-        out.push(b'}');
-    }
-    out.push(b' ');
-    write_float(out, value);
-    out.push(b'\n');
+    w.start_with(suffix, extra, defaults);
+    w.f64(value);
+    w.end();
 }
 
 impl Collector for CellFamily {
     fn descs(&self) -> Vec<Desc> {
         // Base name as the core's families spell it, so duplicate detection matches theirs.
-        let name = match self.kind {
-            CellKind::Counter => self.name.strip_suffix("_total").unwrap_or(&self.name),
-            _ => &self.name,
-        };
         vec![Desc {
-            name: name.to_owned(),
+            name: self.base_name().to_owned(),
             help: self.help.clone(),
             unit: None,
             kind: self.kind.metric_type(),
@@ -627,11 +589,7 @@ impl Collector for CellFamily {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let base = match self.kind {
-            CellKind::Counter => self.name.strip_suffix("_total").unwrap_or(&self.name),
-            _ => &self.name,
-        };
-        let mut f = MetricFamily::new(base, &self.help, self.kind.metric_type());
+        let mut f = MetricFamily::new(self.base_name(), &self.help, self.kind.metric_type());
         for (labels, v) in self.values() {
             let labels = self.label_names.iter().cloned().zip(labels).collect();
             let value = match v {
@@ -700,28 +658,9 @@ impl Collector for CellFamily {
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
         let registry_labels = enc.registry_labels();
-        if !registry_labels.is_empty() {
-            if !defaults.is_empty() {
-                defaults.push(',');
-            }
-            defaults.push_str(registry_labels);
-        }
         let lanes = self.lanes();
         let (head, main) = self.names(openmetrics);
-        let out = enc.buffer();
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(head.as_bytes());
-        out.push(b' ');
-        escape_help(out, &self.help, openmetrics);
-        out.extend_from_slice(b"\n# TYPE ");
-        out.extend_from_slice(head.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(match self.kind {
-            CellKind::Counter => b"counter\n",
-            CellKind::Gauge => b"gauge\n",
-            CellKind::Histogram { .. } => b"histogram\n",
-            CellKind::Summary { .. } => b"summary\n",
-        });
+        enc.header_parts(head, "", &self.help, None, self.kind.metric_type());
         let les: Vec<String> = match &self.kind {
             CellKind::Histogram { bounds } => bounds
                 .iter()
@@ -736,35 +675,29 @@ impl Collector for CellFamily {
             }
             _ => Vec::new(),
         };
+        let out = enc.buffer();
         for s in self.visible() {
-            let labels = s.rendered.as_str();
+            let w = &mut SeriesWriter {
+                out: &mut *out,
+                openmetrics,
+                openmetrics_label_floats: openmetrics,
+                name: &main,
+                registry_labels,
+                labels: &s.rendered,
+            };
             match &self.kind {
-                CellKind::Counter | CellKind::Gauge => sample(
-                    out,
-                    &main,
-                    "",
-                    labels,
-                    &defaults,
-                    None,
-                    Space::sum(&lanes, s.base),
-                ),
+                CellKind::Counter | CellKind::Gauge => {
+                    sample(w, "", None, &defaults, Space::sum(&lanes, s.base))
+                }
                 CellKind::Histogram { .. } => {
                     let mut acc = 0.0;
                     for (i, le) in les.iter().enumerate() {
                         acc += Space::sum(&lanes, s.base + i);
-                        sample(
-                            out,
-                            &main,
-                            "_bucket",
-                            labels,
-                            &defaults,
-                            Some(("le", le)),
-                            acc,
-                        );
+                        sample(w, "_bucket", Some(("le", le)), &defaults, acc);
                     }
                     let sum = Space::sum(&lanes, s.base + les.len());
-                    sample(out, &main, "_sum", labels, &defaults, None, sum);
-                    sample(out, &main, "_count", labels, &defaults, None, acc);
+                    sample(w, "_sum", None, &defaults, sum);
+                    sample(w, "_count", None, &defaults, acc);
                 }
                 CellKind::Summary { .. } => {
                     let CellValue::Summary {
@@ -776,10 +709,10 @@ impl Collector for CellFamily {
                         unreachable!("summary families produce summary values")
                     };
                     for (q, (_, v)) in qs.iter().zip(quantiles) {
-                        sample(out, &main, "", labels, &defaults, Some(("quantile", q)), v);
+                        sample(w, "", Some(("quantile", q)), &defaults, v);
                     }
-                    sample(out, &main, "_sum", labels, &defaults, None, sum);
-                    sample(out, &main, "_count", labels, &defaults, None, count);
+                    sample(w, "_sum", None, &defaults, sum);
+                    sample(w, "_count", None, &defaults, count);
                 }
             }
         }

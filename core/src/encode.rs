@@ -143,12 +143,26 @@ impl<'a> Encoder<'a> {
 
     /// `# HELP`, `# TYPE` and (OpenMetrics) `# UNIT` lines for a family with base name `name`.
     pub fn header(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricType) {
-        let out = &mut *self.out;
         let suffix = if self.openmetrics {
             ""
         } else {
             kind.name_suffix()
         };
+        self.header_parts(name, suffix, help, unit, kind);
+    }
+
+    /// [`header`](Self::header) with the suffix of the `# HELP`/`# TYPE` name given, for
+    /// families named exactly as their users wrote them (prom-client's counters need not end
+    /// in `_total`).
+    pub(crate) fn header_parts(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        help: &str,
+        unit: Option<&str>,
+        kind: MetricType,
+    ) {
+        let out = &mut *self.out;
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());

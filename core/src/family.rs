@@ -532,10 +532,7 @@ impl<M: Metric> Family<M> {
 }
 
 /// Appends `k="v",…` with values escaped.
-pub(crate) fn render_pairs<'a>(
-    out: &mut String,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
+pub fn render_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
     for (i, (k, v)) in pairs.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

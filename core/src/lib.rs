@@ -53,7 +53,7 @@ pub use counter::Counter;
 pub use encode::{Encoder, Format, TextStyle, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 pub use error::{Error, Result};
 pub use exemplar::Exemplar;
-pub use family::{ChildRef, Desc, Family, OVERFLOW_LABEL_VALUE};
+pub use family::{render_pairs, ChildRef, Desc, Family, OVERFLOW_LABEL_VALUE};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSnapshot, HistogramTimer};
 pub use info::Info;

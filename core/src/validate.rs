@@ -15,14 +15,18 @@ pub fn metric_name(name: &str) -> Result<()> {
     }
 }
 
-/// `[a-zA-Z_][a-zA-Z0-9_]*`, and not `__`-prefixed (reserved for Prometheus' own use).
-pub fn label_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: the label name syntax alone (prom-client accepts `__` names).
+pub fn is_label_name(name: &str) -> bool {
+    !name.is_empty()
         && name
             .bytes()
             .enumerate()
-            .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()));
-    if !ok {
+            .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()))
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, and not `__`-prefixed (reserved for Prometheus' own use).
+pub fn label_name(name: &str) -> Result<()> {
+    if !is_label_name(name) {
         return Err(Error::InvalidLabelName(name.to_owned()));
     }
     if name.starts_with("__") {

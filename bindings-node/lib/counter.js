@@ -1,7 +1,7 @@
 'use strict';
 
 const { Metric, Child } = require('./metric');
-const { laneCell, native } = require('./native');
+const { laneCell } = require('./native');
 const { isObject, invalidNumber } = require('./validation');
 
 function checkIncrement(value) {
@@ -45,12 +45,6 @@ class Counter extends Metric {
 	/** prom-client's exemplar form `inc({labels, value, exemplarLabels})`; exemplars are not kept. */
 	_incWithExemplar({ labels = {}, value = 1 } = {}) {
 		Counter.prototype.inc.call(this, labels, value);
-	}
-
-	reset() {
-		native.resetFamily(this._fid);
-		this._forget();
-		if (this.labelNames.length === 0) this._child(undefined);
 	}
 
 	get() {

@@ -3,7 +3,7 @@
 const util = require('util');
 const { performance } = require('perf_hooks');
 const { Metric, Child } = require('./metric');
-const { sharedCell, native } = require('./native');
+const { sharedCell } = require('./native');
 const { isObject, invalidNumber } = require('./validation');
 
 function checkDelta(delta) {
@@ -92,12 +92,6 @@ class Gauge extends Metric {
 			this.set(Object.assign({}, labels, endLabels), v);
 			return v;
 		};
-	}
-
-	reset() {
-		native.resetFamily(this._fid);
-		this._forget();
-		if (this.labelNames.length === 0) this._child(undefined);
 	}
 
 	get() {

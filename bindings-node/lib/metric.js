@@ -135,6 +135,13 @@ class Metric {
 		this._forget();
 	}
 
+	/** Empties every series; a metric without labels keeps its zero series (prom-client). */
+	reset() {
+		native.resetFamily(this._fid);
+		this._forget();
+		if (this.labelNames.length === 0) this._child(undefined);
+	}
+
 	/** `get()` for one-cell metrics (counters, gauges). */
 	async _scalarGet() {
 		await this._runCollect();

@@ -1,0 +1,147 @@
+package footmetrics
+
+import (
+	"runtime"
+	"sort"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// HistogramOpts are client_golang's. Classic buckets only: the native-histogram fields are
+// ignored. Empty Buckets means DefBuckets.
+type HistogramOpts = prometheus.HistogramOpts
+
+// Histogram is client_golang's interface; footmetrics histograms satisfy it.
+type Histogram = prometheus.Histogram
+
+// Observer is anything that observes values (client_golang's interface).
+type Observer = prometheus.Observer
+
+// HistogramVec is a histogram family partitioned by label values.
+type HistogramVec struct{ *vecCore }
+
+// NewHistogramVec creates a histogram family; it panics on invalid options
+// (NewHistogramVecE does not).
+func NewHistogramVec(opts HistogramOpts, labelNames []string) *HistogramVec {
+	v, err := NewHistogramVecE(opts, labelNames)
+	mustNot(err)
+	return v
+}
+
+// NewHistogramVecE is NewHistogramVec returning an error for invalid options.
+func NewHistogramVecE(opts HistogramOpts, labelNames []string) (*HistogramVec, error) {
+	core, err := newVecCore(vecOpts{kind: kindHistogram, namespace: opts.Namespace, subsystem: opts.Subsystem,
+		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
+		buckets: opts.Buckets})
+	if err != nil {
+		return nil, err
+	}
+	return &HistogramVec{core}, nil
+}
+
+// NewHistogram creates a histogram without labels.
+func NewHistogram(opts HistogramOpts) Histogram {
+	return (*histogram)(mustChild(NewHistogramVec(opts, nil).resolve(nil)))
+}
+
+func mustChild(c *child, err error) *child {
+	mustNot(err)
+	return c
+}
+
+// WithLabelValues returns the histogram for these label values; it panics on a wrong count.
+func (v *HistogramVec) WithLabelValues(lvs ...string) Observer {
+	c, err := v.resolve(lvs)
+	mustNot(err)
+	return (*histogram)(c)
+}
+
+// With is WithLabelValues with the labels given by name.
+func (v *HistogramVec) With(labels prometheus.Labels) Observer {
+	c, err := v.resolveLabels(labels)
+	mustNot(err)
+	return (*histogram)(c)
+}
+
+// GetMetricWithLabelValues is WithLabelValues returning an error instead of panicking.
+func (v *HistogramVec) GetMetricWithLabelValues(lvs ...string) (Observer, error) {
+	c, err := v.resolve(lvs)
+	if err != nil {
+		return nil, err
+	}
+	return (*histogram)(c), nil
+}
+
+// GetMetricWith is With returning an error instead of panicking.
+func (v *HistogramVec) GetMetricWith(labels prometheus.Labels) (Observer, error) {
+	c, err := v.resolveLabels(labels)
+	if err != nil {
+		return nil, err
+	}
+	return (*histogram)(c), nil
+}
+
+// DeleteLabelValues removes the series; it reports whether it existed.
+func (v *HistogramVec) DeleteLabelValues(lvs ...string) bool { return v.delete(lvs) }
+
+// Delete removes the series with these labels; it reports whether it existed.
+func (v *HistogramVec) Delete(labels prometheus.Labels) bool { return v.deleteLabels(labels) }
+
+// Reset removes every series.
+func (v *HistogramVec) Reset() { v.reset() }
+
+// histogram is a resolved histogram child. The core's cells are one count per bucket (not
+// cumulative, +Inf last) and then the bits of the sum: an observation is one atomic add
+// on its bucket and a CAS on the sum, the same two writes the core makes.
+type histogram child
+
+// linearSearchMax: below this many bounds a scan beats a binary search.
+const linearSearchMax = 32
+
+func (h *histogram) Observe(v float64) {
+	if v != v {
+		return // NaN: nothing to count (the core ignores it too)
+	}
+	b := h.vec.bounds
+	i := 0
+	if len(b) < linearSearchMax {
+		for i < len(b) && b[i] < v {
+			i++
+		}
+	} else {
+		i = sort.SearchFloat64s(b, v)
+	}
+	atomic.AddUint64((*child)(h).word(uintptr(i)*8), 1)
+	addFloat((*child)(h).word(uintptr(len(b)+1)*8), v)
+	runtime.KeepAlive(h)
+}
+
+// snapshot reads each bucket once: cumulative counts (without +Inf), count and sum.
+func (h *histogram) snapshot() (buckets []*dto.Bucket, count uint64, sum float64) {
+	b := h.vec.bounds
+	buckets = make([]*dto.Bucket, len(b))
+	for i := range b {
+		count += atomic.LoadUint64((*child)(h).word(uintptr(i) * 8))
+		cum := count
+		buckets[i] = &dto.Bucket{UpperBound: &b[i], CumulativeCount: &cum}
+	}
+	count += atomic.LoadUint64((*child)(h).word(uintptr(len(b)) * 8))
+	sum = loadFloat((*child)(h).word(uintptr(len(b)+1) * 8))
+	runtime.KeepAlive(h)
+	return buckets, count, sum
+}
+
+func (h *histogram) Desc() *prometheus.Desc { return h.vec.desc }
+
+func (h *histogram) Write(m *dto.Metric) error {
+	buckets, count, sum := h.snapshot()
+	m.Label = (*child)(h).labelPairs()
+	m.Histogram = &dto.Histogram{SampleCount: &count, SampleSum: &sum, Bucket: buckets}
+	return nil
+}
+
+func (h *histogram) Describe(ch chan<- *prometheus.Desc) { ch <- h.vec.desc }
+func (h *histogram) Collect(ch chan<- prometheus.Metric) { ch <- h }
+func (h *histogram) coreFamily() *vecCore                { return h.vec }

@@ -1,0 +1,420 @@
+package footmetrics
+
+/*
+#include <stdlib.h>
+#include "footmetrics.h"
+*/
+import "C"
+
+import (
+	"hash/maphash"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+type kind uint32
+
+const (
+	kindCounter   kind = C.FM_KIND_COUNTER
+	kindGauge     kind = C.FM_KIND_GAUGE
+	kindHistogram kind = C.FM_KIND_HISTOGRAM
+	kindSummary   kind = C.FM_KIND_SUMMARY
+)
+
+// vecCore is one core family and the Go-side table of its resolved children.
+//
+// Lock-free reads: tab points to an immutable-size open-addressing table whose slots are
+// written once (nil -> child) under mu; a table that would pass half full is copied into a
+// new one of twice the size and published with one atomic store, and a delete publishes a
+// rebuilt copy. A reader therefore sees either a complete child or nil in every slot, and
+// always finds a nil slot to stop at.
+type vecCore struct {
+	kind        kind
+	fqName      string
+	help        string
+	labelNames  []string
+	constLabels prometheus.Labels
+	bounds      []float64 // histograms: the core's bucket bounds, shared by the children
+	desc        *prometheus.Desc
+	family      *C.fm_family
+
+	mu       sync.Mutex // serialises creation, delete and reset
+	tab      atomic.Pointer[table]
+	overflow atomic.Pointer[child] // the shared overflow series, once met
+}
+
+type table struct {
+	mask  uint64
+	used  int
+	slots []atomic.Pointer[child]
+}
+
+func newTable(size int) *table {
+	return &table{mask: uint64(size - 1), slots: make([]atomic.Pointer[child], size)}
+}
+
+// child is one series: a pointer to its cells in the core, plus what Collect needs.
+type child struct {
+	cells  unsafe.Pointer // counter shard 0 / gauge word / first bucket / summary count
+	hash   uint64
+	shards int // counters: number of shards, shardStride bytes apart
+	values []string
+	vec    *vecCore
+	handle *C.fm_child // owns the cells; freed when the child is unreachable
+}
+
+const shardStride = 128
+
+var seed = maphash.MakeSeed()
+
+func hashValues(values []string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range values {
+		h = (h ^ maphash.String(seed, v)) * 1099511628211
+	}
+	return h
+}
+
+func equalValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type vecOpts struct {
+	kind                       kind
+	namespace, subsystem, name string
+	help                       string
+	constLabels                prometheus.Labels
+	labelNames                 []string
+	buckets                    []float64
+}
+
+func newVecCore(o vecOpts) (*vecCore, error) {
+	constNames := make([]string, 0, len(o.constLabels))
+	for k := range o.constLabels {
+		constNames = append(constNames, k)
+	}
+	sort.Strings(constNames)
+	constValues := make([]string, len(constNames))
+	for i, k := range constNames {
+		constValues[i] = o.constLabels[k]
+	}
+	strs := newCStrings(append([]string{o.name, o.help, o.namespace, o.subsystem}, append(append(append([]string{}, o.labelNames...), constNames...), constValues...)...))
+	defer strs.free()
+	arr := unsafe.Slice(strs.arr, 4+len(o.labelNames)+2*len(constNames))
+	var opts C.fm_opts
+	opts.kind = C.uint32_t(o.kind)
+	opts.name, opts.help, opts.namespace_, opts.subsystem = arr[0], arr[1], arr[2], arr[3]
+	if n := len(o.labelNames); n > 0 {
+		opts.label_names, opts.label_count = &arr[4], C.size_t(n)
+	}
+	if n := len(constNames); n > 0 {
+		base := 4 + len(o.labelNames)
+		opts.const_label_names, opts.const_label_values, opts.const_label_count = &arr[base], &arr[base+n], C.size_t(n)
+	}
+	if n := len(o.buckets); n > 0 {
+		buf := (*C.double)(C.malloc(C.size_t(n) * 8))
+		defer C.free(unsafe.Pointer(buf))
+		copy(unsafe.Slice((*float64)(unsafe.Pointer(buf)), n), o.buckets)
+		opts.buckets, opts.bucket_count = buf, C.size_t(n)
+	}
+	var fam *C.fm_family
+	if err := call(func() C.fm_result { return C.fm_family_new(&opts, &fam) }); err != nil {
+		return nil, err
+	}
+	return wrapFamily(fam, o)
+}
+
+// wrapFamily takes ownership of a core family handle.
+func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
+	v := &vecCore{
+		kind:        o.kind,
+		fqName:      prometheus.BuildFQName(o.namespace, o.subsystem, o.name),
+		help:        o.help,
+		labelNames:  append([]string(nil), o.labelNames...),
+		constLabels: o.constLabels,
+		family:      fam,
+	}
+	runtime.AddCleanup(v, func(f *C.fm_family) { C.fm_family_free(f) }, fam)
+	if o.kind == kindHistogram {
+		var n C.size_t
+		C.fm_family_buckets(fam, nil, 0, &n)
+		v.bounds = make([]float64, int(n))
+		if n > 0 {
+			buf := (*C.double)(C.malloc(n * 8))
+			if err := call(func() C.fm_result { return C.fm_family_buckets(fam, buf, n, &n) }); err != nil {
+				C.free(unsafe.Pointer(buf))
+				return nil, err
+			}
+			copy(v.bounds, unsafe.Slice((*float64)(unsafe.Pointer(buf)), int(n)))
+			C.free(unsafe.Pointer(buf))
+		}
+	}
+	v.desc = prometheus.NewDesc(v.fqName, v.help, v.labelNames, v.constLabels)
+	v.tab.Store(newTable(8))
+	return v, nil
+}
+
+// lookup finds a resolved child without locking or allocating.
+func (v *vecCore) lookup(values []string) *child {
+	h := hashValues(values)
+	t := v.tab.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		c := t.slots[i].Load()
+		if c == nil {
+			return nil
+		}
+		if c.hash == h && equalValues(c.values, values) {
+			return c
+		}
+	}
+}
+
+// resolve returns the child for values, creating the series on first use.
+func (v *vecCore) resolve(values []string) (*child, error) {
+	if len(values) != len(v.labelNames) {
+		return nil, labelCountError(len(v.labelNames), len(values))
+	}
+	if c := v.lookup(values); c != nil {
+		return c, nil
+	}
+	return v.create(values)
+}
+
+func (v *vecCore) resolveLabels(labels prometheus.Labels) (*child, error) {
+	if len(labels) != len(v.labelNames) {
+		return nil, labelCountError(len(v.labelNames), len(labels))
+	}
+	var stack [8]string
+	values := stack[:0]
+	for _, name := range v.labelNames {
+		val, ok := labels[name]
+		if !ok {
+			return nil, &Error{Code: CodeInvalidLabel, Message: "label name " + name + " missing in label map"}
+		}
+		values = append(values, val)
+	}
+	return v.resolve(values)
+}
+
+func (v *vecCore) create(values []string) (*child, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c := v.lookup(values); c != nil {
+		return c, nil
+	}
+	strs := newCStrings(values)
+	defer strs.free()
+	var h *C.fm_child
+	var cells C.fm_cells
+	err := call(func() C.fm_result {
+		if r := C.fm_family_child(v.family, strs.arr, C.size_t(len(values)), &h); r != C.FM_OK {
+			return r
+		}
+		return C.fm_child_cells(h, &cells)
+	})
+	if err != nil {
+		if h != nil {
+			C.fm_child_free(h)
+		}
+		return nil, err
+	}
+	if cells.overflow != 0 {
+		// The family is at its cardinality limit: every new label set shares one series,
+		// and none is cached here, so memory stays bounded.
+		if o := v.overflow.Load(); o != nil {
+			C.fm_child_free(h)
+			return o, nil
+		}
+		o := v.newChild(h, cells, overflowValues(len(values)))
+		v.overflow.Store(o)
+		return o, nil
+	}
+	c := v.newChild(h, cells, append([]string(nil), values...))
+	t := v.tab.Load()
+	if (t.used+1)*2 > len(t.slots) {
+		t = v.rebuilt(t, len(t.slots)*2, nil)
+	}
+	insert(t, c)
+	v.tab.Store(t)
+	return c, nil
+}
+
+func (v *vecCore) newChild(h *C.fm_child, cells C.fm_cells, values []string) *child {
+	c := &child{
+		cells:  unsafe.Pointer(cells.cells),
+		hash:   hashValues(values),
+		shards: int(cells.shard_count),
+		values: values,
+		vec:    v,
+		handle: h,
+	}
+	runtime.AddCleanup(c, func(h *C.fm_child) { C.fm_child_free(h) }, h)
+	return c
+}
+
+// insert writes c into a free slot of t (t is at most half full).
+func insert(t *table, c *child) {
+	i := c.hash & t.mask
+	for t.slots[i].Load() != nil {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i].Store(c)
+	t.used++
+}
+
+// rebuilt copies t's children, except drop, into a new table of the given size.
+func (v *vecCore) rebuilt(t *table, size int, drop *child) *table {
+	n := newTable(size)
+	for i := range t.slots {
+		if c := t.slots[i].Load(); c != nil && c != drop {
+			insert(n, c)
+		}
+	}
+	return n
+}
+
+func (v *vecCore) delete(values []string) bool {
+	if len(values) != len(v.labelNames) {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	strs := newCStrings(values)
+	defer strs.free()
+	var removed C.uint8_t
+	if err := call(func() C.fm_result {
+		return C.fm_family_remove(v.family, strs.arr, C.size_t(len(values)), &removed)
+	}); err != nil {
+		return false
+	}
+	if c := v.lookup(values); c != nil {
+		t := v.tab.Load()
+		v.tab.Store(v.rebuilt(t, len(t.slots), c))
+	}
+	return removed != 0
+}
+
+func (v *vecCore) deleteLabels(labels prometheus.Labels) bool {
+	if len(labels) != len(v.labelNames) {
+		return false
+	}
+	values := make([]string, 0, len(v.labelNames))
+	for _, name := range v.labelNames {
+		val, ok := labels[name]
+		if !ok {
+			return false
+		}
+		values = append(values, val)
+	}
+	return v.delete(values)
+}
+
+func (v *vecCore) reset() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	C.fm_family_clear(v.family)
+	v.tab.Store(newTable(8))
+	v.overflow.Store(nil)
+}
+
+// children is a snapshot of the exported series, the overflow one included.
+func (v *vecCore) children() []*child {
+	t := v.tab.Load()
+	out := make([]*child, 0, t.used+1)
+	for i := range t.slots {
+		if c := t.slots[i].Load(); c != nil {
+			out = append(out, c)
+		}
+	}
+	if o := v.overflow.Load(); o != nil {
+		out = append(out, o)
+	}
+	return out
+}
+
+// Describe and Collect make every vector a prometheus.Collector.
+func (v *vecCore) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
+
+func (v *vecCore) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range v.children() {
+		ch <- c.metric()
+	}
+}
+
+func (v *vecCore) coreFamily() *vecCore { return v }
+
+// familyOwner marks collectors whose series live in a core family.
+type familyOwner interface{ coreFamily() *vecCore }
+
+// overflowLabelValue is the core's label value for the series that absorbs label sets past
+// the cardinality limit.
+const overflowLabelValue = "__overflow__"
+
+func overflowValues(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = overflowLabelValue
+	}
+	return out
+}
+
+// labelPairs are the child's labels, const labels included, sorted by name (as client_golang
+// writes them).
+func (c *child) labelPairs() []*dto.LabelPair {
+	pairs := make([]*dto.LabelPair, 0, len(c.values)+len(c.vec.constLabels))
+	for i, name := range c.vec.labelNames {
+		pairs = append(pairs, &dto.LabelPair{Name: &name, Value: &c.values[i]})
+	}
+	for name, value := range c.vec.constLabels {
+		pairs = append(pairs, &dto.LabelPair{Name: &name, Value: &value})
+	}
+	sort.Slice(pairs, func(i, j int) bool { return pairs[i].GetName() < pairs[j].GetName() })
+	return pairs
+}
+
+func (c *child) metric() prometheus.Metric {
+	switch c.vec.kind {
+	case kindCounter:
+		return (*counter)(c)
+	case kindGauge:
+		return (*gauge)(c)
+	case kindHistogram:
+		return (*histogram)(c)
+	default:
+		return (*summary)(c)
+	}
+}
+
+// word is the 64-bit cell at byte offset off from the child's cells.
+func (c *child) word(off uintptr) *uint64 { return (*uint64)(unsafe.Add(c.cells, off)) }
+
+// addFloat adds v to the double whose bits are at p, by compare-and-swap.
+func addFloat(p *uint64, v float64) {
+	for {
+		old := atomic.LoadUint64(p)
+		if atomic.CompareAndSwapUint64(p, old, math.Float64bits(math.Float64frombits(old)+v)) {
+			return
+		}
+	}
+}
+
+func loadFloat(p *uint64) float64 { return math.Float64frombits(atomic.LoadUint64(p)) }
+
+func sortFamilies(mfs []*dto.MetricFamily) {
+	sort.Slice(mfs, func(i, j int) bool { return mfs[i].GetName() < mfs[j].GetName() })
+}

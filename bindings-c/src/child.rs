@@ -1,0 +1,205 @@
+//! Children: one series of a family (counter, gauge, histogram or summary), and the updates.
+
+use crate::family::fm_kind;
+use crate::{boundary, err, fm_result, free_handle, non_null, out_ptr, FfiResult};
+use fm::{Counter, Gauge, Histogram, Summary};
+
+#[derive(Debug, Clone)]
+pub(crate) enum AnyChild {
+    Counter(Counter),
+    Gauge(Gauge),
+    Histogram(Histogram),
+    Summary(Summary),
+}
+
+/// A child handle: one series. Owned by the caller from `fm_family_child` until
+/// `fm_child_free`. Its cells live as long as the handle, even if the series is removed from
+/// the family or the family is freed. Thread-safe: any number of threads may update one child.
+#[derive(Debug)]
+pub struct fm_child {
+    pub(crate) inner: AnyChild,
+    pub(crate) overflow: bool,
+}
+
+/// Where a child's values live, for bindings that update them without calling into the
+/// library (the Go package does, with `sync/atomic`). All words are little-endian 64-bit,
+/// 8-byte aligned, and never move while the child handle is alive.
+///
+/// - counter: `shard_count` shards, `shard_stride` bytes apart from `cells`; each shard holds
+///   a `uint64_t` integer part (atomic add) and then the bits of a `double` fractional part
+///   (compare-and-swap). The value is the sum over shards of both parts.
+/// - gauge: one word at `cells`, the bits of a `double` (atomic store; CAS to add).
+/// - histogram: `bucket_count + 1` per-bucket (not cumulative) counts, the last one for
+///   `+Inf`, then the bits of the `double` sum. Add 1 to the bucket of the first bound `>= v`,
+///   then add `v` to the sum by CAS. Bounds come from `fm_family_buckets`.
+/// - summary: the `uint64_t` count, then the bits of the `double` sum.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct fm_cells {
+    /// An `fm_kind`.
+    pub kind: u32,
+    /// Non-zero when the family was full and these label values share the overflow series.
+    pub overflow: u8,
+    pub cells: *mut u64,
+    pub shard_count: usize,
+    pub shard_stride: usize,
+    pub bucket_count: usize,
+}
+
+impl AnyChild {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            AnyChild::Counter(_) => "counter",
+            AnyChild::Gauge(_) => "gauge",
+            AnyChild::Histogram(_) => "histogram",
+            AnyChild::Summary(_) => "summary",
+        }
+    }
+}
+
+fn wrong_kind(child: &AnyChild, op: &str) -> crate::FfiError {
+    err(
+        fm_result::FM_ERR_WRONG_KIND,
+        format!("{op} does not apply to a {}", child.kind_name()),
+    )
+}
+
+fn not_nan(v: f64, what: &str) -> FfiResult<()> {
+    if v.is_nan() {
+        Err(err(fm_result::FM_ERR_INVALID_VALUE, format!("{what}: NaN is not a value")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Releases a child handle. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn fm_child_free(child: *mut fm_child) {
+    crate::boundary_value((), || free_handle(child))
+}
+
+/// Adds 1 to a counter or gauge.
+#[no_mangle]
+pub extern "C" fn fm_child_inc(child: *const fm_child) -> fm_result {
+    boundary(|| match &non_null(child, "child")?.inner {
+        AnyChild::Counter(c) => {
+            c.inc();
+            Ok(())
+        }
+        AnyChild::Gauge(g) => {
+            g.inc();
+            Ok(())
+        }
+        other => Err(wrong_kind(other, "fm_child_inc")),
+    })
+}
+
+/// Subtracts 1 from a gauge.
+#[no_mangle]
+pub extern "C" fn fm_child_dec(child: *const fm_child) -> fm_result {
+    boundary(|| match &non_null(child, "child")?.inner {
+        AnyChild::Gauge(g) => {
+            g.dec();
+            Ok(())
+        }
+        other => Err(wrong_kind(other, "fm_child_dec")),
+    })
+}
+
+/// Adds `v` to a counter (`v >= 0`) or a gauge (any sign). NaN, and a negative amount for a
+/// counter, are `FM_ERR_INVALID_VALUE` and change nothing.
+#[no_mangle]
+pub extern "C" fn fm_child_add(child: *const fm_child, v: f64) -> fm_result {
+    boundary(|| match &non_null(child, "child")?.inner {
+        AnyChild::Counter(c) => Ok(c.inc_by(v)?),
+        AnyChild::Gauge(g) => {
+            not_nan(v, "gauge add")?;
+            g.add(v);
+            Ok(())
+        }
+        other => Err(wrong_kind(other, "fm_child_add")),
+    })
+}
+
+/// Sets a gauge. NaN is `FM_ERR_INVALID_VALUE` and changes nothing.
+#[no_mangle]
+pub extern "C" fn fm_child_set(child: *const fm_child, v: f64) -> fm_result {
+    boundary(|| match &non_null(child, "child")?.inner {
+        AnyChild::Gauge(g) => Ok(g.try_set(v)?),
+        other => Err(wrong_kind(other, "fm_child_set")),
+    })
+}
+
+/// Records an observation in a histogram or summary. NaN is `FM_ERR_INVALID_VALUE` and
+/// records nothing.
+#[no_mangle]
+pub extern "C" fn fm_child_observe(child: *const fm_child, v: f64) -> fm_result {
+    boundary(|| match &non_null(child, "child")?.inner {
+        AnyChild::Histogram(h) => Ok(h.try_observe(v)?),
+        AnyChild::Summary(s) => Ok(s.try_observe(v)?),
+        other => Err(wrong_kind(other, "fm_child_observe")),
+    })
+}
+
+/// Reads a child: for a counter or gauge its value (`count_out` gets 0); for a histogram or
+/// summary the sum of observations and their count. Either output may be NULL.
+#[no_mangle]
+pub extern "C" fn fm_child_value(
+    child: *const fm_child,
+    value_out: *mut f64,
+    count_out: *mut u64,
+) -> fm_result {
+    boundary(|| {
+        let (value, count) = match &non_null(child, "child")?.inner {
+            AnyChild::Counter(c) => (c.get(), 0),
+            AnyChild::Gauge(g) => (g.get(), 0),
+            AnyChild::Histogram(h) => {
+                let s = h.snapshot();
+                (s.sum, s.count)
+            }
+            AnyChild::Summary(s) => {
+                let (count, sum) = s.get();
+                (sum, count)
+            }
+        };
+        crate::write_opt(value_out, value);
+        crate::write_opt(count_out, count);
+        Ok(())
+    })
+}
+
+/// Describes where the child's values live (see `fm_cells`).
+#[no_mangle]
+pub extern "C" fn fm_child_cells(child: *const fm_child, out: *mut fm_cells) -> fm_result {
+    boundary(|| {
+        let child = non_null(child, "child")?;
+        let out = out_ptr(out, "out")?;
+        let (kind, cells, shard_count, shard_stride, bucket_count) = match &child.inner {
+            AnyChild::Counter(c) => (
+                fm_kind::FM_KIND_COUNTER,
+                c.cells_ptr() as *mut u64,
+                c.shard_count(),
+                128,
+                0,
+            ),
+            AnyChild::Gauge(g) => (fm_kind::FM_KIND_GAUGE, g.cell_ptr() as *mut u64, 1, 8, 0),
+            AnyChild::Histogram(h) => (
+                fm_kind::FM_KIND_HISTOGRAM,
+                h.cells_ptr() as *mut u64,
+                1,
+                8,
+                h.bucket_count(),
+            ),
+            AnyChild::Summary(s) => (fm_kind::FM_KIND_SUMMARY, s.cells_ptr() as *mut u64, 1, 8, 0),
+        };
+        *out = fm_cells {
+            kind: kind as u32,
+            overflow: child.overflow as u8,
+            cells,
+            shard_count,
+            shard_stride,
+            bucket_count,
+        };
+        Ok(())
+    })
+}

@@ -24,6 +24,7 @@ $(VENV)/.installed: requirements-dev.txt .ci/install-deps
 build: ## Build every crate
 	$(CARGO) build --workspace --all-targets
 	$(MAKE) --no-print-directory node
+	$(MAKE) --no-print-directory c
 
 .PHONY: demo
 demo: ## Run the main job: the instrumented axum api-gateway example serving /metrics (DEMO_ARGS=--once prints and exits)
@@ -34,6 +35,8 @@ test: deps ## Run every test in every language (installs what the tests need fir
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-node
+	$(MAKE) --no-print-directory test-c
+	$(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory check-generated
 
 .PHONY: python
@@ -56,6 +59,60 @@ test-node: node deps ## Node tests (node:test): API, differential vs prom-client
 	cd bindings-node && FOOTMETRICS_PYTHON=$(PYTHON) node --test --test-concurrency=1 test/
 	cd bindings-node && npx tsc -p test/types
 
+CBINDGEN_VERSION := 0.29.4
+CC ?= cc
+C_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+C_LIB := target/release/libfootmetrics.a
+C_LIBS := -lpthread -ldl -lm
+
+.PHONY: c
+c: ## Build the C library (target/release/libfootmetrics.a and .so; header in bindings-c/include)
+	$(CARGO) build --release -p footmetrics-c
+
+.PHONY: test-c
+test-c: c ## C tests of every ABI function and error path, under AddressSanitizer + UBSan (leaks too); then the header drift check
+	mkdir -p target/c
+	$(CC) -std=c11 -Wall -Wextra -Werror -g -O1 $(C_SAN) -Ibindings-c/include \
+		bindings-c/tests/test_footmetrics.c $(C_LIB) $(C_LIBS) -o target/c/test_footmetrics
+	ASAN_OPTIONS=detect_leaks=1 target/c/test_footmetrics
+	$(MAKE) --no-print-directory check-header
+
+.PHONY: header
+header: ## Regenerate bindings-c/include/footmetrics.h with cbindgen $(CBINDGEN_VERSION)
+	@cbindgen --version | grep -qx "cbindgen $(CBINDGEN_VERSION)" || \
+		{ echo "need cbindgen $(CBINDGEN_VERSION): cargo install cbindgen --version $(CBINDGEN_VERSION) --locked"; exit 1; }
+	cd bindings-c && cbindgen --quiet --config cbindgen.toml --crate footmetrics-c --output include/footmetrics.h
+
+.PHONY: check-header
+check-header: ## Fail if regenerating the C header changes it
+	@cbindgen --version | grep -qx "cbindgen $(CBINDGEN_VERSION)" || \
+		{ echo "need cbindgen $(CBINDGEN_VERSION): cargo install cbindgen --version $(CBINDGEN_VERSION) --locked"; exit 1; }
+	cd bindings-c && cbindgen --quiet --config cbindgen.toml --crate footmetrics-c --output $(CURDIR)/target/c/footmetrics.h
+	@diff -u bindings-c/include/footmetrics.h target/c/footmetrics.h || \
+		{ echo "bindings-c/include/footmetrics.h is stale: run make header and commit it"; exit 1; }
+
+.PHONY: bench-c
+bench-c: c ## C: increment through a handle against a raw atomic add, in the same run
+	mkdir -p target/c
+	$(CC) -std=c11 -O2 -Ibindings-c/include bindings-c/bench/bench_inc.c $(C_LIB) $(C_LIBS) -o target/c/bench_inc
+	target/c/bench_inc
+
+.PHONY: go
+go: c ## Build the Go package (bindings-c/go) against the C library
+	cd bindings-c/go && go build ./... && go vet ./...
+
+.PHONY: test-go
+test-go: go deps ## Go tests: API, bad input, client_golang interop, the seed snippet, a real Prometheus scrape; then again under -race
+	cd bindings-c/go && test -z "$$(gofmt -l .)" || { echo "gofmt: $$(gofmt -l bindings-c/go)"; exit 1; }
+	cd bindings-c/go && go test -count=1 ./...
+	cd bindings-c/go && go test -count=1 -race -short ./...
+
+.PHONY: bench-go
+bench-go: go ## Go: each operation against client_golang in the same run, as ratios
+	mkdir -p target/c
+	cd bindings-c/go && go test -run '^$$' -bench . -benchtime 200ms -count 5 . | tee $(CURDIR)/target/c/bench-go.txt
+	$(PYTHON) bindings-c/bench/ratios.py target/c/bench-go.txt
+
 .PHONY: generate
 generate: ## Regenerate every file generated from catalog/catalog.toml
 	$(CARGO) run -q -p footmetrics-catalog -- generate
@@ -70,6 +127,8 @@ bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw a
 	$(CARGO) run --release -q -p footmetrics-benches --bin ratios
 	$(MAKE) --no-print-directory bench-python
 	$(MAKE) --no-print-directory bench-node
+	$(MAKE) --no-print-directory bench-c
+	$(MAKE) --no-print-directory bench-go
 
 .PHONY: bench-node
 bench-node: node ## Node: each operation timed against prom-client in the same run, and the event loop's stall during a 100k-series scrape

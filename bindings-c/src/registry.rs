@@ -47,7 +47,9 @@ pub struct fm_buffer {
 #[no_mangle]
 pub extern "C" fn fm_registry_new(out: *mut *mut fm_registry) -> fm_result {
     boundary(|| {
-        *out_ptr(out, "out")? = into_handle(fm_registry {
+        // The output slot first: an assignment evaluates its right side before its left.
+        let out = out_ptr(out, "out")?;
+        *out = into_handle(fm_registry {
             inner: Registry::new(),
         });
         Ok(())
@@ -171,8 +173,9 @@ pub extern "C" fn fm_buffer_data(
 ) -> fm_result {
     boundary(|| {
         let b = non_null(buffer, "buffer")?;
-        *out_ptr(data_out, "data_out")? = b.bytes.as_ptr();
-        *out_ptr(len_out, "len_out")? = b.bytes.len();
+        let (data_out, len_out) = (out_ptr(data_out, "data_out")?, out_ptr(len_out, "len_out")?);
+        *data_out = b.bytes.as_ptr();
+        *len_out = b.bytes.len();
         Ok(())
     })
 }

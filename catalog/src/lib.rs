@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod c;
+mod go;
 mod node;
 mod python;
+pub use c::{c_output_path, render_c};
+pub use go::{go_output_path, render_go};
 pub use node::{node_output_path, node_types_path, render_node, render_node_types};
 pub use python::{python_output_path, python_stub_path, render_python, render_python_stub};
 
@@ -413,6 +417,8 @@ pub fn outputs(c: &Catalog) -> Vec<(PathBuf, String)> {
         (python_stub_path(), render_python_stub(c)),
         (node_output_path(), render_node(c)),
         (node_types_path(), render_node_types(c)),
+        (c_output_path(), render_c(c)),
+        (go_output_path(), render_go(c)),
     ]
 }
 

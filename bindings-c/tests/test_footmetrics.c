@@ -1,0 +1,498 @@
+/* Tests of the C ABI, built by `make test-c` with the system compiler under AddressSanitizer
+ * and UndefinedBehaviorSanitizer (leaks included): every function, and its error paths. */
+#include "footmetrics.h"
+#include "footmetrics_catalog.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    checks++;                                                                       \
+    if (!(cond)) {                                                                  \
+      failures++;                                                                   \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
+    }                                                                               \
+  } while (0)
+
+#define CHECK_RC(expr, want)                                                        \
+  do {                                                                              \
+    fm_result got_ = (expr);                                                        \
+    checks++;                                                                       \
+    if (got_ != (want)) {                                                           \
+      char msg_[256];                                                               \
+      fm_last_error(msg_, sizeof msg_, NULL);                                       \
+      failures++;                                                                   \
+      fprintf(stderr, "%s:%d: %s returned %d, want %d (%s)\n", __FILE__, __LINE__, \
+              #expr, (int)got_, (int)(want), msg_);                                 \
+    }                                                                               \
+  } while (0)
+
+#define OK(expr) CHECK_RC(expr, FM_OK)
+
+static fm_str S(const char *s) {
+  fm_str r = {s, strlen(s)};
+  return r;
+}
+
+/* The last error message, for checks on its wording. */
+static const char *last_error(void) {
+  static char buf[512];
+  fm_last_error(buf, sizeof buf, NULL);
+  return buf;
+}
+
+/* Renders `reg` into a malloc'd NUL-terminated string through the caller-buffer API. */
+static char *render(const fm_registry *reg, uint32_t format) {
+  size_t need = 0;
+  CHECK_RC(fm_registry_render(reg, format, NULL, 0, &need), FM_ERR_BUFFER_TOO_SMALL);
+  char *buf = malloc(need + 1);
+  size_t len = 0;
+  OK(fm_registry_render(reg, format, (uint8_t *)buf, need, &len));
+  CHECK(len == need);
+  buf[len] = 0;
+  return buf;
+}
+
+static fm_family *family(uint32_t kind, const char *name, const char **labels, size_t n) {
+  fm_str names[8];
+  for (size_t i = 0; i < n; i++) names[i] = S(labels[i]);
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = kind;
+  o.name = S(name);
+  o.help = S("help text");
+  o.label_names = names;
+  o.label_count = n;
+  fm_family *f = NULL;
+  OK(fm_family_new(&o, &f));
+  return f;
+}
+
+static void test_counter_and_render(void) {
+  fm_registry *reg = NULL;
+  OK(fm_registry_new(&reg));
+  const char *labels[] = {"status", "batch_size"};
+  fm_family *f = family(FM_KIND_COUNTER, "video_processing_batches_total", labels, 2);
+  OK(fm_registry_register(reg, f));
+
+  fm_str values[] = {S("success"), S("32")};
+  fm_child *c = NULL;
+  OK(fm_family_child(f, values, 2, &c));
+  OK(fm_child_inc(c));
+  OK(fm_child_add(c, 2.5));
+  double v = 0;
+  uint64_t count = 99;
+  OK(fm_child_value(c, &v, &count));
+  CHECK(v == 3.5);
+  CHECK(count == 0);
+
+  /* The same label values resolve to the same series. */
+  fm_child *again = NULL;
+  OK(fm_family_child(f, values, 2, &again));
+  OK(fm_child_inc(again));
+  OK(fm_child_value(c, &v, NULL));
+  CHECK(v == 4.5);
+  fm_child_free(again);
+
+  /* Counters refuse to go down or take NaN; the value is unchanged. */
+  CHECK_RC(fm_child_add(c, -1), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_child_add(c, NAN), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_child_set(c, 1), FM_ERR_WRONG_KIND);
+  CHECK(strstr(last_error(), "counter") != NULL);
+  CHECK_RC(fm_child_observe(c, 1), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_child_dec(c), FM_ERR_WRONG_KIND);
+  OK(fm_child_value(c, &v, NULL));
+  CHECK(v == 4.5);
+
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "# TYPE video_processing_batches_total counter\n") != NULL);
+  CHECK(strstr(text, "video_processing_batches_total{status=\"success\",batch_size=\"32\"} 4.5\n") != NULL);
+  free(text);
+  char *om = render(reg, FM_FORMAT_OPENMETRICS);
+  CHECK(strstr(om, "# TYPE video_processing_batches counter\n") != NULL);
+  CHECK(strlen(om) >= 6 && strcmp(om + strlen(om) - 6, "# EOF\n") == 0);
+  free(om);
+
+  /* A library-owned buffer holds the same bytes. */
+  fm_buffer *buf = NULL;
+  OK(fm_registry_render_buffer(reg, FM_FORMAT_TEXT, &buf));
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  OK(fm_buffer_data(buf, &data, &len));
+  char *again_text = render(reg, FM_FORMAT_TEXT);
+  CHECK(len == strlen(again_text) && memcmp(data, again_text, len) == 0);
+  free(again_text);
+  fm_buffer_free(buf);
+
+  /* A buffer one byte short is refused without writing past it. */
+  size_t need = 0;
+  fm_registry_render(reg, FM_FORMAT_TEXT, NULL, 0, &need);
+  uint8_t *small = malloc(need - 1);
+  CHECK_RC(fm_registry_render(reg, FM_FORMAT_TEXT, small, need - 1, &len), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(len == need);
+  free(small);
+
+  /* Remove: the series leaves the exposition; the held child still works. */
+  uint8_t removed = 0;
+  OK(fm_family_remove(f, values, 2, &removed));
+  CHECK(removed == 1);
+  OK(fm_family_remove(f, values, 2, &removed));
+  CHECK(removed == 0);
+  OK(fm_child_inc(c));
+  text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "success") == NULL);
+  free(text);
+
+  /* Registering the same name twice fails; unregistering twice fails the second time. */
+  fm_family *dup = family(FM_KIND_COUNTER, "video_processing_batches_total", labels, 2);
+  CHECK_RC(fm_registry_register(reg, dup), FM_ERR_ALREADY_REGISTERED);
+  OK(fm_registry_unregister(reg, f));
+  CHECK_RC(fm_registry_unregister(reg, f), FM_ERR_NOT_REGISTERED);
+  OK(fm_registry_register(reg, dup));
+  fm_family_free(dup);
+
+  fm_child_free(c);
+  fm_family_free(f);
+  fm_registry_free(reg);
+}
+
+static void test_gauge_histogram_summary(void) {
+  fm_registry *reg = NULL;
+  fm_str rn[] = {S("service")}, rv[] = {S("exporter")};
+  OK(fm_registry_new_with_labels(rn, rv, 1, &reg));
+
+  const char *gl[] = {"queue_type", "priority"};
+  fm_family *g = family(FM_KIND_GAUGE, "video_processing_queue_length", gl, 2);
+  OK(fm_registry_register(reg, g));
+  fm_str gv[] = {S("ingest"), S("high")};
+  fm_child *gc = NULL;
+  OK(fm_family_child(g, gv, 2, &gc));
+  OK(fm_child_set(gc, 10));
+  OK(fm_child_inc(gc));
+  OK(fm_child_dec(gc));
+  OK(fm_child_dec(gc));
+  OK(fm_child_add(gc, -2.5));
+  CHECK_RC(fm_child_set(gc, NAN), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_child_add(gc, NAN), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_child_observe(gc, 1), FM_ERR_WRONG_KIND);
+  double v = 0;
+  OK(fm_child_value(gc, &v, NULL));
+  CHECK(v == 6.5);
+
+  /* Histogram with custom buckets. */
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_HISTOGRAM;
+  o.name = S("ml_inference_duration_seconds");
+  o.help = S("ML model inference duration");
+  o.unit = S("seconds");
+  fm_str hl[] = {S("device")};
+  o.label_names = hl;
+  o.label_count = 1;
+  double bounds[] = {0.1, 1, 2};
+  o.buckets = bounds;
+  o.bucket_count = 3;
+  fm_family *h = NULL;
+  OK(fm_family_new(&o, &h));
+  OK(fm_registry_register(reg, h));
+  fm_str hv[] = {S("gpu")};
+  fm_child *hc = NULL;
+  OK(fm_family_child(h, hv, 1, &hc));
+  OK(fm_child_observe(hc, 0.05));
+  OK(fm_child_observe(hc, 1.5));
+  OK(fm_child_observe(hc, 1)); /* a bound is inclusive: le="1" */
+  OK(fm_child_observe(hc, 99));
+  CHECK_RC(fm_child_observe(hc, NAN), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_child_inc(hc), FM_ERR_WRONG_KIND);
+  uint64_t count = 0;
+  OK(fm_child_value(hc, &v, &count));
+  CHECK(count == 4);
+  CHECK(fabs(v - 101.55) < 1e-9);
+
+  double got[8];
+  size_t nb = 0;
+  CHECK_RC(fm_family_buckets(h, got, 2, &nb), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(nb == 3);
+  OK(fm_family_buckets(h, got, 8, &nb));
+  CHECK(nb == 3 && got[0] == 0.1 && got[1] == 1 && got[2] == 2);
+  CHECK_RC(fm_family_buckets(g, got, 8, &nb), FM_ERR_WRONG_KIND);
+
+  /* The cells as documented: per-bucket counts, +Inf, then the sum. */
+  fm_cells cells;
+  OK(fm_child_cells(hc, &cells));
+  CHECK(cells.kind == FM_KIND_HISTOGRAM && cells.bucket_count == 3 && cells.overflow == 0);
+  CHECK(cells.cells[0] == 1 && cells.cells[1] == 1 && cells.cells[2] == 1 && cells.cells[3] == 1);
+  double sum;
+  memcpy(&sum, &cells.cells[4], sizeof sum);
+  CHECK(fabs(sum - 101.55) < 1e-9);
+
+  fm_family *s = family(FM_KIND_SUMMARY, "analytics_generation_duration_seconds", NULL, 0);
+  OK(fm_registry_register(reg, s));
+  fm_child *sc = NULL;
+  OK(fm_family_child(s, NULL, 0, &sc));
+  OK(fm_child_observe(sc, 2));
+  OK(fm_child_observe(sc, 3));
+  OK(fm_child_value(sc, &v, &count));
+  CHECK(v == 5 && count == 2);
+
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "video_processing_queue_length{service=\"exporter\",queue_type=\"ingest\",priority=\"high\"} 6.5\n") != NULL);
+  CHECK(strstr(text, "ml_inference_duration_seconds_bucket{service=\"exporter\",device=\"gpu\",le=\"1\"} 2\n") != NULL);
+  CHECK(strstr(text, "ml_inference_duration_seconds_bucket{service=\"exporter\",device=\"gpu\",le=\"+Inf\"} 4\n") != NULL);
+  CHECK(strstr(text, "ml_inference_duration_seconds_count{service=\"exporter\",device=\"gpu\"} 4\n") != NULL);
+  CHECK(strstr(text, "analytics_generation_duration_seconds_sum{service=\"exporter\"} 5\n") != NULL);
+  free(text);
+
+  uint32_t kind = 99;
+  OK(fm_family_kind(s, &kind));
+  CHECK(kind == FM_KIND_SUMMARY);
+  OK(fm_family_clear(g));
+  size_t series = 9;
+  OK(fm_family_stats(g, &series, NULL));
+  CHECK(series == 0);
+
+  fm_child_free(gc);
+  fm_child_free(hc);
+  fm_child_free(sc);
+  fm_family_free(g);
+  fm_family_free(h);
+  fm_family_free(s);
+  fm_registry_free(reg);
+}
+
+static void test_bad_input(void) {
+  fm_registry *reg = NULL;
+  fm_family *f = NULL;
+  fm_child *c = NULL;
+  fm_opts o;
+
+  /* NULL everywhere. */
+  CHECK_RC(fm_registry_new(NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_family_new(NULL, &f), FM_ERR_NULL_ARGUMENT);
+  CHECK(strstr(last_error(), "opts is NULL") != NULL);
+  CHECK_RC(fm_child_inc(NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_add(NULL, 1), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_set(NULL, 1), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_observe(NULL, 1), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_value(NULL, NULL, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_cells(NULL, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_registry_register(NULL, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_registry_render(NULL, 0, NULL, 0, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_registry_render_buffer(NULL, 0, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_buffer_data(NULL, NULL, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_family_clear(NULL), FM_ERR_NULL_ARGUMENT);
+  fm_child_free(NULL);
+  fm_family_free(NULL);
+  fm_registry_free(NULL);
+  fm_buffer_free(NULL);
+
+  /* Names, kinds and options. */
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_COUNTER;
+  o.name = S("bad name");
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_NAME);
+  o.name = S("ok_total");
+  o.kind = 42;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_OUT_OF_RANGE);
+  o.kind = FM_KIND_COUNTER;
+  fm_str bad_labels[] = {S("le"), S("le")};
+  o.label_names = bad_labels;
+  o.label_count = 2;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_LABEL);
+  fm_str reserved[] = {S("__name")};
+  o.label_names = reserved;
+  o.label_count = 1;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_LABEL);
+  o.label_names = NULL;
+  o.label_count = 3; /* NULL array with a length */
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_NULL_ARGUMENT);
+  o.label_count = 0;
+  double buckets[] = {1, 0.5};
+  o.buckets = buckets;
+  o.bucket_count = 2;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_OPTION); /* buckets on a counter */
+  o.kind = FM_KIND_HISTOGRAM;
+  o.name = S("latency_seconds");
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_BUCKETS);
+  double nan_bucket[] = {NAN};
+  o.buckets = nan_bucket;
+  o.bucket_count = 1;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_BUCKETS);
+  o.buckets = NULL;
+  o.bucket_count = 0;
+  o.unit = S("bytes");
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_OPTION);
+  CHECK(strstr(last_error(), "unit") != NULL);
+  o.unit = S("");
+  o.name.ptr = "\xff\xfe";
+  o.name.len = 2;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_UTF8);
+  CHECK(f == NULL); /* outputs untouched on failure */
+
+  /* Label values: count, NULL, UTF-8. */
+  const char *labels[] = {"a", "b"};
+  f = family(FM_KIND_COUNTER, "requests_total", labels, 2);
+  fm_str one[] = {S("x")};
+  CHECK_RC(fm_family_child(f, one, 1, &c), FM_ERR_LABEL_COUNT);
+  CHECK(strstr(last_error(), "expected 2") != NULL);
+  CHECK_RC(fm_family_child(f, NULL, 2, &c), FM_ERR_NULL_ARGUMENT);
+  fm_str invalid[] = {S("x"), {"\xc3\x28", 2}};
+  CHECK_RC(fm_family_child(f, invalid, 2, &c), FM_ERR_INVALID_UTF8);
+  fm_str null_value[] = {S("x"), {NULL, 5}};
+  CHECK_RC(fm_family_child(f, null_value, 2, &c), FM_ERR_NULL_ARGUMENT);
+  fm_str empty_ok[] = {S("x"), {NULL, 0}};
+  OK(fm_family_child(f, empty_ok, 2, &c));
+  CHECK_RC(fm_family_child(f, one, 2, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_family_remove(f, one, 1, NULL), FM_ERR_LABEL_COUNT);
+  /* Label values with quotes, backslashes and newlines are escaped, not rejected. */
+  fm_str tricky[] = {S("a\"b\\c\nd"), S("é")};
+  fm_child *tc = NULL;
+  OK(fm_family_child(f, tricky, 2, &tc));
+  OK(fm_child_inc(tc));
+  OK(fm_registry_new(&reg));
+  OK(fm_registry_register(reg, f));
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "requests_total{a=\"a\\\"b\\\\c\\nd\",b=\"é\"} 1\n") != NULL);
+  free(text);
+
+  /* Formats out of range. */
+  size_t len;
+  CHECK_RC(fm_registry_render(reg, 7, NULL, 0, &len), FM_ERR_OUT_OF_RANGE);
+  fm_buffer *b = NULL;
+  CHECK_RC(fm_registry_render_buffer(reg, 7, &b), FM_ERR_OUT_OF_RANGE);
+  fm_str ct;
+  CHECK_RC(fm_format_content_type(9, &ct), FM_ERR_OUT_OF_RANGE);
+  OK(fm_format_content_type(FM_FORMAT_OPENMETRICS, &ct));
+  CHECK(ct.len > 0 && strncmp(ct.ptr, "application/openmetrics-text", 28) == 0);
+  uint32_t fmt = 9;
+  OK(fm_format_negotiate(S("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"), &fmt));
+  CHECK(fmt == FM_FORMAT_OPENMETRICS);
+  OK(fm_format_negotiate(S(""), &fmt));
+  CHECK(fmt == FM_FORMAT_TEXT);
+
+  /* Messages: every code has one; the last error can be sized, then read, truncated. */
+  for (int code = 0; code <= 15; code++) CHECK(fm_result_message(code) != NULL);
+  CHECK(strcmp(fm_result_message(-3), "unknown result code") == 0);
+  CHECK_RC(fm_family_child(f, one, 1, &c), FM_ERR_LABEL_COUNT);
+  size_t need = 0;
+  CHECK_RC(fm_last_error(NULL, 0, &need), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(need > 10);
+  char tiny[8];
+  CHECK_RC(fm_last_error(tiny, sizeof tiny, NULL), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(strlen(tiny) == 7);
+  CHECK(fm_version() != NULL && strlen(fm_version()) > 0);
+
+  fm_child_free(c);
+  fm_child_free(tc);
+  fm_family_free(f);
+  fm_registry_free(reg);
+}
+
+static void test_cardinality_overflow(void) {
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_COUNTER;
+  o.name = S("uploads_total");
+  fm_str ln[] = {S("id")};
+  o.label_names = ln;
+  o.label_count = 1;
+  o.cardinality_limit = 2;
+  fm_family *f = NULL;
+  OK(fm_family_new(&o, &f));
+  const char *ids[] = {"a", "b", "c", "d"};
+  for (int i = 0; i < 4; i++) {
+    fm_str v[] = {S(ids[i])};
+    fm_child *c = NULL;
+    OK(fm_family_child(f, v, 1, &c));
+    fm_cells cells;
+    OK(fm_child_cells(c, &cells));
+    CHECK(cells.overflow == (i >= 2));
+    OK(fm_child_inc(c));
+    fm_child_free(c);
+  }
+  size_t series = 0;
+  uint64_t overflowed = 0;
+  OK(fm_family_stats(f, &series, &overflowed));
+  CHECK(series == 3); /* a, b and the overflow series */
+  CHECK(overflowed == 2);
+  fm_family_free(f);
+}
+
+static void test_catalog(void) {
+  CHECK(fm_catalog_count() == FM_CATALOG_COUNT);
+  fm_catalog_spec spec;
+  OK(fm_catalog_get(FM_CATALOG_VIDEO_PROCESSING_BATCHES_TOTAL, &spec));
+  CHECK(spec.name.len == strlen(FM_CATALOG_VIDEO_PROCESSING_BATCHES_TOTAL_NAME));
+  CHECK(memcmp(spec.name.ptr, FM_CATALOG_VIDEO_PROCESSING_BATCHES_TOTAL_NAME, spec.name.len) == 0);
+  CHECK(spec.kind == FM_KIND_COUNTER);
+  CHECK(spec.label_count == FM_CATALOG_VIDEO_PROCESSING_BATCHES_TOTAL_LABEL_COUNT);
+  CHECK(spec.label_count == 2 && memcmp(spec.label_names[0].ptr, "status", 6) == 0);
+  OK(fm_catalog_get(FM_CATALOG_ML_INFERENCE_DURATION_SECONDS, &spec));
+  CHECK(spec.kind == FM_KIND_HISTOGRAM && spec.bucket_count > 0 && spec.unit.len == 7);
+  CHECK_RC(fm_catalog_get(FM_CATALOG_COUNT, &spec), FM_ERR_OUT_OF_RANGE);
+  CHECK_RC(fm_catalog_get((size_t)-1, &spec), FM_ERR_OUT_OF_RANGE);
+  CHECK_RC(fm_catalog_get(0, NULL), FM_ERR_NULL_ARGUMENT);
+
+  /* Every catalog metric builds, and resolves its declared number of labels. */
+  fm_registry *reg = NULL;
+  OK(fm_registry_new(&reg));
+  for (size_t i = 0; i < fm_catalog_count(); i++) {
+    fm_family *f = NULL;
+    OK(fm_catalog_family_new(i, &f));
+    OK(fm_registry_register(reg, f));
+    OK(fm_catalog_get(i, &spec));
+    fm_str values[8];
+    for (size_t j = 0; j < spec.label_count; j++) values[j] = S("v");
+    fm_child *c = NULL;
+    OK(fm_family_child(f, values, spec.label_count, &c));
+    fm_child_free(c);
+    fm_family_free(f);
+  }
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "# TYPE " FM_CATALOG_HTTP_REQUEST_DURATION_SECONDS_NAME " histogram") != NULL);
+  free(text);
+  fm_family *f = NULL;
+  CHECK_RC(fm_catalog_family_new(FM_CATALOG_COUNT, &f), FM_ERR_OUT_OF_RANGE);
+  fm_registry_free(reg);
+}
+
+/* Four threads update one child; nothing is lost. */
+#define THREADS 4
+#define PER_THREAD 100000
+static void *hammer(void *arg) {
+  const fm_child *c = arg;
+  for (int i = 0; i < PER_THREAD; i++) fm_child_inc(c);
+  return NULL;
+}
+
+static void test_threads(void) {
+  fm_family *f = family(FM_KIND_COUNTER, "events_total", NULL, 0);
+  fm_child *c = NULL;
+  OK(fm_family_child(f, NULL, 0, &c));
+  pthread_t t[THREADS];
+  for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, hammer, c);
+  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  double v = 0;
+  OK(fm_child_value(c, &v, NULL));
+  CHECK(v == (double)THREADS * PER_THREAD);
+  fm_child_free(c);
+  fm_family_free(f);
+}
+
+int main(void) {
+  test_counter_and_render();
+  test_gauge_histogram_summary();
+  test_bad_input();
+  test_cardinality_overflow();
+  test_catalog();
+  test_threads();
+  printf("%d checks, %d failures\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}

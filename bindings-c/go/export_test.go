@@ -1,0 +1,4 @@
+package footmetrics
+
+// CoreCatalogForTest exposes coreCatalog to the external tests.
+var CoreCatalogForTest = coreCatalog

@@ -1,0 +1,46 @@
+"""Median ns/op per side from `go test -bench -count N` output, and footmetrics/client_golang
+ratios against the goals of the Go package. Usage: ratios.py bench-go.txt"""
+
+import re
+import statistics
+import sys
+
+GOALS = {
+    "HeldInc": ("Inc through a held child", 1.5),
+    "WithLabelValuesInc": ("WithLabelValues(a,b,c).Inc()", 1.0),
+    "HeldObserve": ("Observe through a held child", 1.5),
+    "Render10k": ("render 10k series (text)", 0.5),
+}
+
+LINE = re.compile(r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op")
+
+
+def human(ns: float) -> str:
+    return f"{ns / 1e6:.2f} ms" if ns >= 1e6 else f"{ns:.1f} ns"
+
+
+def main(path: str) -> int:
+    runs: dict[tuple[str, str], list[float]] = {}
+    with open(path) as f:
+        for line in f:
+            m = LINE.match(line)
+            if m:
+                runs.setdefault((m[1], m[2]), []).append(float(m[3]))
+    print(f"\n{'operation':34} {'client_golang':>14} {'footmetrics':>12} {'ratio':>7} {'goal':>6}")
+    missed = 0
+    for name, (label, goal) in GOALS.items():
+        theirs, ours = runs.get((name, "client_golang")), runs.get((name, "footmetrics"))
+        if not theirs or not ours:
+            print(f"{label:34} missing from the benchmark output")
+            missed += 1
+            continue
+        t, o = statistics.median(theirs), statistics.median(ours)
+        ratio = o / t
+        mark = "ok" if ratio <= goal else "MISSED"
+        missed += ratio > goal
+        print(f"{label:34} {human(t):>14} {human(o):>12} {ratio:7.3f} {goal:6.2f} {mark}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -16,7 +16,7 @@ LINE = re.compile(r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s
 
 
 def human(ns: float) -> str:
-    return f"{ns / 1e6:.2f} ms" if ns >= 1e6 else f"{ns:.1f} ns"
+    return f"{ns / 1e6:.2f} ms" if ns >= 1e5 else f"{ns:.1f} ns"
 
 
 def main(path: str) -> int:

@@ -103,9 +103,15 @@ go: c ## Build the Go package (bindings-c/go) against the C library
 
 .PHONY: test-go
 test-go: go deps ## Go tests: API, bad input, client_golang interop, the seed snippet, a real Prometheus scrape; then again under -race
-	cd bindings-c/go && test -z "$$(gofmt -l .)" || { echo "gofmt: $$(gofmt -l bindings-c/go)"; exit 1; }
+	@test -z "$$(gofmt -l bindings-c/go examples/video-exporter-go)" || \
+		{ echo "gofmt needed: $$(gofmt -l bindings-c/go examples/video-exporter-go)"; exit 1; }
 	cd bindings-c/go && go test -count=1 ./...
 	cd bindings-c/go && go test -count=1 -race -short ./...
+	cd examples/video-exporter-go && go vet ./... && go test -count=1 -race ./...
+
+.PHONY: example-go
+example-go: go ## Run the Go example exporter (video processing queue and batches) on 127.0.0.1:9102/metrics
+	cd examples/video-exporter-go && go run .
 
 .PHONY: bench-go
 bench-go: go ## Go: each operation against client_golang in the same run, as ratios

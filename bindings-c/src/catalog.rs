@@ -49,7 +49,10 @@ fn spec(index: usize) -> FfiResult<&'static MetricSpec> {
     ALL.get(index).ok_or_else(|| {
         err(
             fm_result::FM_ERR_OUT_OF_RANGE,
-            format!("catalog index {index} is out of range (the catalog has {})", ALL.len()),
+            format!(
+                "catalog index {index} is out of range (the catalog has {})",
+                ALL.len()
+            ),
         )
     })
 }

@@ -66,7 +66,10 @@ fn wrong_kind(child: &AnyChild, op: &str) -> crate::FfiError {
 
 fn not_nan(v: f64, what: &str) -> FfiResult<()> {
     if v.is_nan() {
-        Err(err(fm_result::FM_ERR_INVALID_VALUE, format!("{what}: NaN is not a value")))
+        Err(err(
+            fm_result::FM_ERR_INVALID_VALUE,
+            format!("{what}: NaN is not a value"),
+        ))
     } else {
         Ok(())
     }

@@ -117,8 +117,8 @@ impl AnyFamily {
     fn child(&self, values: &[&str]) -> FfiResult<(AnyChild, bool)> {
         fn resolve<M: fm::Metric>(f: &Family<M>, values: &[&str]) -> FfiResult<(M, bool)> {
             let child = f.with_label_values(values)?;
-            let overflow = !values.is_empty()
-                && child.meta().label_values().ne(values.iter().copied());
+            let overflow =
+                !values.is_empty() && child.meta().label_values().ne(values.iter().copied());
             Ok((child, overflow))
         }
         Ok(match self {
@@ -134,17 +134,28 @@ impl AnyFamily {
 
 fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
     let kind = fm_kind::from_u32(o.kind)?;
-    let mut opts = Opts::new(str_arg(&o.name, "opts.name")?, str_arg(&o.help, "opts.help")?)
-        .namespace(str_arg(&o.namespace_, "opts.namespace_")?)
-        .subsystem(str_arg(&o.subsystem, "opts.subsystem")?)
-        .labels(&strs_arg(o.label_names, o.label_count, "opts.label_names")?)
-        .created(o.created != 0);
+    let mut opts = Opts::new(
+        str_arg(&o.name, "opts.name")?,
+        str_arg(&o.help, "opts.help")?,
+    )
+    .namespace(str_arg(&o.namespace_, "opts.namespace_")?)
+    .subsystem(str_arg(&o.subsystem, "opts.subsystem")?)
+    .labels(&strs_arg(o.label_names, o.label_count, "opts.label_names")?)
+    .created(o.created != 0);
     let unit = str_arg(&o.unit, "opts.unit")?;
     if !unit.is_empty() {
         opts = opts.unit(unit);
     }
-    let names = strs_arg(o.const_label_names, o.const_label_count, "opts.const_label_names")?;
-    let values = strs_arg(o.const_label_values, o.const_label_count, "opts.const_label_values")?;
+    let names = strs_arg(
+        o.const_label_names,
+        o.const_label_count,
+        "opts.const_label_names",
+    )?;
+    let values = strs_arg(
+        o.const_label_values,
+        o.const_label_count,
+        "opts.const_label_values",
+    )?;
     for (k, v) in names.into_iter().zip(values) {
         opts = opts.const_label(k, v);
     }
@@ -274,14 +285,21 @@ pub extern "C" fn fm_family_buckets(
         let f = non_null(family, "family")?;
         let count_out = out_ptr(count_out, "count_out")?;
         let AnyFamily::Histogram(h) = &f.inner else {
-            return Err(err(fm_result::FM_ERR_WRONG_KIND, "only histograms have buckets"));
+            return Err(err(
+                fm_result::FM_ERR_WRONG_KIND,
+                "only histograms have buckets",
+            ));
         };
         let bounds = h.config().bounds();
         *count_out = bounds.len();
         if buf.is_null() || cap < bounds.len() {
             return Err(err(
                 fm_result::FM_ERR_BUFFER_TOO_SMALL,
-                format!("{} buckets need a buffer of {} doubles, got {cap}", bounds.len(), bounds.len()),
+                format!(
+                    "{} buckets need a buffer of {} doubles, got {cap}",
+                    bounds.len(),
+                    bounds.len()
+                ),
             ));
         }
         if (buf as usize) % std::mem::align_of::<f64>() != 0 {

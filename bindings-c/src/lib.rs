@@ -157,7 +157,9 @@ pub(crate) fn boundary(body: impl FnOnce() -> FfiResult<()>) -> fm_result {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(format!("internal error (panic caught at the C boundary): {what}"));
+            set_last_error(format!(
+                "internal error (panic caught at the C boundary): {what}"
+            ));
             fm_result::FM_ERR_PANIC
         }
     }
@@ -172,13 +174,15 @@ pub(crate) fn boundary_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 pub(crate) fn non_null<'a, T>(p: *const T, what: &str) -> FfiResult<&'a T> {
     // SAFETY: non-NULL handles and structs come from this library or from the caller, who
     // promises they point to a live object of the declared type.
-    unsafe { p.as_ref() }.ok_or_else(|| err(fm_result::FM_ERR_NULL_ARGUMENT, format!("{what} is NULL")))
+    unsafe { p.as_ref() }
+        .ok_or_else(|| err(fm_result::FM_ERR_NULL_ARGUMENT, format!("{what} is NULL")))
 }
 
 /// A required output pointer.
 pub(crate) fn out_ptr<'a, T>(p: *mut T, what: &str) -> FfiResult<&'a mut T> {
     // SAFETY: as for `non_null`; the caller owns the pointed-to slot for the call.
-    unsafe { p.as_mut() }.ok_or_else(|| err(fm_result::FM_ERR_NULL_ARGUMENT, format!("{what} is NULL")))
+    unsafe { p.as_mut() }
+        .ok_or_else(|| err(fm_result::FM_ERR_NULL_ARGUMENT, format!("{what} is NULL")))
 }
 
 /// `len` elements at `ptr`: NULL is allowed only with `len == 0`; misaligned or absurdly
@@ -194,10 +198,16 @@ pub(crate) fn slice_arg<'a, T>(ptr: *const T, len: usize, what: &str) -> FfiResu
         ));
     }
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
-        return Err(err(fm_result::FM_ERR_OUT_OF_RANGE, format!("{what} is misaligned")));
+        return Err(err(
+            fm_result::FM_ERR_OUT_OF_RANGE,
+            format!("{what} is misaligned"),
+        ));
     }
     if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
-        return Err(err(fm_result::FM_ERR_OUT_OF_RANGE, format!("{what} length {len} is too large")));
+        return Err(err(
+            fm_result::FM_ERR_OUT_OF_RANGE,
+            format!("{what} length {len} is too large"),
+        ));
     }
     // SAFETY: non-NULL, aligned, within isize::MAX bytes; the caller promises `len` readable
     // elements for the duration of the call.

@@ -139,7 +139,10 @@ pub extern "C" fn fm_registry_render(
         if buf.is_null() || cap < bytes.len() {
             return Err(err(
                 fm_result::FM_ERR_BUFFER_TOO_SMALL,
-                format!("the exposition needs {} bytes, the buffer has {cap}", bytes.len()),
+                format!(
+                    "the exposition needs {} bytes, the buffer has {cap}",
+                    bytes.len()
+                ),
             ));
         }
         // SAFETY: the caller promises `cap >= bytes.len()` writable bytes at `buf`.

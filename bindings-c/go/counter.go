@@ -16,7 +16,7 @@ type CounterOpts = prometheus.CounterOpts
 type Counter = prometheus.Counter
 
 // CounterVec is a counter family partitioned by label values.
-type CounterVec struct{ *vecCore }
+type CounterVec struct{ typedVec[Counter] }
 
 // NewCounterVec creates a counter family. It panics on invalid options, as client_golang
 // does; NewCounterVecE returns the error instead.
@@ -33,55 +33,13 @@ func NewCounterVecE(opts CounterOpts, labelNames []string) (*CounterVec, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &CounterVec{core}, nil
+	return &CounterVec{typedVec[Counter]{core, func(c *child) Counter { return (*counter)(c) }}}, nil
 }
 
 // NewCounter creates a counter without labels (register it like any collector).
 func NewCounter(opts CounterOpts) Counter {
 	return NewCounterVec(opts, nil).WithLabelValues()
 }
-
-// WithLabelValues returns the counter for these label values (in label-name order),
-// creating it on first use; it panics on a wrong number of values.
-func (v *CounterVec) WithLabelValues(lvs ...string) Counter {
-	c, err := v.resolve(lvs)
-	mustNot(err)
-	return (*counter)(c)
-}
-
-// With is WithLabelValues with the labels given by name.
-func (v *CounterVec) With(labels prometheus.Labels) Counter {
-	c, err := v.resolveLabels(labels)
-	mustNot(err)
-	return (*counter)(c)
-}
-
-// GetMetricWithLabelValues is WithLabelValues returning an error instead of panicking.
-func (v *CounterVec) GetMetricWithLabelValues(lvs ...string) (Counter, error) {
-	c, err := v.resolve(lvs)
-	if err != nil {
-		return nil, err
-	}
-	return (*counter)(c), nil
-}
-
-// GetMetricWith is With returning an error instead of panicking.
-func (v *CounterVec) GetMetricWith(labels prometheus.Labels) (Counter, error) {
-	c, err := v.resolveLabels(labels)
-	if err != nil {
-		return nil, err
-	}
-	return (*counter)(c), nil
-}
-
-// DeleteLabelValues removes the series; it reports whether it existed.
-func (v *CounterVec) DeleteLabelValues(lvs ...string) bool { return v.delete(lvs) }
-
-// Delete removes the series with these labels; it reports whether it existed.
-func (v *CounterVec) Delete(labels prometheus.Labels) bool { return v.deleteLabels(labels) }
-
-// Reset removes every series.
-func (v *CounterVec) Reset() { v.reset() }
 
 // counter is a resolved counter child. Go writes shard 0 of the core's cells: the integer
 // word by atomic add (Inc, whole amounts) and the fractional double by CAS.

@@ -17,7 +17,7 @@ type GaugeOpts = prometheus.GaugeOpts
 type Gauge = prometheus.Gauge
 
 // GaugeVec is a gauge family partitioned by label values.
-type GaugeVec struct{ *vecCore }
+type GaugeVec struct{ typedVec[Gauge] }
 
 // NewGaugeVec creates a gauge family; it panics on invalid options (NewGaugeVecE does not).
 func NewGaugeVec(opts GaugeOpts, labelNames []string) *GaugeVec {
@@ -33,52 +33,11 @@ func NewGaugeVecE(opts GaugeOpts, labelNames []string) (*GaugeVec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &GaugeVec{core}, nil
+	return &GaugeVec{typedVec[Gauge]{core, func(c *child) Gauge { return (*gauge)(c) }}}, nil
 }
 
 // NewGauge creates a gauge without labels.
 func NewGauge(opts GaugeOpts) Gauge { return NewGaugeVec(opts, nil).WithLabelValues() }
-
-// WithLabelValues returns the gauge for these label values; it panics on a wrong count.
-func (v *GaugeVec) WithLabelValues(lvs ...string) Gauge {
-	c, err := v.resolve(lvs)
-	mustNot(err)
-	return (*gauge)(c)
-}
-
-// With is WithLabelValues with the labels given by name.
-func (v *GaugeVec) With(labels prometheus.Labels) Gauge {
-	c, err := v.resolveLabels(labels)
-	mustNot(err)
-	return (*gauge)(c)
-}
-
-// GetMetricWithLabelValues is WithLabelValues returning an error instead of panicking.
-func (v *GaugeVec) GetMetricWithLabelValues(lvs ...string) (Gauge, error) {
-	c, err := v.resolve(lvs)
-	if err != nil {
-		return nil, err
-	}
-	return (*gauge)(c), nil
-}
-
-// GetMetricWith is With returning an error instead of panicking.
-func (v *GaugeVec) GetMetricWith(labels prometheus.Labels) (Gauge, error) {
-	c, err := v.resolveLabels(labels)
-	if err != nil {
-		return nil, err
-	}
-	return (*gauge)(c), nil
-}
-
-// DeleteLabelValues removes the series; it reports whether it existed.
-func (v *GaugeVec) DeleteLabelValues(lvs ...string) bool { return v.delete(lvs) }
-
-// Delete removes the series with these labels; it reports whether it existed.
-func (v *GaugeVec) Delete(labels prometheus.Labels) bool { return v.deleteLabels(labels) }
-
-// Reset removes every series.
-func (v *GaugeVec) Reset() { v.reset() }
 
 // gauge is a resolved gauge child: one double in the core, stored atomically.
 type gauge child

@@ -20,7 +20,7 @@ type Histogram = prometheus.Histogram
 type Observer = prometheus.Observer
 
 // HistogramVec is a histogram family partitioned by label values.
-type HistogramVec struct{ *vecCore }
+type HistogramVec struct{ typedVec[Observer] }
 
 // NewHistogramVec creates a histogram family; it panics on invalid options
 // (NewHistogramVecE does not).
@@ -38,7 +38,7 @@ func NewHistogramVecE(opts HistogramOpts, labelNames []string) (*HistogramVec, e
 	if err != nil {
 		return nil, err
 	}
-	return &HistogramVec{core}, nil
+	return &HistogramVec{typedVec[Observer]{core, func(c *child) Observer { return (*histogram)(c) }}}, nil
 }
 
 // NewHistogram creates a histogram without labels.
@@ -50,47 +50,6 @@ func mustChild(c *child, err error) *child {
 	mustNot(err)
 	return c
 }
-
-// WithLabelValues returns the histogram for these label values; it panics on a wrong count.
-func (v *HistogramVec) WithLabelValues(lvs ...string) Observer {
-	c, err := v.resolve(lvs)
-	mustNot(err)
-	return (*histogram)(c)
-}
-
-// With is WithLabelValues with the labels given by name.
-func (v *HistogramVec) With(labels prometheus.Labels) Observer {
-	c, err := v.resolveLabels(labels)
-	mustNot(err)
-	return (*histogram)(c)
-}
-
-// GetMetricWithLabelValues is WithLabelValues returning an error instead of panicking.
-func (v *HistogramVec) GetMetricWithLabelValues(lvs ...string) (Observer, error) {
-	c, err := v.resolve(lvs)
-	if err != nil {
-		return nil, err
-	}
-	return (*histogram)(c), nil
-}
-
-// GetMetricWith is With returning an error instead of panicking.
-func (v *HistogramVec) GetMetricWith(labels prometheus.Labels) (Observer, error) {
-	c, err := v.resolveLabels(labels)
-	if err != nil {
-		return nil, err
-	}
-	return (*histogram)(c), nil
-}
-
-// DeleteLabelValues removes the series; it reports whether it existed.
-func (v *HistogramVec) DeleteLabelValues(lvs ...string) bool { return v.delete(lvs) }
-
-// Delete removes the series with these labels; it reports whether it existed.
-func (v *HistogramVec) Delete(labels prometheus.Labels) bool { return v.deleteLabels(labels) }
-
-// Reset removes every series.
-func (v *HistogramVec) Reset() { v.reset() }
 
 // histogram is a resolved histogram child. The core's cells are one count per bucket (not
 // cumulative, +Inf last) and then the bits of the sum: an observation is one atomic add

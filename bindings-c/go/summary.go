@@ -16,7 +16,7 @@ type SummaryOpts = prometheus.SummaryOpts
 type Summary = prometheus.Summary
 
 // SummaryVec is a summary family partitioned by label values.
-type SummaryVec struct{ *vecCore }
+type SummaryVec struct{ typedVec[Observer] }
 
 // NewSummaryVec creates a summary family; it panics on invalid options (NewSummaryVecE
 // does not).
@@ -36,54 +36,13 @@ func NewSummaryVecE(opts SummaryOpts, labelNames []string) (*SummaryVec, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &SummaryVec{core}, nil
+	return &SummaryVec{typedVec[Observer]{core, func(c *child) Observer { return (*summary)(c) }}}, nil
 }
 
 // NewSummary creates a summary without labels.
 func NewSummary(opts SummaryOpts) Summary {
 	return (*summary)(mustChild(NewSummaryVec(opts, nil).resolve(nil)))
 }
-
-// WithLabelValues returns the summary for these label values; it panics on a wrong count.
-func (v *SummaryVec) WithLabelValues(lvs ...string) Observer {
-	c, err := v.resolve(lvs)
-	mustNot(err)
-	return (*summary)(c)
-}
-
-// With is WithLabelValues with the labels given by name.
-func (v *SummaryVec) With(labels prometheus.Labels) Observer {
-	c, err := v.resolveLabels(labels)
-	mustNot(err)
-	return (*summary)(c)
-}
-
-// GetMetricWithLabelValues is WithLabelValues returning an error instead of panicking.
-func (v *SummaryVec) GetMetricWithLabelValues(lvs ...string) (Observer, error) {
-	c, err := v.resolve(lvs)
-	if err != nil {
-		return nil, err
-	}
-	return (*summary)(c), nil
-}
-
-// GetMetricWith is With returning an error instead of panicking.
-func (v *SummaryVec) GetMetricWith(labels prometheus.Labels) (Observer, error) {
-	c, err := v.resolveLabels(labels)
-	if err != nil {
-		return nil, err
-	}
-	return (*summary)(c), nil
-}
-
-// DeleteLabelValues removes the series; it reports whether it existed.
-func (v *SummaryVec) DeleteLabelValues(lvs ...string) bool { return v.delete(lvs) }
-
-// Delete removes the series with these labels; it reports whether it existed.
-func (v *SummaryVec) Delete(labels prometheus.Labels) bool { return v.deleteLabels(labels) }
-
-// Reset removes every series.
-func (v *SummaryVec) Reset() { v.reset() }
 
 // summary is a resolved summary child: the count (atomic add) and the sum's bits (CAS).
 type summary child

@@ -1,25 +1,12 @@
 //! The Go catalog (`bindings-c/go/catalog.go`): client_golang-style options and a
 //! constructor per metric, with the platform's name, help, labels and buckets.
 
-use crate::{quoted, workspace_root, Catalog, Kind, MetricDef};
+use crate::{camel, quoted, workspace_root, Catalog, Kind, MetricDef};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub fn go_output_path() -> PathBuf {
     workspace_root().join("bindings-c/go/catalog.go")
-}
-
-/// `http_requests_total` -> `HttpRequestsTotal`.
-fn go_ident(name: &str) -> String {
-    name.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut cs = p.chars();
-            cs.next()
-                .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 fn go_strings(items: &[String]) -> String {
@@ -42,7 +29,7 @@ fn metric(o: &mut String, m: &MetricDef) {
     let Some((opts, vec, single)) = go_types(m.kind) else {
         return;
     };
-    let id = go_ident(&m.name);
+    let id = camel(&m.name);
     let buckets = if m.buckets.is_empty() {
         String::new()
     } else {

@@ -113,9 +113,12 @@ func newVecCore(o vecOpts) (*vecCore, error) {
 	for i, k := range constNames {
 		constValues[i] = o.constLabels[k]
 	}
-	strs := newCStrings(append([]string{o.name, o.help, o.namespace, o.subsystem}, append(append(append([]string{}, o.labelNames...), constNames...), constValues...)...))
+	// One C block: name, help, namespace, subsystem, label names, const names, const values.
+	all := append([]string{o.name, o.help, o.namespace, o.subsystem}, o.labelNames...)
+	all = append(append(all, constNames...), constValues...)
+	strs := newCStrings(all)
 	defer strs.free()
-	arr := unsafe.Slice(strs.arr, 4+len(o.labelNames)+2*len(constNames))
+	arr := unsafe.Slice(strs.arr, len(all))
 	var opts C.fm_opts
 	opts.kind = C.uint32_t(o.kind)
 	opts.name, opts.help, opts.namespace_, opts.subsystem = arr[0], arr[1], arr[2], arr[3]
@@ -196,19 +199,28 @@ func (v *vecCore) resolve(values []string) (*child, error) {
 }
 
 func (v *vecCore) resolveLabels(labels prometheus.Labels) (*child, error) {
+	var stack [8]string
+	values, err := v.orderedValues(labels, stack[:0])
+	if err != nil {
+		return nil, err
+	}
+	return v.resolve(values)
+}
+
+// orderedValues appends the values of labels in label-name order to buf; the map must name
+// exactly the family's labels.
+func (v *vecCore) orderedValues(labels prometheus.Labels, buf []string) ([]string, error) {
 	if len(labels) != len(v.labelNames) {
 		return nil, labelCountError(len(v.labelNames), len(labels))
 	}
-	var stack [8]string
-	values := stack[:0]
 	for _, name := range v.labelNames {
 		val, ok := labels[name]
 		if !ok {
 			return nil, &Error{Code: CodeInvalidLabel, Message: "label name " + name + " missing in label map"}
 		}
-		values = append(values, val)
+		buf = append(buf, val)
 	}
-	return v.resolve(values)
+	return buf, nil
 }
 
 func (v *vecCore) create(values []string) (*child, error) {
@@ -247,7 +259,7 @@ func (v *vecCore) create(values []string) (*child, error) {
 	c := v.newChild(h, cells, append([]string(nil), values...))
 	t := v.tab.Load()
 	if (t.used+1)*2 > len(t.slots) {
-		t = v.rebuilt(t, len(t.slots)*2, nil)
+		t = rebuilt(t, len(t.slots)*2, nil)
 	}
 	insert(t, c)
 	v.tab.Store(t)
@@ -278,7 +290,7 @@ func insert(t *table, c *child) {
 }
 
 // rebuilt copies t's children, except drop, into a new table of the given size.
-func (v *vecCore) rebuilt(t *table, size int, drop *child) *table {
+func rebuilt(t *table, size int, drop *child) *table {
 	n := newTable(size)
 	for i := range t.slots {
 		if c := t.slots[i].Load(); c != nil && c != drop {
@@ -304,24 +316,15 @@ func (v *vecCore) delete(values []string) bool {
 	}
 	if c := v.lookup(values); c != nil {
 		t := v.tab.Load()
-		v.tab.Store(v.rebuilt(t, len(t.slots), c))
+		v.tab.Store(rebuilt(t, len(t.slots), c))
 	}
 	return removed != 0
 }
 
 func (v *vecCore) deleteLabels(labels prometheus.Labels) bool {
-	if len(labels) != len(v.labelNames) {
-		return false
-	}
-	values := make([]string, 0, len(v.labelNames))
-	for _, name := range v.labelNames {
-		val, ok := labels[name]
-		if !ok {
-			return false
-		}
-		values = append(values, val)
-	}
-	return v.delete(values)
+	var stack [8]string
+	values, err := v.orderedValues(labels, stack[:0])
+	return err == nil && v.delete(values)
 }
 
 func (v *vecCore) reset() {

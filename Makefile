@@ -6,6 +6,9 @@ CARGO ?= cargo
 VENV ?= .venv
 PYTHON := $(abspath $(VENV))/bin/python
 DEMO_ARGS ?=
+# The catalog tool; `generate`/`check` build it without the linter, so the generator builds even
+# when the core's generated catalog module it is about to replace does not.
+FOOTMETRICS_GEN = $(CARGO) run -q -p footmetrics-catalog --no-default-features --bin footmetrics --
 export FOOTMETRICS_PYTHON := $(PYTHON)
 
 .PHONY: help
@@ -38,6 +41,8 @@ test: deps ## Run every test in every language (installs what the tests need fir
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory monitoring
+	$(MAKE) --no-print-directory lint-demo
 
 .PHONY: python
 python: deps ## Build and install the Python package (bindings-python) into the virtualenv
@@ -120,12 +125,21 @@ bench-go: go ## Go: each operation against client_golang in the same run, as rat
 	$(PYTHON) bindings-c/bench/ratios.py target/c/bench-go.txt
 
 .PHONY: generate
-generate: ## Regenerate every file generated from catalog/catalog.toml
-	$(CARGO) run -q -p footmetrics-catalog -- generate
+generate: ## Regenerate every file generated from catalog/catalog.toml (code of every language, monitoring/)
+	$(FOOTMETRICS_GEN) generate
 
 .PHONY: check-generated
 check-generated: ## Fail if a generated file differs from what the catalog produces
-	$(CARGO) run -q -p footmetrics-catalog -- check
+	$(FOOTMETRICS_GEN) check
+
+.PHONY: monitoring
+monitoring: ## promtool check rules and promtool test rules on monitoring/ (the generated rules and their unit tests)
+	promtool check rules monitoring/prometheus/*.yml
+	cd monitoring/tests && promtool test rules *.test.yml
+
+.PHONY: lint-demo
+lint-demo: ## Run the demo and lint its live /metrics against the catalog with `footmetrics lint`
+	bash .ci/lint-demo
 
 .PHONY: bench
 bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw atomic; prints ratios

@@ -1,4 +1,5 @@
-//! The gateway's routes: some succeed, some fail, one streams, one panics.
+//! The gateway's routes: some succeed, some fail, one streams, one panics. Uploads and sign-ins
+//! also record the catalog's business metrics (`video_uploads_total`, `user_sessions_total`).
 
 use axum::body::Body;
 use axum::extract::Path;
@@ -7,20 +8,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, get_service, post};
 use axum::Router;
 use bytes::Bytes;
+use footmetrics::catalog::{self, UserSessionsTotal, VideoUploadsTotal};
 use footmetrics_tower::{MetricsEndpoint, MetricsLayer};
 use http_body::Frame;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// The instrumented router. Routes are added before the layer, so the layer sees axum's
 /// matched route template; `/metrics` and `/healthz` are served but not recorded.
 pub fn router(layer: MetricsLayer) -> Router {
+    business();
     Router::new()
         .route("/api/v1/matches/{id}", get(get_match))
         .route("/api/v1/analytics/{match_id}/heatmap", get(heatmap))
         .route("/api/v1/videos", post(upload_video))
         .route("/api/v1/videos/{id}/stream", get(stream_video))
+        .route("/api/v1/sessions", post(start_session))
         .route("/api/v1/debug/panic", get(panics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get_service(MetricsEndpoint::default()))
@@ -65,9 +70,60 @@ async fn heatmap(Path(match_id): Path<u64>) -> Response {
     format!("heatmap for match {match_id}\n").into_response()
 }
 
+/// The business metrics, registered in the default registry that `/metrics` serves.
+struct Business {
+    uploads: VideoUploadsTotal,
+    sessions: UserSessionsTotal,
+}
+
+fn business() -> &'static Business {
+    static BUSINESS: OnceLock<Business> = OnceLock::new();
+    BUSINESS.get_or_init(|| {
+        let registry = footmetrics::default_registry();
+        Business {
+            uploads: catalog::video_uploads_total(registry).expect("registered once"),
+            sessions: catalog::user_sessions_total(registry).expect("registered once"),
+        }
+    })
+}
+
+/// The value of `"key":"value"` in a flat JSON body, if it is one of `allowed`; `other`
+/// otherwise, so a client cannot mint label values.
+fn bounded_field<'a>(body: &[u8], key: &str, allowed: &[&'a str]) -> &'a str {
+    let text = std::str::from_utf8(body).unwrap_or("");
+    let value = text
+        .split(&format!("\"{key}\":\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("");
+    allowed
+        .iter()
+        .find(|a| value.ends_with(*a))
+        .copied()
+        .unwrap_or("other")
+}
+
 async fn upload_video(body: Bytes) -> Response {
     tokio::time::sleep(Duration::from_millis(work_ms(body.len() as u64, 3, 10))).await;
+    let format = bounded_field(&body, "file", &["mp4", "mov", "mkv"]);
+    let size = match body.len() {
+        0..=1023 => "small",
+        1024..=1_048_575 => "medium",
+        _ => "large",
+    };
+    if let Ok(c) = business().uploads.labels("accepted", format, size) {
+        c.inc();
+    }
     (StatusCode::ACCEPTED, "queued for processing\n").into_response()
+}
+
+async fn start_session(body: Bytes) -> Response {
+    let plan = bounded_field(&body, "plan", &["free", "pro", "club"]);
+    let country = bounded_field(&body, "country", &["GB", "ES", "DE", "FR", "IT", "BR"]);
+    if let Ok(c) = business().sessions.labels("started", plan, country) {
+        c.inc();
+    }
+    (StatusCode::CREATED, "session started\n").into_response()
 }
 
 async fn stream_video(Path(id): Path<u64>) -> Response {

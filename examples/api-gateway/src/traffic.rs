@@ -43,7 +43,15 @@ pub fn next_request(rng: &mut Rng, addr: SocketAddr) -> Request<Full<Bytes>> {
             "/api/v1/videos".into(),
             "{\"file\":\"match.mp4\"}",
         ),
-        80..=89 => (Method::GET, format!("/api/v1/videos/{id}/stream"), ""),
+        80..=86 => (Method::GET, format!("/api/v1/videos/{id}/stream"), ""),
+        87..=89 => (
+            Method::POST,
+            "/api/v1/sessions".into(),
+            [
+                "{\"plan\":\"free\",\"country\":\"GB\"}",
+                "{\"plan\":\"pro\",\"country\":\"ES\"}",
+            ][(id % 2) as usize],
+        ),
         // Scanners and typos: the layer folds these into route="unmatched".
         90..=94 => (Method::GET, format!("/wp-admin/{id}.php"), ""),
         _ => (Method::GET, "/api/v1/matches/not-a-number".into(), ""),

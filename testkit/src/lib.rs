@@ -193,6 +193,11 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` as `(job, host:port)`, waiting until it is ready.
     pub fn start(targets: &[(&str, SocketAddr)]) -> Prometheus {
+        Prometheus::start_with_rules(targets, &[])
+    }
+
+    /// As `start`, with `rule_files` loaded (recording rules and alerts evaluated).
+    pub fn start_with_rules(targets: &[(&str, SocketAddr)], rule_files: &[PathBuf]) -> Prometheus {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let dir = std::env::temp_dir().join(format!(
@@ -200,9 +205,15 @@ impl Prometheus {
             std::process::id()
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut config = String::from(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n",
-        );
+        let mut config =
+            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n");
+        if !rule_files.is_empty() {
+            config.push_str("rule_files:\n");
+            for f in rule_files {
+                config.push_str(&format!("  - '{}'\n", f.display()));
+            }
+        }
+        config.push_str("scrape_configs:\n");
         for (job, target) in targets {
             config.push_str(&format!(
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"

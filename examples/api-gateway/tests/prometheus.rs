@@ -44,9 +44,36 @@ impl Drop for Gateway {
 }
 
 #[test]
+fn the_live_exposition_passes_the_catalog_linter() {
+    let gateway = Gateway::start();
+    let catalog = footmetrics_catalog::load().unwrap();
+    let url = format!("http://{}/metrics", gateway.addr);
+    let text = footmetrics_catalog::lint::read_source(&url).unwrap();
+    let options = footmetrics_catalog::lint::LintOptions {
+        services: vec!["api-gateway".into()],
+        ..Default::default()
+    };
+    let findings = footmetrics_catalog::lint::lint(&text, &catalog, &options);
+    assert!(findings.is_empty(), "{findings:#?}");
+    // The linter does look: another service's metrics are missing here.
+    let ml = footmetrics_catalog::lint::LintOptions {
+        services: vec!["ml-pipeline".into()],
+        ..Default::default()
+    };
+    assert!(!footmetrics_catalog::lint::lint(&text, &catalog, &ml).is_empty());
+}
+
+#[test]
 fn prometheus_scrapes_the_gateway_and_the_seed_queries_answer() {
     let gateway = Gateway::start();
-    let prometheus = Prometheus::start(&[("api-gateway", gateway.addr)]);
+    let monitoring = footmetrics_catalog::monitoring_dir().join("prometheus");
+    let prometheus = Prometheus::start_with_rules(
+        &[("api-gateway", gateway.addr)],
+        &[
+            monitoring.join("recording-rules.yml"),
+            monitoring.join("alerting-rules.yml"),
+        ],
+    );
     let wait = Duration::from_secs(60);
 
     let up = prometheus.wait_for_value(r#"up{job="api-gateway"}"#, wait);
@@ -79,6 +106,25 @@ fn prometheus_scrapes_the_gateway_and_the_seed_queries_answer() {
         wait,
     );
     assert!(p95 > 0.0 && p95 < 10.0, "p95 {p95}");
+
+    // The generated recording rules evaluate on live data: the platform SLI (which the seed's
+    // alerts and health score read) and the per-job rate, and no rule reports an error.
+    let sli = prometheus.wait_for_value("sli:platform_availability:rate5m", wait);
+    assert!((0.5..=1.0).contains(&sli), "sli {sli}");
+    let job_rate =
+        prometheus.wait_for_value(r#"job:http_requests:rate5m{job="api-gateway"}"#, wait);
+    assert!(job_rate > 0.0, "job rate {job_rate}");
+    let budget =
+        prometheus.wait_for_value("slo:platform_availability:error_budget_remaining", wait);
+    assert!(budget <= 1.0, "budget {budget}");
+    let rules = prometheus.api("rules", &[]);
+    let groups = rules["groups"].as_array().unwrap();
+    assert!(groups.len() >= 8, "{rules}");
+    for g in groups {
+        for r in g["rules"].as_array().unwrap() {
+            assert_ne!(r["health"], "err", "{r}");
+        }
+    }
 
     // Exemplars: the example sends sampled traceparents on a quarter of its requests.
     let deadline = std::time::Instant::now() + wait;

@@ -7,8 +7,9 @@ VENV ?= .venv
 PYTHON := $(abspath $(VENV))/bin/python
 DEMO_ARGS ?=
 # The catalog tool; `generate`/`check` build it without the linter, so the generator builds even
-# when the core's generated catalog module it is about to replace does not.
-FOOTMETRICS_GEN = $(CARGO) run -q -p footmetrics-catalog --no-default-features --bin footmetrics --
+# when the core's generated catalog module it is about to replace does not. Its own target
+# directory keeps that build from replacing the full `target/debug/footmetrics` tests run.
+FOOTMETRICS_GEN = $(CARGO) run -q -p footmetrics-catalog --no-default-features --bin footmetrics --target-dir target/generator --
 export FOOTMETRICS_PYTHON := $(PYTHON)
 
 .PHONY: help

@@ -59,6 +59,12 @@ pub fn grafana_to_promql(query: &str) -> String {
 
 const RATE: &str = "$__rate_interval";
 
+/// `sum by (by) (rate(series[$__rate_interval]))`: the per-second rate of a counter series,
+/// grouped as a panel shows it.
+fn sum_rate(by: &str, series: &str) -> String {
+    format!("sum by ({by}) (rate({series}[{RATE}]))")
+}
+
 struct Panel {
     title: String,
     kind: &'static str,
@@ -246,11 +252,11 @@ fn service_http() -> Value {
     }
     let panels = vec![
         panel("timeseries", "Request rate by route", "reqps").target(
-            format!("sum by (route) (rate(http_requests_total{{{sel}}}[{RATE}]))"),
+            sum_rate("route", &format!("http_requests_total{{{sel}}}")),
             "{{route}}",
         ),
         panel("timeseries", "Errors by route and code", "reqps").target(
-            format!("sum by (route, code) (rate(http_requests_total{{{sel},code=~\"5..\"}}[{RATE}]))"),
+            sum_rate("route, code", &format!("http_requests_total{{{sel},code=~\"5..\"}}")),
             "{{route}} {{code}}",
         ),
         panel("timeseries", "5xx error ratio", "percentunit").target(
@@ -308,7 +314,10 @@ fn ml_pipeline(c: &Catalog) -> Value {
     panels.extend([
         latency,
         panel("timeseries", "Inferences per second by device", "ops").target(
-            format!("sum by (device) (rate(ml_inference_duration_seconds_count{{{job}}}[{RATE}]))"),
+            sum_rate(
+                "device",
+                &format!("ml_inference_duration_seconds_count{{{job}}}"),
+            ),
             "{{device}}",
         ),
         panel("timeseries", "GPU utilization by GPU", "percentunit").target(
@@ -347,7 +356,7 @@ fn video_processing(c: &Catalog) -> Value {
     }
     panels.extend([
         panel("timeseries", "Videos processed by status", "ops").target(
-            format!("sum by (status) (rate(video_processing_total[{RATE}]))"),
+            sum_rate("status", "video_processing_total"),
             "{{status}}",
         ),
         panel("timeseries", "Processing queue length", "short").target(
@@ -355,11 +364,11 @@ fn video_processing(c: &Catalog) -> Value {
             "{{queue_type}} {{priority}}",
         ),
         panel("timeseries", "Batch throughput by status", "ops").target(
-            format!("sum by (status) (rate(video_processing_batches_total[{RATE}]))"),
+            sum_rate("status", "video_processing_batches_total"),
             "{{status}}",
         ),
         panel("timeseries", "Uploads by status and format", "ops").target(
-            format!("sum by (status, format) (rate(video_uploads_total[{RATE}]))"),
+            sum_rate("status, format", "video_uploads_total"),
             "{{status}} {{format}}",
         ),
         panel("timeseries", "Analytics generation P95 by video type", "s").target(

@@ -5,7 +5,7 @@
 use crate::{Catalog, Kind, MetricDef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -358,7 +358,7 @@ pub fn lint(text: &str, c: &Catalog, o: &LintOptions) -> Vec<Finding> {
         }
     }
     for m in &c.metrics {
-        let expected = o.all_services || o.services.iter().any(|s| *s == m.service);
+        let expected = o.all_services || o.services.contains(&m.service);
         if expected
             && !fams
                 .keys()
@@ -388,8 +388,8 @@ pub fn read_source(source: &str) -> Result<String, String> {
             .map_err(|e| format!("reading stdin: {e}"))?;
         return Ok(s);
     }
-    if let Some(rest) = source.strip_prefix("http://") {
-        return http_get(rest).map_err(|e| format!("{source}: {e}"));
+    if source.starts_with("http://") {
+        return http_get(source).map_err(|e| format!("{source}: {e}"));
     }
     if source.starts_with("https://") {
         return Err(format!(
@@ -399,74 +399,29 @@ pub fn read_source(source: &str) -> Result<String, String> {
     std::fs::read_to_string(source).map_err(|e| format!("{source}: {e}"))
 }
 
-/// A plain HTTP/1.1 GET (`host:port/path`), enough for a `/metrics` endpoint.
-fn http_get(rest: &str) -> Result<String, String> {
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = if host.contains(':') {
-        host.to_string()
-    } else {
-        format!("{host}:80")
-    };
-    let timeout = std::time::Duration::from_secs(10);
-    let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&addr)
-        .map_err(|e| e.to_string())?
-        .collect();
-    let first = addrs.first().ok_or("the host has no address")?;
-    let mut stream =
-        std::net::TcpStream::connect_timeout(first, timeout).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(timeout)).ok();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/plain;version=0.0.4\r\n\
-         Connection: close\r\nUser-Agent: footmetrics-lint\r\n\r\n"
+/// The largest exposition `lint` reads from a URL.
+const MAX_EXPOSITION_BYTES: usize = 256 << 20;
+
+/// GETs a `/metrics` page with the core's HTTP client (the one Pushgateway pushes use).
+fn http_get(url: &str) -> Result<String, String> {
+    let headers = [("Accept".to_owned(), "text/plain;version=0.0.4".to_owned())];
+    let r = footmetrics::push::exchange(
+        url,
+        "GET",
+        &headers,
+        b"",
+        std::time::Duration::from_secs(10),
+        MAX_EXPOSITION_BYTES,
     )
     .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no HTTP header in the answer")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let mut body = raw[split + 4..].to_vec();
-    let status = head.split_whitespace().nth(1).unwrap_or("");
-    if status != "200" {
-        return Err(format!("answered HTTP {status}"));
+    if r.status != 200 {
+        return Err(format!("answered HTTP {}", r.status));
     }
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body).ok_or("a malformed chunked body")?;
+    if r.truncated {
+        return Err(format!(
+            "the exposition is over {MAX_EXPOSITION_BYTES} bytes"
+        ));
     }
+    let body = r.body().ok_or("a malformed chunked body")?;
     String::from_utf8(body).map_err(|_| "the body is not UTF-8".into())
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..eol]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dechunks() {
-        assert_eq!(
-            dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap(),
-            b"abcde"
-        );
-        assert!(dechunk(b"5\r\nab").is_none());
-    }
 }

@@ -164,15 +164,65 @@ fn base64url(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// One HTTP/1.1 exchange (`Connection: close`) with a deadline of `timeout` for all of it.
-/// A 2xx status is success; anything else is [`PushError::Status`] with the body's first line.
-pub fn send(
+/// An HTTP response as [`exchange`] read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The status line's reason phrase (`Not Found`).
+    pub reason: String,
+    /// The header lines, as sent.
+    pub head: String,
+    /// The body as it came over the wire (still chunked if it was sent so).
+    pub raw_body: Vec<u8>,
+    /// Reading stopped at the size limit: the body is cut short.
+    pub truncated: bool,
+}
+
+impl HttpResponse {
+    /// Header `name`'s value (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The body with chunked transfer encoding undone; `None` when the chunks are malformed
+    /// or cut short.
+    pub fn body(&self) -> Option<Vec<u8>> {
+        let chunked = self
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+        if !chunked {
+            return Some(self.raw_body.clone());
+        }
+        let mut data = self.raw_body.as_slice();
+        let mut out = Vec::new();
+        loop {
+            let eol = data.windows(2).position(|w| w == b"\r\n")?;
+            let size = std::str::from_utf8(&data[..eol]).ok()?;
+            let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+            data = &data[eol + 2..];
+            if size == 0 {
+                return Some(out);
+            }
+            out.extend_from_slice(data.get(..size)?);
+            data = data.get(size + 2..)?;
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange (`Connection: close`) with a deadline of `timeout` for all of it,
+/// reading at most `max_response` bytes of the answer. Any status is a response; only
+/// failing to get one is an error.
+pub fn exchange(
     url: &str,
     method: &str,
     headers: &[(String, String)],
     body: &[u8],
     timeout: Duration,
-) -> Result<(), PushError> {
+    max_response: usize,
+) -> Result<HttpResponse, PushError> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
         PushError::InvalidArgument(format!(
             "unsupported gateway URL {url:?}: only http:// is supported"
@@ -256,8 +306,7 @@ pub fn send(
         if Instant::now() >= deadline {
             return Err(PushError::Io("timed out reading the response".into()));
         }
-        // The status line and a bit of body are all a push needs.
-        if response.len() > 64 * 1024 {
+        if response.len() > max_response {
             break;
         }
     }
@@ -266,27 +315,55 @@ pub fn send(
             return Err(io(e));
         }
     }
-    let text = String::from_utf8_lossy(&response);
-    let status_line = text.lines().next().unwrap_or("");
-    let code = status_line
+    let truncated = response.len() > max_response;
+    let (head, raw_body) = match response.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => (&response[..i], response[i + 4..].to_vec()),
+        None => (&response[..], Vec::new()),
+    };
+    let head = String::from_utf8_lossy(head).into_owned();
+    let status_line = head.lines().next().unwrap_or("");
+    let status = status_line
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse::<u16>().ok())
         .ok_or_else(|| PushError::Io(format!("not an HTTP response: {status_line:?}")))?;
-    if (200..300).contains(&code) {
+    let reason = status_line
+        .splitn(3, ' ')
+        .nth(2)
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    Ok(HttpResponse {
+        status,
+        reason,
+        head,
+        raw_body,
+        truncated,
+    })
+}
+
+/// One HTTP/1.1 exchange, as [`exchange`]. A 2xx status is success; anything else is
+/// [`PushError::Status`] with the body's first line.
+pub fn send(
+    url: &str,
+    method: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(), PushError> {
+    // The status line and a bit of body are all a push needs.
+    let r = exchange(url, method, headers, body, timeout, 64 * 1024)?;
+    if (200..300).contains(&r.status) {
         return Ok(());
     }
-    let reason = status_line.splitn(3, ' ').nth(2).unwrap_or("").trim();
-    let body_line = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
-        .unwrap_or("");
+    let text = String::from_utf8_lossy(&r.raw_body);
+    let body_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     Err(PushError::Status {
-        code,
+        code: r.status,
         message: if body_line.is_empty() {
-            reason.to_owned()
+            r.reason
         } else {
-            format!("{reason}: {}", body_line.trim())
+            format!("{}: {}", r.reason, body_line.trim())
         },
     })
 }
@@ -319,6 +396,27 @@ mod tests {
             group_url("gw:1", "j", &[("bad-key", "v")]),
             Err(PushError::InvalidArgument(m)) if m.contains("grouping key")
         ));
+    }
+
+    #[test]
+    fn chunked_bodies_are_decoded() {
+        let response = |head: &str, body: &[u8]| HttpResponse {
+            status: 200,
+            reason: "OK".into(),
+            head: format!("HTTP/1.1 200 OK\r\n{head}"),
+            raw_body: body.to_vec(),
+            truncated: false,
+        };
+        let chunked = response(
+            "Transfer-Encoding: chunked",
+            b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+        );
+        assert_eq!(chunked.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(chunked.body().unwrap(), b"abcde");
+        assert!(response("Transfer-Encoding: chunked", b"5\r\nab")
+            .body()
+            .is_none());
+        assert_eq!(response("Content-Length: 2", b"ab").body().unwrap(), b"ab");
     }
 
     #[test]

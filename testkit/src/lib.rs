@@ -205,8 +205,7 @@ impl Prometheus {
             std::process::id()
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut config =
-            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n");
+        let mut config = String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n");
         if !rule_files.is_empty() {
             config.push_str("rule_files:\n");
             for f in rule_files {

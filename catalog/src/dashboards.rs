@@ -2,12 +2,14 @@
 //! service, the ML pipeline and video processing. Every query is checked against the catalog
 //! and the generated recording rules before a file is written.
 
-use crate::rules::{error_ratio_record, k8s_metadata, k8s_yaml, sli_record, GENERATED_HEADER};
+use crate::rules::{
+    error_ratio_record, k8s_metadata, k8s_yaml, queryable_names, sli_record, GENERATED_HEADER,
+};
 use crate::slo::SliKind;
-use crate::{check_expr, Catalog, Rule, RuleFile};
+use crate::{check_expr, Catalog, RuleFile};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One dashboard: its file stem under `monitoring/grafana/` and its Grafana JSON model.
 #[derive(Debug, Clone, PartialEq)]
@@ -406,14 +408,7 @@ pub fn dashboards(c: &Catalog, recording: &RuleFile) -> Result<Vec<Dashboard>, S
             model: video_processing(c),
         },
     ];
-    let mut known: BTreeSet<String> = crate::known_series(c);
-    for g in &recording.groups {
-        for r in &g.rules {
-            if let Rule::Record { record, .. } = r {
-                known.insert(record.clone());
-            }
-        }
-    }
+    let known = queryable_names(c, recording)?;
     for d in &all {
         for q in d.queries() {
             check_expr(&grafana_to_promql(&q), &known)

@@ -5,7 +5,7 @@
 use crate::slo::{percentile_name, BurnTier, SliKind, SloDef, BURN_TIERS, ERROR_RATIO_WINDOWS};
 use crate::{check_expr, known_series, Catalog, Kind};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How often every generated group is evaluated (the platform document's `interval: 30s`).
 const EVALUATION_INTERVAL: &str = "30s";
@@ -49,6 +49,42 @@ impl Rule {
             Rule::Record { expr, .. } | Rule::Alert { expr, .. } => expr,
         }
     }
+}
+
+impl RuleFile {
+    /// The names this file's recording rules write.
+    pub fn records(&self) -> impl Iterator<Item = &str> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter_map(|r| match r {
+                Rule::Record { record, .. } => Some(record.as_str()),
+                Rule::Alert { .. } => None,
+            })
+    }
+}
+
+/// The names a generated query may select: every catalog series and every series `recording`
+/// writes. An error when a record is generated twice.
+pub(crate) fn queryable_names(
+    c: &Catalog,
+    recording: &RuleFile,
+) -> Result<BTreeSet<String>, String> {
+    let mut known = known_series(c);
+    for record in recording.records() {
+        if !known.insert(record.to_string()) {
+            return Err(format!("recording rule {record} is generated twice"));
+        }
+    }
+    Ok(known)
+}
+
+/// Labels or annotations, from `(name, value)` pairs.
+fn string_map<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn record(name: String, expr: String) -> Rule {
@@ -197,33 +233,22 @@ fn burn_alert(s: &SloDef, t: &BurnTier) -> Rule {
     ];
     let mut title = speed.to_string();
     title[..1].make_ascii_uppercase();
+    let summary = format!("{} SLO {speed} burn rate", s.description);
+    let description = format!(
+        "{} is burning its {} error budget at {{{{ printf \"%.1f\" $value }}}}x the sustainable \
+         rate over {} (and over {}); at {}x, {share}% of the budget is gone in {}",
+        s.name, s.window, t.long, t.short, t.factor, t.long
+    );
     Rule::Alert {
         alert: format!("{}{title}Burn", s.alert_prefix()),
         expr: format!("{}\nand\n{}", over(t.long), over(t.short)),
         for_duration: t.for_duration.map(str::to_string),
-        labels: labels
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        annotations: [
-            (
-                "summary",
-                format!("{} SLO {speed} burn rate", s.description),
-            ),
-            (
-                "description",
-                format!(
-                    "{} is burning its {} error budget at {{{{ printf \"%.1f\" $value }}}}x \
-                     the sustainable rate over {} (and over {}); at {}x, {share}% of the budget \
-                     is gone in {}",
-                    s.name, s.window, t.long, t.short, t.factor, t.long
-                ),
-            ),
-            ("runbook_url", s.runbook.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
+        labels: string_map(labels),
+        annotations: string_map([
+            ("summary", summary.as_str()),
+            ("description", description.as_str()),
+            ("runbook_url", s.runbook.as_str()),
+        ]),
     }
 }
 
@@ -276,48 +301,32 @@ pub fn rule_groups(c: &Catalog) -> Result<(RuleFile, RuleFile), String> {
             alert: a.name.clone(),
             expr: a.expr.clone(),
             for_duration: Some(a.for_duration.clone()),
-            labels: [
-                ("severity", &a.severity),
+            labels: string_map([
+                ("severity", a.severity.as_str()),
                 ("service", &a.service),
                 ("team", &a.team),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-            annotations: [
-                ("summary", &a.summary),
+            ]),
+            annotations: string_map([
+                ("summary", a.summary.as_str()),
                 ("description", &a.description),
                 ("runbook_url", &a.runbook),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
+            ]),
         };
         match alerting.iter_mut().find(|g| g.name == a.group) {
             Some(g) => g.rules.push(rule),
             None => alerting.push(group(a.group.clone(), vec![rule])),
         }
     }
+    let recording = RuleFile { groups: recording };
+    let alerting = RuleFile { groups: alerting };
     // Every expression may read catalog series and any series recorded here.
-    let mut known = known_series(c);
-    for g in &recording {
-        for r in &g.rules {
-            if let Rule::Record { record, .. } = r {
-                if !known.insert(record.clone()) {
-                    return Err(format!("recording rule {record} is generated twice"));
-                }
-            }
-        }
-    }
-    for g in recording.iter().chain(&alerting) {
+    let known = queryable_names(c, &recording)?;
+    for g in recording.groups.iter().chain(&alerting.groups) {
         for r in &g.rules {
             check_expr(r.expr(), &known).map_err(|e| format!("rule group {}: {e}", g.name))?;
         }
     }
-    Ok((
-        RuleFile { groups: recording },
-        RuleFile { groups: alerting },
-    ))
+    Ok((recording, alerting))
 }
 
 fn yaml<T: Serialize>(value: &T) -> String {

@@ -1,0 +1,260 @@
+//! Exporter settings, with the OpenTelemetry SDK's defaults and environment variables.
+
+use crate::Error;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP/HTTP, binary protobuf body, `POST <endpoint>/v1/metrics` (default port 4318).
+    HttpProtobuf,
+    /// OTLP/gRPC, `MetricsService/Export` (default port 4317).
+    Grpc,
+}
+
+impl FromStr for Protocol {
+    type Err = Error;
+
+    /// The spellings of `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "http/protobuf" | "http" => Ok(Protocol::HttpProtobuf),
+            "grpc" => Ok(Protocol::Grpc),
+            other => Err(Error::InvalidConfig(format!(
+                "unsupported OTLP protocol {other:?}: use \"http/protobuf\" or \"grpc\""
+            ))),
+        }
+    }
+}
+
+/// Retry policy for retryable failures (connection errors, timeouts, HTTP 429/502/503/504,
+/// gRPC UNAVAILABLE and the like).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Attempts per snapshot, the first included; then its points are dropped.
+    pub max_attempts: u32,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_attempts: 5,
+        }
+    }
+}
+
+/// What to export where. `Config::new(endpoint)` has the SDK defaults: OTLP/HTTP, every
+/// 60 s, 10 s request timeout, 8 queued snapshots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `http://host:port` (a path ending in `/v1/metrics` is used as is; otherwise
+    /// `/v1/metrics` is appended for OTLP/HTTP).
+    pub endpoint: String,
+    pub protocol: Protocol,
+    pub interval: Duration,
+    /// Per request (connect included).
+    pub timeout: Duration,
+    /// Extra request headers (e.g. an API key).
+    pub headers: Vec<(String, String)>,
+    /// Resource attributes; `service.name` defaults to `OTEL_SERVICE_NAME` or
+    /// `unknown_service:<executable>`, and `OTEL_RESOURCE_ATTRIBUTES` is read too.
+    pub resource: Vec<(String, String)>,
+    /// The binding's language, reported as `telemetry.sdk.language`.
+    pub sdk_language: String,
+    pub max_queue_batches: usize,
+    pub retry: Retry,
+    /// How long dropping the exporter may spend flushing.
+    pub shutdown_timeout: Duration,
+    /// Register `footmetrics_otlp_*` counters in the exported registry.
+    pub self_metrics: bool,
+}
+
+impl Config {
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Config {
+            endpoint: endpoint.into(),
+            protocol: Protocol::HttpProtobuf,
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            headers: Vec::new(),
+            resource: Vec::new(),
+            sdk_language: "rust".into(),
+            max_queue_batches: 8,
+            retry: Retry::default(),
+            shutdown_timeout: Duration::from_secs(5),
+            self_metrics: true,
+        }
+    }
+
+    pub fn protocol(mut self, p: Protocol) -> Self {
+        self.protocol = p;
+        self
+    }
+
+    pub fn interval(mut self, d: Duration) -> Self {
+        self.interval = d;
+        self
+    }
+
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    pub fn header(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn resource_attribute(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.resource.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn service_name(self, name: impl Into<String>) -> Self {
+        self.resource_attribute("service.name", name)
+    }
+
+    pub fn max_queue_batches(mut self, n: usize) -> Self {
+        self.max_queue_batches = n;
+        self
+    }
+
+    pub fn retry(mut self, r: Retry) -> Self {
+        self.retry = r;
+        self
+    }
+
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
+        self
+    }
+
+    pub fn self_metrics(mut self, on: bool) -> Self {
+        self.self_metrics = on;
+        self
+    }
+
+    /// Checks the settings and returns the URL requests go to.
+    pub(crate) fn validated_endpoint(&self) -> Result<String, Error> {
+        let bad = |m: String| Err(Error::InvalidConfig(m));
+        let zero = |d: Duration| d.is_zero();
+        if zero(self.interval) {
+            return bad("interval must be positive".into());
+        }
+        if zero(self.timeout) {
+            return bad("timeout must be positive".into());
+        }
+        if self.max_queue_batches == 0 {
+            return bad("max_queue_batches must be at least 1".into());
+        }
+        if self.retry.max_attempts == 0 {
+            return bad("retry.max_attempts must be at least 1".into());
+        }
+        for (k, v) in self.headers.iter().chain(&self.resource) {
+            if k.is_empty() || [k, v].iter().any(|s| s.contains(['\r', '\n', '\0'])) {
+                return bad(format!(
+                    "header and attribute names must be non-empty and neither names nor \
+                     values may contain line breaks: {k:?}"
+                ));
+            }
+        }
+        let endpoint = self.endpoint.trim();
+        let url = if endpoint.starts_with("https://") {
+            return bad(format!(
+                "{endpoint:?}: TLS is not supported; send to a local collector over http://"
+            ));
+        } else if endpoint.starts_with("http://") {
+            endpoint.to_owned()
+        } else if endpoint.contains("://") {
+            return bad(format!("{endpoint:?}: the endpoint must be an http:// URL"));
+        } else {
+            format!("http://{endpoint}")
+        };
+        let authority = url["http://".len()..].split('/').next().unwrap_or("");
+        if authority.is_empty() {
+            return bad(format!("{endpoint:?}: no host in the endpoint"));
+        }
+        Ok(match self.protocol {
+            Protocol::Grpc => url,
+            Protocol::HttpProtobuf if url.trim_end_matches('/').ends_with("/v1/metrics") => url,
+            Protocol::HttpProtobuf => format!("{}/v1/metrics", url.trim_end_matches('/')),
+        })
+    }
+
+    /// The resource: configured attributes first, then `OTEL_RESOURCE_ATTRIBUTES`, then
+    /// defaults, each key once (the first wins).
+    pub(crate) fn resource_attributes(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |k: &str, v: &str| {
+            if !out.iter().any(|(seen, _)| seen == k) {
+                out.push((k.to_owned(), v.to_owned()));
+            }
+        };
+        for (k, v) in &self.resource {
+            add(k, v);
+        }
+        if let Ok(name) = std::env::var("OTEL_SERVICE_NAME") {
+            if !name.is_empty() {
+                add("service.name", &name);
+            }
+        }
+        if let Ok(attrs) = std::env::var("OTEL_RESOURCE_ATTRIBUTES") {
+            for pair in attrs.split(',') {
+                if let Some((k, v)) = pair.split_once('=') {
+                    if !k.trim().is_empty() {
+                        add(k.trim(), v.trim());
+                    }
+                }
+            }
+        }
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        add("service.name", &format!("unknown_service:{exe}"));
+        add("telemetry.sdk.name", "footmetrics");
+        add("telemetry.sdk.language", &self.sdk_language);
+        add("telemetry.sdk.version", env!("CARGO_PKG_VERSION"));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let http = |e: &str| Config::new(e).validated_endpoint();
+        assert_eq!(http("127.0.0.1:4318").unwrap(), "http://127.0.0.1:4318/v1/metrics");
+        assert_eq!(http("http://c:4318/").unwrap(), "http://c:4318/v1/metrics");
+        assert_eq!(http("http://c/otlp/v1/metrics").unwrap(), "http://c/otlp/v1/metrics");
+        let grpc = Config::new("c:4317").protocol(Protocol::Grpc);
+        assert_eq!(grpc.validated_endpoint().unwrap(), "http://c:4317");
+        for bad in ["https://c:4318", "ftp://c", "http://", ""] {
+            assert!(matches!(http(bad), Err(Error::InvalidConfig(_))), "{bad}");
+        }
+        let zero = Config::new("c:1").interval(Duration::ZERO);
+        assert!(zero.validated_endpoint().is_err());
+        assert!("udp".parse::<Protocol>().is_err());
+    }
+
+    #[test]
+    fn resource_defaults_and_overrides() {
+        let r = Config::new("c:1")
+            .service_name("gateway")
+            .resource_attribute("deployment.environment", "prod")
+            .resource_attributes();
+        let get = |k: &str| r.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("service.name"), Some("gateway"));
+        assert_eq!(get("deployment.environment"), Some("prod"));
+        assert_eq!(get("telemetry.sdk.name"), Some("footmetrics"));
+        assert_eq!(r.iter().filter(|(k, _)| k == "service.name").count(), 1);
+    }
+}

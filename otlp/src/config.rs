@@ -111,8 +111,13 @@ impl Config {
         self
     }
 
+    /// Sets a resource attribute (a later call for the same key replaces the value).
     pub fn resource_attribute(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
-        self.resource.push((k.into(), v.into()));
+        let (k, v) = (k.into(), v.into());
+        match self.resource.iter_mut().find(|(seen, _)| *seen == k) {
+            Some(slot) => slot.1 = v,
+            None => self.resource.push((k, v)),
+        }
         self
     }
 
@@ -232,9 +237,15 @@ mod tests {
     #[test]
     fn endpoints() {
         let http = |e: &str| Config::new(e).validated_endpoint();
-        assert_eq!(http("127.0.0.1:4318").unwrap(), "http://127.0.0.1:4318/v1/metrics");
+        assert_eq!(
+            http("127.0.0.1:4318").unwrap(),
+            "http://127.0.0.1:4318/v1/metrics"
+        );
         assert_eq!(http("http://c:4318/").unwrap(), "http://c:4318/v1/metrics");
-        assert_eq!(http("http://c/otlp/v1/metrics").unwrap(), "http://c/otlp/v1/metrics");
+        assert_eq!(
+            http("http://c/otlp/v1/metrics").unwrap(),
+            "http://c/otlp/v1/metrics"
+        );
         let grpc = Config::new("c:4317").protocol(Protocol::Grpc);
         assert_eq!(grpc.validated_endpoint().unwrap(), "http://c:4317");
         for bad in ["https://c:4318", "ftp://c", "http://", ""] {
@@ -248,6 +259,7 @@ mod tests {
     #[test]
     fn resource_defaults_and_overrides() {
         let r = Config::new("c:1")
+            .service_name("first")
             .service_name("gateway")
             .resource_attribute("deployment.environment", "prod")
             .resource_attributes();

@@ -331,7 +331,9 @@ mod tests {
 
     fn metrics(r: &Registry) -> Vec<Metric> {
         let s = request(&r.gather(), &src(), 99);
-        s.request.resource_metrics[0].scope_metrics[0].metrics.clone()
+        s.request.resource_metrics[0].scope_metrics[0]
+            .metrics
+            .clone()
     }
 
     #[test]
@@ -351,7 +353,10 @@ mod tests {
         assert_eq!(p.explicit_bounds, vec![0.1, 1.0]);
         assert_eq!(p.bucket_counts, vec![1, 2, 1]);
         assert_eq!((p.count, p.sum), (4, Some(4.25)));
-        assert_eq!(hist.aggregation_temporality, AggregationTemporality::Cumulative as i32);
+        assert_eq!(
+            hist.aggregation_temporality,
+            AggregationTemporality::Cumulative as i32
+        );
         assert_eq!(p.time_unix_nano, 99);
     }
 
@@ -391,9 +396,15 @@ mod tests {
         let o = exemplar(&e);
         assert_eq!(o.trace_id.len(), 16);
         assert_eq!(o.trace_id[0], 0x4b);
-        assert_eq!(o.span_id, vec![0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]);
+        assert_eq!(
+            o.span_id,
+            vec![0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]
+        );
         assert_eq!(o.filtered_attributes, vec![string_attr("user", "x")]);
         let bad = Exemplar::new(&[("trace_id", "xyz")], 1.0).unwrap();
-        assert_eq!(exemplar(&bad).filtered_attributes, vec![string_attr("trace_id", "xyz")]);
+        assert_eq!(
+            exemplar(&bad).filtered_attributes,
+            vec![string_attr("trace_id", "xyz")]
+        );
     }
 }

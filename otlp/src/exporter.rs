@@ -277,7 +277,11 @@ impl OtlpExporter {
             shutdown_timeout: config.shutdown_timeout,
         };
         match sending {
-            Ok(t) => exporter.threads.lock().unwrap_or_else(|e| e.into_inner()).push(t),
+            Ok(t) => exporter
+                .threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t),
             Err(e) => {
                 exporter.shutdown(Duration::ZERO);
                 return Err(Error::Spawn(e.to_string()));
@@ -297,8 +301,9 @@ impl OtlpExporter {
         st.flush_requested += 1;
         let ticket = st.flush_requested;
         self.shared.changed.notify_all();
-        let Some(mut st) = self.wait(st, deadline, |s| s.flush_served >= ticket || s.collector_exited)
-        else {
+        let Some(mut st) = self.wait(st, deadline, |s| {
+            s.flush_served >= ticket || s.collector_exited
+        }) else {
             return false;
         };
         if st.flush_served < ticket {
@@ -344,9 +349,8 @@ impl OtlpExporter {
                 self.shared.changed.notify_all();
             }
         }
-        let threads: Vec<_> = std::mem::take(
-            &mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()),
-        );
+        let threads: Vec<_> =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         let joined = !threads.is_empty();
         for t in threads {
             let _ = t.join();

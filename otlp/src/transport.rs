@@ -76,18 +76,25 @@ fn http_retryable(status: u16) -> bool {
 impl Transport for HttpTransport {
     fn send(&mut self, request: &ExportMetricsServiceRequest) -> Result<Accepted, SendError> {
         let body = request.encode_to_vec();
-        let r = push::exchange(&self.url, "POST", &self.headers, &body, self.timeout, 1 << 20)
-            .map_err(|e| match e {
-                PushError::InvalidArgument(m) => SendError {
-                    message: m,
-                    retryable: false,
-                    retry_after: None,
-                },
-                PushError::Io(m) => SendError::retryable(m),
-                PushError::Status { code, message } => {
-                    SendError::retryable(format!("{code} {message}"))
-                }
-            })?;
+        let r = push::exchange(
+            &self.url,
+            "POST",
+            &self.headers,
+            &body,
+            self.timeout,
+            1 << 20,
+        )
+        .map_err(|e| match e {
+            PushError::InvalidArgument(m) => SendError {
+                message: m,
+                retryable: false,
+                retry_after: None,
+            },
+            PushError::Io(m) => SendError::retryable(m),
+            PushError::Status { code, message } => {
+                SendError::retryable(format!("{code} {message}"))
+            }
+        })?;
         if (200..300).contains(&r.status) {
             // An empty or unreadable body is a full success.
             let resp = r
@@ -121,7 +128,10 @@ impl Transport for HttpTransport {
 pub struct GrpcTransport {
     runtime: tokio::runtime::Runtime,
     client: MetricsServiceClient<Channel>,
-    headers: Vec<(tonic::metadata::AsciiMetadataKey, tonic::metadata::AsciiMetadataValue)>,
+    headers: Vec<(
+        tonic::metadata::AsciiMetadataKey,
+        tonic::metadata::AsciiMetadataValue,
+    )>,
     timeout: Duration,
 }
 
@@ -147,10 +157,13 @@ impl GrpcTransport {
         let headers = headers
             .iter()
             .map(|(k, v)| {
-                let key = k.to_ascii_lowercase().parse().map_err(|_| {
-                    format!("invalid gRPC header name {k:?}")
-                })?;
-                let value = v.parse().map_err(|_| format!("invalid gRPC header value for {k:?}"))?;
+                let key = k
+                    .to_ascii_lowercase()
+                    .parse()
+                    .map_err(|_| format!("invalid gRPC header name {k:?}"))?;
+                let value = v
+                    .parse()
+                    .map_err(|_| format!("invalid gRPC header value for {k:?}"))?;
                 Ok((key, value))
             })
             .collect::<Result<_, String>>()?;
@@ -168,7 +181,12 @@ fn grpc_retryable(code: tonic::Code) -> bool {
     use tonic::Code::*;
     matches!(
         code,
-        Cancelled | DeadlineExceeded | Aborted | OutOfRange | Unavailable | DataLoss
+        Cancelled
+            | DeadlineExceeded
+            | Aborted
+            | OutOfRange
+            | Unavailable
+            | DataLoss
             | ResourceExhausted
     )
 }

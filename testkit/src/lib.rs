@@ -2,6 +2,8 @@
 //! OpenMetrics parser, `promtool`), a classic-text sample parser for asserting values, a tiny
 //! HTTP client, and a real Prometheus server started on 127.0.0.1 and stopped by PID.
 
+pub mod otlp;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -45,12 +45,16 @@ test: deps ## Run every test in every language (installs what the tests need fir
 	$(MAKE) --no-print-directory monitoring
 	$(MAKE) --no-print-directory lint-demo
 
+.PHONY: otlp-sink
+otlp-sink: ## Build the OTLP test receiver (target/debug/otlp-sink) the Python, Node and Go tests start
+	$(CARGO) build -q -p footmetrics-testkit --bin otlp-sink
+
 .PHONY: python
 python: deps ## Build and install the Python package (bindings-python) into the virtualenv
 	$(PYTHON) -m pip install -q ./bindings-python
 
 .PHONY: test-python
-test-python: python ## Python tests (pytest) against the installed package, and its stubs checked by mypy's stubtest
+test-python: python otlp-sink ## Python tests (pytest) against the installed package, and its stubs checked by mypy's stubtest
 	cd bindings-python && $(PYTHON) -m pytest -q tests
 	cd bindings-python && $(PYTHON) -m mypy.stubtest footmetrics --allowlist stubtest-allowlist.txt
 
@@ -61,7 +65,7 @@ node: ## Build the npm package in place (bindings-node/footmetrics.node) and ins
 	cd bindings-node && npm install --no-audit --no-fund --loglevel=error
 
 .PHONY: test-node
-test-node: node deps ## Node tests (node:test): API, differential vs prom-client, strict OpenMetrics, promtool, workers, cluster, stall, npm pack, types
+test-node: node deps otlp-sink ## Node tests (node:test): API, differential vs prom-client, strict OpenMetrics, promtool, workers, cluster, stall, npm pack, types
 	cd bindings-node && FOOTMETRICS_PYTHON=$(PYTHON) node --test --test-concurrency=1 test/
 	cd bindings-node && npx tsc -p test/types
 

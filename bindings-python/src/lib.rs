@@ -12,6 +12,7 @@ mod family;
 mod gauge;
 mod histogram;
 mod info;
+mod otlp;
 mod process;
 mod push;
 mod registry;
@@ -57,6 +58,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::disable_created_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(registry::render_for_scrape, m)?)?;
     m.add_function(wrap_pyfunction!(push::push_registry, m)?)?;
+    m.add_function(wrap_pyfunction!(otlp::start_otlp_exporter, m)?)?;
+    m.add_class::<otlp::OtlpExporter>()?;
     m.add_function(wrap_pyfunction!(push::group_url, m)?)?;
     m.add_function(wrap_pyfunction!(push::http_request, m)?)?;
     m.add_function(wrap_pyfunction!(registry::enable_created_metrics, m)?)?;

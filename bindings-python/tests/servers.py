@@ -1,5 +1,6 @@
 """Real servers for the tests: Prometheus and the Pushgateway (Debian packages installed by
-`make deps`), started on 127.0.0.1 and stopped by PID."""
+`make deps`) and the OTLP test sink (`make otlp-sink`), started on 127.0.0.1 and stopped by
+PID."""
 
 import json
 import os
@@ -103,3 +104,41 @@ def wait_for(prometheus, expr, timeout=30):
         time.sleep(0.5)
     _, targets = http_get(f"{prometheus.url}/api/v1/targets")
     raise AssertionError(f"no result for {expr} after {timeout}s; targets: {targets}")
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class OtlpSink:
+    """The OTLP receiver of the Rust testkit (`otlp-sink`): decodes every
+    ExportMetricsServiceRequest with opentelemetry-proto and answers `GET /received` with the
+    data points as JSON. Built by `make otlp-sink`."""
+
+    def __init__(self, http_port=None, grpc_port=None):
+        binary = os.environ.get("FOOTMETRICS_OTLP_SINK",
+                                os.path.join(REPO, "target", "debug", "otlp-sink"))
+        if not os.path.exists(binary):
+            raise RuntimeError(f"{binary} is missing: run `make otlp-sink`")
+        argv = [binary] + ([str(http_port), str(grpc_port)] if http_port else [])
+        # stdin stays open: the sink exits when it closes, so it never outlives the tests.
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ports = json.loads(self.process.stdout.readline())
+        self.http_port, self.grpc_port = ports["http_port"], ports["grpc_port"]
+        self.url = f"http://127.0.0.1:{self.http_port}"
+
+    def endpoint(self, protocol):
+        port = self.grpc_port if protocol == "grpc" else self.http_port
+        return f"http://127.0.0.1:{port}"
+
+    def received(self):
+        return json.loads(http_get(self.url + "/received")[1])
+
+    def behave(self, status=0, delay_ms=0):
+        req = urllib.request.Request(
+            f"{self.url}/behaviour?status={status}&delay_ms={delay_ms}", method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)

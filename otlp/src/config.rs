@@ -42,7 +42,7 @@ impl Default for Retry {
     fn default() -> Self {
         Retry {
             initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(5),
             max_attempts: 5,
         }
     }

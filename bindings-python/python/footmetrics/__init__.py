@@ -48,6 +48,7 @@ from footmetrics.metrics_core import (
 )
 from footmetrics.platform_collector import PLATFORM_COLLECTOR, PlatformCollector
 from footmetrics.process_collector import PROCESS_COLLECTOR, ProcessCollector
+from footmetrics.otlp import OtlpExporter, start_otlp_exporter
 from footmetrics.registry import Collector
 from footmetrics.samples import Exemplar, Sample
 
@@ -72,4 +73,5 @@ __all__ = [
     "push_to_gateway", "pushadd_to_gateway", "delete_from_gateway", "instance_ip_grouping_key",
     "ProcessCollector", "PROCESS_COLLECTOR", "PlatformCollector", "PLATFORM_COLLECTOR",
     "GCCollector", "GC_COLLECTOR",
+    "start_otlp_exporter", "OtlpExporter",
 ]

@@ -1,0 +1,57 @@
+"""Push metrics to an OpenTelemetry collector over OTLP (HTTP protobuf or gRPC).
+
+    from footmetrics.otlp import start_otlp_exporter
+    exporter = start_otlp_exporter("http://otel-collector:4318", interval=15)
+
+Exporting runs on background threads of the Rust core: a slow or absent collector never
+blocks the program or holds the GIL. Exporters still running at interpreter exit are shut
+down (a final snapshot is sent) by an ``atexit`` hook.
+"""
+
+import atexit
+import threading
+import weakref
+from typing import Dict, Optional
+
+from footmetrics import _core
+from footmetrics._core import REGISTRY, CollectorRegistry, OtlpExporter
+
+_live: "weakref.WeakSet[OtlpExporter]" = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def start_otlp_exporter(endpoint: str, interval: float = 60.0, *,
+                        registry: CollectorRegistry = REGISTRY,
+                        protocol: str = "http/protobuf",
+                        service_name: Optional[str] = None,
+                        resource_attributes: Optional[Dict[str, str]] = None,
+                        headers: Optional[Dict[str, str]] = None,
+                        timeout: float = 10.0,
+                        max_queue_batches: int = 8) -> OtlpExporter:
+    """Export ``registry`` to ``endpoint`` every ``interval`` seconds, cumulatively.
+
+    ``protocol`` is ``"http/protobuf"`` (port 4318, ``/v1/metrics`` is appended) or
+    ``"grpc"`` (port 4317). ``service_name`` defaults to ``OTEL_SERVICE_NAME``;
+    ``OTEL_RESOURCE_ATTRIBUTES`` is read too. Undeliverable points are counted in
+    ``footmetrics_otlp_dropped_points_total{reason}``. Bad arguments raise ``ValueError``.
+    """
+    if not isinstance(registry, CollectorRegistry):
+        raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
+    exporter = _core.start_otlp_exporter(endpoint, float(interval), registry, protocol,
+                                         service_name, resource_attributes, headers,
+                                         float(timeout), int(max_queue_batches))
+    with _live_lock:
+        _live.add(exporter)
+    return exporter
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    # Before the interpreter finalizes: exporters gather Python collectors under the GIL.
+    with _live_lock:
+        exporters = list(_live)
+    for e in exporters:
+        e.shutdown(5.0)
+
+
+__all__ = ["start_otlp_exporter", "OtlpExporter"]

@@ -112,7 +112,7 @@ go: c ## Build the Go package (bindings-c/go) against the C library
 	cd bindings-c/go && go build ./... && go vet ./...
 
 .PHONY: test-go
-test-go: go deps ## Go tests: API, bad input, client_golang interop, the seed snippet, a real Prometheus scrape; then again under -race
+test-go: go deps otlp-sink ## Go tests: API, bad input, client_golang interop, the seed snippet, a real Prometheus scrape; then again under -race
 	@test -z "$$(gofmt -l bindings-c/go examples/video-exporter-go)" || \
 		{ echo "gofmt needed: $$(gofmt -l bindings-c/go examples/video-exporter-go)"; exit 1; }
 	cd bindings-c/go && go test -count=1 ./...

@@ -219,6 +219,42 @@ export class Pushgateway<T extends RegistryContentType = PrometheusContentType> 
 	delete(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
 }
 
+export interface OtlpExporterOptions {
+	/** Default: the global registry. */
+	registry?: Registry<RegistryContentType>;
+	/** `'http/protobuf'` (default; `/v1/metrics` is appended) or `'grpc'`. */
+	protocol?: 'http/protobuf' | 'grpc';
+	/** Resource `service.name`; default `OTEL_SERVICE_NAME`. */
+	serviceName?: string;
+	resourceAttributes?: Record<string, string>;
+	headers?: Record<string, string>;
+	/** Per request, default 10000. */
+	timeoutMs?: number;
+	/** Snapshots kept while the collector is unreachable, default 8. */
+	maxQueueBatches?: number;
+}
+
+export interface OtlpExporterStats {
+	exportedRequests: number;
+	exportedPoints: number;
+	droppedPoints: number;
+	failedRequests: number;
+	queuedBatches: number;
+	lastError?: string;
+}
+
+/** Pushes a registry to an OpenTelemetry collector over OTLP every `intervalMs` (cumulative). */
+export class OtlpExporter {
+	constructor(endpoint: string, intervalMs?: number, options?: OtlpExporterOptions);
+	/** Exports now; resolves to whether the snapshot reached the collector in time. */
+	forceFlush(timeoutMs?: number): Promise<boolean>;
+	/** Sends a final snapshot and stops; resolves to whether everything was delivered. */
+	shutdown(timeoutMs?: number): Promise<boolean>;
+	stats(): OtlpExporterStats;
+}
+
+export function startOtlpExporter(endpoint: string, intervalMs?: number, options?: OtlpExporterOptions): OtlpExporter;
+
 export function linearBuckets(start: number, width: number, count: number): number[];
 export function exponentialBuckets(start: number, factor: number, count: number): number[];
 

@@ -15,6 +15,8 @@ exports.Gauge = require('./lib/gauge');
 exports.Histogram = require('./lib/histogram');
 exports.Summary = require('./lib/summary');
 exports.Pushgateway = require('./lib/pushgateway');
+exports.OtlpExporter = require('./lib/otlp').OtlpExporter;
+exports.startOtlpExporter = require('./lib/otlp').startOtlpExporter;
 
 exports.linearBuckets = require('./lib/bucketGenerators').linearBuckets;
 exports.exponentialBuckets = require('./lib/bucketGenerators').exponentialBuckets;

@@ -14,6 +14,8 @@ export const {
 	Histogram,
 	Summary,
 	Pushgateway,
+	OtlpExporter,
+	startOtlpExporter,
 	linearBuckets,
 	exponentialBuckets,
 	collectDefaultMetrics,

@@ -11,6 +11,7 @@
 
 mod cells;
 mod cluster;
+mod otlp;
 mod registry;
 
 use footmetrics::cells::{lease_lane, release_lane, shared_lane, Lane, PAGE_CELLS};

@@ -12,7 +12,7 @@ fn registries() -> &'static RwLock<Vec<Registry>> {
     R.get_or_init(|| RwLock::new(vec![Registry::new()]))
 }
 
-fn registry(id: u32) -> Result<Registry> {
+pub(crate) fn registry(id: u32) -> Result<Registry> {
     registries()
         .read()
         .unwrap_or_else(|e| e.into_inner())

@@ -108,4 +108,43 @@ async function startPushgateway() {
 	};
 }
 
-module.exports = { ROOT, parseExposition, strictOpenMetrics, promtoolCheck, freePort, startPushgateway };
+/**
+ * The Rust testkit's OTLP receiver (`make otlp-sink`): decodes every ExportMetricsServiceRequest
+ * with opentelemetry-proto and answers `GET /received` with the data points as JSON.
+ */
+async function startOtlpSink(ports) {
+	const bin = process.env.FOOTMETRICS_OTLP_SINK || path.join(ROOT, 'target', 'debug', 'otlp-sink');
+	const args = ports ? [String(ports.http), String(ports.grpc)] : [];
+	// stdin stays a pipe: the sink exits when it closes, so it never outlives the tests.
+	const proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+	const line = await new Promise((resolve, reject) => {
+		let buf = '';
+		proc.on('error', (e) => reject(new Error(`${bin}: ${e.message} (run \`make otlp-sink\`)`)));
+		proc.stdout.on('data', (d) => {
+			buf += d;
+			if (buf.includes('\n')) resolve(buf.split('\n')[0]);
+		});
+	});
+	const { http_port: httpPort, grpc_port: grpcPort } = JSON.parse(line);
+	const url = `http://127.0.0.1:${httpPort}`;
+	return {
+		httpPort,
+		grpcPort,
+		endpoint: (protocol) => `http://127.0.0.1:${protocol === 'grpc' ? grpcPort : httpPort}`,
+		async received() {
+			return (await fetch(`${url}/received`)).json();
+		},
+		async behave(status = 0, delayMs = 0) {
+			await fetch(`${url}/behaviour?status=${status}&delay_ms=${delayMs}`, { method: 'POST' });
+		},
+		stop() {
+			try {
+				process.kill(proc.pid, 'SIGTERM');
+			} catch {
+				// already gone
+			}
+		},
+	};
+}
+
+module.exports = { ROOT, parseExposition, strictOpenMetrics, promtoolCheck, freePort, startPushgateway, startOtlpSink };

@@ -57,6 +57,13 @@ pub struct Config {
     pub endpoint: String,
     pub protocol: Protocol,
     pub interval: Duration,
+    /// Collect every `interval` on the exporter's thread. Off when the caller schedules
+    /// collections itself with `collect_now` (the Node binding does, to run JS `collect`
+    /// callbacks first).
+    pub periodic: bool,
+    /// Labels added to every data point that lacks them (a binding's registry-wide default
+    /// labels).
+    pub default_labels: Vec<(String, String)>,
     /// Per request (connect included).
     pub timeout: Duration,
     /// Extra request headers (e.g. an API key).
@@ -80,6 +87,8 @@ impl Config {
             endpoint: endpoint.into(),
             protocol: Protocol::HttpProtobuf,
             interval: Duration::from_secs(60),
+            periodic: true,
+            default_labels: Vec::new(),
             timeout: Duration::from_secs(10),
             headers: Vec::new(),
             resource: Vec::new(),

@@ -27,6 +27,8 @@ pub struct Source {
     pub resource: Vec<(String, String)>,
     /// Start time of series that do not carry their own `created` time.
     pub start_time_unix_nano: u64,
+    /// Added to every point that lacks the label.
+    pub default_labels: Vec<(String, String)>,
 }
 
 /// A converted snapshot and how many data points it holds (what the drop counter counts).
@@ -294,7 +296,19 @@ pub fn request(families: &[MetricFamily], src: &Source, now_unix_nano: u64) -> S
     let mut metrics = Vec::with_capacity(families.len());
     let mut points = 0;
     for f in families {
-        points += family(f, src, now_unix_nano, &mut metrics);
+        if src.default_labels.is_empty() {
+            points += family(f, src, now_unix_nano, &mut metrics);
+        } else {
+            let mut f = f.clone();
+            for p in &mut f.points {
+                for (k, v) in &src.default_labels {
+                    if !p.labels.iter().any(|(n, _)| n == k) {
+                        p.labels.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+            points += family(&f, src, now_unix_nano, &mut metrics);
+        }
     }
     let request = ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
@@ -326,6 +340,7 @@ mod tests {
         Source {
             resource: vec![("service.name".into(), "svc".into())],
             start_time_unix_nano: 7,
+            default_labels: vec![],
         }
     }
 

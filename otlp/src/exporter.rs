@@ -254,6 +254,7 @@ impl OtlpExporter {
         let source = Source {
             resource,
             start_time_unix_nano: unix_nanos(),
+            default_labels: config.default_labels.clone(),
         };
         let collecting = {
             let (shared, registry, config) = (shared.clone(), registry.clone(), config.clone());
@@ -288,6 +289,16 @@ impl OtlpExporter {
             }
         }
         Ok(exporter)
+    }
+
+    /// Asks for a collection now and returns at once (the snapshot is queued and sent as
+    /// usual). For callers that schedule collections themselves.
+    pub fn collect_now(&self) {
+        let mut st = self.shared.lock();
+        if !st.stopping {
+            st.flush_requested += 1;
+            self.shared.changed.notify_all();
+        }
     }
 
     /// Collects now and waits up to `timeout` for that snapshot to reach the collector.
@@ -396,6 +407,10 @@ fn collect_loop(shared: &Shared, registry: &Registry, source: &Source, config: &
         let mut st = shared.lock();
         // Sleep until the tick, an on-demand flush or shutdown.
         while !st.stopping && st.flush_requested == st.flush_served {
+            if !config.periodic {
+                st = shared.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
             let Some(left) = next_tick.checked_duration_since(Instant::now()) else {
                 break;
             };

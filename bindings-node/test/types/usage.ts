@@ -1,6 +1,6 @@
 // Compiled by `make test-node` (tsc --noEmit): the label-name generics accept the declared
 // labels and reject others (each `@ts-expect-error` fails the build if the error goes away).
-import { Counter, Histogram, Registry, register, catalog, LabelValues } from 'footmetrics';
+import { Counter, Histogram, Registry, register, catalog, LabelValues, OtlpExporter, startOtlpExporter } from 'footmetrics';
 
 const requests = new Counter({ name: 'http_requests_total', help: 'Requests.', labelNames: ['method', 'code'] as const });
 requests.inc({ method: 'GET', code: 200 });
@@ -23,3 +23,15 @@ const reg = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
 new Counter({ name: "om_total", help: "OM.", registers: [reg] });
 void text;
 void reg;
+
+// OTLP export: options and results are typed.
+const otlp: OtlpExporter = startOtlpExporter("http://127.0.0.1:4318", 15000, {
+  registry: reg,
+  protocol: "grpc",
+  serviceName: "api-gateway",
+});
+const flushed: Promise<boolean> = otlp.forceFlush(1000);
+const dropped: number = otlp.stats().droppedPoints;
+void flushed;
+void dropped;
+

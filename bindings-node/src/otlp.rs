@@ -1,0 +1,162 @@
+//! OTLP export (`startOtlpExporter` in lib/otlp.js) over `footmetrics-otlp`. Exporters are
+//! kept by id like registries. The JS side schedules collections (`otlpCollectNow`) so that
+//! metrics' JS `collect` callbacks run first; gathering, encoding and sending run on the
+//! exporter's threads, and waiting for a flush or shutdown runs on the libuv pool, so the
+//! event loop never blocks on the collector.
+
+use crate::cells::pairs;
+use crate::registry::registry;
+use footmetrics_otlp::{Config, OtlpExporter, Protocol};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+fn exporters() -> &'static Mutex<Vec<Option<Arc<OtlpExporter>>>> {
+    static E: OnceLock<Mutex<Vec<Option<Arc<OtlpExporter>>>>> = OnceLock::new();
+    E.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn exporter(id: u32) -> Result<Arc<OtlpExporter>> {
+    exporters()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id as usize)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no running OTLP exporter {id}")))
+}
+
+fn millis(what: &str, ms: f64, zero_ok: bool) -> Result<Duration> {
+    if ms.is_finite() && (ms > 0.0 || (zero_ok && ms == 0.0)) {
+        Ok(Duration::from_secs_f64(ms / 1000.0))
+    } else {
+        Err(Error::new(
+            Status::InvalidArg,
+            format!("{what} must be a positive number of milliseconds, got {ms}"),
+        ))
+    }
+}
+
+/// Starts an exporter of registry `registry_id`; returns its id. `resource`, `headers` and
+/// `default_labels` are flattened `[key, value, …]` lists.
+#[allow(clippy::too_many_arguments)]
+#[napi(catch_unwind)]
+pub fn otlp_start(
+    registry_id: u32,
+    endpoint: String,
+    protocol: String,
+    interval_ms: f64,
+    timeout_ms: f64,
+    resource: Vec<String>,
+    headers: Vec<String>,
+    default_labels: Vec<String>,
+    max_queue_batches: u32,
+) -> Result<u32> {
+    let invalid = |e: footmetrics_otlp::Error| {
+        let status = match e {
+            footmetrics_otlp::Error::InvalidConfig(_) => Status::InvalidArg,
+            _ => Status::GenericFailure,
+        };
+        Error::new(status, e.to_string())
+    };
+    let protocol: Protocol = protocol.parse().map_err(invalid)?;
+    let mut config = Config::new(endpoint)
+        .protocol(protocol)
+        .interval(millis("interval", interval_ms, false)?)
+        .timeout(millis("timeout", timeout_ms, false)?)
+        .max_queue_batches(max_queue_batches as usize);
+    config.periodic = false;
+    config.sdk_language = "nodejs".into();
+    config.headers = pairs(headers);
+    config.default_labels = pairs(default_labels);
+    for (k, v) in pairs(resource) {
+        config = config.resource_attribute(k, v);
+    }
+    let e = OtlpExporter::start(&registry(registry_id)?, config).map_err(invalid)?;
+    let mut all = exporters().lock().unwrap_or_else(|e| e.into_inner());
+    all.push(Some(Arc::new(e)));
+    Ok((all.len() - 1) as u32)
+}
+
+/// Queues a snapshot now; returns at once.
+#[napi(catch_unwind)]
+pub fn otlp_collect_now(id: u32) -> Result<()> {
+    exporter(id)?.collect_now();
+    Ok(())
+}
+
+pub struct Wait {
+    exporter: Arc<OtlpExporter>,
+    timeout: Duration,
+    shutdown: Option<u32>,
+}
+
+impl Task for Wait {
+    type Output = bool;
+    type JsValue = bool;
+
+    fn compute(&mut self) -> Result<bool> {
+        Ok(match self.shutdown {
+            Some(id) => {
+                let delivered = self.exporter.shutdown(self.timeout);
+                if let Some(slot) = exporters()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(id as usize)
+                {
+                    *slot = None;
+                }
+                delivered
+            }
+            None => self.exporter.force_flush(self.timeout),
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, delivered: bool) -> Result<bool> {
+        Ok(delivered)
+    }
+}
+
+/// Queues a snapshot and resolves to whether it reached the collector within `timeout_ms`.
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn otlp_force_flush(id: u32, timeout_ms: f64) -> Result<AsyncTask<Wait>> {
+    Ok(AsyncTask::new(Wait {
+        exporter: exporter(id)?,
+        timeout: millis("timeout", timeout_ms, true)?,
+        shutdown: None,
+    }))
+}
+
+/// Sends a final snapshot and stops; resolves to whether everything was delivered.
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn otlp_shutdown(id: u32, timeout_ms: f64) -> Result<AsyncTask<Wait>> {
+    Ok(AsyncTask::new(Wait {
+        exporter: exporter(id)?,
+        timeout: millis("timeout", timeout_ms, true)?,
+        shutdown: Some(id),
+    }))
+}
+
+#[napi(object)]
+pub struct OtlpStats {
+    pub exported_requests: f64,
+    pub exported_points: f64,
+    pub dropped_points: f64,
+    pub failed_requests: f64,
+    pub queued_batches: f64,
+    pub last_error: Option<String>,
+}
+
+#[napi(catch_unwind)]
+pub fn otlp_stats(id: u32) -> Result<OtlpStats> {
+    let s = exporter(id)?.stats();
+    Ok(OtlpStats {
+        exported_requests: s.exported_requests as f64,
+        exported_points: s.exported_points as f64,
+        dropped_points: s.dropped_points as f64,
+        failed_requests: s.failed_requests as f64,
+        queued_batches: s.queued_batches as f64,
+        last_error: s.last_error,
+    })
+}

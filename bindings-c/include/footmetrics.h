@@ -38,6 +38,8 @@ typedef enum {
   FM_ERR_OUT_OF_RANGE = 13,
   // A bug in footmetrics: a panic was caught at the boundary. The handle stays usable.
   FM_ERR_PANIC = 14,
+  // The operating system refused a resource (e.g. a thread for the OTLP exporter).
+  FM_ERR_SYSTEM = 15,
 } fm_result;
 
 // Metric kinds, passed as `uint32_t`.
@@ -56,6 +58,25 @@ typedef enum {
   FM_FORMAT_OPENMETRICS = 1,
 } fm_format;
 
+// The OTLP transport, as `uint32_t` in `fm_otlp_options.protocol`.
+enum fm_otlp_protocol
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // OTLP/HTTP with a protobuf body (`/v1/metrics` is appended to the endpoint).
+  FM_OTLP_HTTP_PROTOBUF = 0,
+  // OTLP/gRPC.
+  FM_OTLP_GRPC = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum fm_otlp_protocol fm_otlp_protocol;
+#else
+typedef uint32_t fm_otlp_protocol;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A library-owned buffer holding one exposition; read it with `fm_buffer_data`, release it
 // with `fm_buffer_free`. Immutable, so any thread may read it.
 typedef struct fm_buffer fm_buffer;
@@ -69,6 +90,9 @@ typedef struct fm_child fm_child;
 // registry that holds the family keeps its own reference, so freeing the handle does not
 // unregister it, and children stay valid after the family handle is freed. Thread-safe.
 typedef struct fm_family fm_family;
+
+// A running exporter, owned by the caller until `fm_otlp_exporter_free`.
+typedef struct fm_otlp_exporter fm_otlp_exporter;
 
 // A registry handle. Owned by the caller from `fm_registry_new` until `fm_registry_free`.
 // Thread-safe: registering, unregistering and rendering may run concurrently with each
@@ -150,6 +174,37 @@ typedef struct {
   // Non-zero: emit `_created` samples in OpenMetrics output.
   uint8_t created;
 } fm_opts;
+
+// How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
+// 8 queued snapshots, `service.name` from `OTEL_SERVICE_NAME`.
+typedef struct {
+  // `http://host:port` of the collector.
+  fm_str endpoint;
+  // An `fm_otlp_protocol`.
+  uint32_t protocol;
+  double interval_seconds;
+  double timeout_seconds;
+  // Empty: the default.
+  fm_str service_name;
+  // `resource_count` resource attribute names and as many values.
+  const fm_str *resource_names;
+  const fm_str *resource_values;
+  size_t resource_count;
+  // `header_count` request header names and as many values.
+  const fm_str *header_names;
+  const fm_str *header_values;
+  size_t header_count;
+  uint32_t max_queue_batches;
+} fm_otlp_options;
+
+// Counters of an exporter since it started.
+typedef struct {
+  uint64_t exported_requests;
+  uint64_t exported_points;
+  uint64_t dropped_points;
+  uint64_t failed_requests;
+  uint64_t queued_batches;
+} fm_otlp_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -241,6 +296,38 @@ fm_result fm_family_stats(const fm_family *family, size_t *series_out, uint64_t 
 // their number to `count_out`. With `cap` too small (or `buf` NULL) returns
 // `FM_ERR_BUFFER_TOO_SMALL` after writing the number needed.
 fm_result fm_family_buckets(const fm_family *family, double *buf, size_t cap, size_t *count_out);
+
+// Starts exporting `registry`; the caller owns `*out`. A collector that is down is not an
+// error here: exports retry, and what cannot be sent is counted.
+fm_result fm_otlp_exporter_start(const fm_registry *registry,
+                                 const fm_otlp_options *options,
+                                 fm_otlp_exporter **out);
+
+// Exports now and waits up to `timeout_seconds`; `*delivered` is 1 if the snapshot reached
+// the collector, else 0.
+fm_result fm_otlp_exporter_force_flush(const fm_otlp_exporter *exporter,
+                                       double timeout_seconds,
+                                       uint8_t *delivered);
+
+// Sends a final snapshot (waiting up to `timeout_seconds`) and stops; `*delivered` is 1 if
+// everything reached the collector. The handle stays valid (for stats) until freed.
+fm_result fm_otlp_exporter_shutdown(const fm_otlp_exporter *exporter,
+                                    double timeout_seconds,
+                                    uint8_t *delivered);
+
+// The exporter's counters.
+fm_result fm_otlp_exporter_stats(const fm_otlp_exporter *exporter, fm_otlp_stats *out);
+
+// The last export failure's message into `buf` (`cap` bytes, NUL-terminated, truncated to
+// fit; `FM_ERR_BUFFER_TOO_SMALL` when cut); `*len` gets its full length, 0 when nothing has
+// failed.
+fm_result fm_otlp_exporter_last_error(const fm_otlp_exporter *exporter,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *len);
+
+// Shuts the exporter down (flushing for up to 5 s) and releases it; NULL is a no-op.
+void fm_otlp_exporter_free(fm_otlp_exporter *exporter);
 
 // Creates an empty registry; the caller owns `*out`.
 fm_result fm_registry_new(fm_registry **out);

@@ -26,11 +26,13 @@
 mod catalog;
 mod child;
 mod family;
+mod otlp;
 mod registry;
 
 pub use catalog::*;
 pub use child::*;
 pub use family::*;
+pub use otlp::*;
 pub use registry::*;
 
 use std::cell::RefCell;
@@ -71,6 +73,8 @@ pub enum fm_result {
     FM_ERR_OUT_OF_RANGE = 13,
     /// A bug in footmetrics: a panic was caught at the boundary. The handle stays usable.
     FM_ERR_PANIC = 14,
+    /// The operating system refused a resource (e.g. a thread for the OTLP exporter).
+    FM_ERR_SYSTEM = 15,
 }
 
 /// A string: `len` bytes of UTF-8 at `ptr` (no terminator needed). `ptr` may be NULL when
@@ -234,6 +238,29 @@ pub(crate) fn strs_arg<'a>(ptr: *const fm_str, len: usize, what: &str) -> FfiRes
         .collect()
 }
 
+/// Copies `message` into `buf` (`cap` bytes) NUL-terminated, truncated to fit:
+/// `FM_ERR_BUFFER_TOO_SMALL` when it did not fit (or `buf` is NULL/`cap` 0 and it is not empty).
+pub(crate) fn write_c_string(message: &str, buf: *mut c_char, cap: usize) -> fm_result {
+    if buf.is_null() || cap == 0 {
+        return if message.is_empty() {
+            fm_result::FM_OK
+        } else {
+            fm_result::FM_ERR_BUFFER_TOO_SMALL
+        };
+    }
+    let n = message.len().min(cap - 1);
+    // SAFETY: the caller promises `cap` writable bytes at `buf`; we write `n + 1 <= cap`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+    if n < message.len() {
+        fm_result::FM_ERR_BUFFER_TOO_SMALL
+    } else {
+        fm_result::FM_OK
+    }
+}
+
 /// The static message for a result code (never NULL; unknown codes get a generic message).
 #[no_mangle]
 pub extern "C" fn fm_result_message(code: i32) -> *const c_char {
@@ -253,6 +280,7 @@ pub extern "C" fn fm_result_message(code: i32) -> *const c_char {
         12 => b"buffer too small\0",
         13 => b"value out of range\0",
         14 => b"internal error (panic caught)\0",
+        15 => b"the operating system refused a resource\0",
         _ => b"unknown result code\0",
     };
     msg.as_ptr().cast()
@@ -271,24 +299,7 @@ pub extern "C" fn fm_last_error(buf: *mut c_char, cap: usize, len_out: *mut usiz
         if let Some(len) = unsafe { len_out.as_mut() } {
             *len = message.len();
         }
-        if buf.is_null() || cap == 0 {
-            return if message.is_empty() {
-                fm_result::FM_OK
-            } else {
-                fm_result::FM_ERR_BUFFER_TOO_SMALL
-            };
-        }
-        let n = message.len().min(cap - 1);
-        // SAFETY: the caller promises `cap` writable bytes at `buf`; we write `n + 1 <= cap`.
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), n);
-            *buf.add(n) = 0;
-        }
-        if n < message.len() {
-            fm_result::FM_ERR_BUFFER_TOO_SMALL
-        } else {
-            fm_result::FM_OK
-        }
+        write_c_string(&message, buf, cap)
     })
 }
 

@@ -33,7 +33,7 @@ fn format_from_u32(format: u32) -> FfiResult<Format> {
 /// Thread-safe: registering, unregistering and rendering may run concurrently with each
 /// other and with updates.
 pub struct fm_registry {
-    inner: Registry,
+    pub(crate) inner: Registry,
 }
 
 /// A library-owned buffer holding one exposition; read it with `fm_buffer_data`, release it

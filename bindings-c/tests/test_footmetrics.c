@@ -486,6 +486,61 @@ static void test_threads(void) {
   fm_family_free(f);
 }
 
+/* OTLP export: bad options are typed errors; an absent collector is not an error, only a failed
+ * (and counted) export. The exporter's own threads run under the sanitizers too. */
+static void test_otlp(void) {
+  fm_registry *r = NULL;
+  OK(fm_registry_new(&r));
+  fm_otlp_options o;
+  memset(&o, 0, sizeof o);
+  o.endpoint = S("http://127.0.0.1:1");
+  o.timeout_seconds = 0.2;
+  fm_otlp_exporter *e = NULL;
+  CHECK_RC(fm_otlp_exporter_start(NULL, &o, &e), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_otlp_exporter_start(r, NULL, &e), FM_ERR_NULL_ARGUMENT);
+  o.protocol = 7;
+  CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_OUT_OF_RANGE);
+  o.protocol = FM_OTLP_GRPC;
+  o.interval_seconds = NAN;
+  CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_OUT_OF_RANGE);
+  o.interval_seconds = 0;
+  o.endpoint = S("https://collector:4317");
+  CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_INVALID_OPTION);
+  char msg[256];
+  fm_last_error(msg, sizeof msg, NULL);
+  CHECK(strstr(msg, "TLS") != NULL);
+  o.endpoint = S("http://127.0.0.1:1");
+  o.header_count = 1; /* names and values NULL with a count */
+  CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_NULL_ARGUMENT);
+  o.header_count = 0;
+  CHECK(e == NULL);
+
+  o.service_name = S("c-test");
+  OK(fm_otlp_exporter_start(r, &o, &e));
+  uint8_t delivered = 1;
+  OK(fm_otlp_exporter_force_flush(e, 0.3, &delivered));
+  CHECK(delivered == 0);
+  CHECK_RC(fm_otlp_exporter_force_flush(e, -1, &delivered), FM_ERR_OUT_OF_RANGE);
+  fm_otlp_stats st;
+  OK(fm_otlp_exporter_stats(e, &st));
+  CHECK(st.exported_points == 0 && st.failed_requests >= 1);
+  size_t len = 0;
+  char small[4];
+  CHECK_RC(fm_otlp_exporter_last_error(e, small, sizeof small, &len), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(len > 3 && strlen(small) == 3);
+  OK(fm_otlp_exporter_shutdown(e, 0.2, &delivered));
+  CHECK(delivered == 0);
+  /* A second exporter on the registry after shutdown is fine (self-metrics released). */
+  fm_otlp_exporter *e2 = NULL;
+  OK(fm_otlp_exporter_start(r, &o, &e2));
+  fm_otlp_exporter *e3 = NULL;
+  CHECK_RC(fm_otlp_exporter_start(r, &o, &e3), FM_ERR_ALREADY_REGISTERED);
+  fm_otlp_exporter_free(e2);
+  fm_otlp_exporter_free(e);
+  fm_otlp_exporter_free(NULL);
+  fm_registry_free(r);
+}
+
 int main(void) {
   test_counter_and_render();
   test_gauge_histogram_summary();
@@ -493,6 +548,7 @@ int main(void) {
   test_cardinality_overflow();
   test_catalog();
   test_threads();
+  test_otlp();
   printf("%d checks, %d failures\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

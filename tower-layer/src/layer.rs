@@ -5,7 +5,7 @@ use crate::in_flight::{InFlight, InFlightCollector};
 use crate::route::{RequestHead, RouteClassifier};
 use crate::series::SeriesCache;
 use crate::service::MetricsService;
-use crate::trace::{TraceContextSource, Traceparent};
+use crate::trace::TraceContextSource;
 use footmetrics::catalog::{
     HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS,
 };
@@ -58,6 +58,15 @@ impl<C: Clone> Clone for MetricsLayer<C> {
     }
 }
 
+/// The active OpenTelemetry span (then `traceparent`) with the `opentelemetry` feature;
+/// the `traceparent` header without it.
+fn default_trace_source() -> Box<dyn TraceContextSource> {
+    #[cfg(feature = "opentelemetry")]
+    return Box::new(crate::trace::OpenTelemetrySpan::default());
+    #[cfg(not(feature = "opentelemetry"))]
+    return Box::new(crate::trace::Traceparent::default());
+}
+
 impl MetricsLayer {
     /// The layer on the default registry with the catalog's buckets, routes from axum's
     /// `MatchedPath` (with the `axum` feature) and exemplars from `traceparent`. Every call
@@ -80,7 +89,7 @@ impl MetricsLayer {
             buckets: None,
             cardinality_limit: None,
             routes: None,
-            traces: Some(Box::new(Traceparent::default())),
+            traces: Some(default_trace_source()),
             skip_paths: Vec::new(),
             skip_if: None,
             classifier: StatusClassifier,
@@ -162,7 +171,8 @@ impl<C: Classify> MetricsLayerBuilder<C> {
         self
     }
 
-    /// Where exemplars' trace ids come from (default: a sampled `traceparent` header).
+    /// Where exemplars' trace ids come from (default: the active sampled OpenTelemetry span
+    /// with the `opentelemetry` feature, else a sampled `traceparent` header).
     pub fn trace_context(mut self, source: impl TraceContextSource) -> Self {
         self.traces = Some(Box::new(source));
         self

@@ -37,6 +37,8 @@ pub use route::{
     OTHER_METHOD, UNMATCHED_ROUTE,
 };
 pub use service::MetricsService;
+#[cfg(feature = "opentelemetry")]
+pub use trace::OpenTelemetrySpan;
 pub use trace::{TraceContext, TraceContextSource, Traceparent};
 
 #[cfg(feature = "axum")]

@@ -75,6 +75,31 @@ impl TraceContext {
     }
 }
 
+#[cfg(feature = "opentelemetry")]
+impl TraceContext {
+    /// From an OpenTelemetry span context; `None` when it is invalid (no active span).
+    pub fn from_span_context(sc: &opentelemetry::trace::SpanContext) -> Option<Self> {
+        if !sc.is_valid() {
+            return None;
+        }
+        Some(TraceContext {
+            trace_id: hex_bytes(sc.trace_id().to_bytes()),
+            span_id: hex_bytes(sc.span_id().to_bytes()),
+        })
+    }
+}
+
+#[cfg(feature = "opentelemetry")]
+fn hex_bytes<const N: usize, const H: usize>(bytes: [u8; N]) -> [u8; H] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; H];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[(b >> 4) as usize];
+        out[2 * i + 1] = DIGITS[(b & 15) as usize];
+    }
+    out
+}
+
 /// Finds the trace a request belongs to. The tower layer calls it once per request.
 pub trait TraceContextSource: Send + Sync + 'static {
     fn trace_context(&self, request: &RequestHead<'_>) -> Option<TraceContext>;
@@ -109,6 +134,53 @@ impl TraceContextSource for Traceparent {
         let value = request.headers.get(TRACEPARENT)?.to_str().ok()?;
         let (ctx, sampled) = TraceContext::from_traceparent(value)?;
         (sampled || !self.sampled_only).then_some(ctx)
+    }
+}
+
+/// The active OpenTelemetry span: the `opentelemetry::Context` in the request's extensions
+/// (where OpenTelemetry HTTP middleware leaves it), else the context current when the layer
+/// is called (an outer layer that attached its server span), else the fallback (by default
+/// the `traceparent` header). The layer's default with the `opentelemetry` feature.
+#[cfg(feature = "opentelemetry")]
+#[derive(Debug, Clone, Copy)]
+pub struct OpenTelemetrySpan {
+    /// Only spans whose trace is sampled (the backend has them).
+    pub sampled_only: bool,
+    pub fallback: Option<Traceparent>,
+}
+
+#[cfg(feature = "opentelemetry")]
+impl Default for OpenTelemetrySpan {
+    fn default() -> Self {
+        OpenTelemetrySpan {
+            sampled_only: true,
+            fallback: Some(Traceparent::default()),
+        }
+    }
+}
+
+#[cfg(feature = "opentelemetry")]
+impl OpenTelemetrySpan {
+    fn of(&self, cx: &opentelemetry::Context) -> Option<TraceContext> {
+        use opentelemetry::trace::TraceContextExt;
+        let span = cx.span();
+        let sc = span.span_context();
+        if self.sampled_only && !sc.is_sampled() {
+            return None;
+        }
+        TraceContext::from_span_context(sc)
+    }
+}
+
+#[cfg(feature = "opentelemetry")]
+impl TraceContextSource for OpenTelemetrySpan {
+    fn trace_context(&self, request: &RequestHead<'_>) -> Option<TraceContext> {
+        request
+            .extensions
+            .get::<opentelemetry::Context>()
+            .and_then(|cx| self.of(cx))
+            .or_else(|| opentelemetry::Context::map_current(|cx| self.of(cx)))
+            .or_else(|| self.fallback.and_then(|f| f.trace_context(request)))
     }
 }
 

@@ -63,10 +63,18 @@ impl Timer {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
         let seconds = now_ns().saturating_sub(self.start_ns.load(Ordering::Relaxed)) as f64 * 1e-9;
         match &self.target {
-            TimerTarget::Histogram(h) => h.observe(seconds),
+            // Inside an OpenTelemetry span, the observation links to its trace.
+            TimerTarget::Histogram(h) => match crate::exemplar::active_span_labels(py) {
+                Some(labels) => {
+                    if h.observe_with_exemplar(seconds, &labels).is_err() {
+                        h.observe(seconds);
+                    }
+                }
+                None => h.observe(seconds),
+            },
             TimerTarget::Summary(s) => s.observe(seconds),
             TimerTarget::Gauge(g) => g.set(seconds),
         }

@@ -51,8 +51,15 @@ class Histogram extends ObservingMetric {
 		this._target(labels).observe(isObject(labels) ? value : labels);
 	}
 
-	_observeWithExemplar({ labels = {}, value } = {}) {
-		Histogram.prototype.observe.call(this, labels, value);
+	/** prom-client's exemplar form: `observe({ labels, value, exemplarLabels })`. */
+	_observeWithExemplar({ labels = {}, value, exemplarLabels } = {}) {
+		const child = this._target(labels);
+		child.observe(value);
+		if (isObject(exemplarLabels) && Object.keys(exemplarLabels).length > 0) {
+			const flat = [];
+			for (const [k, v] of Object.entries(exemplarLabels)) flat.push(k, `${v}`);
+			native.cellExemplar(this._fid, child.v, value, flat);
+		}
 	}
 
 	zero(labels) {

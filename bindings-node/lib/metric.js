@@ -7,6 +7,7 @@
 const { performance } = require('perf_hooks');
 const Registry = require('./registry');
 const { native } = require('./native');
+const { activeSpanLabels } = require('./tracing');
 const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
 
 /** A label value as prom-client keys it: `${value}`; a missing label is the empty value. */
@@ -189,14 +190,19 @@ class Metric {
 	}
 }
 
-/** Histograms and summaries: `startTimer(labels?)` returns `end(labels?)`, which observes. */
+/**
+ * Histograms and summaries: `startTimer(labels?)` returns `end(labels?)`, which observes; a
+ * histogram timer that ends inside an active OpenTelemetry span links to it by an exemplar.
+ */
 class ObservingMetric extends Metric {
 	startTimer(labels) {
 		const start = performance.now();
 		return endLabels => {
 			const v = (performance.now() - start) / 1000;
-			if (endLabels === undefined && labels === undefined) this.observe(v);
-			else this.observe(endLabels === undefined ? labels : Object.assign({}, labels, endLabels), v);
+			const all = endLabels === undefined ? labels : Object.assign({}, labels, endLabels);
+			const child = this._target(all);
+			child.observe(v);
+			if (this.type === 'histogram') child._traced(v);
 			return v;
 		};
 	}
@@ -219,6 +225,12 @@ class Child {
 		native.resolveSeries(this.m._fid, this.v);
 		this.g = this.m._gen;
 	}
+
+	/** Attaches the active OpenTelemetry span to the bucket of `v` (histograms). */
+	_traced(v) {
+		const labels = activeSpanLabels();
+		if (labels !== null) native.cellExemplar(this.m._fid, this.v, v, labels);
+	}
 }
 
 /** A child of a histogram or summary: its `startTimer()` end observes the seconds elapsed. */
@@ -228,6 +240,7 @@ class ObservingChild extends Child {
 		return () => {
 			const v = (performance.now() - start) / 1000;
 			this.observe(v);
+			if (this.m.type === 'histogram') this._traced(v);
 			return v;
 		};
 	}

@@ -160,6 +160,20 @@ pub fn observe_quantiles(family_id: u32, base: f64, value: f64) -> Result<()> {
     Ok(())
 }
 
+/// An exemplar (flattened `[name, value, …]` labels) on the bucket of `value` in histogram
+/// series `values`; JS has written the observation itself into the cells.
+#[napi(catch_unwind)]
+pub fn cell_exemplar(
+    family_id: u32,
+    values: Vec<String>,
+    value: f64,
+    labels: Vec<String>,
+) -> Result<()> {
+    family(family_id)?
+        .set_exemplar(&values, value, &pairs(labels))
+        .map_err(crate::core_err)
+}
+
 /// A series' value for `get()`: `value` for counters and gauges; non-cumulative `buckets`
 /// and `sum` for histograms; `count`, `sum` and `quantiles` for summaries.
 #[napi(object)]

@@ -28,7 +28,12 @@ pub(crate) fn active_span_labels(py: Python<'_>) -> Option<[(&'static str, Strin
     static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     let modules = MODULES
         .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.unbind())
+            Ok::<_, PyErr>(
+                py.import("sys")?
+                    .getattr("modules")?
+                    .cast_into::<PyDict>()?
+                    .unbind(),
+            )
         })
         .ok()?
         .bind(py);
@@ -37,7 +42,11 @@ pub(crate) fn active_span_labels(py: Python<'_>) -> Option<[(&'static str, Strin
         .call_method0("get_current_span")
         .and_then(|s| s.call_method0("get_span_context"))
         .ok()?;
-    let attr_true = |name: &str| ctx.getattr(name).and_then(|v| v.is_truthy()).unwrap_or(false);
+    let attr_true = |name: &str| {
+        ctx.getattr(name)
+            .and_then(|v| v.is_truthy())
+            .unwrap_or(false)
+    };
     let sampled = ctx
         .getattr("trace_flags")
         .and_then(|f| f.getattr("sampled"))

@@ -21,14 +21,18 @@
 //! - A series' cells never cross a page boundary, so a child is one typed array and an offset.
 //! - Series are never freed: `remove` and `reset` zero the cells and hide the series until its
 //!   label values are resolved again, which reuses the same cells.
+//! - Histogram exemplars are not cells: one `ArcSwapOption` slot per bucket, allocated on the
+//!   first exemplar and replaced whole, so a render reads each slot's old or new exemplar.
 
 use crate::encode::Encoder;
 use crate::error::{Error, Result};
+use crate::exemplar::Exemplar;
 use crate::family::{render_pairs, Desc};
 use crate::fmt::{float_string, float_string_openmetrics};
 use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWriter};
 use crate::quantile::QuantileWindow;
 use crate::registry::Collector;
+use arc_swap::ArcSwapOption;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
@@ -247,6 +251,16 @@ pub struct Series {
     base: usize,
     visible: AtomicBool,
     window: Option<Mutex<QuantileWindow>>,
+    /// Histograms: the last exemplar of each bucket (`+Inf` last), once there is one.
+    exemplars: OnceLock<Box<[ArcSwapOption<Exemplar>]>>,
+}
+
+impl Series {
+    fn exemplar(&self, bucket: usize) -> Option<Arc<Exemplar>> {
+        self.exemplars
+            .get()
+            .and_then(|e| e.get(bucket)?.load_full())
+    }
 }
 
 impl Series {
@@ -423,6 +437,7 @@ impl CellFamily {
             base,
             visible: AtomicBool::new(true),
             window,
+            exemplars: OnceLock::new(),
         });
         self.by_labels.pin().insert(values.into(), s.clone());
         self.by_base.pin().insert(base, s.clone());
@@ -446,6 +461,9 @@ impl CellFamily {
         }
         if let Some(w) = &s.window {
             w.lock().unwrap_or_else(|e| e.into_inner()).reset();
+        }
+        if let Some(slots) = s.exemplars.get() {
+            slots.iter().for_each(|e| e.store(None));
         }
     }
 
@@ -475,6 +493,36 @@ impl CellFamily {
         self.clear(&s, &lanes);
         s.visible.store(true, Ordering::Relaxed);
         Ok(s)
+    }
+
+    /// Attaches an exemplar of `value` to the bucket of `value` in histogram series `values`
+    /// (the observation itself is written to the cells by the caller).
+    pub fn set_exemplar<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        values: &[String],
+        value: f64,
+        labels: &[(K, V)],
+    ) -> Result<()> {
+        let CellKind::Histogram { bounds } = &self.kind else {
+            return Err(Error::InvalidOption(format!(
+                "{} is not a histogram: exemplars attach to histogram buckets",
+                self.name
+            )));
+        };
+        if value.is_nan() {
+            return Err(Error::InvalidValue("exemplar value", value));
+        }
+        let exemplar = Exemplar::new(labels, value)?;
+        let series = self.resolve(values)?;
+        let bucket = bounds
+            .iter()
+            .position(|b| value <= *b)
+            .unwrap_or(bounds.len());
+        let slots = series
+            .exemplars
+            .get_or_init(|| (0..=bounds.len()).map(|_| ArcSwapOption::empty()).collect());
+        slots[bucket].store(Some(Arc::new(exemplar)));
+        Ok(())
     }
 
     /// Adds an observation to a summary series' quantile window (count and sum are cells the
@@ -590,8 +638,15 @@ impl Collector for CellFamily {
 
     fn collect(&self) -> Vec<MetricFamily> {
         let mut f = MetricFamily::new(self.base_name(), &self.help, self.kind.metric_type());
-        for (labels, v) in self.values() {
-            let labels = self.label_names.iter().cloned().zip(labels).collect();
+        let lanes = self.lanes();
+        for s in self.visible() {
+            let v = self.value_of(&s, &lanes);
+            let labels = self
+                .label_names
+                .iter()
+                .cloned()
+                .zip(s.labels.iter().cloned())
+                .collect();
             let value = match v {
                 CellValue::Scalar(x) => match self.kind {
                     CellKind::Counter => PointValue::Counter {
@@ -611,9 +666,10 @@ impl Collector for CellFamily {
                         .copied()
                         .chain([f64::INFINITY])
                         .zip(buckets)
-                        .map(|(b, c)| {
+                        .enumerate()
+                        .map(|(i, (b, c))| {
                             acc += c;
-                            (b, acc as u64, None)
+                            (b, acc as u64, s.exemplar(i).map(|e| (*e).clone()))
                         })
                         .collect();
                     PointValue::Histogram {
@@ -693,7 +749,10 @@ impl Collector for CellFamily {
                     let mut acc = 0.0;
                     for (i, le) in les.iter().enumerate() {
                         acc += Space::sum(&lanes, s.base + i);
-                        sample(w, "_bucket", Some(("le", le)), &defaults, acc);
+                        w.start_with("_bucket", Some(("le", le)), &defaults);
+                        w.f64(acc);
+                        w.exemplar(s.exemplar(i).as_deref());
+                        w.end();
                     }
                     let sum = Space::sum(&lanes, s.base + les.len());
                     sample(w, "_sum", None, &defaults, sum);
@@ -732,6 +791,43 @@ mod tests {
 
     fn vals(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn histogram_exemplars_render_on_their_bucket_and_clear_with_the_series() {
+        let kind = CellKind::Histogram {
+            bounds: vec![0.1, 1.0],
+        };
+        let f = Arc::new(CellFamily::new("lat_seconds", "L.", kind, &vals(&["r"])).unwrap());
+        let lane = lease_lane();
+        let s = f.resolve(&vals(&["a"])).unwrap();
+        write(&lane, s.base() + 1, 1.0);
+        write(&lane, s.base() + 3, 0.5);
+        f.set_exemplar(&vals(&["a"]), 0.5, &[("trace_id", "abc")])
+            .unwrap();
+        let r = Registry::new();
+        r.register_arc(f.clone()).unwrap();
+        let om = r.render(Format::OpenMetrics);
+        assert!(
+            om.contains("lat_seconds_bucket{r=\"a\",le=\"1.0\"} 1 # {trace_id=\"abc\"} 0.5 "),
+            "{om}"
+        );
+        assert!(!r.render(Format::Text).contains("trace_id"));
+        let PointValue::Histogram { buckets, .. } = &f.collect()[0].points[0].value else {
+            panic!()
+        };
+        assert!(buckets[0].2.is_none() && buckets[2].2.is_none());
+        assert_eq!(buckets[1].2.as_ref().unwrap().labels[0].1, "abc");
+        f.remove(&vals(&["a"]));
+        f.resolve(&vals(&["a"])).unwrap();
+        assert!(!r.render(Format::OpenMetrics).contains("trace_id"));
+        let counter = CellFamily::new("c_total", "C.", CellKind::Counter, &[]).unwrap();
+        assert!(counter
+            .set_exemplar(&[], 1.0, &[("trace_id", "x")])
+            .is_err());
+        assert!(f
+            .set_exemplar(&vals(&["a"]), f64::NAN, &[("trace_id", "x")])
+            .is_err());
     }
 
     #[test]

@@ -32,7 +32,9 @@ fn span_context(trace: &str, span: &str, sampled: bool) -> Context {
 /// The duration histogram's exemplars as (trace_id, span_id).
 fn exemplars(r: &Registry) -> Vec<(String, String)> {
     let parsed = strict_openmetrics(&r.render(Format::OpenMetrics));
-    let families = parsed["ok"].as_array().unwrap_or_else(|| panic!("{parsed}"));
+    let families = parsed["ok"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{parsed}"));
     let hist = families
         .iter()
         .find(|f| f["name"] == "http_request_duration_seconds")
@@ -44,14 +46,15 @@ fn exemplars(r: &Registry) -> Vec<(String, String)> {
         .filter_map(|s| s["exemplar"].as_object())
         .map(|e| {
             let l = &e["labels"];
-            (l["trace_id"].as_str().unwrap().into(), l["span_id"].as_str().unwrap().into())
+            (
+                l["trace_id"].as_str().unwrap().into(),
+                l["span_id"].as_str().unwrap().into(),
+            )
         })
         .collect()
 }
 
-fn service(
-    r: &Registry,
-) -> impl Service<Request<String>, Error = Infallible> {
+fn service(r: &Registry) -> impl Service<Request<String>, Error = Infallible> {
     let layer = MetricsLayer::builder().registry(r).build().unwrap();
     layer.layer(tower::service_fn(|_req: Request<String>| async {
         Ok::<_, Infallible>(Response::new(String::from("ok")))

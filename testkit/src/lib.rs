@@ -192,6 +192,46 @@ pub struct Prometheus {
     dir: PathBuf,
 }
 
+/// A real Pushgateway (Debian `prometheus-pushgateway`) on 127.0.0.1, in memory only
+/// (`--persistence.file=""`), stopped by PID on drop.
+pub struct Pushgateway {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Pushgateway {
+    pub fn start() -> Pushgateway {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--persistence.file=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus-pushgateway (Debian package) is required; run `make deps`");
+        let g = Pushgateway { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !http_get(addr, "/-/ready").is_ok_and(|r| r.status == 200) {
+            assert!(Instant::now() < deadline, "pushgateway not ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        g
+    }
+
+    /// The gateway's own exposition, parsed (what Prometheus would scrape from it).
+    pub fn samples(&self) -> Vec<Sample> {
+        let r = http_get(self.addr, "/metrics").expect("pushgateway reachable");
+        parse_samples(&r.text())
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Prometheus {
     /// Starts Prometheus scraping `targets` as `(job, host:port)`, waiting until it is ready.
     pub fn start(targets: &[(&str, SocketAddr)]) -> Prometheus {

@@ -62,7 +62,7 @@ fn seconds(what: &str, s: f64, default: Duration, zero_ok: bool) -> FfiResult<Du
     if s == 0.0 && !zero_ok {
         return Ok(default);
     }
-    if s.is_finite() && s >= 0.0 && s < 1e9 {
+    if (0.0..1e9).contains(&s) {
         return Ok(Duration::from_secs_f64(s));
     }
     Err(err(

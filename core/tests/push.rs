@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(5);
 
-/// The group's samples (`job` and grouping labels included), push_* bookkeeping left out.
-fn group(gw: &Pushgateway, job: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+/// `(name, sorted labels without job, value)`.
+type Pushed = (String, Vec<(String, String)>, f64);
+
+/// The group's samples (grouping labels included), push_* bookkeeping left out.
+fn group(gw: &Pushgateway, job: &str) -> Vec<Pushed> {
     let mut out: Vec<_> = gw
         .samples()
         .into_iter()

@@ -154,6 +154,53 @@ impl Config {
         self
     }
 
+    /// The OpenTelemetry SDK environment: `None` unless `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`
+    /// or `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then `OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL`,
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (ms), `OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT` (ms) and
+    /// `OTEL_EXPORTER_OTLP_[METRICS_]HEADERS` (`k=v,k=v`) apply. Resource attributes come
+    /// from the environment in any case.
+    pub fn from_env() -> Option<Result<Config, Error>> {
+        Self::from_vars(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<Result<Config, Error>> {
+        let signal = |k: &str| {
+            var(&format!("OTEL_EXPORTER_OTLP_METRICS_{k}"))
+                .or_else(|| var(&format!("OTEL_EXPORTER_OTLP_{k}")))
+        };
+        let endpoint = signal("ENDPOINT")?;
+        let millis = |name: &str, v: Option<String>| -> Result<Option<Duration>, Error> {
+            v.map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| Error::InvalidConfig(format!("{name}={v:?} is not milliseconds")))
+            })
+            .transpose()
+        };
+        Some((|| {
+            let mut c = Config::new(endpoint);
+            if let Some(p) = signal("PROTOCOL") {
+                c.protocol = p.trim().parse()?;
+            }
+            if let Some(d) = millis(
+                "OTEL_METRIC_EXPORT_INTERVAL",
+                var("OTEL_METRIC_EXPORT_INTERVAL"),
+            )? {
+                c.interval = d;
+            }
+            if let Some(d) = millis("OTEL_EXPORTER_OTLP_TIMEOUT", signal("TIMEOUT"))? {
+                c.timeout = d;
+            }
+            for pair in signal("HEADERS").unwrap_or_default().split(',') {
+                if let Some((k, v)) = pair.split_once('=') {
+                    c.headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+            }
+            Ok(c)
+        })())
+    }
+
     /// Checks the settings and returns the URL requests go to.
     pub(crate) fn validated_endpoint(&self) -> Result<String, Error> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
@@ -263,6 +310,47 @@ mod tests {
         let zero = Config::new("c:1").interval(Duration::ZERO);
         assert!(zero.validated_endpoint().is_err());
         assert!("udp".parse::<Protocol>().is_err());
+    }
+
+    #[test]
+    fn environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(Config::from_vars(env(&[])).is_none());
+        let c = Config::from_vars(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://base:4318"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cret, tenant=ml"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.endpoint, "http://metrics:4317");
+        assert_eq!(c.protocol, Protocol::Grpc);
+        assert_eq!(c.interval, Duration::from_secs(15));
+        assert_eq!(c.timeout, Duration::from_millis(2500));
+        assert_eq!(
+            c.headers,
+            vec![
+                ("api-key".into(), "s3cret".into()),
+                ("tenant".into(), "ml".into())
+            ]
+        );
+        let bad = Config::from_vars(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "soon"),
+        ]));
+        assert!(
+            matches!(bad, Some(Err(Error::InvalidConfig(m))) if m.contains("OTEL_METRIC_EXPORT_INTERVAL"))
+        );
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! then keeps serving (with light background traffic) until interrupted.
 //!
 //! `api-gateway [--addr 127.0.0.1:9464] [--requests 400] [--rps 10] [--once]`
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set (and the other `OTEL_*` exporter variables), the
+//! same metrics are also pushed to that OpenTelemetry collector.
 
 mod app;
 mod summary;
@@ -78,6 +81,18 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let layer = MetricsLayer::builder()
         .skip_paths(["/metrics", "/healthz"])
         .build()?;
+    // Push as well as serve, when an OpenTelemetry collector is configured.
+    let otlp = match footmetrics_otlp::Config::from_env() {
+        Some(config) => {
+            let config = config?.service_name("api-gateway");
+            eprintln!("exporting over OTLP to {}", config.endpoint);
+            Some(footmetrics_otlp::OtlpExporter::start(
+                footmetrics::default_registry(),
+                config,
+            )?)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let addr = listener.local_addr()?;
     let app = app::router(layer);
@@ -97,6 +112,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     summary::print(&exposition, elapsed)?;
 
     if args.once {
+        if let Some(e) = otlp {
+            e.shutdown(std::time::Duration::from_secs(5));
+        }
         return Ok(());
     }
     if args.rps > 0 {
@@ -109,6 +127,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("serving; Ctrl-C stops");
     }
     tokio::signal::ctrl_c().await?;
+    if let Some(e) = otlp {
+        // The final snapshot goes out before the process ends.
+        tokio::task::spawn_blocking(move || e.shutdown(std::time::Duration::from_secs(5))).await?;
+    }
     Ok(())
 }
 

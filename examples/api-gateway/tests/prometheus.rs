@@ -44,6 +44,51 @@ impl Drop for Gateway {
 }
 
 #[test]
+fn with_otel_variables_set_the_demo_pushes_to_a_collector() {
+    let sink = footmetrics_testkit::otlp::OtlpSink::start();
+    let status = Command::new(env!("CARGO_BIN_EXE_api-gateway"))
+        .args(["--addr", "127.0.0.1:0", "--requests", "50", "--once"])
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", sink.grpc_port),
+        )
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .stdout(Stdio::null())
+        .status()
+        .expect("the api-gateway example runs");
+    assert!(status.success());
+    // `--once` shuts the exporter down, which sends the final snapshot.
+    let points: Vec<_> = sink
+        .requests()
+        .iter()
+        .flat_map(footmetrics_testkit::otlp::flatten)
+        .collect();
+    let last = points
+        .iter()
+        .map(|p| p["time_unix_nano"].as_u64())
+        .max()
+        .flatten();
+    let latest = |name: &str| -> Vec<&serde_json::Value> {
+        points
+            .iter()
+            .filter(|p| p["name"] == name && p["time_unix_nano"].as_u64() == last)
+            .collect()
+    };
+    let requests = latest("http_requests");
+    assert!(!requests.is_empty(), "{points:#?}");
+    assert!(requests
+        .iter()
+        .all(|p| p["resource"]["service.name"] == "api-gateway"));
+    let total: f64 = requests.iter().map(|p| p["value"].as_f64().unwrap()).sum();
+    assert_eq!(total, 50.0);
+    let observed: u64 = latest("http_request_duration_seconds")
+        .iter()
+        .map(|p| p["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(observed, 50);
+}
+
+#[test]
 fn the_live_exposition_passes_the_catalog_linter() {
     let gateway = Gateway::start();
     let catalog = footmetrics_catalog::load().unwrap();

@@ -18,7 +18,7 @@ help: ## List the targets and what they do
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: $(VENV)/.installed ## Install test tools: promtool, pushgateway (apt) and the Python validators (venv)
+deps: $(VENV)/.installed ## Install test tools: promtool, pushgateway (apt); the Python validators, OpenTelemetry SDK and rotel-agent (venv)
 
 $(VENV)/.installed: requirements-dev.txt .ci/install-deps
 	VENV=$(VENV) bash .ci/install-deps
@@ -59,7 +59,7 @@ test-python: python otlp-sink ## Python tests (pytest) against the installed pac
 	cd bindings-python && $(PYTHON) -m mypy.stubtest footmetrics --allowlist stubtest-allowlist.txt
 
 .PHONY: node
-node: ## Build the npm package in place (bindings-node/footmetrics.node) and install its dev tools (prom-client, typescript)
+node: ## Build the npm package in place (bindings-node/footmetrics.node) and install its dev tools (prom-client, typescript, @opentelemetry/api)
 	$(CARGO) build --release -p footmetrics-node
 	cp target/release/libfootmetrics_node.so bindings-node/footmetrics.node
 	cd bindings-node && npm install --no-audit --no-fund --loglevel=error

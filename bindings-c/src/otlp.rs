@@ -145,6 +145,22 @@ pub extern "C" fn fm_otlp_exporter_start(
     })
 }
 
+/// Runs a waiting call (`force_flush`, `shutdown`) and writes whether data was delivered.
+fn wait(
+    exporter: *const fm_otlp_exporter,
+    timeout_seconds: f64,
+    delivered: *mut u8,
+    call: fn(&OtlpExporter, Duration) -> bool,
+) -> fm_result {
+    boundary(|| {
+        let delivered = out_ptr(delivered, "delivered")?;
+        let e = non_null(exporter, "exporter")?;
+        let t = seconds("timeout_seconds", timeout_seconds, Duration::ZERO, true)?;
+        *delivered = u8::from(call(&e.inner, t));
+        Ok(())
+    })
+}
+
 /// Exports now and waits up to `timeout_seconds`; `*delivered` is 1 if the snapshot reached
 /// the collector, else 0.
 #[no_mangle]
@@ -153,13 +169,12 @@ pub extern "C" fn fm_otlp_exporter_force_flush(
     timeout_seconds: f64,
     delivered: *mut u8,
 ) -> fm_result {
-    boundary(|| {
-        let delivered = out_ptr(delivered, "delivered")?;
-        let e = non_null(exporter, "exporter")?;
-        let t = seconds("timeout_seconds", timeout_seconds, Duration::ZERO, true)?;
-        *delivered = u8::from(e.inner.force_flush(t));
-        Ok(())
-    })
+    wait(
+        exporter,
+        timeout_seconds,
+        delivered,
+        OtlpExporter::force_flush,
+    )
 }
 
 /// Sends a final snapshot (waiting up to `timeout_seconds`) and stops; `*delivered` is 1 if
@@ -170,13 +185,7 @@ pub extern "C" fn fm_otlp_exporter_shutdown(
     timeout_seconds: f64,
     delivered: *mut u8,
 ) -> fm_result {
-    boundary(|| {
-        let delivered = out_ptr(delivered, "delivered")?;
-        let e = non_null(exporter, "exporter")?;
-        let t = seconds("timeout_seconds", timeout_seconds, Duration::ZERO, true)?;
-        *delivered = u8::from(e.inner.shutdown(t));
-        Ok(())
-    })
+    wait(exporter, timeout_seconds, delivered, OtlpExporter::shutdown)
 }
 
 /// The exporter's counters.

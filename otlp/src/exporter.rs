@@ -128,6 +128,19 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Waits for a change (spurious wake-ups included: callers re-check their condition).
+    fn wait<'a>(&self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(st).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// As `wait`, for at most `left`.
+    fn wait_at_most<'a>(&self, st: MutexGuard<'a, State>, left: Duration) -> MutexGuard<'a, State> {
+        self.changed
+            .wait_timeout(st, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+    }
+
     fn dropped(&self, points: u64, reason: DropReason) {
         self.dropped_points.fetch_add(points, Ordering::Relaxed);
         if let Some(m) = &self.metrics {
@@ -337,12 +350,7 @@ impl OtlpExporter {
     ) -> Option<MutexGuard<'a, State>> {
         while !done(&st) {
             let left = deadline.checked_duration_since(Instant::now())?;
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            st = self.shared.wait_at_most(st, left);
         }
         Some(st)
     }
@@ -408,17 +416,13 @@ fn collect_loop(shared: &Shared, registry: &Registry, source: &Source, config: &
         // Sleep until the tick, an on-demand flush or shutdown.
         while !st.stopping && st.flush_requested == st.flush_served {
             if !config.periodic {
-                st = shared.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st = shared.wait(st);
                 continue;
             }
             let Some(left) = next_tick.checked_duration_since(Instant::now()) else {
                 break;
             };
-            st = shared
-                .changed
-                .wait_timeout(st, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            st = shared.wait_at_most(st, left);
         }
         let (stopping, flush) = (st.stopping, st.flush_requested);
         drop(st);
@@ -494,7 +498,7 @@ fn send_loop(shared: &Shared, mut transport: Box<dyn Transport>, retry: &Retry) 
         let mut st = shared.lock();
         // Wait for work, or for the collecting thread's final snapshot when stopping.
         while st.queue.is_empty() && !st.collector_exited {
-            st = shared.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = shared.wait(st);
         }
         let Some(batch) = st.queue.pop_front() else {
             return; // stopped and drained
@@ -581,11 +585,7 @@ fn send_with_retries(
             let Some(left) = until.checked_duration_since(Instant::now()) else {
                 break;
             };
-            st = shared
-                .changed
-                .wait_timeout(st, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            st = shared.wait_at_most(st, left);
         }
     }
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -126,6 +127,9 @@ func StartOTLPExporter(endpoint string, interval time.Duration, opts ...OTLPOpti
 	}
 	e := &OTLPExporter{core: core, registry: cfg.registry}
 	runtime.AddCleanup(e, func(c *C.fm_otlp_exporter) { C.fm_otlp_exporter_free(c) }, core)
+	// Running exporters stay referenced, so a discarded handle does not stop one at the next
+	// GC; Shutdown releases it.
+	liveExporters.Store(e, struct{}{})
 	return e, nil
 }
 
@@ -169,11 +173,15 @@ func (e *OTLPExporter) ForceFlush(ctx context.Context) error {
 	return e.wait(func(d *C.uint8_t) C.fm_result { return C.fm_otlp_exporter_force_flush(e.core, t, d) })
 }
 
-// Shutdown sends a final snapshot (until ctx's deadline, 5s without one) and stops.
+// Shutdown sends a final snapshot (until ctx's deadline, 5s without one) and stops. Call it
+// before the program exits: Go runs no hook at exit that could.
 func (e *OTLPExporter) Shutdown(ctx context.Context) error {
 	t := C.double(timeoutOf(ctx, 5*time.Second))
+	defer liveExporters.Delete(e)
 	return e.wait(func(d *C.uint8_t) C.fm_result { return C.fm_otlp_exporter_shutdown(e.core, t, d) })
 }
+
+var liveExporters sync.Map
 
 // Stats returns the exporter's counters.
 func (e *OTLPExporter) Stats() OTLPStats {

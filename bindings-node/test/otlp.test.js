@@ -146,3 +146,22 @@ test('bad arguments are TypeErrors or Errors naming the problem', () => {
 	assert.throws(() => client.startOtlpExporter('https://c:4318', 1000, { registry: reg }), /TLS/);
 	assert.throws(() => client.startOtlpExporter('c:4318', 1000, { registry: reg, headers: 'x' }), TypeError);
 });
+
+test('a process that ends on its own sends the final snapshot (beforeExit)', async () => {
+	const sink = await startOtlpSink();
+	try {
+		const script = `
+			const client = require(${JSON.stringify(require.resolve('..'))});
+			const reg = new client.Registry();
+			const c = new client.Counter({ name: 'exit_jobs_total', help: 'Jobs.', registers: [reg] });
+			client.startOtlpExporter(${JSON.stringify(sink.endpoint('http'))}, 3600000, { registry: reg });
+			c.inc(7);
+		`;
+		const { spawnSync } = require('node:child_process');
+		const r = spawnSync(process.execPath, ['-e', script], { timeout: 30000, encoding: 'utf8' });
+		assert.equal(r.status, 0, r.stderr);
+		assert.equal(point(await sink.received(), 'exit_jobs', {}).value, 7);
+	} finally {
+		sink.stop();
+	}
+});

@@ -1,5 +1,7 @@
 """OTLP export from Python against the decoding test sink (`otlp-sink`)."""
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -133,3 +135,17 @@ def test_bad_arguments_are_clear_errors():
     with pytest.raises(RuntimeError, match="one exporter per registry"):
         start_otlp_exporter("127.0.0.1:9", registry=r)
     e.shutdown(0)
+
+
+def test_interpreter_exit_sends_the_final_snapshot(sink):
+    # Never shut down by the program: the package's atexit hook flushes it.
+    script = (
+        "import footmetrics\n"
+        "from footmetrics.otlp import start_otlp_exporter\n"
+        "r = footmetrics.CollectorRegistry()\n"
+        "c = footmetrics.Counter('exit_jobs', 'Jobs.', registry=r)\n"
+        f"start_otlp_exporter('{sink.endpoint('grpc')}', 3600, registry=r, protocol='grpc')\n"
+        "c.inc(7)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
+    assert point(sink.received(), "exit_jobs", {})["value"] == 7.0

@@ -4,19 +4,20 @@
     exporter = start_otlp_exporter("http://otel-collector:4318", interval=15)
 
 Exporting runs on background threads of the Rust core: a slow or absent collector never
-blocks the program or holds the GIL. Exporters still running at interpreter exit are shut
-down (a final snapshot is sent) by an ``atexit`` hook.
+blocks the program or holds the GIL. An exporter runs until ``shutdown()`` even if its handle
+is dropped (like ``start_http_server``); those still running at interpreter exit are shut
+down, sending a final snapshot, by an ``atexit`` hook.
 """
 
 import atexit
 import threading
-import weakref
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from footmetrics import _core
 from footmetrics._core import REGISTRY, CollectorRegistry, OtlpExporter
 
-_live: "weakref.WeakSet[OtlpExporter]" = weakref.WeakSet()
+# Strong references: a dropped handle must not stop (and flush) the exporter early.
+_live: List[OtlpExporter] = []
 _live_lock = threading.Lock()
 
 
@@ -41,7 +42,7 @@ def start_otlp_exporter(endpoint: str, interval: float = 60.0, *,
                                          service_name, resource_attributes, headers,
                                          float(timeout), int(max_queue_batches))
     with _live_lock:
-        _live.add(exporter)
+        _live.append(exporter)
     return exporter
 
 
@@ -49,9 +50,9 @@ def start_otlp_exporter(endpoint: str, interval: float = 60.0, *,
 def _shutdown_all() -> None:
     # Before the interpreter finalizes: exporters gather Python collectors under the GIL.
     with _live_lock:
-        exporters = list(_live)
+        exporters, _live[:] = list(_live), []
     for e in exporters:
-        e.shutdown(5.0)
+        e.shutdown(5.0)  # returns at once for one already shut down
 
 
 __all__ = ["start_otlp_exporter", "OtlpExporter"]

@@ -1,5 +1,10 @@
 package footmetrics
 
+/*
+#include "footmetrics.h"
+*/
+import "C"
+
 import (
 	"runtime"
 	"sort"
@@ -75,6 +80,28 @@ func (h *histogram) Observe(v float64) {
 	atomic.AddUint64((*child)(h).word(uintptr(i)*8), 1)
 	addFloat((*child)(h).word(uintptr(len(b)+1)*8), v)
 	runtime.KeepAlive(h)
+}
+
+// ObserveWithExemplar observes v and keeps exemplar e (e.g. trace_id, span_id) on v's
+// bucket, shown in OpenMetrics output; client_golang's prometheus.ExemplarObserver. As in
+// client_golang, invalid exemplar labels panic; the observation is recorded regardless.
+func (h *histogram) ObserveWithExemplar(v float64, e prometheus.Labels) {
+	if v != v {
+		return
+	}
+	names, values := sortedPairs(e)
+	n, vs := newCStrings(names), newCStrings(values)
+	defer n.free()
+	defer vs.free()
+	c := (*child)(h)
+	err := call(func() C.fm_result {
+		return C.fm_child_observe_with_exemplar(c.handle, C.double(v), n.arr, vs.arr, C.size_t(len(names)))
+	})
+	runtime.KeepAlive(h)
+	if err != nil {
+		h.Observe(v)
+		panic(err)
+	}
 }
 
 // snapshot reads each bucket once: cumulative counts (without +Inf), count and sum.

@@ -251,6 +251,16 @@ fm_result fm_child_set(const fm_child *child, double v);
 // records nothing.
 fm_result fm_child_observe(const fm_child *child, double v);
 
+// Records an observation in a histogram with an exemplar (`count` label names and values,
+// e.g. `trace_id` and `span_id`) on its bucket. Invalid exemplar labels (bad names, more
+// than 128 characters in all) are `FM_ERR_INVALID_LABEL`/`FM_ERR_INVALID_OPTION` and record
+// nothing, so the caller can fall back to `fm_child_observe`.
+fm_result fm_child_observe_with_exemplar(const fm_child *child,
+                                         double v,
+                                         const fm_str *names,
+                                         const fm_str *values,
+                                         size_t count);
+
 // Reads a child: for a counter or gauge its value (`count_out` gets 0); for a histogram or
 // summary the sum of observations and their count. Either output may be NULL.
 fm_result fm_child_value(const fm_child *child, double *value_out, uint64_t *count_out);

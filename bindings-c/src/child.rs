@@ -1,7 +1,7 @@
 //! Children: one series of a family (counter, gauge, histogram or summary), and the updates.
 
 use crate::family::fm_kind;
-use crate::{boundary, err, fm_result, free_handle, non_null, out_ptr, FfiResult};
+use crate::{boundary, err, fm_result, fm_str, free_handle, non_null, out_ptr, strs_arg, FfiResult};
 use fm::{Counter, Gauge, Histogram, Summary};
 
 #[derive(Debug, Clone)]
@@ -141,6 +141,30 @@ pub extern "C" fn fm_child_observe(child: *const fm_child, v: f64) -> fm_result 
         AnyChild::Histogram(h) => Ok(h.try_observe(v)?),
         AnyChild::Summary(s) => Ok(s.try_observe(v)?),
         other => Err(wrong_kind(other, "fm_child_observe")),
+    })
+}
+
+/// Records an observation in a histogram with an exemplar (`count` label names and values,
+/// e.g. `trace_id` and `span_id`) on its bucket. Invalid exemplar labels (bad names, more
+/// than 128 characters in all) are `FM_ERR_INVALID_LABEL`/`FM_ERR_INVALID_OPTION` and record
+/// nothing, so the caller can fall back to `fm_child_observe`.
+#[no_mangle]
+pub extern "C" fn fm_child_observe_with_exemplar(
+    child: *const fm_child,
+    v: f64,
+    names: *const fm_str,
+    values: *const fm_str,
+    count: usize,
+) -> fm_result {
+    boundary(|| {
+        let child = non_null(child, "child")?;
+        let names = strs_arg(names, count, "names")?;
+        let values = strs_arg(values, count, "values")?;
+        let labels: Vec<(&str, &str)> = names.into_iter().zip(values).collect();
+        match &child.inner {
+            AnyChild::Histogram(h) => Ok(h.observe_with_exemplar(v, &labels)?),
+            other => Err(wrong_kind(other, "fm_child_observe_with_exemplar")),
+        }
     })
 }
 

@@ -224,14 +224,29 @@ static void test_gauge_histogram_summary(void) {
   CHECK(nb == 3 && got[0] == 0.1 && got[1] == 1 && got[2] == 2);
   CHECK_RC(fm_family_buckets(g, got, 8, &nb), FM_ERR_WRONG_KIND);
 
+  /* An exemplar rides on its bucket in OpenMetrics; bad labels record nothing. */
+  fm_str en[] = {S("trace_id"), S("span_id")};
+  fm_str ev[] = {S("4bf92f3577b34da6a3ce929d0e0e4736"), S("00f067aa0ba902b7")};
+  CHECK_RC(fm_child_observe_with_exemplar(hc, 0.5, NULL, ev, 2), FM_ERR_NULL_ARGUMENT);
+  fm_str bad[] = {S("bad-name")};
+  CHECK_RC(fm_child_observe_with_exemplar(hc, 0.5, bad, ev, 1), FM_ERR_INVALID_LABEL);
+  CHECK_RC(fm_child_observe_with_exemplar(gc, 0.5, en, ev, 2), FM_ERR_WRONG_KIND);
+  OK(fm_child_observe_with_exemplar(hc, 0.5, en, ev, 2));
+  char *om_text = render(reg, FM_FORMAT_OPENMETRICS);
+  CHECK(strstr(om_text, "le=\"1.0\"} 3 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\","
+                        "span_id=\"00f067aa0ba902b7\"} 0.5 ") != NULL);
+  free(om_text);
+  OK(fm_child_value(hc, &v, &count));
+  CHECK(count == 5);
+
   /* The cells as documented: per-bucket counts, +Inf, then the sum. */
   fm_cells cells;
   OK(fm_child_cells(hc, &cells));
   CHECK(cells.kind == FM_KIND_HISTOGRAM && cells.bucket_count == 3 && cells.overflow == 0);
-  CHECK(cells.cells[0] == 1 && cells.cells[1] == 1 && cells.cells[2] == 1 && cells.cells[3] == 1);
+  CHECK(cells.cells[0] == 1 && cells.cells[1] == 2 && cells.cells[2] == 1 && cells.cells[3] == 1);
   double sum;
   memcpy(&sum, &cells.cells[4], sizeof sum);
-  CHECK(fabs(sum - 101.55) < 1e-9);
+  CHECK(fabs(sum - 102.05) < 1e-9);
 
   fm_family *s = family(FM_KIND_SUMMARY, "analytics_generation_duration_seconds", NULL, 0);
   OK(fm_registry_register(reg, s));
@@ -244,9 +259,9 @@ static void test_gauge_histogram_summary(void) {
 
   char *text = render(reg, FM_FORMAT_TEXT);
   CHECK(strstr(text, "video_processing_queue_length{service=\"exporter\",queue_type=\"ingest\",priority=\"high\"} 6.5\n") != NULL);
-  CHECK(strstr(text, "ml_inference_duration_seconds_bucket{service=\"exporter\",device=\"gpu\",le=\"1\"} 2\n") != NULL);
-  CHECK(strstr(text, "ml_inference_duration_seconds_bucket{service=\"exporter\",device=\"gpu\",le=\"+Inf\"} 4\n") != NULL);
-  CHECK(strstr(text, "ml_inference_duration_seconds_count{service=\"exporter\",device=\"gpu\"} 4\n") != NULL);
+  CHECK(strstr(text, "ml_inference_duration_seconds_bucket{service=\"exporter\",device=\"gpu\",le=\"1\"} 3\n") != NULL);
+  CHECK(strstr(text, "ml_inference_duration_seconds_bucket{service=\"exporter\",device=\"gpu\",le=\"+Inf\"} 5\n") != NULL);
+  CHECK(strstr(text, "ml_inference_duration_seconds_count{service=\"exporter\",device=\"gpu\"} 5\n") != NULL);
   CHECK(strstr(text, "analytics_generation_duration_seconds_sum{service=\"exporter\"} 5\n") != NULL);
   free(text);
 

@@ -1,7 +1,9 @@
 //! Children: one series of a family (counter, gauge, histogram or summary), and the updates.
 
 use crate::family::fm_kind;
-use crate::{boundary, err, fm_result, fm_str, free_handle, non_null, out_ptr, strs_arg, FfiResult};
+use crate::{
+    boundary, err, fm_result, fm_str, free_handle, non_null, out_ptr, pairs_arg, FfiResult,
+};
 use fm::{Counter, Gauge, Histogram, Summary};
 
 #[derive(Debug, Clone)]
@@ -158,9 +160,7 @@ pub extern "C" fn fm_child_observe_with_exemplar(
 ) -> fm_result {
     boundary(|| {
         let child = non_null(child, "child")?;
-        let names = strs_arg(names, count, "names")?;
-        let values = strs_arg(values, count, "values")?;
-        let labels: Vec<(&str, &str)> = names.into_iter().zip(values).collect();
+        let labels = pairs_arg(names, values, count, "names", "values")?;
         match &child.inner {
             AnyChild::Histogram(h) => Ok(h.observe_with_exemplar(v, &labels)?),
             other => Err(wrong_kind(other, "fm_child_observe_with_exemplar")),

@@ -2,8 +2,8 @@
 
 use crate::child::{fm_child, AnyChild};
 use crate::{
-    boundary, err, fm_result, fm_str, free_handle, into_handle, non_null, out_ptr, slice_arg,
-    str_arg, strs_arg, write_opt, FfiResult,
+    boundary, err, fm_result, fm_str, free_handle, into_handle, non_null, out_ptr, pairs_arg,
+    slice_arg, str_arg, strs_arg, write_opt, FfiResult,
 };
 use fm::{Counter, Family, Gauge, Histogram, Opts, Summary};
 
@@ -146,17 +146,13 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
     if !unit.is_empty() {
         opts = opts.unit(unit);
     }
-    let names = strs_arg(
+    for (k, v) in pairs_arg(
         o.const_label_names,
-        o.const_label_count,
-        "opts.const_label_names",
-    )?;
-    let values = strs_arg(
         o.const_label_values,
         o.const_label_count,
+        "opts.const_label_names",
         "opts.const_label_values",
-    )?;
-    for (k, v) in names.into_iter().zip(values) {
+    )? {
         opts = opts.const_label(k, v);
     }
     let buckets = slice_arg(o.buckets, o.bucket_count, "opts.buckets")?;

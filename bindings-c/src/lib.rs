@@ -238,6 +238,19 @@ pub(crate) fn strs_arg<'a>(ptr: *const fm_str, len: usize, what: &str) -> FfiRes
         .collect()
 }
 
+/// `count` names and as many values, each checked, as pairs.
+pub(crate) fn pairs_arg<'a>(
+    names: *const fm_str,
+    values: *const fm_str,
+    count: usize,
+    names_what: &str,
+    values_what: &str,
+) -> FfiResult<Vec<(&'a str, &'a str)>> {
+    let names = strs_arg(names, count, names_what)?;
+    let values = strs_arg(values, count, values_what)?;
+    Ok(names.into_iter().zip(values).collect())
+}
+
 /// Copies `message` into `buf` (`cap` bytes) NUL-terminated, truncated to fit:
 /// `FM_ERR_BUFFER_TOO_SMALL` when it did not fit (or `buf` is NULL/`cap` 0 and it is not empty).
 pub(crate) fn write_c_string(message: &str, buf: *mut c_char, cap: usize) -> fm_result {

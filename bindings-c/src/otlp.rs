@@ -4,7 +4,7 @@
 use crate::registry::fm_registry;
 use crate::{
     boundary, boundary_value, err, fm_result, fm_str, free_handle, into_handle, non_null, out_ptr,
-    str_arg, strs_arg, FfiResult,
+    pairs_arg, str_arg, FfiResult,
 };
 use footmetrics_otlp::{Config, OtlpExporter, Protocol};
 use std::time::Duration;
@@ -77,10 +77,15 @@ fn pairs(
     count: usize,
     what: &str,
 ) -> FfiResult<Vec<(String, String)>> {
-    let n = strs_arg(names, count, &format!("{what}_names"))?;
-    let v = strs_arg(values, count, &format!("{what}_values"))?;
-    Ok(n.into_iter()
-        .zip(v)
+    let pairs = pairs_arg(
+        names,
+        values,
+        count,
+        &format!("{what}_names"),
+        &format!("{what}_values"),
+    )?;
+    Ok(pairs
+        .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect())
 }

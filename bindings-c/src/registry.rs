@@ -2,8 +2,8 @@
 
 use crate::family::{each_family, fm_family};
 use crate::{
-    boundary, err, fm_result, fm_str, free_handle, into_handle, non_null, out_ptr, str_arg,
-    strs_arg, FfiResult,
+    boundary, err, fm_result, fm_str, free_handle, into_handle, non_null, out_ptr, pairs_arg,
+    str_arg, FfiResult,
 };
 use fm::{Collector, Format, Registry};
 use std::sync::Arc;
@@ -67,9 +67,7 @@ pub extern "C" fn fm_registry_new_with_labels(
 ) -> fm_result {
     boundary(|| {
         let out = out_ptr(out, "out")?;
-        let names = strs_arg(names, count, "names")?;
-        let values = strs_arg(values, count, "values")?;
-        let pairs: Vec<(&str, &str)> = names.into_iter().zip(values).collect();
+        let pairs = pairs_arg(names, values, count, "names", "values")?;
         *out = into_handle(fm_registry {
             inner: Registry::with_const_labels(&pairs)?,
         });

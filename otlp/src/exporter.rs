@@ -234,22 +234,19 @@ impl OtlpExporter {
     pub fn start(registry: &Registry, config: Config) -> Result<Self, Error> {
         let endpoint = config.validated_endpoint()?;
         let resource = config.resource_attributes();
-        let transport: Box<dyn FnOnce() -> Result<Box<dyn Transport>, String> + Send> =
-            match config.protocol {
-                Protocol::HttpProtobuf => {
-                    let (headers, timeout) = (config.headers.clone(), config.timeout);
-                    Box::new(move || {
-                        Ok(Box::new(HttpTransport::new(endpoint, headers, timeout))
-                            as Box<dyn Transport>)
-                    })
-                }
-                Protocol::Grpc => {
-                    // Built here so a bad endpoint or header is an error from `start`.
-                    let t = GrpcTransport::new(&endpoint, &config.headers, config.timeout)
-                        .map_err(Error::InvalidConfig)?;
-                    Box::new(move || Ok(Box::new(t) as Box<dyn Transport>))
-                }
-            };
+        // Built here, on the caller's thread, so a bad endpoint or header is an error from
+        // `start`; the sending thread takes it over.
+        let transport: Box<dyn Transport> = match config.protocol {
+            Protocol::HttpProtobuf => Box::new(HttpTransport::new(
+                endpoint,
+                config.headers.clone(),
+                config.timeout,
+            )),
+            Protocol::Grpc => Box::new(
+                GrpcTransport::new(&endpoint, &config.headers, config.timeout)
+                    .map_err(Error::InvalidConfig)?,
+            ),
+        };
         let metrics = if config.self_metrics {
             Some(register_self_metrics(registry)?)
         } else {
@@ -280,10 +277,7 @@ impl OtlpExporter {
             let (shared, retry) = (shared.clone(), config.retry.clone());
             std::thread::Builder::new()
                 .name("footmetrics-otlp-send".into())
-                .spawn(move || match transport() {
-                    Ok(t) => send_loop(&shared, t, &retry),
-                    Err(e) => shared.lock().last_error = Some(e),
-                })
+                .spawn(move || send_loop(&shared, transport, &retry))
         };
         let exporter = OtlpExporter {
             shared,

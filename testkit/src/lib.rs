@@ -49,6 +49,27 @@ fn run(cmd: &mut Command, input: &str, what: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// The exemplars of family `name` in an OpenMetrics exposition, as the strict parser reads
+/// them (`{"labels": {…}, "value": …, "timestamp": …}` each); panics if the parser rejects
+/// the text or the family is absent.
+pub fn openmetrics_exemplars(text: &str, name: &str) -> Vec<Value> {
+    let parsed = strict_openmetrics(text);
+    let families = parsed["ok"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{parsed}"));
+    let family = families
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no family {name} in {parsed}"));
+    family["samples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["exemplar"].is_object())
+        .map(|s| s["exemplar"].clone())
+        .collect()
+}
+
 /// Parses OpenMetrics with `prometheus_client`'s strict parser; returns its JSON result
 /// (`{"ok": families}` or `{"error": message}`, a list when `text` holds `---` separators).
 pub fn strict_openmetrics(text: &str) -> Value {
@@ -192,6 +213,18 @@ pub struct Prometheus {
     dir: PathBuf,
 }
 
+/// Polls a Prometheus-family server's `/-/ready` until it answers 200, for up to `timeout`.
+fn ready(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !http_get(addr, "/-/ready").is_ok_and(|r| r.status == 200) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
 /// A real Pushgateway (Debian `prometheus-pushgateway`) on 127.0.0.1, in memory only
 /// (`--persistence.file=""`), stopped by PID on drop.
 pub struct Pushgateway {
@@ -210,11 +243,10 @@ impl Pushgateway {
             .spawn()
             .expect("prometheus-pushgateway (Debian package) is required; run `make deps`");
         let g = Pushgateway { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !http_get(addr, "/-/ready").is_ok_and(|r| r.status == 200) {
-            assert!(Instant::now() < deadline, "pushgateway not ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        assert!(
+            ready(addr, Duration::from_secs(30)),
+            "pushgateway not ready"
+        );
         g
     }
 
@@ -278,20 +310,11 @@ impl Prometheus {
             .spawn()
             .expect("prometheus (Debian package `prometheus`) is required; run `make deps`");
         let p = Prometheus { child, addr, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = http_get(addr, "/-/ready") {
-                if r.status == 200 {
-                    break;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prometheus not ready:\n{}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        assert!(
+            ready(addr, Duration::from_secs(30)),
+            "prometheus not ready:\n{}",
+            p.log()
+        );
         p
     }
 

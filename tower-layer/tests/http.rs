@@ -7,7 +7,9 @@ use axum::routing::{get, get_service, post};
 use axum::Router;
 use bytes::Bytes;
 use footmetrics::{Error, Registry};
-use footmetrics_testkit::{http_request, parse_samples, sample_value, strict_openmetrics, Sample};
+use footmetrics_testkit::{
+    http_request, openmetrics_exemplars, parse_samples, sample_value, Sample,
+};
 use footmetrics_tower::{Exporter, MetricsEndpoint, MetricsLayer, RouteTemplates, TraceContext};
 use http_body::Frame;
 use std::net::SocketAddr;
@@ -305,20 +307,7 @@ fn sampled_traces_become_exemplars_in_openmetrics() {
         .starts_with("application/openmetrics-text"));
     let text = r.text();
     assert!(text.ends_with("# EOF\n"));
-    let parsed = strict_openmetrics(&text);
-    let families = parsed["ok"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{parsed}"));
-    let hist = families
-        .iter()
-        .find(|f| f["name"] == "http_request_duration_seconds")
-        .unwrap();
-    let exemplars: Vec<&footmetrics_testkit::Value> = hist["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["exemplar"].as_object().map(|_| &s["exemplar"]))
-        .collect();
+    let exemplars = openmetrics_exemplars(&text, "http_request_duration_seconds");
     assert_eq!(exemplars.len(), 1, "only the sampled trace: {exemplars:?}");
     assert_eq!(exemplars[0]["labels"]["trace_id"], TRACE);
     assert_eq!(exemplars[0]["labels"]["span_id"], SPAN);

@@ -3,7 +3,7 @@
 //! observation to that trace. Checked in the OpenMetrics exposition by the strict parser.
 
 use footmetrics::{Format, Registry};
-use footmetrics_testkit::strict_openmetrics;
+use footmetrics_testkit::openmetrics_exemplars;
 use footmetrics_tower::MetricsLayer;
 use http::{Request, Response};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
@@ -31,19 +31,9 @@ fn span_context(trace: &str, span: &str, sampled: bool) -> Context {
 
 /// The duration histogram's exemplars as (trace_id, span_id).
 fn exemplars(r: &Registry) -> Vec<(String, String)> {
-    let parsed = strict_openmetrics(&r.render(Format::OpenMetrics));
-    let families = parsed["ok"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{parsed}"));
-    let hist = families
+    let text = r.render(Format::OpenMetrics);
+    openmetrics_exemplars(&text, "http_request_duration_seconds")
         .iter()
-        .find(|f| f["name"] == "http_request_duration_seconds")
-        .unwrap();
-    hist["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["exemplar"].as_object())
         .map(|e| {
             let l = &e["labels"];
             (

@@ -1,6 +1,7 @@
 'use strict';
 
 const { ObservingMetric, ObservingChild } = require('./metric');
+const Registry = require('./registry');
 const { laneCell, native } = require('./native');
 const { isObject, invalidNumber, validateLabel } = require('./validation');
 
@@ -55,11 +56,8 @@ class Histogram extends ObservingMetric {
 	_observeWithExemplar({ labels = {}, value, exemplarLabels } = {}) {
 		const child = this._target(labels);
 		child.observe(value);
-		if (isObject(exemplarLabels) && Object.keys(exemplarLabels).length > 0) {
-			const flat = [];
-			for (const [k, v] of Object.entries(exemplarLabels)) flat.push(k, `${v}`);
-			native.cellExemplar(this._fid, child.v, value, flat);
-		}
+		const flat = isObject(exemplarLabels) ? Registry._flatten(exemplarLabels) : [];
+		if (flat.length > 0) native.cellExemplar(this._fid, child.v, value, flat);
 	}
 
 	zero(labels) {

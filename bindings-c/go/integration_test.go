@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,20 +20,23 @@ import (
 
 const (
 	modulePath = "github.com/footanalytics/footmetrics/bindings-c/go"
-	seedDoc    = "../../../shared/seed/MONITORING.md"
+	// The platform document's Go exporter snippet, kept verbatim in the repository.
+	seedSnippet = "../../examples/platform-snippets/video_exporter.go.txt"
+	// Everything up to and including this line is the fixture's provenance note.
+	verbatimMarker = "---- verbatim below ----\n"
 )
 
 // seedGoSnippet is the Go exporter snippet of the platform document, verbatim.
 func seedGoSnippet(t *testing.T) string {
-	doc, err := os.ReadFile(seedDoc)
+	file, err := os.ReadFile(seedSnippet)
 	if err != nil {
-		t.Fatalf("the seed document is needed beside the repository: %v", err)
+		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)```go\n(.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("no Go snippet in the seed document")
+	_, snippet, found := strings.Cut(string(file), verbatimMarker)
+	if !found || !strings.Contains(snippet, "package main") {
+		t.Fatalf("%s: no verbatim Go snippet after the marker line", seedSnippet)
 	}
-	return string(m[1])
+	return snippet
 }
 
 // The seed's Go snippet builds and runs with only its imports changed. The snippet is a

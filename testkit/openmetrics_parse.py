@@ -35,7 +35,8 @@ def main():
     for d in docs:
         try:
             results.append({"ok": parse(d)})
-        except Exception as e:  # the parser raises ValueError and friends
+        # Any error the parser raises (ValueError and friends) is the result to report.
+        except Exception as e:  # noqa: BLE001
             results.append({"error": f"{type(e).__name__}: {e}"})
     json.dump(results if len(docs) > 1 else results[0], sys.stdout)
 

@@ -298,7 +298,7 @@ pub extern "C" fn fm_family_buckets(
                 ),
             ));
         }
-        if (buf as usize) % std::mem::align_of::<f64>() != 0 {
+        if !buf.is_aligned() {
             return Err(err(fm_result::FM_ERR_OUT_OF_RANGE, "buf is misaligned"));
         }
         // SAFETY: non-NULL, aligned, and the caller promises `cap >= len` writable doubles.

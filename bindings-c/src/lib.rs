@@ -201,7 +201,7 @@ pub(crate) fn slice_arg<'a, T>(ptr: *const T, len: usize, what: &str) -> FfiResu
             format!("{what} is NULL with length {len}"),
         ));
     }
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if !ptr.is_aligned() {
         return Err(err(
             fm_result::FM_ERR_OUT_OF_RANGE,
             format!("{what} is misaligned"),

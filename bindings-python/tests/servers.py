@@ -88,7 +88,7 @@ def start_prometheus(targets):
 def query(prometheus, expr):
     """An instant query's result vector."""
     q = urllib.parse.urlencode({"query": expr})
-    status, body = http_get(f"{prometheus.url}/api/v1/query?{q}")
+    _status, body = http_get(f"{prometheus.url}/api/v1/query?{q}")
     data = json.loads(body)
     assert data["status"] == "success", data
     return data["data"]["result"]

@@ -1,14 +1,13 @@
 """start_http_server: served from a Rust thread."""
 
 import threading
-import time
 import urllib.request
 
 import footmetrics
 
 
 def scrape(server, accept=None):
-    host, port = server.server_address
+    _host, port = server.server_address
     req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
     if accept:
         req.add_header("Accept", accept)

@@ -35,9 +35,8 @@ def ids(span):
 def test_timer_inside_a_span_carries_its_trace():
     r = CollectorRegistry()
     h = Histogram("inference_seconds", "Inference.", registry=r)
-    with tracer.start_as_current_span("infer") as span:
-        with h.time():
-            pass
+    with tracer.start_as_current_span("infer") as span, h.time():
+        pass
     assert exemplars(r, "inference_seconds") == [ids(span)]
 
 
@@ -64,9 +63,8 @@ def test_no_span_or_an_unsampled_one_leaves_no_exemplar():
     with h.time():
         pass
     unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("off")
-    with unsampled.start_as_current_span("dropped"):
-        with h.time():
-            pass
+    with unsampled.start_as_current_span("dropped"), h.time():
+        pass
     assert exemplars(r, "plain_seconds") == []
     assert r.get_sample_value("plain_seconds_count") == 2  # both were observed
 
@@ -77,9 +75,8 @@ def test_span_exemplars_reach_the_collector(protocol):
     try:
         r = CollectorRegistry()
         h = Histogram("upload_seconds", "Upload.", registry=r)
-        with tracer.start_as_current_span("upload") as span:
-            with h.time():
-                pass
+        with tracer.start_as_current_span("upload") as span, h.time():
+            pass
         e = start_otlp_exporter(sink.endpoint(protocol), 3600, registry=r, protocol=protocol)
         assert e.force_flush(10)
         e.shutdown()

@@ -61,12 +61,12 @@ pub fn render_python(c: &Catalog) -> String {
          from footmetrics import catalog\n    \
          inference = catalog.ml_inference_duration_seconds()\n    \
          inference.labels(model_version=\"v2\", batch_size=\"32\", device=\"cuda\").observe(0.4)\n\"\"\"\n\n\
-         from typing import Dict, NamedTuple, Optional, Tuple, Union, cast\n\n\
+         from typing import NamedTuple, Optional, Union, cast\n\n\
          from footmetrics._core import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, Summary\n\n\n\
          class MetricSpec(NamedTuple):\n    \
          \"\"\"A catalog entry.\"\"\"\n\n    \
-         name: str\n    type: str\n    help: str\n    unit: str\n    labels: Tuple[str, ...]\n    \
-         buckets: Tuple[float, ...]\n    label_values: Dict[str, Tuple[str, ...]]\n    service: str\n    team: str\n\n\n\
+         name: str\n    type: str\n    help: str\n    unit: str\n    labels: tuple[str, ...]\n    \
+         buckets: tuple[float, ...]\n    label_values: dict[str, tuple[str, ...]]\n    service: str\n    team: str\n\n\n\
          AnyMetric = Union[Counter, Gauge, Histogram, Summary, Info]\n\n\n\
          def create(spec: MetricSpec, registry: Optional[CollectorRegistry] = REGISTRY) -> AnyMetric:\n    \
          \"\"\"Creates `spec`'s metric in `registry` (None: unregistered).\"\"\"\n    \
@@ -114,7 +114,7 @@ pub fn render_python(c: &Catalog) -> String {
         .collect::<Vec<_>>();
     let _ = writeln!(
         o,
-        "\n# Every catalog metric, in catalog order.\nALL: Tuple[MetricSpec, ...] = {}",
+        "\n# Every catalog metric, in catalog order.\nALL: tuple[MetricSpec, ...] = {}",
         py_tuple(all)
     );
     o
@@ -124,13 +124,14 @@ pub fn render_python(c: &Catalog) -> String {
 pub fn render_python_stub(c: &Catalog) -> String {
     let mut o = String::from(HEADER);
     o.push_str(
-        "from typing import Dict, NamedTuple, Optional, Tuple, Union\n\n\
+        "from typing import NamedTuple\n\n\
+         from typing_extensions import TypeAlias\n\n\
          from footmetrics._core import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary\n\n\
          class MetricSpec(NamedTuple):\n    \
-         name: str\n    type: str\n    help: str\n    unit: str\n    labels: Tuple[str, ...]\n    \
-         buckets: Tuple[float, ...]\n    label_values: Dict[str, Tuple[str, ...]]\n    service: str\n    team: str\n\n\
-         AnyMetric = Union[Counter, Gauge, Histogram, Summary, Info]\n\n\
-         def create(spec: MetricSpec, registry: Optional[CollectorRegistry] = ...) -> AnyMetric: ...\n\n",
+         name: str\n    type: str\n    help: str\n    unit: str\n    labels: tuple[str, ...]\n    \
+         buckets: tuple[float, ...]\n    label_values: dict[str, tuple[str, ...]]\n    service: str\n    team: str\n\n\
+         AnyMetric: TypeAlias = Counter | Gauge | Histogram | Summary | Info\n\n\
+         def create(spec: MetricSpec, registry: CollectorRegistry | None = ...) -> AnyMetric: ...\n\n",
     );
     for m in &c.metrics {
         let _ = writeln!(o, "{}: MetricSpec", m.name.to_ascii_uppercase());
@@ -139,11 +140,11 @@ pub fn render_python_stub(c: &Catalog) -> String {
     for m in &c.metrics {
         let _ = writeln!(
             o,
-            "def {}(registry: Optional[CollectorRegistry] = ...) -> {}: ...",
+            "def {}(registry: CollectorRegistry | None = ...) -> {}: ...",
             m.name,
             m.kind.class_name()
         );
     }
-    o.push_str("\nALL: Tuple[MetricSpec, ...]\n");
+    o.push_str("\nALL: tuple[MetricSpec, ...]\n");
     o
 }

@@ -46,9 +46,9 @@ from footmetrics.metrics_core import (
     UnknownMetricFamily,
     UntypedMetricFamily,
 )
+from footmetrics.otlp import OtlpExporter, start_otlp_exporter
 from footmetrics.platform_collector import PLATFORM_COLLECTOR, PlatformCollector
 from footmetrics.process_collector import PROCESS_COLLECTOR, ProcessCollector
-from footmetrics.otlp import OtlpExporter, start_otlp_exporter
 from footmetrics.registry import Collector
 from footmetrics.samples import Exemplar, Sample
 
@@ -61,17 +61,49 @@ if _os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() == "tru
     disable_created_metrics()
 
 __all__ = [
-    "CollectorRegistry", "REGISTRY", "Collector", "Metric", "Sample", "Exemplar",
-    "Counter", "Gauge", "Summary", "Histogram", "Info", "Enum",
-    "CounterMetricFamily", "GaugeMetricFamily", "SummaryMetricFamily", "HistogramMetricFamily",
-    "GaugeHistogramMetricFamily", "InfoMetricFamily", "StateSetMetricFamily",
-    "UnknownMetricFamily", "UntypedMetricFamily",
-    "enable_created_metrics", "disable_created_metrics",
-    "CONTENT_TYPE_LATEST", "CONTENT_TYPE_PLAIN_0_0_4", "CONTENT_TYPE_PLAIN_1_0_0",
-    "generate_latest", "choose_encoder", "start_http_server", "start_wsgi_server",
-    "make_wsgi_app", "make_asgi_app", "write_to_textfile",
-    "push_to_gateway", "pushadd_to_gateway", "delete_from_gateway", "instance_ip_grouping_key",
-    "ProcessCollector", "PROCESS_COLLECTOR", "PlatformCollector", "PLATFORM_COLLECTOR",
-    "GCCollector", "GC_COLLECTOR",
-    "start_otlp_exporter", "OtlpExporter",
+    "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_PLAIN_0_0_4",
+    "CONTENT_TYPE_PLAIN_1_0_0",
+    "GC_COLLECTOR",
+    "PLATFORM_COLLECTOR",
+    "PROCESS_COLLECTOR",
+    "REGISTRY",
+    "Collector",
+    "CollectorRegistry",
+    "Counter",
+    "CounterMetricFamily",
+    "Enum",
+    "Exemplar",
+    "GCCollector",
+    "Gauge",
+    "GaugeHistogramMetricFamily",
+    "GaugeMetricFamily",
+    "Histogram",
+    "HistogramMetricFamily",
+    "Info",
+    "InfoMetricFamily",
+    "Metric",
+    "OtlpExporter",
+    "PlatformCollector",
+    "ProcessCollector",
+    "Sample",
+    "StateSetMetricFamily",
+    "Summary",
+    "SummaryMetricFamily",
+    "UnknownMetricFamily",
+    "UntypedMetricFamily",
+    "choose_encoder",
+    "delete_from_gateway",
+    "disable_created_metrics",
+    "enable_created_metrics",
+    "generate_latest",
+    "instance_ip_grouping_key",
+    "make_asgi_app",
+    "make_wsgi_app",
+    "push_to_gateway",
+    "pushadd_to_gateway",
+    "start_http_server",
+    "start_otlp_exporter",
+    "start_wsgi_server",
+    "write_to_textfile",
 ]

@@ -2,7 +2,8 @@
 scrape never blocks the event loop."""
 
 import asyncio
-from typing import Any, Awaitable, Callable, Dict
+from collections.abc import Awaitable
+from typing import Any, Callable
 
 from footmetrics._core import REGISTRY, CollectorRegistry
 from footmetrics.exposition import _scrape
@@ -10,7 +11,7 @@ from footmetrics.exposition import _scrape
 
 def make_asgi_app(registry: CollectorRegistry = REGISTRY,
                   disable_compression: bool = False) -> Callable[..., Awaitable[None]]:
-    async def prometheus_app(scope: Dict[str, Any], receive: Callable[..., Any],
+    async def prometheus_app(scope: dict[str, Any], receive: Callable[..., Any],
                              send: Callable[..., Any]) -> None:
         if scope.get("type") != "http":
             raise ValueError("make_asgi_app serves HTTP only, got " + str(scope.get("type")))

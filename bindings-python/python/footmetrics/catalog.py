@@ -8,7 +8,7 @@ name, help, unit, labels and buckets::
     inference.labels(model_version="v2", batch_size="32", device="cuda").observe(0.4)
 """
 
-from typing import Dict, NamedTuple, Optional, Tuple, Union, cast
+from typing import NamedTuple, Optional, Union, cast
 
 from footmetrics._core import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
 
@@ -20,9 +20,9 @@ class MetricSpec(NamedTuple):
     type: str
     help: str
     unit: str
-    labels: Tuple[str, ...]
-    buckets: Tuple[float, ...]
-    label_values: Dict[str, Tuple[str, ...]]
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...]
+    label_values: dict[str, tuple[str, ...]]
     service: str
     team: str
 
@@ -282,4 +282,4 @@ def analytics_generation_duration_seconds(registry: Optional[CollectorRegistry] 
 
 
 # Every catalog metric, in catalog order.
-ALL: Tuple[MetricSpec, ...] = (HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT, ML_INFERENCE_DURATION_SECONDS, ML_MODEL_ACCURACY_SCORE, GPU_MEMORY_USAGE_BYTES, NVIDIA_GPU_UTILIZATION_GPU, VIDEO_PROCESSING_TOTAL, VIDEO_PROCESSING_QUEUE_LENGTH, VIDEO_PROCESSING_BATCHES_TOTAL, USER_SESSIONS_TOTAL, VIDEO_UPLOADS_TOTAL, ANALYTICS_GENERATION_DURATION_SECONDS)
+ALL: tuple[MetricSpec, ...] = (HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT, ML_INFERENCE_DURATION_SECONDS, ML_MODEL_ACCURACY_SCORE, GPU_MEMORY_USAGE_BYTES, NVIDIA_GPU_UTILIZATION_GPU, VIDEO_PROCESSING_TOTAL, VIDEO_PROCESSING_QUEUE_LENGTH, VIDEO_PROCESSING_BATCHES_TOTAL, USER_SESSIONS_TOTAL, VIDEO_UPLOADS_TOTAL, ANALYTICS_GENERATION_DURATION_SECONDS)

@@ -1,8 +1,16 @@
 """The names ``prometheus_client.core`` gathers in one place (custom collectors import from
 here: ``from footmetrics.core import GaugeMetricFamily, REGISTRY``)."""
 
-from footmetrics._core import REGISTRY, CollectorRegistry, Counter, Enum, Gauge, Histogram
-from footmetrics._core import Info, Summary
+from footmetrics._core import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Enum,
+    Gauge,
+    Histogram,
+    Info,
+    Summary,
+)
 from footmetrics.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -18,8 +26,24 @@ from footmetrics.metrics_core import (
 from footmetrics.samples import Exemplar, Sample
 
 __all__ = [
-    "CollectorRegistry", "Counter", "CounterMetricFamily", "Enum", "Exemplar", "Gauge",
-    "GaugeHistogramMetricFamily", "GaugeMetricFamily", "Histogram", "HistogramMetricFamily",
-    "Info", "InfoMetricFamily", "Metric", "REGISTRY", "Sample", "StateSetMetricFamily",
-    "Summary", "SummaryMetricFamily", "UnknownMetricFamily", "UntypedMetricFamily",
+    "REGISTRY",
+    "CollectorRegistry",
+    "Counter",
+    "CounterMetricFamily",
+    "Enum",
+    "Exemplar",
+    "Gauge",
+    "GaugeHistogramMetricFamily",
+    "GaugeMetricFamily",
+    "Histogram",
+    "HistogramMetricFamily",
+    "Info",
+    "InfoMetricFamily",
+    "Metric",
+    "Sample",
+    "StateSetMetricFamily",
+    "Summary",
+    "SummaryMetricFamily",
+    "UnknownMetricFamily",
+    "UntypedMetricFamily",
 ]

@@ -7,12 +7,12 @@ import gzip
 import os
 import socket
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qs
 
 from footmetrics import _core
-from footmetrics._core import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry
-from footmetrics._core import generate_latest as generate_latest
+from footmetrics._core import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest
 from footmetrics._core import start_http_server as _start_http_server
 
 CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_0_0_4
@@ -39,7 +39,7 @@ def start_http_server(port: int, addr: str = "0.0.0.0", registry: CollectorRegis
                       certfile: Optional[str] = None, keyfile: Optional[str] = None,
                       client_cafile: Optional[str] = None, client_capath: Optional[str] = None,
                       protocol: Any = None, client_auth_required: bool = False
-                      ) -> Tuple[Any, ServerThread]:
+                      ) -> tuple[Any, ServerThread]:
     """Serves ``registry`` at ``http://addr:port/metrics`` from a Rust thread;
     returns ``(server, thread)`` as prometheus_client does. ``server.shutdown()`` stops it."""
     if certfile or keyfile:
@@ -52,7 +52,7 @@ start_wsgi_server = start_http_server
 
 
 def _scrape(registry: CollectorRegistry, accept: Optional[str], query: str,
-            accept_encoding: str, disable_compression: bool) -> Tuple[bytes, List[Tuple[str, str]]]:
+            accept_encoding: str, disable_compression: bool) -> tuple[bytes, list[tuple[str, str]]]:
     """The body and headers answering one scrape: format from ``Accept``, families filtered
     by ``name[]``, gzip when the client accepts it."""
     names = parse_qs(query).get("name[]")
@@ -68,7 +68,7 @@ def make_wsgi_app(registry: CollectorRegistry = REGISTRY,
                   disable_compression: bool = False) -> Callable[..., Iterable[bytes]]:
     """A WSGI application serving ``registry`` (any path; ``/favicon.ico`` answers empty)."""
 
-    def prometheus_app(environ: Dict[str, Any], start_response: Callable[..., Any]
+    def prometheus_app(environ: dict[str, Any], start_response: Callable[..., Any]
                        ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/favicon.ico":
             start_response("200 OK", [])
@@ -84,7 +84,7 @@ def make_wsgi_app(registry: CollectorRegistry = REGISTRY,
     return prometheus_app
 
 
-def choose_encoder(accept_header: Optional[str]) -> Tuple[Callable[..., bytes], str]:
+def choose_encoder(accept_header: Optional[str]) -> tuple[Callable[..., bytes], str]:
     """The render function and content type the ``Accept`` header prefers."""
     from footmetrics.openmetrics import exposition as om
     if accept_header and "application/openmetrics-text" in accept_header:
@@ -113,14 +113,14 @@ def write_to_textfile(path: str, registry: CollectorRegistry, escaping: str = "a
 # callable that performs the request, as in prometheus_client.
 
 def default_handler(url: str, method: str, timeout: Optional[float],
-                    headers: Sequence[Tuple[str, str]], data: bytes) -> Callable[[], None]:
+                    headers: Sequence[tuple[str, str]], data: bytes) -> Callable[[], None]:
     def handle() -> None:
         _core.http_request(url, method, timeout, list(headers), data)
     return handle
 
 
 def basic_auth_handler(url: str, method: str, timeout: Optional[float],
-                       headers: Sequence[Tuple[str, str]], data: bytes,
+                       headers: Sequence[tuple[str, str]], data: bytes,
                        username: Optional[str] = None,
                        password: Optional[str] = None) -> Callable[[], None]:
     def handle() -> None:
@@ -133,7 +133,7 @@ def basic_auth_handler(url: str, method: str, timeout: Optional[float],
 
 
 def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegistry],
-          grouping_key: Optional[Dict[str, Any]], timeout: Optional[float],
+          grouping_key: Optional[dict[str, Any]], timeout: Optional[float],
           handler: Callable[..., Callable[[], None]]) -> None:
     if handler is default_handler:
         _core.push_registry(gateway, job, registry, grouping_key, timeout, method)
@@ -145,7 +145,7 @@ def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegis
 
 
 def push_to_gateway(gateway: str, job: str, registry: CollectorRegistry,
-                    grouping_key: Optional[Dict[str, Any]] = None,
+                    grouping_key: Optional[dict[str, Any]] = None,
                     timeout: Optional[float] = 30,
                     handler: Callable[..., Callable[[], None]] = default_handler,
                     compression: Optional[str] = None) -> None:
@@ -154,7 +154,7 @@ def push_to_gateway(gateway: str, job: str, registry: CollectorRegistry,
 
 
 def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegistry],
-                       grouping_key: Optional[Dict[str, Any]] = None,
+                       grouping_key: Optional[dict[str, Any]] = None,
                        timeout: Optional[float] = 30,
                        handler: Callable[..., Callable[[], None]] = default_handler,
                        compression: Optional[str] = None) -> None:
@@ -163,14 +163,14 @@ def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegis
 
 
 def delete_from_gateway(gateway: str, job: str,
-                        grouping_key: Optional[Dict[str, Any]] = None,
+                        grouping_key: Optional[dict[str, Any]] = None,
                         timeout: Optional[float] = 30,
                         handler: Callable[..., Callable[[], None]] = default_handler) -> None:
     """Deletes the group (HTTP DELETE)."""
     _push("DELETE", gateway, job, None, grouping_key, timeout, handler)
 
 
-def instance_ip_grouping_key() -> Dict[str, Any]:
+def instance_ip_grouping_key() -> dict[str, Any]:
     """``{'instance': <this host's IP>}``, the IP a connection to localhost leaves from."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.connect(("localhost", 0))
@@ -178,8 +178,17 @@ def instance_ip_grouping_key() -> Dict[str, Any]:
 
 
 __all__ = [
-    "CONTENT_TYPE_LATEST", "generate_latest", "start_http_server", "start_wsgi_server",
-    "make_wsgi_app", "choose_encoder", "write_to_textfile", "push_to_gateway",
-    "pushadd_to_gateway", "delete_from_gateway", "default_handler", "basic_auth_handler",
+    "CONTENT_TYPE_LATEST",
+    "basic_auth_handler",
+    "choose_encoder",
+    "default_handler",
+    "delete_from_gateway",
+    "generate_latest",
     "instance_ip_grouping_key",
+    "make_wsgi_app",
+    "push_to_gateway",
+    "pushadd_to_gateway",
+    "start_http_server",
+    "start_wsgi_server",
+    "write_to_textfile",
 ]

@@ -3,7 +3,8 @@
 
 import gc
 import platform
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from footmetrics._core import REGISTRY
 from footmetrics.metrics_core import CounterMetricFamily, Metric
@@ -40,4 +41,4 @@ class GCCollector(Collector):
 
 GC_COLLECTOR = GCCollector()
 
-__all__ = ["GCCollector", "GC_COLLECTOR"]
+__all__ = ["GC_COLLECTOR", "GCCollector"]

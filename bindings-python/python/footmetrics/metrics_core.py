@@ -5,7 +5,8 @@ Each ``*MetricFamily`` takes either one unlabelled ``value`` or ``labels`` (name
 ``add_metric(label_values, ...)`` calls."""
 
 import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 from footmetrics.samples import Exemplar, Sample
 
@@ -35,9 +36,9 @@ class Metric:
         self.documentation = documentation
         self.unit = unit
         self.type = typ
-        self.samples: List[Sample] = []
+        self.samples: list[Sample] = []
 
-    def add_sample(self, name: str, labels: Dict[str, str], value: float,
+    def add_sample(self, name: str, labels: dict[str, str], value: float,
                    timestamp: Optional[float] = None, exemplar: Optional[Exemplar] = None,
                    native_histogram: None = None) -> None:
         self.samples.append(Sample(name, labels, value, timestamp, exemplar))
@@ -69,7 +70,7 @@ def _label_names(labels: Optional[Sequence[str]], value: object) -> Sequence[str
     return names
 
 
-def _pairs(names: Sequence[str], values: Sequence[str]) -> Dict[str, str]:
+def _pairs(names: Sequence[str], values: Sequence[str]) -> dict[str, str]:
     values = list(values)
     if len(values) != len(names):
         raise ValueError(f"Expected {len(names)} label values, got {len(values)}")
@@ -108,8 +109,7 @@ class CounterMetricFamily(Metric):
     def __init__(self, name: str, documentation: str, value: Optional[float] = None,
                  labels: Optional[Sequence[str]] = None, created: Optional[float] = None,
                  unit: str = "", exemplar: Optional[Exemplar] = None):
-        if name.endswith("_total"):
-            name = name[:-6]
+        name = name.removesuffix("_total")
         Metric.__init__(self, name, documentation, "counter", unit)
         self._labelnames = _label_names(labels, value)
         if value is not None:
@@ -155,7 +155,7 @@ class SummaryMetricFamily(Metric):
         self.samples.append(Sample(self.name + "_sum", pairs, sum_value, timestamp))
 
 
-_Bucket = Union[Tuple[Union[str, float], float], Tuple[Union[str, float], float, Exemplar]]
+_Bucket = Union[tuple[Union[str, float], float], tuple[Union[str, float], float, Exemplar]]
 
 
 class HistogramMetricFamily(Metric):
@@ -184,7 +184,7 @@ class HistogramMetricFamily(Metric):
 
 class GaugeHistogramMetricFamily(Metric):
     def __init__(self, name: str, documentation: str,
-                 buckets: Optional[Sequence[Tuple[Union[str, float], float]]] = None,
+                 buckets: Optional[Sequence[tuple[Union[str, float], float]]] = None,
                  gsum_value: Optional[float] = None, labels: Optional[Sequence[str]] = None,
                  unit: str = ""):
         Metric.__init__(self, name, documentation, "gaugehistogram", unit)
@@ -193,7 +193,7 @@ class GaugeHistogramMetricFamily(Metric):
             self.add_metric([], buckets, gsum_value)
 
     def add_metric(self, labels: Sequence[str],
-                   buckets: Sequence[Tuple[Union[str, float], float]],
+                   buckets: Sequence[tuple[Union[str, float], float]],
                    gsum_value: Optional[float], timestamp: Optional[float] = None) -> None:
         pairs = _pairs(self._labelnames, labels)
         for bound, count in buckets:
@@ -205,28 +205,28 @@ class GaugeHistogramMetricFamily(Metric):
 
 
 class InfoMetricFamily(Metric):
-    def __init__(self, name: str, documentation: str, value: Optional[Dict[str, str]] = None,
+    def __init__(self, name: str, documentation: str, value: Optional[dict[str, str]] = None,
                  labels: Optional[Sequence[str]] = None):
         Metric.__init__(self, name, documentation, "info")
         self._labelnames = _label_names(labels, value)
         if value is not None:
             self.add_metric([], value)
 
-    def add_metric(self, labels: Sequence[str], value: Dict[str, str],
+    def add_metric(self, labels: Sequence[str], value: dict[str, str],
                    timestamp: Optional[float] = None) -> None:
         pairs = dict(_pairs(self._labelnames, labels), **value)
         self.samples.append(Sample(self.name + "_info", pairs, 1, timestamp))
 
 
 class StateSetMetricFamily(Metric):
-    def __init__(self, name: str, documentation: str, value: Optional[Dict[str, bool]] = None,
+    def __init__(self, name: str, documentation: str, value: Optional[dict[str, bool]] = None,
                  labels: Optional[Sequence[str]] = None):
         Metric.__init__(self, name, documentation, "stateset")
         self._labelnames = _label_names(labels, value)
         if value is not None:
             self.add_metric([], value)
 
-    def add_metric(self, labels: Sequence[str], value: Dict[str, bool],
+    def add_metric(self, labels: Sequence[str], value: dict[str, bool],
                    timestamp: Optional[float] = None) -> None:
         pairs = _pairs(self._labelnames, labels)
         for state, enabled in sorted(value.items()):
@@ -236,7 +236,14 @@ class StateSetMetricFamily(Metric):
 
 
 __all__ = [
-    "Metric", "UnknownMetricFamily", "UntypedMetricFamily", "CounterMetricFamily",
-    "GaugeMetricFamily", "SummaryMetricFamily", "HistogramMetricFamily",
-    "GaugeHistogramMetricFamily", "InfoMetricFamily", "StateSetMetricFamily",
+    "CounterMetricFamily",
+    "GaugeHistogramMetricFamily",
+    "GaugeMetricFamily",
+    "HistogramMetricFamily",
+    "InfoMetricFamily",
+    "Metric",
+    "StateSetMetricFamily",
+    "SummaryMetricFamily",
+    "UnknownMetricFamily",
+    "UntypedMetricFamily",
 ]

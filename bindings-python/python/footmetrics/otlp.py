@@ -11,13 +11,13 @@ down, sending a final snapshot, by an ``atexit`` hook.
 
 import atexit
 import threading
-from typing import Dict, List, Optional
+from typing import Optional
 
 from footmetrics import _core
 from footmetrics._core import REGISTRY, CollectorRegistry, OtlpExporter
 
 # Strong references: a dropped handle must not stop (and flush) the exporter early.
-_live: List[OtlpExporter] = []
+_live: list[OtlpExporter] = []
 _live_lock = threading.Lock()
 
 
@@ -25,8 +25,8 @@ def start_otlp_exporter(endpoint: str, interval: float = 60.0, *,
                         registry: CollectorRegistry = REGISTRY,
                         protocol: str = "http/protobuf",
                         service_name: Optional[str] = None,
-                        resource_attributes: Optional[Dict[str, str]] = None,
-                        headers: Optional[Dict[str, str]] = None,
+                        resource_attributes: Optional[dict[str, str]] = None,
+                        headers: Optional[dict[str, str]] = None,
                         timeout: float = 10.0,
                         max_queue_batches: int = 8) -> OtlpExporter:
     """Export ``registry`` to ``endpoint`` every ``interval`` seconds, cumulatively.
@@ -55,4 +55,4 @@ def _shutdown_all() -> None:
         e.shutdown(5.0)  # returns at once for one already shut down
 
 
-__all__ = ["start_otlp_exporter", "OtlpExporter"]
+__all__ = ["OtlpExporter", "start_otlp_exporter"]

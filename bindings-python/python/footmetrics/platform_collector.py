@@ -2,7 +2,8 @@
 ``prometheus_client.platform_collector`` exports it."""
 
 import platform as _platform
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from footmetrics._core import REGISTRY
 from footmetrics.metrics_core import GaugeMetricFamily, Metric
@@ -36,4 +37,4 @@ class PlatformCollector(Collector):
 
 PLATFORM_COLLECTOR = PlatformCollector()
 
-__all__ = ["PlatformCollector", "PLATFORM_COLLECTOR"]
+__all__ = ["PLATFORM_COLLECTOR", "PlatformCollector"]

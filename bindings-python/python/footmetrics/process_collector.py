@@ -3,4 +3,4 @@ from ``/proc/self`` at scrape time, as ``prometheus_client.process_collector``."
 
 from footmetrics._core import PROCESS_COLLECTOR, ProcessCollector
 
-__all__ = ["ProcessCollector", "PROCESS_COLLECTOR"]
+__all__ = ["PROCESS_COLLECTOR", "ProcessCollector"]

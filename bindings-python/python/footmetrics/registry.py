@@ -1,7 +1,7 @@
 """Registries and the collector interface, as ``prometheus_client.registry``."""
 
 from abc import ABC, abstractmethod
-from typing import Iterable
+from collections.abc import Iterable
 
 from footmetrics._core import REGISTRY, CollectorRegistry
 from footmetrics.metrics_core import Metric
@@ -19,4 +19,4 @@ class Collector(ABC):
         return []
 
 
-__all__ = ["Collector", "CollectorRegistry", "REGISTRY"]
+__all__ = ["REGISTRY", "Collector", "CollectorRegistry"]

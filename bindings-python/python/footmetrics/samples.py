@@ -1,18 +1,18 @@
 """The samples inside each ``Metric`` a collector yields, shaped as in ``prometheus_client``:
 named tuples, so code that unpacks or indexes them keeps working."""
 
-from typing import Dict, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 
 class Exemplar(NamedTuple):
-    labels: Dict[str, str]
+    labels: dict[str, str]
     value: float
     timestamp: Optional[float] = None
 
 
 class Sample(NamedTuple):
     name: str
-    labels: Dict[str, str]
+    labels: dict[str, str]
     value: float
     timestamp: Optional[float] = None
     exemplar: Optional[Exemplar] = None

@@ -35,7 +35,9 @@ demo: ## Run the main job: the instrumented axum api-gateway example serving /me
 	$(CARGO) run --release -q -p api-gateway -- $(DEMO_ARGS)
 
 .PHONY: test
-test: deps ## Run every test in every language (installs what the tests need first)
+test: deps ## Run every test in every language, style checks first (installs what the tests need first)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory check-docs
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-node
@@ -65,9 +67,8 @@ node: ## Build the npm package in place (bindings-node/footmetrics.node) and ins
 	cd bindings-node && npm install --no-audit --no-fund --loglevel=error
 
 .PHONY: test-node
-test-node: node deps otlp-sink ## Node tests (node:test): API, differential vs prom-client, strict OpenMetrics, promtool, workers, cluster, stall, npm pack, types
+test-node: node deps otlp-sink ## Node tests (node:test): API, differential vs prom-client, strict OpenMetrics, promtool, workers, cluster, stall, npm pack, the docs' JS/TS snippets
 	cd bindings-node && FOOTMETRICS_PYTHON=$(PYTHON) node --test --test-concurrency=1 test/
-	cd bindings-node && npx tsc -p test/types
 
 CBINDGEN_VERSION := 0.29.4
 CC ?= cc
@@ -80,11 +81,17 @@ c: ## Build the C library (target/release/libfootmetrics.a and .so; header in bi
 	$(CARGO) build --release -p footmetrics-c
 
 .PHONY: test-c
-test-c: c ## C tests of every ABI function and error path, under AddressSanitizer + UBSan (leaks too); then the header drift check
+test-c: c ## C tests of every ABI function and error path, and the docs' C snippets, under AddressSanitizer + UBSan (leaks too); then the header drift check
 	mkdir -p target/c
 	$(CC) -std=c11 -Wall -Wextra -Werror -g -O1 $(C_SAN) -Ibindings-c/include \
 		bindings-c/tests/test_footmetrics.c $(C_LIB) $(C_LIBS) -o target/c/test_footmetrics
 	ASAN_OPTIONS=detect_leaks=1 target/c/test_footmetrics
+	@for snippet in docs/snippets/c/*.c; do \
+		exe=target/c/snippet_$$(basename $$snippet .c); \
+		echo "docs snippet $$snippet"; \
+		$(CC) -std=c11 -Wall -Wextra -Werror -g -O1 $(C_SAN) -Ibindings-c/include $$snippet $(C_LIB) $(C_LIBS) -o $$exe && \
+		ASAN_OPTIONS=detect_leaks=1 $$exe >/dev/null || exit 1; \
+	done
 	$(MAKE) --no-print-directory check-header
 
 .PHONY: header
@@ -112,12 +119,10 @@ go: c ## Build the Go package (bindings-c/go) against the C library
 	cd bindings-c/go && go build ./... && go vet ./...
 
 .PHONY: test-go
-test-go: go deps otlp-sink ## Go tests: API, bad input, client_golang interop, the seed snippet, a real Prometheus scrape; then again under -race
-	@test -z "$$(gofmt -l bindings-c/go examples/video-exporter-go)" || \
-		{ echo "gofmt needed: $$(gofmt -l bindings-c/go examples/video-exporter-go)"; exit 1; }
+test-go: go deps otlp-sink ## Go tests: API, bad input, client_golang interop, the seed and docs snippets, a real Prometheus scrape; then again under -race
 	cd bindings-c/go && go test -count=1 ./...
 	cd bindings-c/go && go test -count=1 -race -short ./...
-	cd examples/video-exporter-go && go vet ./... && go test -count=1 -race ./...
+	cd examples/video-exporter-go && go test -count=1 -race ./...
 
 .PHONY: example-go
 example-go: go ## Run the Go example exporter (video processing queue and batches) on 127.0.0.1:9102/metrics
@@ -130,8 +135,17 @@ bench-go: go ## Go: each operation against client_golang in the same run, as rat
 	$(PYTHON) bindings-c/bench/ratios.py target/c/bench-go.txt
 
 .PHONY: generate
-generate: ## Regenerate every file generated from catalog/catalog.toml (code of every language, monitoring/)
+generate: ## Regenerate every generated file: from catalog/catalog.toml (code of every language, monitoring/), and the docs' code blocks
 	$(FOOTMETRICS_GEN) generate
+	$(MAKE) --no-print-directory docs
+
+.PHONY: docs
+docs: ## Rewrite the code blocks of README.md and docs/*.md from the programs in docs/snippets/ that the tests run
+	python3 testkit/docs_snippets.py sync
+
+.PHONY: check-docs
+check-docs: ## Fail if a README or docs code block differs from its program in docs/snippets/, or a runnable block has none
+	python3 testkit/docs_snippets.py check
 
 .PHONY: check-generated
 check-generated: ## Fail if a generated file differs from what the catalog produces
@@ -163,10 +177,18 @@ bench-node: node ## Node: each operation timed against prom-client in the same r
 bench-python: python ## Python: each operation timed against prometheus_client in the same run
 	$(PYTHON) bindings-python/bench/bench.py
 
+GO_SOURCES := bindings-c/go examples/video-exporter-go docs/snippets/go
+
 .PHONY: lint
-lint: ## rustfmt and clippy
+lint: c node deps ## Style gate, failing on any finding: rustfmt, clippy -D warnings, gofmt and go vet (both Go modules), tsc on the Node types, ruff check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@test -z "$$(gofmt -l $(GO_SOURCES))" || { echo "gofmt needed: $$(gofmt -l $(GO_SOURCES))"; exit 1; }
+	cd bindings-c/go && go vet ./...
+	cd examples/video-exporter-go && go vet ./...
+	cd bindings-node && npx tsc -p test/types
+	cd bindings-node && npx tsc --noEmit --strict --target es2020 --module commonjs index.d.ts catalog.d.ts
+	$(PYTHON) -m ruff check .
 
 .PHONY: clean
 clean: ## Remove build output and the virtualenv

@@ -54,9 +54,6 @@ func TestSeedSnippetRunsWithOnlyTheImportChanged(t *testing.T) {
 	if changed == snippet || strings.Contains(changed, "client_golang") {
 		t.Fatalf("the imports were not found in the snippet:\n%s", snippet)
 	}
-	dir := t.TempDir()
-	abs, _ := filepath.Abs(".")
-	gomod := fmt.Sprintf("module seed\n\ngo 1.26.0\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", modulePath, modulePath, abs)
 	mainGo := changed + `
 func main() {
 	queueLength.WithLabelValues("ingest", "high").Set(12)
@@ -68,16 +65,10 @@ func main() {
 }
 `
 	mainGo = strings.Replace(mainGo, "import (", "import (\n    \"net/http/httptest\"\n    \"os\"", 1)
-	write(t, filepath.Join(dir, "go.mod"), gomod)
+	dir := programModule(t)
 	write(t, filepath.Join(dir, "main.go"), mainGo)
-	sum, _ := os.ReadFile("go.sum")
-	write(t, filepath.Join(dir, "go.sum"), string(sum))
-	cmd := exec.Command("go", "mod", "tidy")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
-	cmd = exec.Command("go", "run", ".")
+	goCmd(t, dir, "mod", "tidy")
+	cmd := exec.Command("go", "run", ".")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -59,3 +59,8 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The push guide's Rust example runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/push.md")]
+pub struct PushGuideDoctests;

@@ -47,3 +47,8 @@ pub use crate::axum::metrics_handler;
 pub use exporter::{Exporter, ExporterHandle};
 #[cfg(feature = "axum")]
 pub use route::MatchedPathRoutes;
+
+/// The tower guide's example runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/tower.md")]
+pub struct TowerGuideDoctests;

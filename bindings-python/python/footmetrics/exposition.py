@@ -17,6 +17,11 @@ from footmetrics._core import start_http_server as _start_http_server
 
 CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_0_0_4
 
+# Every server started, so that one keeps serving after its caller drops the returned objects
+# (`start_http_server(8000)` alone is the usual call): prometheus_client's daemon thread lives
+# until the process exits too. A server is stopped only by `server.shutdown()`.
+_servers: list[Any] = []
+
 
 class ServerThread:
     """Stands in for the ``threading.Thread`` prometheus_client returns: the server runs on a
@@ -45,6 +50,7 @@ def start_http_server(port: int, addr: str = "0.0.0.0", registry: CollectorRegis
     if certfile or keyfile:
         raise ValueError("TLS is not supported by footmetrics' start_http_server yet")
     server = _start_http_server(int(port), addr, registry)
+    _servers.append(server)
     return server, ServerThread(server)
 
 

@@ -7,6 +7,7 @@
 /* docs:start readme */
 #include "footmetrics.h"           /* link libfootmetrics.a -lpthread -ldl -lm */
 #include "footmetrics_catalog.h"
+/* CHECK(call) below stops the program unless the call returns FM_OK. */
 /* docs:end readme */
 
 #define CHECK(call)                                                                   \

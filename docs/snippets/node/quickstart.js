@@ -1,8 +1,8 @@
 // README: the API gateway's request counter, served on /metrics by Node's own http server.
 const assert = require('node:assert/strict');
-const http = require('node:http');
 
 // docs:start readme
+const http = require('node:http');
 const { Counter, Histogram, register } = require('footmetrics'); // was 'prom-client'
 
 const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'code'] });

@@ -82,12 +82,17 @@ class Metric {
 		return keys === matched ? node : undefined;
 	}
 
-	/** Validates, asks Rust for the series, and caches the child. */
-	_resolve(labels) {
+	/**
+	 * Validates, asks Rust for the series, and caches the child. A `hidden` series (prom-client's
+	 * `labels()`) is not exported until its first write: the child starts stale (generation -1),
+	 * so that write re-resolves it, which shows it.
+	 */
+	_resolve(labels, hidden = false) {
 		validateLabel(this.labelNames, labels);
 		const values = this.labelNames.map(n => labelText(labels[n]));
-		const base = native.resolveSeries(this._fid, values);
+		const base = (hidden ? native.resolveSeriesHidden : native.resolveSeries)(this._fid, values);
 		const child = this._makeChild(base, values);
+		if (hidden) child.g = -1;
 		let node = this._tree;
 		for (let i = 0; i < values.length - 1; i++) {
 			let next = node.get(values[i]);
@@ -127,8 +132,11 @@ class Metric {
 		return labels;
 	}
 
+	/** As prom-client: the series is exported from its first update, not from `labels()`. */
 	labels(...args) {
-		return this._child(this._labelArgs(args));
+		const labels = this._labelArgs(args);
+		if (this._nLabels === 0) return this._child(undefined);
+		return this._lookup(labels) || this._resolve(labels, true);
 	}
 
 	remove(...args) {

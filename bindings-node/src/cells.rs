@@ -133,6 +133,16 @@ pub fn resolve_series(family_id: u32, values: Vec<String>) -> Result<f64> {
     Ok(s.base() as f64)
 }
 
+/// The first cell of the series for `values`, created hidden if new (prom-client's
+/// `labels()`): the child's first write calls `resolve_series`, which shows it.
+#[napi(catch_unwind)]
+pub fn resolve_series_hidden(family_id: u32, values: Vec<String>) -> Result<f64> {
+    let s = family(family_id)?
+        .resolve_hidden(&values)
+        .map_err(core_err)?;
+    Ok(s.base() as f64)
+}
+
 /// Zeroes and shows the series; returns its first cell.
 #[napi(catch_unwind)]
 pub fn zero_series(family_id: u32, values: Vec<String>) -> Result<f64> {

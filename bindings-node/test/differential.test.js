@@ -40,6 +40,27 @@ function workload(lib, reg) {
 	gone.set({ k: 'stay' }, 1);
 	gone.set({ k: 'go' }, 1);
 	gone.remove('go');
+	// prom-client exports a labelled series from its first update, not from labels(); a held
+	// child re-creates its series after remove(); zero() exports a histogram series at once.
+	const lazy = new lib.Counter({ name: 'lazy_total', help: 'L.', labelNames: ['k'], registers: [reg] });
+	lazy.labels('never');
+	const held = lazy.labels('held');
+	held.inc();
+	lazy.remove('held');
+	held.inc(5);
+	lazy.labels({ k: 'later' });
+	lazy.inc({ k: 'later' }, 2);
+	const lazyGauge = new lib.Gauge({ name: 'lazy_gauge', help: 'L.', labelNames: ['k'], registers: [reg] });
+	lazyGauge.labels('never');
+	lazyGauge.labels({ k: 'set' }).set(3);
+	const lazyHist = new lib.Histogram({ name: 'lazy_seconds', help: 'L.', labelNames: ['k'], buckets: [1], registers: [reg] });
+	lazyHist.labels('never');
+	lazyHist.zero({ k: 'zeroed' });
+	lazyHist.labels('later').observe(0.5);
+	lazyHist.labels('timed').startTimer();
+	const lazySummary = new lib.Summary({ name: 'lazy_summary', help: 'L.', labelNames: ['k'], percentiles: [0.5], registers: [reg] });
+	lazySummary.labels('never');
+	lazySummary.labels('seen').observe(1);
 	reg.setDefaultLabels({ service: 'gateway', method: 'IGNORED' });
 }
 

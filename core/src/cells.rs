@@ -394,6 +394,17 @@ impl CellFamily {
     /// The series for `values` (created on first use), made visible. Its cells keep whatever
     /// they held: a removed series was zeroed when it was removed.
     pub fn resolve(&self, values: &[String]) -> Result<Arc<Series>> {
+        self.resolve_showing(values, true)
+    }
+
+    /// The series for `values`, created hidden if it is new (prom-client's `labels()` exports
+    /// nothing until the first update, which then calls [`resolve`](Self::resolve)); an
+    /// existing series keeps its visibility.
+    pub fn resolve_hidden(&self, values: &[String]) -> Result<Arc<Series>> {
+        self.resolve_showing(values, false)
+    }
+
+    fn resolve_showing(&self, values: &[String], show: bool) -> Result<Arc<Series>> {
         if values.len() != self.label_names.len() {
             return Err(Error::LabelCount {
                 expected: self.label_names.len(),
@@ -401,12 +412,16 @@ impl CellFamily {
             });
         }
         if let Some(s) = self.by_labels.pin().get(values) {
-            s.visible.store(true, Ordering::Relaxed);
+            if show {
+                s.visible.store(true, Ordering::Relaxed);
+            }
             return Ok(s.clone());
         }
         let _g = self.create.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = self.by_labels.pin().get(values) {
-            s.visible.store(true, Ordering::Relaxed);
+            if show {
+                s.visible.store(true, Ordering::Relaxed);
+            }
             return Ok(s.clone());
         }
         let space = if self.kind.shared() {
@@ -435,7 +450,7 @@ impl CellFamily {
             labels: values.into(),
             rendered,
             base,
-            visible: AtomicBool::new(true),
+            visible: AtomicBool::new(show),
             window,
             exemplars: OnceLock::new(),
         });
@@ -859,6 +874,20 @@ mod tests {
         assert_eq!(f.values(), vec![(vals(&["x"]), CellValue::Scalar(0.0))]);
         release_lane(a);
         release_lane(b);
+    }
+
+    #[test]
+    fn hidden_series_show_from_their_first_resolve() {
+        let f =
+            CellFamily::new("jobs_total", "Jobs.", CellKind::Counter, &vals(&["kind"])).unwrap();
+        let lane = lease_lane();
+        let s = f.resolve_hidden(&vals(&["x"])).unwrap();
+        assert_eq!(f.values(), vec![], "a new hidden series is not exported");
+        write(&lane, s.base(), 2.0);
+        assert_eq!(f.resolve(&vals(&["x"])).unwrap().base(), s.base());
+        assert_eq!(f.values(), vec![(vals(&["x"]), CellValue::Scalar(2.0))]);
+        f.resolve_hidden(&vals(&["x"])).unwrap();
+        assert_eq!(f.values().len(), 1, "an exported series stays exported");
     }
 
     #[test]

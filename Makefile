@@ -72,6 +72,18 @@ test-python: python otlp-sink ## Python tests (pytest) against the installed pac
 	cd bindings-python && $(PYTHON) -m pytest -q tests
 	cd bindings-python && $(PYTHON) -m mypy.stubtest footmetrics --allowlist stubtest-allowlist.txt
 
+PROMETHEUS_CLIENT_VERSION := 0.26.0
+CONFORMANCE_DIR := target/conformance
+CONFORMANCE_SUITE := $(CONFORMANCE_DIR)/prometheus_client-$(PROMETHEUS_CLIENT_VERSION)
+
+.PHONY: conformance-python
+conformance-python: python ## prometheus_client's own test suite (from its sdist) against footmetrics: passed/failed/skipped per file; fails on any failure outside bindings-python/conformance/skips.txt or under 95%
+	@test -d $(CONFORMANCE_SUITE)/tests || { mkdir -p $(CONFORMANCE_DIR) && \
+		$(PYTHON) -m pip download -q --no-binary :all: --no-deps -d $(CONFORMANCE_DIR) prometheus_client==$(PROMETHEUS_CLIENT_VERSION) && \
+		tar xzf $(CONFORMANCE_DIR)/prometheus_client-$(PROMETHEUS_CLIENT_VERSION).tar.gz -C $(CONFORMANCE_DIR); }
+	cd $(CONFORMANCE_SUITE) && PYTHONPATH=$(CURDIR)/bindings-python/conformance \
+		$(PYTHON) -m pytest -q -p footmetrics_conformance -p no:cacheprovider -o addopts= tests
+
 .PHONY: node
 node: ## Build the npm package in place (bindings-node/footmetrics.node) and install its dev tools (prom-client, typescript, @opentelemetry/api)
 	$(CARGO) build --release $(RELEASE_LIBS)

@@ -90,3 +90,53 @@ def test_scraped_by_a_real_prometheus():
     finally:
         prometheus.stop()
         server.shutdown()
+
+
+SEED_SERVICE = r'''
+import gc, pathlib, sys, time
+
+class Model:
+    def predict(self, batch):
+        time.sleep(0.01)
+        return len(batch)
+
+model, batch = Model(), list(range(32))
+fixture = pathlib.Path(sys.argv[1]).read_text()
+snippet = fixture.split("---- verbatim below ----\n")[1]
+exec(snippet.replace("from prometheus_client import", "from footmetrics import"))
+start_http_server(int(sys.argv[2]))  # noqa: F821 (imported by the snippet); result discarded
+gc.collect()
+print("serving", flush=True)
+time.sleep(600)
+'''
+
+
+def test_the_platform_snippet_as_a_service_is_scraped_by_a_real_prometheus():
+    """The platform document's ML snippet, run as its services run it: `start_http_server(port)`
+    with the result discarded, in a process of its own, scraped by Prometheus."""
+    import pathlib
+    import subprocess
+    import sys
+
+    from servers import free_port, start_prometheus, wait_for
+
+    fixture = pathlib.Path(__file__).resolve().parents[2] / "examples" / "platform-snippets" / \
+        "ml_pipeline.py"
+    port = free_port()
+    service = subprocess.Popen([sys.executable, "-c", SEED_SERVICE, str(fixture), str(port)],
+                               stdout=subprocess.PIPE, text=True)
+    prometheus = None
+    try:
+        assert service.stdout.readline() == "serving\n"
+        prometheus = start_prometheus({"ml": f"127.0.0.1:{port}"})
+        assert wait_for(prometheus, 'up{job="ml"} == 1')
+        labels = 'model_version="v2",batch_size="32",device="cuda"'
+        count = wait_for(prometheus, f"ml_inference_duration_seconds_count{{{labels}}}")
+        assert count[0]["value"][1] == "1"
+        accuracy = wait_for(prometheus, 'ml_model_accuracy_score{dataset="validation"}')
+        assert accuracy[0]["value"][1] == "0.87"
+    finally:
+        if prometheus:
+            prometheus.stop()
+        service.kill()
+        service.wait()

@@ -3,13 +3,36 @@
 
 use footmetrics::Error;
 use pyo3::exceptions::PyValueError;
-use pyo3::PyErr;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+/// `footmetrics.registry.DuplicateTimeseries` (a `ValueError` subclass defined in Python, as
+/// `prometheus_client.registry` defines it), with `message`; a plain `ValueError` if it cannot
+/// be imported.
+fn duplicate_timeseries(message: String) -> PyErr {
+    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    Python::attach(|py| {
+        let class = CLASS.get_or_try_init(py, || {
+            let class = py
+                .import("footmetrics.registry")?
+                .getattr("DuplicateTimeseries")?;
+            Ok::<_, PyErr>(class.cast_into::<PyType>()?.unbind())
+        });
+        match class {
+            Ok(class) => PyErr::from_type(class.bind(py).clone(), message),
+            Err(_) => PyValueError::new_err(message),
+        }
+    })
+}
 
 /// Converts a core error into the Python exception a `prometheus_client` user expects.
 pub(crate) fn to_py(e: Error) -> PyErr {
     let message = match &e {
         Error::AlreadyRegistered(name) => {
-            format!("Duplicated timeseries in CollectorRegistry: {{'{name}'}}")
+            return duplicate_timeseries(format!(
+                "Duplicated timeseries in CollectorRegistry: {{'{name}'}}"
+            ));
         }
         Error::LabelCount { .. } => format!("Incorrect label count ({e})"),
         Error::UnknownLabel(_) => format!("Incorrect label names ({e})"),

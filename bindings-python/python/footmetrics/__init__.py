@@ -4,8 +4,6 @@ A drop-in replacement for the everyday API of ``prometheus_client`` on a lock-fr
 change ``from prometheus_client import ...`` to ``from footmetrics import ...``.
 """
 
-import os as _os
-
 from footmetrics._core import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -16,13 +14,13 @@ from footmetrics._core import (
     Histogram,
     Info,
     Summary,
-    disable_created_metrics,
-    enable_created_metrics,
     generate_latest,
 )
 from footmetrics.asgi import make_asgi_app
 from footmetrics.exposition import (
     CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_1_0_0,
+    MetricsHandler,
     choose_encoder,
     delete_from_gateway,
     instance_ip_grouping_key,
@@ -34,6 +32,7 @@ from footmetrics.exposition import (
     write_to_textfile,
 )
 from footmetrics.gc_collector import GC_COLLECTOR, GCCollector
+from footmetrics.metrics import disable_created_metrics, enable_created_metrics
 from footmetrics.metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -51,14 +50,6 @@ from footmetrics.platform_collector import PLATFORM_COLLECTOR, PlatformCollector
 from footmetrics.process_collector import PROCESS_COLLECTOR, ProcessCollector
 from footmetrics.registry import Collector
 from footmetrics.samples import Exemplar, Sample
-
-# prometheus_client 0.26 labels the classic format version 1.0.0 where it allows UTF-8 names;
-# this package writes 0.0.4 (CONTENT_TYPE_LATEST), which every Prometheus reads. The constant
-# is here so code that imports it keeps working.
-CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
-
-if _os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() == "true":
-    disable_created_metrics()
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -83,6 +74,7 @@ __all__ = [
     "Info",
     "InfoMetricFamily",
     "Metric",
+    "MetricsHandler",
     "OtlpExporter",
     "PlatformCollector",
     "ProcessCollector",

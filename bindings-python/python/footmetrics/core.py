@@ -23,13 +23,16 @@ from footmetrics.metrics_core import (
     UnknownMetricFamily,
     UntypedMetricFamily,
 )
-from footmetrics.samples import Exemplar, Sample
+from footmetrics.registry import DuplicateTimeseries
+from footmetrics.samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 
 __all__ = [
     "REGISTRY",
+    "BucketSpan",
     "CollectorRegistry",
     "Counter",
     "CounterMetricFamily",
+    "DuplicateTimeseries",
     "Enum",
     "Exemplar",
     "Gauge",
@@ -40,10 +43,12 @@ __all__ = [
     "Info",
     "InfoMetricFamily",
     "Metric",
+    "NativeHistogram",
     "Sample",
     "StateSetMetricFamily",
     "Summary",
     "SummaryMetricFamily",
+    "Timestamp",
     "UnknownMetricFamily",
     "UntypedMetricFamily",
 ]

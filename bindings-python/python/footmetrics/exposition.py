@@ -6,16 +6,23 @@ import base64
 import gzip
 import os
 import socket
+import ssl
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any, Callable, Optional
-from urllib.parse import parse_qs
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Callable, Optional, Union
+from urllib.parse import parse_qs, urlparse
 
 from footmetrics import _core
 from footmetrics._core import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest
 from footmetrics._core import start_http_server as _start_http_server
 
 CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_0_0_4
+# prometheus_client 0.26 labels the classic format version 1.0.0 where it allows UTF-8 names;
+# this package writes 0.0.4 (CONTENT_TYPE_LATEST), which every Prometheus reads. The constant
+# is here so code that imports it keeps working.
+CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
 
 # Every server started, so that one keeps serving after its caller drops the returned objects
 # (`start_http_server(8000)` alone is the usual call): prometheus_client's daemon thread lives
@@ -57,17 +64,52 @@ def start_http_server(port: int, addr: str = "0.0.0.0", registry: CollectorRegis
 start_wsgi_server = start_http_server
 
 
-def _scrape(registry: CollectorRegistry, accept: Optional[str], query: str,
-            accept_encoding: str, disable_compression: bool) -> tuple[bytes, list[tuple[str, str]]]:
-    """The body and headers answering one scrape: format from ``Accept``, families filtered
-    by ``name[]``, gzip when the client accepts it."""
-    names = parse_qs(query).get("name[]")
-    body, content_type = _core.render_for_scrape(registry, accept, names)
+def _as_registry(registry: Any) -> CollectorRegistry:
+    """``registry`` itself, or, for any other collector (prometheus_client serves any object
+    with ``collect()``), a registry holding just it."""
+    if isinstance(registry, CollectorRegistry):
+        return registry
+    holder = CollectorRegistry()
+    holder.register(registry)
+    return holder
+
+
+def _requested_names(params: Optional[Mapping[str, Any]]) -> Optional[list[str]]:
+    """The ``name[]`` query parameters: from ``parse_qs``'s lists, a Django ``QueryDict``, or
+    a plain mapping of strings. None when absent (every family is served)."""
+    if not params:
+        return None
+    getlist = getattr(params, "getlist", None)
+    if getlist is not None:
+        return list(getlist("name[]")) or None
+    value = params.get("name[]")
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def gzip_accepted(accept_encoding_header: Optional[str]) -> bool:
+    """Whether an ``Accept-Encoding`` header lists gzip."""
+    for coding in (accept_encoding_header or "").split(","):
+        if coding.split(";")[0].strip().lower() == "gzip":
+            return True
+    return False
+
+
+def _bake_output(registry: Any, accept_header: Optional[str],
+                 accept_encoding_header: Optional[str], params: Optional[Mapping[str, Any]],
+                 disable_compression: bool) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``(status, headers, body)`` answering one scrape, for every server and framework
+    integration: the format the ``Accept`` header prefers (negotiated, and rendered with the
+    GIL released, in the core), only the families with a sample named by a ``name[]``
+    parameter when there is one, gzip when the client accepts it."""
+    body, content_type = _core.render_for_scrape(_as_registry(registry), accept_header,
+                                                 _requested_names(params))
     headers = [("Content-Type", content_type)]
-    if not disable_compression and "gzip" in (accept_encoding or ""):
+    if not disable_compression and gzip_accepted(accept_encoding_header):
         body = gzip.compress(body, compresslevel=1)
         headers.append(("Content-Encoding", "gzip"))
-    return body, headers
+    return "200 OK", headers, body
 
 
 def make_wsgi_app(registry: CollectorRegistry = REGISTRY,
@@ -79,23 +121,56 @@ def make_wsgi_app(registry: CollectorRegistry = REGISTRY,
         if environ.get("PATH_INFO") == "/favicon.ico":
             start_response("200 OK", [])
             return [b""]
-        body, headers = _scrape(registry, environ.get("HTTP_ACCEPT"),
-                                environ.get("QUERY_STRING", ""),
-                                environ.get("HTTP_ACCEPT_ENCODING", ""), disable_compression)
+        status, headers, body = _bake_output(registry, environ.get("HTTP_ACCEPT"),
+                                             environ.get("HTTP_ACCEPT_ENCODING"),
+                                             parse_qs(environ.get("QUERY_STRING", "")),
+                                             disable_compression)
         if environ.get("REQUEST_METHOD") == "HEAD":
             body = b""
-        start_response("200 OK", headers)
+        start_response(status, headers)
         return [body]
 
     return prometheus_app
 
 
+# An empty registry: rendering it asks the core which format an Accept header gets, so
+# choose_encoder and _bake_output never disagree.
+_NEGOTIATION_PROBE = CollectorRegistry()
+
+
 def choose_encoder(accept_header: Optional[str]) -> tuple[Callable[..., bytes], str]:
-    """The render function and content type the ``Accept`` header prefers."""
+    """The render function and content type the ``Accept`` header gets (as ``_bake_output``
+    negotiates it)."""
     from footmetrics.openmetrics import exposition as om
-    if accept_header and "application/openmetrics-text" in accept_header:
-        return om.generate_latest, om.CONTENT_TYPE_LATEST
-    return generate_latest, CONTENT_TYPE_LATEST
+    _, content_type = _core.render_for_scrape(_NEGOTIATION_PROBE, accept_header)
+    if content_type == om.CONTENT_TYPE_LATEST:
+        return om.generate_latest, content_type
+    return generate_latest, content_type
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    """An ``http.server`` request handler answering GET with ``registry``'s metrics (for a
+    server of your own; ``start_http_server`` serves from Rust without it)."""
+
+    registry: Any = REGISTRY
+
+    def do_GET(self) -> None:
+        status, headers, body = _bake_output(self.registry, self.headers.get("Accept"),
+                                             self.headers.get("Accept-Encoding"),
+                                             parse_qs(urlparse(self.path).query), False)
+        self.send_response(int(status.split(" ")[0]))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are not logged."""
+
+    @classmethod
+    def factory(cls, registry: Any) -> type:
+        """A subclass of this handler serving ``registry``."""
+        return type(cls.__name__, (cls,), {"registry": registry})
 
 
 def write_to_textfile(path: str, registry: CollectorRegistry, escaping: str = "allow-utf-8",
@@ -119,14 +194,76 @@ def write_to_textfile(path: str, registry: CollectorRegistry, escaping: str = "a
 # callable that performs the request, as in prometheus_client.
 
 def default_handler(url: str, method: str, timeout: Optional[float],
-                    headers: Sequence[tuple[str, str]], data: bytes) -> Callable[[], None]:
+                    headers: Sequence[Sequence[str]], data: bytes) -> Callable[[], None]:
+    """The request made by the core's HTTP client (HTTP or HTTPS). ``headers`` are read when
+    the request is made, so a wrapping handler may still add to them; any pairs will do (a
+    ``[name, value]`` list too)."""
     def handle() -> None:
-        _core.http_request(url, method, timeout, list(headers), data)
+        _core.http_request(url, method, timeout, [(k, v) for k, v in headers], data)
     return handle
 
 
+def _urllib_handler(url: str, method: str, timeout: Optional[float],
+                    headers: Sequence[Sequence[str]], data: bytes,
+                    *handlers: Union[urllib.request.BaseHandler, type]) -> Callable[[], None]:
+    """The request made with urllib through ``handlers`` (TLS contexts, redirect policies the
+    core's HTTP client does not offer)."""
+    def handle() -> None:
+        request = urllib.request.Request(url, data=data, method=method)
+        for name, value in headers:
+            request.add_header(name, value)
+        # HTTP errors raise urllib.error.HTTPError, an OSError, as from the default handler.
+        with urllib.request.build_opener(*handlers).open(request, timeout=timeout):
+            pass
+    return handle
+
+
+class _PassthroughRedirect(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect with the same method, headers and body (urllib's own handler turns
+    a redirected PUT into an error and drops the body)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> Optional[urllib.request.Request]:
+        if code not in (301, 302, 303, 307, 308):
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+        # req.headers: the headers the caller set (Host, Content-Length are the new request's).
+        return urllib.request.Request(newurl.replace(" ", "%20"), data=req.data,
+                                      headers=dict(req.headers),
+                                      origin_req_host=req.origin_req_host, unverifiable=True,
+                                      method=req.get_method())
+
+
+def passthrough_redirect_handler(url: str, method: str, timeout: Optional[float],
+                                 headers: Sequence[Sequence[str]],
+                                 data: bytes) -> Callable[[], None]:
+    """A handler that follows redirects, repeating the request (method, headers, body) at the
+    new location. Use it only with a gateway whose redirects you trust."""
+    return _urllib_handler(url, method, timeout, headers, data, _PassthroughRedirect)
+
+
+def tls_auth_handler(url: str, method: str, timeout: Optional[float],
+                     headers: Sequence[Sequence[str]], data: bytes, certfile: str,
+                     keyfile: str, cafile: Optional[str] = None,
+                     protocol: int = ssl.PROTOCOL_TLS_CLIENT,
+                     insecure_skip_verify: bool = False) -> Callable[[], None]:
+    """A handler presenting a client certificate (``certfile``/``keyfile``) over HTTPS; the
+    server is verified against ``cafile`` (default: the system's CAs) unless
+    ``insecure_skip_verify``."""
+    context = ssl.SSLContext(protocol=protocol)
+    if cafile is not None:
+        context.load_verify_locations(cafile)
+    else:
+        context.load_default_certs()
+    if insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.load_cert_chain(certfile=certfile, keyfile=keyfile)
+    return _urllib_handler(url, method, timeout, headers, data,
+                           urllib.request.HTTPSHandler(context=context))
+
+
 def basic_auth_handler(url: str, method: str, timeout: Optional[float],
-                       headers: Sequence[tuple[str, str]], data: bytes,
+                       headers: Sequence[Sequence[str]], data: bytes,
                        username: Optional[str] = None,
                        password: Optional[str] = None) -> Callable[[], None]:
     def handle() -> None:
@@ -185,16 +322,27 @@ def instance_ip_grouping_key() -> dict[str, Any]:
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_PLAIN_0_0_4",
+    "CONTENT_TYPE_PLAIN_1_0_0",
+    "MetricsHandler",
     "basic_auth_handler",
     "choose_encoder",
     "default_handler",
     "delete_from_gateway",
     "generate_latest",
+    "gzip_accepted",
     "instance_ip_grouping_key",
+    "make_asgi_app",
     "make_wsgi_app",
+    "passthrough_redirect_handler",
     "push_to_gateway",
     "pushadd_to_gateway",
     "start_http_server",
     "start_wsgi_server",
+    "tls_auth_handler",
     "write_to_textfile",
 ]
+
+# As in prometheus_client, the ASGI app is importable from here too (it uses _bake_output,
+# defined above).
+from footmetrics.asgi import make_asgi_app

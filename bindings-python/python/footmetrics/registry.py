@@ -7,6 +7,11 @@ from footmetrics._core import REGISTRY, CollectorRegistry
 from footmetrics.metrics_core import Metric
 
 
+class DuplicateTimeseries(ValueError):
+    """Raised by ``register`` (and by creating a metric in a registry) when a name is already
+    taken there. A ``ValueError``, as in prometheus_client."""
+
+
 class Collector(ABC):
     """A custom collector: ``collect()`` yields ``Metric`` families at every scrape.
     ``describe()`` (optional) names them ahead of time so registration can refuse clashes."""
@@ -19,4 +24,4 @@ class Collector(ABC):
         return []
 
 
-__all__ = ["REGISTRY", "Collector", "CollectorRegistry"]
+__all__ = ["REGISTRY", "Collector", "CollectorRegistry", "DuplicateTimeseries"]

@@ -6,8 +6,12 @@ files:
 - `prometheus_client_alias` resolves `prometheus_client` and every `prometheus_client.X` to
   `footmetrics` and `footmetrics.X`;
 - `skips.txt` (next to this file) lists the tests skipped, one per line with the reason;
+- the parser test files are not collected at all (footmetrics does not replace the parser, so
+  they cannot even import); they are reported as skipped files;
 - at the end it prints passed/failed/skipped per file and in all, and fails the run when fewer
-  than MINIMUM_PASS_RATE of the collected tests outside the parser files pass.
+  than MINIMUM_PASS_RATE of the tests pass, counting every collected test except those skipped
+  for a feature whose own issue is still open (SKIP_REASONS_NOT_COUNTED): a test skipped as a
+  deliberate difference counts as not passing.
 """
 
 import collections
@@ -21,6 +25,14 @@ import pytest
 PARSER_FILES = {"tests/test_parser.py", "tests/openmetrics/test_parser.py"}
 MINIMUM_PASS_RATE = 0.95
 SKIPS = pathlib.Path(__file__).with_name("skips.txt")
+# Skip reasons starting with these name work that has an issue of its own (multi-process mode,
+# TLS for the exporters): such tests are left out of the pass rate until that work lands.
+SKIP_REASONS_NOT_COUNTED = ("multi-process mode:", "TLS:")
+
+
+def pytest_ignore_collect(collection_path, config):
+    rel = collection_path.as_posix()
+    return any(rel.endswith(p) for p in PARSER_FILES) or None
 
 
 def _skip_list():
@@ -48,19 +60,24 @@ def pytest_collection_modifyitems(config, items):
         key = item.nodeid if item.nodeid in skips else _file(item.nodeid) + "::*"
         if key in skips:
             used.add(key)
-            item.add_marker(pytest.mark.skip(reason=f"footmetrics: {skips[key]}"))
+            item.add_marker(pytest.mark.skip(reason=skips[key]))
+            if skips[key].startswith(SKIP_REASONS_NOT_COUNTED):
+                _not_counted.add(item.nodeid)
     unused = sorted(set(skips) - used)
     if unused:
         raise pytest.UsageError("skips.txt names tests that were not collected: " + ", ".join(unused))
 
 
 _results = collections.defaultdict(collections.Counter)
+_not_counted = set()
 
 
 def pytest_runtest_logreport(report):
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         outcome = "skipped" if report.skipped else report.outcome
         _results[_file(report.nodeid)][outcome] += 1
+        if report.nodeid in _not_counted:
+            _results[_file(report.nodeid)]["not counted"] += 1
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -73,15 +90,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         total += c
         write(f"  {file:40} {c['passed']:4} {c['failed']:4} {c['skipped']:4}")
     write(f"  {'all':40} {total['passed']:4} {total['failed']:4} {total['skipped']:4}")
-    counted = collections.Counter()
-    for file, c in _results.items():
-        if file not in PARSER_FILES:
-            counted += c
-    collected = sum(counted.values())
-    rate = counted["passed"] / collected if collected else 0.0
-    write(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped; "
-          f"outside the parser tests {counted['passed']} of {collected} pass ({rate:.1%}, "
-          f"goal {MINIMUM_PASS_RATE:.0%})")
+    for file in sorted(PARSER_FILES):
+        write(f"  {file:40} not collected: footmetrics does not replace the parser")
+    counted = total["passed"] + total["failed"] + total["skipped"] - total["not counted"]
+    rate = total["passed"] / counted if counted else 0.0
+    write(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped "
+          f"({total['not counted']} of them for work with an issue of its own, not counted); "
+          f"pass rate {total['passed']} of {counted} = {rate:.1%} (floor {MINIMUM_PASS_RATE:.0%})")
     config._footmetrics_rate = rate
 
 

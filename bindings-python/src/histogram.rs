@@ -61,13 +61,26 @@ metric_methods!(Histogram, {
             unit,
             registry,
         )?;
-        let mut opts = args.opts(None);
-        if let Some(b) = buckets {
-            opts = opts.buckets(finite_bounds(b)?);
-        }
+        let bounds = match buckets {
+            Some(b) => finite_bounds(b)?,
+            None => footmetrics::PYTHON_DEFAULT_BUCKETS.to_vec(),
+        };
+        let opts = args.opts(None).buckets(bounds);
         Ok(Histogram {
             base: Base::new(py, &args, opts, "histogram")?,
         })
+    }
+
+    /// prometheus_client's default buckets, `+Inf` included, used when `buckets` is not given.
+    #[classattr]
+    #[allow(non_snake_case)]
+    fn DEFAULT_BUCKETS(py: Python<'_>) -> PyResult<Py<pyo3::types::PyTuple>> {
+        let bounds: Vec<f64> = footmetrics::PYTHON_DEFAULT_BUCKETS
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .collect();
+        Ok(pyo3::types::PyTuple::new(py, bounds)?.unbind())
     }
 
     #[pyo3(signature = (amount, exemplar = None))]

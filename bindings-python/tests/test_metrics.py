@@ -176,6 +176,17 @@ def test_histogram_buckets_and_observe(registry):
         Histogram("h3", "H.", buckets=[float("inf")], registry=registry)
 
 
+def test_histogram_default_buckets_are_prometheus_clients(registry):
+    prometheus_client = pytest.importorskip("prometheus_client")
+    assert Histogram.DEFAULT_BUCKETS == prometheus_client.Histogram.DEFAULT_BUCKETS
+    h = Histogram("defaults_seconds", "D.", registry=registry)
+    h.observe(0.6)
+    for bound, count in ((0.5, 0.0), (0.75, 1.0), (7.5, 1.0), (float("inf"), 1.0)):
+        assert registry.get_sample_value(
+            "defaults_seconds_bucket", {"le": "+Inf" if bound == float("inf") else str(bound)}
+        ) == count
+
+
 def test_time_as_context_manager_and_decorator(registry):
     h = Histogram("t", "T.", ["op"], registry=registry)
     with h.labels("ctx").time():

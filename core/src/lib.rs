@@ -60,6 +60,7 @@ pub use info::Info;
 pub use metric::{Metric, MetricFamily, MetricPoint, MetricType, PointValue};
 pub use opts::{
     exponential_buckets, linear_buckets, Opts, DEFAULT_BUCKETS, DEFAULT_CARDINALITY_LIMIT,
+    PYTHON_DEFAULT_BUCKETS,
 };
 pub use process::ProcessCollector;
 pub use registry::{default_registry, Collector, FnCollector, Registry};

@@ -9,9 +9,16 @@ use std::time::Duration;
 /// Prometheus users routinely go higher on request metrics, so allow more before folding.
 pub const DEFAULT_CARDINALITY_LIMIT: usize = 10_000;
 
-/// Default histogram buckets (the Prometheus clients' defaults, in seconds).
+/// Default histogram buckets (client_golang's, client_rust's and prom-client's, in seconds).
 pub const DEFAULT_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// prometheus_client's default histogram buckets (Python's `Histogram.DEFAULT_BUCKETS` without
+/// `+Inf`): Go's with 0.075, 0.75 and 7.5 added. The Python binding uses these so that panels
+/// reading `le="0.75"` keep working after the import swap.
+pub const PYTHON_DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 /// Options for creating a metric or family.

@@ -3,7 +3,7 @@
 # The classes are final: PyO3 classes here are not subclassable.
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Any, Callable, final
+from typing import Any, Callable, ClassVar, final
 
 from typing_extensions import Self, TypeAlias
 
@@ -89,6 +89,7 @@ class Gauge(_Metric):
 
 @final
 class Histogram(_Metric):
+    DEFAULT_BUCKETS: ClassVar[tuple[float, ...]]
     def __init__(self, name: str, documentation: str,
                  labelnames: Iterable[str] | None = None, namespace: str = "",
                  subsystem: str = "", unit: str = "", registry: _Registry = ...,

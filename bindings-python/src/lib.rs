@@ -40,6 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         let on: bool = sys.call_method0("_is_gil_enabled")?.extract()?;
         GIL_ENABLED.store(on, Ordering::Relaxed);
     }
+    m.add_class::<registry::RegistryLock>()?;
     m.add_class::<counter::Counter>()?;
     m.add_class::<gauge::Gauge>()?;
     m.add_class::<histogram::Histogram>()?;

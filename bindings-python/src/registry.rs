@@ -3,10 +3,8 @@
 
 use crate::collector::PyCollector;
 use crate::errors::IntoPy;
-use footmetrics::{
-    Collector, Family, Format, Gauge, Metric, MetricFamily, PointValue, Registry, TextStyle,
-};
-use pyo3::exceptions::PyKeyError;
+use footmetrics::{Collector, Family, Format, Gauge, Metric, MetricFamily, Registry, TextStyle};
+use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -99,6 +97,8 @@ pub(crate) struct CollectorRegistry {
     functions: Arc<FunctionGauges>,
     /// Name custom collectors without `describe()` by calling `collect()` at registration.
     auto_describe: bool,
+    /// A restricted view (`restricted_registry()`): nothing registers in it.
+    restricted: bool,
 }
 
 impl CollectorRegistry {
@@ -115,6 +115,7 @@ impl CollectorRegistry {
             inner,
             functions,
             auto_describe,
+            restricted: false,
         })
     }
 
@@ -122,6 +123,11 @@ impl CollectorRegistry {
     /// lock while it waits for the GIL to call Python collectors, so waiting for the write
     /// lock with the GIL held could deadlock.
     pub(crate) fn register_arc(&self, py: Python<'_>, c: Arc<dyn Collector>) -> PyResult<()> {
+        if self.restricted {
+            return Err(PyTypeError::new_err(
+                "a restricted registry is a view: register in the registry it restricts",
+            ));
+        }
         py.detach(|| self.inner.register_arc(c)).py()
     }
 
@@ -171,20 +177,78 @@ fn collector_of(object: &Bound<'_, PyAny>, auto_describe: bool) -> PyResult<Arc<
 #[pymethods]
 impl CollectorRegistry {
     #[new]
-    #[pyo3(signature = (auto_describe = false, target_info = None))]
-    fn new(auto_describe: bool, target_info: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let inner = match target_info {
-            None => Registry::new(),
-            Some(info) => {
-                let labels = crate::exemplar::string_pairs(info)?;
-                let r = Registry::new();
-                let opts = footmetrics::Opts::new("target_info", "Target metadata");
-                let fam = r.info(&opts).py()?;
-                fam.set(&labels).py()?;
-                r
-            }
-        };
+    #[pyo3(signature = (auto_describe = false, target_info = None, support_collectors_without_names = false))]
+    fn new(
+        auto_describe: bool,
+        target_info: Option<&Bound<'_, PyDict>>,
+        support_collectors_without_names: bool,
+    ) -> PyResult<Self> {
+        let inner = Registry::new();
+        inner.set_collect_nameless(support_collectors_without_names);
+        if let Some(info) = target_info {
+            inner
+                .set_target_info(&crate::exemplar::string_pairs(info)?)
+                .py()?;
+        }
         CollectorRegistry::wrap(inner, auto_describe)
+    }
+
+    /// A view collecting only the samples named in `names` (the collectors producing them,
+    /// and with `support_collectors_without_names` those that name nothing), as this registry
+    /// is at each collect or scrape.
+    fn restricted_registry(&self, names: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let names = names
+            .try_iter()?
+            .map(|n| n.and_then(|n| n.extract::<String>()))
+            .collect::<PyResult<Vec<_>>>()?;
+        let inner = Registry::new();
+        inner.set_text_style(self.inner.text_style());
+        // The view's scrapes refresh this registry's function gauges first.
+        inner
+            .register(FunctionGaugesCollector(self.functions.clone()))
+            .py()?;
+        inner
+            .register(self.inner.restricted_collector(names))
+            .py()?;
+        Ok(CollectorRegistry {
+            inner,
+            functions: self.functions.clone(),
+            auto_describe: false,
+            restricted: true,
+        })
+    }
+
+    /// Sets (or with an empty dict or None, removes) the `target_info` labels; ValueError while
+    /// another metric produces `target_info`.
+    fn set_target_info(&self, py: Python<'_>, labels: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let labels = match labels {
+            Some(l) => crate::exemplar::string_pairs(l)?,
+            None => Vec::new(),
+        };
+        py.detach(|| self.inner.set_target_info(&labels)).py()
+    }
+
+    /// The `target_info` labels, or None when unset.
+    fn get_target_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        match self.inner.target_info() {
+            None => Ok(None),
+            Some(labels) => {
+                let d = PyDict::new(py);
+                for (k, v) in labels {
+                    d.set_item(k, v)?;
+                }
+                Ok(Some(d))
+            }
+        }
+    }
+
+    /// The registry's lock, as far as callers can observe it: `locked()` tells whether a
+    /// registration or scrape holds it now.
+    #[getter]
+    fn _lock(&self) -> RegistryLock {
+        RegistryLock {
+            inner: self.inner.clone(),
+        }
     }
 
     /// Registers a metric created with `registry=None` (or in another registry), or a custom
@@ -230,17 +294,30 @@ impl CollectorRegistry {
         };
         let families = py.detach(|| self.inner.gather());
         for f in &families {
-            for (sample, mut sample_labels, value) in flat_samples(f) {
-                if sample != name {
+            for mut sample in f.flat_samples() {
+                if sample.name != name {
                     continue;
                 }
-                sample_labels.sort();
-                if sample_labels == want {
-                    return Ok(Some(value));
+                sample.labels.sort();
+                if sample.labels == want {
+                    return Ok(Some(sample.value));
                 }
             }
         }
         Ok(None)
+    }
+}
+
+/// A registry's lock as prometheus_client exposes it (`registry._lock.locked()`).
+#[pyclass(module = "footmetrics._core", frozen)]
+pub(crate) struct RegistryLock {
+    inner: Registry,
+}
+
+#[pymethods]
+impl RegistryLock {
+    fn locked(&self) -> bool {
+        self.inner.is_locked()
     }
 }
 
@@ -300,92 +377,22 @@ fn metric_classes(py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
     })
 }
 
-/// `(sample name, labels, value)` of every sample of `f`, as `prometheus_client` names them.
-/// A sample as `prometheus_client` lists it: name, label pairs, value.
-type FlatSample = (String, Vec<(String, String)>, f64);
-
-fn flat_samples(f: &MetricFamily) -> Vec<FlatSample> {
-    let mut out = Vec::new();
-    let n = &f.name;
-    for p in &f.points {
-        let labels = p.labels.clone();
-        let with = |k: &str, v: String| {
-            let mut l = labels.clone();
-            l.push((k.to_owned(), v));
-            l
-        };
-        match &p.value {
-            PointValue::Counter { value, created, .. } => {
-                out.push((format!("{n}_total"), labels.clone(), *value));
-                if let Some(c) = created {
-                    out.push((format!("{n}_created"), labels.clone(), *c));
-                }
-            }
-            PointValue::Gauge(v) | PointValue::Unknown(v) => {
-                out.push((n.clone(), labels.clone(), *v))
-            }
-            PointValue::Histogram {
-                buckets,
-                count,
-                sum,
-                created,
-            } => {
-                for (le, cum, _) in buckets {
-                    out.push((
-                        format!("{n}_bucket"),
-                        with("le", footmetrics::fmt::float_string_openmetrics(*le)),
-                        *cum as f64,
-                    ));
-                }
-                out.push((format!("{n}_count"), labels.clone(), *count as f64));
-                out.push((format!("{n}_sum"), labels.clone(), *sum));
-                if let Some(c) = created {
-                    out.push((format!("{n}_created"), labels.clone(), *c));
-                }
-            }
-            PointValue::Summary {
-                count,
-                sum,
-                quantiles,
-                created,
-            } => {
-                for (q, v) in quantiles {
-                    out.push((n.clone(), with("quantile", q.to_string()), *v));
-                }
-                out.push((format!("{n}_count"), labels.clone(), *count as f64));
-                out.push((format!("{n}_sum"), labels.clone(), *sum));
-                if let Some(c) = created {
-                    out.push((format!("{n}_created"), labels.clone(), *c));
-                }
-            }
-            PointValue::Info(info) => {
-                let mut l = labels.clone();
-                l.extend(info.iter().cloned());
-                out.push((format!("{n}_info"), l, 1.0));
-            }
-            PointValue::Sample { name, value, .. } => out.push((name.clone(), labels, *value)),
-            PointValue::StateSet(states) => {
-                for (s, on) in states {
-                    out.push((n.clone(), with(n, s.clone()), if *on { 1.0 } else { 0.0 }));
-                }
-            }
-        }
-    }
-    out
-}
-
 pub(crate) fn to_python_metric<'py>(
     py: Python<'py>,
     f: &MetricFamily,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (metric_class, sample_class) = metric_classes(py)?;
     let list = PyList::empty(py);
-    for (name, labels, value) in flat_samples(f) {
+    for s in f.flat_samples() {
         let d = PyDict::new(py);
-        for (k, v) in labels {
+        for (k, v) in s.labels {
             d.set_item(k, v)?;
         }
-        list.append(sample_class.bind(py).call1((name, d, value))?)?;
+        list.append(
+            sample_class
+                .bind(py)
+                .call1((s.name, d, s.value, s.timestamp))?,
+        )?;
     }
     let metric = metric_class.bind(py).call1((
         f.name.as_str(),
@@ -419,7 +426,7 @@ pub(crate) fn render_for_scrape<'py>(
                 let mut enc = footmetrics::Encoder::new(&mut out, format, "")
                     .with_text_style(inner.text_style());
                 for f in &families {
-                    if flat_samples(f).iter().any(|(n, _, _)| names.contains(n)) {
+                    if f.flat_samples().iter().any(|s| names.contains(&s.name)) {
                         enc.family(f);
                     }
                 }

@@ -57,7 +57,7 @@ pub use family::{render_pairs, ChildRef, Desc, Family, OVERFLOW_LABEL_VALUE};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSnapshot, HistogramTimer};
 pub use info::Info;
-pub use metric::{Metric, MetricFamily, MetricPoint, MetricType, PointValue};
+pub use metric::{FlatSample, Metric, MetricFamily, MetricPoint, MetricType, PointValue};
 pub use opts::{
     exponential_buckets, linear_buckets, Opts, DEFAULT_BUCKETS, DEFAULT_CARDINALITY_LIMIT,
     PYTHON_DEFAULT_BUCKETS,

@@ -13,7 +13,8 @@ use crate::metric::{Metric, MetricFamily, MetricType, PointValue};
 use crate::opts::Opts;
 use crate::validate;
 use crate::{Counter, Gauge, Histogram, Info, StateSet, Summary};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Something that produces families at scrape time: label families, the process collector,
@@ -70,6 +71,18 @@ struct Entry {
     id: usize,
     names: Vec<String>,
     collector: Arc<dyn Collector>,
+    /// Registered without names while the registry collects such collectors in restricted
+    /// views (see [`Registry::set_collect_nameless`]).
+    nameless: bool,
+}
+
+/// The sample name the target info family takes; no collector may produce it while it is set.
+pub const TARGET_INFO: &str = "target_info";
+
+/// The registry's target info: an info family `target` (`target_info{...} 1`) and its labels.
+struct TargetInfo {
+    family: Family<Info>,
+    labels: Vec<(String, String)>,
 }
 
 struct RegistryInner {
@@ -78,6 +91,11 @@ struct RegistryInner {
     entries: RwLock<Vec<Entry>>,
     /// [`TextStyle`] as its discriminant: 0 Go, 1 prometheus_client.
     text_style: AtomicU8,
+    /// Whether collectors registered without names from now on are collected by restricted
+    /// views (they cannot be selected by name).
+    collect_nameless: AtomicBool,
+    /// Rendered first; changed under the `entries` write lock.
+    target_info: RwLock<Option<TargetInfo>>,
 }
 
 /// A set of collectors. Cheap to clone; clones share the set.
@@ -103,6 +121,8 @@ impl Registry {
                 const_rendered: String::new(),
                 entries: RwLock::new(Vec::new()),
                 text_style: AtomicU8::new(0),
+                collect_nameless: AtomicBool::new(false),
+                target_info: RwLock::new(None),
             }),
         }
     }
@@ -124,6 +144,8 @@ impl Registry {
                 const_rendered: rendered,
                 entries: RwLock::new(Vec::new()),
                 text_style: AtomicU8::new(0),
+                collect_nameless: AtomicBool::new(false),
+                target_info: RwLock::new(None),
             }),
         })
     }
@@ -142,6 +164,74 @@ impl Registry {
             0 => TextStyle::Go,
             _ => TextStyle::PrometheusClient,
         }
+    }
+
+    /// Whether collectors registered from now on that name nothing (no descriptions) are
+    /// collected by every [`restricted`](Self::restricted) view, as prometheus_client's
+    /// `support_collectors_without_names`. Off by default: such collectors are left out.
+    pub fn set_collect_nameless(&self, on: bool) {
+        self.inner.collect_nameless.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether a registration or a scrape holds the registry's lock right now.
+    pub fn is_locked(&self) -> bool {
+        self.inner.entries.try_write().is_err()
+    }
+
+    /// Sets the target info labels (`target_info{labels} 1`, help "Target metadata", rendered
+    /// first), replaces them, or removes the family when `labels` is empty. Setting it fails
+    /// while another collector produces `target_info`; while it is set, registering one fails.
+    pub fn set_target_info<K: AsRef<str>, V: AsRef<str>>(&self, labels: &[(K, V)]) -> Result<()> {
+        let entries = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut target = self
+            .inner
+            .target_info
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if labels.is_empty() {
+            *target = None;
+            return Ok(());
+        }
+        if target.is_none()
+            && entries
+                .iter()
+                .any(|e| e.names.iter().any(|n| n == TARGET_INFO))
+        {
+            return Err(Error::AlreadyRegistered(TARGET_INFO.to_owned()));
+        }
+        let family = Family::<Info>::new(&Opts::new("target", "Target metadata"))?;
+        family.unlabelled()?.set(labels)?;
+        *target = Some(TargetInfo {
+            family,
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+                .collect(),
+        });
+        Ok(())
+    }
+
+    /// The target info labels, if set.
+    pub fn target_info(&self) -> Option<Vec<(String, String)>> {
+        self.inner
+            .target_info
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|t| t.labels.clone())
+    }
+
+    fn target_family(&self) -> Option<Family<Info>> {
+        self.inner
+            .target_info
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|t| t.family.clone())
     }
 
     /// Adds a collector. Fails if it is already registered, if any name it produces is
@@ -180,10 +270,15 @@ impl Registry {
                 return Err(Error::AlreadyRegistered(n.clone()));
             }
         }
+        if names.iter().any(|n| n == TARGET_INFO) && self.target_family().is_some() {
+            return Err(Error::AlreadyRegistered(TARGET_INFO.to_owned()));
+        }
+        let nameless = names.is_empty() && self.inner.collect_nameless.load(Ordering::Relaxed);
         entries.push(Entry {
             id,
             names,
             collector,
+            nameless,
         });
         Ok(())
     }
@@ -287,6 +382,9 @@ impl Registry {
             .with_text_style(self.text_style())
             .with_default_labels(default_labels);
         let mut overflowed: Vec<(String, u64)> = Vec::new();
+        if let Some(t) = self.target_family() {
+            t.encode(&mut enc);
+        }
         for e in entries.iter() {
             e.collector.encode(&mut enc);
             overflowed.extend(e.collector.overflowed());
@@ -316,7 +414,10 @@ impl Registry {
     /// Every family as owned data, registry const labels included on each point.
     pub fn gather(&self) -> Vec<MetricFamily> {
         let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
-        let mut out = Vec::new();
+        let mut out = self
+            .target_family()
+            .map(|t| t.collect())
+            .unwrap_or_default();
         let mut overflowed = Vec::new();
         for e in entries.iter() {
             out.extend(e.collector.collect());
@@ -326,8 +427,65 @@ impl Registry {
         if !overflowed.is_empty() {
             out.push(overflow_family(overflowed));
         }
+        self.add_const_labels(&mut out);
+        out
+    }
+
+    /// Only the samples named in `names`, as prometheus_client's restricted registries
+    /// collect them: from the collectors producing one of those names (and those registered
+    /// without names while [`set_collect_nameless`](Self::set_collect_nameless) was on), each
+    /// family cut down to the named samples and left out when none is. The target info
+    /// comes first when `target_info` is named. The lock is released before any collector runs.
+    pub fn gather_restricted(&self, names: &HashSet<String>) -> Vec<MetricFamily> {
+        let collectors: Vec<Arc<dyn Collector>> = {
+            let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
+            entries
+                .iter()
+                .filter(|e| {
+                    e.nameless
+                        || e.names
+                            .iter()
+                            .any(|n| n != TARGET_INFO && names.contains(n))
+                })
+                .map(|e| e.collector.clone())
+                .collect()
+        };
+        let mut out = Vec::new();
+        if names.contains(TARGET_INFO) {
+            if let Some(t) = self.target_family() {
+                out.extend(t.collect());
+            }
+        }
+        for c in collectors {
+            out.extend(c.collect());
+        }
+        self.add_const_labels(&mut out);
+        out.iter().filter_map(|f| f.restricted(names)).collect()
+    }
+
+    /// A registry rendering only the samples named in `names` of this one, as it is at each
+    /// scrape (metrics registered here later are included): see
+    /// [`gather_restricted`](Self::gather_restricted).
+    pub fn restricted(&self, names: impl IntoIterator<Item = String>) -> Registry {
+        let view = Registry::new();
+        view.set_text_style(self.text_style());
+        // A fresh registry holds nothing this could clash with.
+        let _ = view.register(self.restricted_collector(names));
+        view
+    }
+
+    /// The collector behind [`restricted`](Self::restricted), for a view that registers
+    /// collectors of its own ahead of it.
+    pub fn restricted_collector(&self, names: impl IntoIterator<Item = String>) -> impl Collector {
+        Restricted {
+            registry: self.clone(),
+            names: names.into_iter().collect(),
+        }
+    }
+
+    fn add_const_labels(&self, out: &mut [MetricFamily]) {
         if !self.inner.const_labels.is_empty() {
-            for f in &mut out {
+            for f in out.iter_mut() {
                 for p in &mut f.points {
                     let mut labels = self.inner.const_labels.clone();
                     labels.append(&mut p.labels);
@@ -335,7 +493,21 @@ impl Registry {
                 }
             }
         }
-        out
+    }
+}
+
+/// The collector behind [`Registry::restricted`].
+struct Restricted {
+    registry: Registry,
+    names: HashSet<String>,
+}
+
+impl Collector for Restricted {
+    fn descs(&self) -> Vec<Desc> {
+        Vec::new()
+    }
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.registry.gather_restricted(&self.names)
     }
 }
 

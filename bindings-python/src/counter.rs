@@ -44,7 +44,7 @@ metric_methods!(Counter, {
             unit,
             registry,
         )?;
-        let opts = args.opts(Some("_total"));
+        let opts = args.opts(Some("_total"), true)?;
         Ok(Counter {
             base: Base::new(py, &args, opts, "counter")?,
         })
@@ -80,6 +80,12 @@ metric_methods!(Counter, {
                 .unbind(),
         };
         Ok(ExceptionCounter::new(self.base.leaf()?.clone(), exception))
+    }
+
+    /// Back to zero, as if the process had restarted: `_created` becomes now.
+    fn reset(&self) -> PyResult<()> {
+        self.base.leaf()?.reset();
+        Ok(())
     }
 
     /// Current value (tests and debugging; prometheus_client keeps it in `_value`).

@@ -11,10 +11,9 @@ pub(crate) fn exemplar_labels(e: &Bound<'_, PyDict>) -> PyResult<Vec<(String, St
 pub(crate) fn string_pairs(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, String)>> {
     d.iter()
         .map(|(k, v)| {
-            let k = k
-                .extract::<String>()
-                .map_err(|_| pyo3::exceptions::PyTypeError::new_err("label names must be str"))?;
-            Ok((k, v.str()?.extract::<String>()?))
+            let k = crate::family::utf8_str(&k, "label name")?;
+            let v = crate::family::utf8_str(v.str()?.as_any(), "label value")?;
+            Ok((k, v))
         })
         .collect()
 }

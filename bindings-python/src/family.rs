@@ -66,12 +66,8 @@ impl<'py> MetricArgs<'py> {
         registry: RegistryArg,
     ) -> PyResult<Self> {
         let registry = registry.resolve(py)?;
-        let name: String = name
-            .extract()
-            .map_err(|_| PyTypeError::new_err("metric name must be a str"))?;
-        let documentation: String = documentation
-            .extract()
-            .map_err(|_| PyTypeError::new_err("documentation must be a str"))?;
+        let name = utf8_str(name, "metric name")?;
+        let documentation = utf8_str(documentation, "documentation")?;
         let empty = PyTuple::empty(py);
         let labelnames = labelnames.unwrap_or(empty.as_any());
         if labelnames.is_instance_of::<PyString>() {
@@ -81,10 +77,10 @@ impl<'py> MetricArgs<'py> {
             ));
         }
         let labelnames = labelnames
-            .try_iter()?
-            .map(|l| l.and_then(|l| l.extract::<String>()))
-            .collect::<PyResult<Vec<_>>>()
-            .map_err(|_| PyTypeError::new_err("labelnames must be a sequence of str"))?;
+            .try_iter()
+            .map_err(|_| PyTypeError::new_err("labelnames must be a sequence of str"))?
+            .map(|l| utf8_str(&l?, "label name"))
+            .collect::<PyResult<Vec<_>>>()?;
         Ok(MetricArgs {
             name,
             documentation,
@@ -96,25 +92,31 @@ impl<'py> MetricArgs<'py> {
         })
     }
 
-    /// Core options: the full name as `prometheus_client` builds it (the unit appended when the
-    /// name does not already end with it), with `_created` as the process is configured.
-    pub fn opts(&self, suffix_to_strip: Option<&str>) -> Opts {
-        let mut name = self.name.clone();
-        if let Some(s) = suffix_to_strip {
-            if let Some(stripped) = name.strip_suffix(s) {
-                name = stripped.to_owned();
-            }
-        }
-        let mut full = [self.namespace.as_str(), self.subsystem.as_str(), &name]
+    /// Core options: the full name as `prometheus_client` builds it: namespace, subsystem and
+    /// name joined, `suffix_to_strip` (a counter's `_total`) taken off, then the unit appended
+    /// when the name does not already end with it; `_created` as the process is configured.
+    /// Info and Enum (`unit_allowed` false) refuse a unit.
+    pub fn opts(&self, suffix_to_strip: Option<&str>, unit_allowed: bool) -> PyResult<Opts> {
+        let mut full = [self.namespace.as_str(), self.subsystem.as_str(), &self.name]
             .iter()
             .filter(|p| !p.is_empty())
             .copied()
             .collect::<Vec<_>>()
             .join("_");
-        let mut opts = Opts::new("", self.documentation.clone());
+        if let Some(s) = suffix_to_strip {
+            if let Some(stripped) = full.strip_suffix(s) {
+                full = stripped.to_owned();
+            }
+        }
+        let mut opts = Opts::new("", self.documentation.clone()).name_is_base(true);
         if !self.unit.is_empty() {
             if !full.ends_with(&format!("_{}", self.unit)) {
                 full = format!("{full}_{}", self.unit);
+            }
+            if !unit_allowed {
+                return Err(PyValueError::new_err(format!(
+                    "Metric name is of a type that cannot have a unit: {full}"
+                )));
             }
             opts = opts.unit(self.unit.clone());
         }
@@ -126,15 +128,53 @@ impl<'py> MetricArgs<'py> {
         if crate::gil_enabled() {
             opts = opts.shards(1);
         }
-        opts
+        Ok(opts)
     }
 }
 
-/// Label values as prometheus_client takes them: `str()` of each.
-fn label_strings(values: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
+/// A Python str as UTF-8, or a clear error: TypeError for a non-str, ValueError naming the
+/// lone surrogate (which UTF-8 cannot encode, so no exposition could carry it) and where it is.
+pub(crate) fn utf8_str(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    let s = value
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
+    if let Ok(text) = s.extract::<String>() {
+        return Ok(text);
+    }
+    // Only a lone surrogate makes a str unencodable: find it for the message.
+    let bytes = s
+        .call_method1("encode", ("utf-8", "surrogatepass"))?
+        .extract::<Vec<u8>>()?;
+    let (index, code) = match std::str::from_utf8(&bytes) {
+        Ok(_) => (0, 0),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let prefix = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            let b = &bytes[at..];
+            let code = if b.len() >= 3 {
+                (u32::from(b[0] & 0x0f) << 12)
+                    | (u32::from(b[1] & 0x3f) << 6)
+                    | u32::from(b[2] & 0x3f)
+            } else {
+                0
+            };
+            (prefix.chars().count(), code)
+        }
+    };
+    Err(PyValueError::new_err(format!(
+        "{what} contains a lone surrogate (U+{code:04X} at index {index}), which UTF-8 cannot \
+         encode: {:?}",
+        s.to_string_lossy()
+    )))
+}
+
+/// Label values as prometheus_client takes them: `str()` of each (any object, a list too).
+pub(crate) fn label_strings<'a>(
+    values: impl IntoIterator<Item = Bound<'a, PyAny>>,
+) -> PyResult<Vec<String>> {
     values
-        .iter()
-        .map(|v| v.str().and_then(|s| s.extract::<String>()))
+        .into_iter()
+        .map(|v| utf8_str(v.str()?.as_any(), "label value"))
         .collect()
 }
 
@@ -240,13 +280,23 @@ impl<M: Metric + Clone> Base<M> {
                 PyTuple::new(py, ordered)?
             }
         };
-        if let Some(child) = children.get_item(&key)? {
-            return Ok(child.unbind());
-        }
+        // An unhashable value (`labels([1])`) is looked up by the str() of each value.
+        let key = match children.get_item(&key) {
+            Ok(Some(child)) => return Ok(child.unbind()),
+            Ok(None) => key,
+            Err(e) if e.is_instance_of::<PyTypeError>(py) => {
+                let key = PyTuple::new(py, label_strings(key.iter())?)?;
+                if let Some(child) = children.get_item(&key)? {
+                    return Ok(child.unbind());
+                }
+                key
+            }
+            Err(e) => return Err(e),
+        };
         if key.len() != self.labelnames.len() {
             return Err(PyValueError::new_err("Incorrect label count"));
         }
-        let values = label_strings(&key)?;
+        let values = label_strings(key.iter())?;
         let handle = self.family.with_label_values(&values).py()?;
         let child: Py<PyAny> = Bound::new(py, make(handle))?.into_any().unbind();
         // Bounded like the family: past its limit, lookups fold into the overflow series anyway.
@@ -266,18 +316,35 @@ impl<M: Metric + Clone> Base<M> {
                 values.len()
             )));
         }
-        let values = label_strings(values)?;
+        let values = label_strings(values.iter())?;
         self.family.remove(&values).py()?;
         // Several argument tuples may name the same child (1 and "1"): drop the whole cache.
         children.bind(py).clear();
         Ok(())
     }
 
-    /// `clear()`.
+    /// `remove_by_labels({name: value})`: removes every child whose labels include these.
+    pub fn remove_by_labels(&self, py: Python<'_>, labels: &Bound<'_, PyAny>) -> PyResult<()> {
+        let children = self.parent_children("remove_by_labels")?;
+        let labels = labels.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err("labels must be a dict of {label_name: label_value}")
+        })?;
+        let mut pairs = Vec::with_capacity(labels.len());
+        for (k, v) in labels.iter() {
+            pairs.push((utf8_str(&k, "label name")?, label_strings([v])?.remove(0)));
+        }
+        if self.family.remove_matching(&pairs).py()? > 0 {
+            children.bind(py).clear();
+        }
+        Ok(())
+    }
+
+    /// `clear()`: a metric without labels has nothing to clear.
     pub fn clear(&self, py: Python<'_>) -> PyResult<()> {
-        let children = self.parent_children("clear")?;
-        self.family.clear();
-        children.bind(py).clear();
+        if let Some(children) = &self.children {
+            self.family.clear();
+            children.bind(py).clear();
+        }
         Ok(())
     }
 
@@ -288,10 +355,6 @@ impl<M: Metric + Clone> Base<M> {
                 self.kind, self.name
             ))
         })
-    }
-
-    pub fn describe(&self) -> String {
-        format!("{}:{}", self.kind, self.name)
     }
 }
 
@@ -321,6 +384,10 @@ macro_rules! metric_methods {
                 self.base.clear(py)
             }
 
+            fn remove_by_labels(&self, py: Python<'_>, labels: &Bound<'_, PyAny>) -> PyResult<()> {
+                self.base.remove_by_labels(py, labels)
+            }
+
             fn _footmetrics_collector(&self) -> $crate::registry::CollectorHandle {
                 $crate::registry::handle_of(&self.base.family)
             }
@@ -336,7 +403,7 @@ macro_rules! metric_methods {
             }
 
             fn __repr__(&self) -> String {
-                format!("footmetrics.{}({})", stringify!($ty), self.base.describe())
+                format!("footmetrics.metrics.{}({})", stringify!($ty), self.base.name)
             }
 
             $($own)*

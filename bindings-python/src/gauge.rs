@@ -69,7 +69,7 @@ metric_methods!(Gauge, {
             unit,
             registry,
         )?;
-        let opts = args.opts(None);
+        let opts = args.opts(None, true)?;
         let registry = match &args.registry {
             Some(r) => Some(r.cast::<CollectorRegistry>()?.clone().unbind()),
             None => None,
@@ -124,8 +124,12 @@ metric_methods!(Gauge, {
     }
 
     /// Sets the gauge to the duration of a block or call.
-    fn time(&self) -> PyResult<Timer> {
-        Ok(Timer::new(TimerTarget::Gauge(self.base.leaf()?.clone())))
+    /// On a labelled parent, the block picks the child with the timer's `labels()`.
+    fn time(slf: &Bound<'_, Self>) -> Timer {
+        match &slf.get().base.leaf {
+            Some(g) => Timer::new(TimerTarget::Gauge(g.clone())),
+            None => Timer::new(TimerTarget::parent(slf, "set")),
+        }
     }
 
     fn _get(&self) -> PyResult<f64> {

@@ -65,7 +65,7 @@ metric_methods!(Histogram, {
             Some(b) => finite_bounds(b)?,
             None => footmetrics::PYTHON_DEFAULT_BUCKETS.to_vec(),
         };
-        let opts = args.opts(None).buckets(bounds);
+        let opts = args.opts(None, true)?.buckets(bounds);
         Ok(Histogram {
             base: Base::new(py, &args, opts, "histogram")?,
         })
@@ -93,10 +93,25 @@ metric_methods!(Histogram, {
         Ok(())
     }
 
-    /// Observes the duration of a block or call, in seconds.
-    fn time(&self) -> PyResult<Timer> {
-        Ok(Timer::new(TimerTarget::Histogram(
-            self.base.leaf()?.clone(),
-        )))
+    /// Observes the duration of a block or call, in seconds. On a labelled parent, the
+    /// block picks the child with the timer's `labels()`.
+    fn time(slf: &Bound<'_, Self>) -> Timer {
+        match &slf.get().base.leaf {
+            Some(h) => Timer::new(TimerTarget::Histogram(h.clone())),
+            None => Timer::new(TimerTarget::parent(slf, "observe")),
+        }
+    }
+
+    /// The bucket upper bounds, `+Inf` last (prometheus_client's attribute).
+    #[getter]
+    fn _upper_bounds(&self) -> Vec<f64> {
+        self.base
+            .family
+            .config()
+            .bounds()
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .collect()
     }
 });

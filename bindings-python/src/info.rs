@@ -42,7 +42,7 @@ metric_methods!(Info, {
             unit,
             registry,
         )?;
-        let opts = args.opts(Some("_info"));
+        let opts = args.opts(None, false)?;
         Ok(Info {
             base: Base::new(py, &args, opts, "info")?,
         })
@@ -51,6 +51,9 @@ metric_methods!(Info, {
     /// Sets the info labels (a dict of str to str).
     fn info(&self, val: &Bound<'_, PyDict>) -> PyResult<()> {
         let info = self.base.leaf()?;
+        if val.values().iter().any(|v| v.is_none()) {
+            return Err(PyValueError::new_err("Label value cannot be None"));
+        }
         let pairs = crate::exemplar::string_pairs(val)?;
         if pairs.iter().any(|(k, _)| self.base.labelnames.contains(k)) {
             return Err(PyValueError::new_err("Overlapping labels for Info metric"));

@@ -71,7 +71,7 @@ metric_methods!(Enum, {
                 args.name
             )));
         }
-        let opts = args.opts(None).states(&states);
+        let opts = args.opts(None, false)?.states(&states);
         let e = Enum {
             base: Base::new(py, &args, opts, "enum")?,
             first,

@@ -40,7 +40,7 @@ metric_methods!(Summary, {
             unit,
             registry,
         )?;
-        let opts = args.opts(None);
+        let opts = args.opts(None, true)?;
         Ok(Summary {
             base: Base::new(py, &args, opts, "summary")?,
         })
@@ -52,7 +52,11 @@ metric_methods!(Summary, {
     }
 
     /// Observes the duration of a block or call, in seconds.
-    fn time(&self) -> PyResult<Timer> {
-        Ok(Timer::new(TimerTarget::Summary(self.base.leaf()?.clone())))
+    /// On a labelled parent, the block picks the child with the timer's `labels()`.
+    fn time(slf: &Bound<'_, Self>) -> Timer {
+        match &slf.get().base.leaf {
+            Some(s) => Timer::new(TimerTarget::Summary(s.clone())),
+            None => Timer::new(TimerTarget::parent(slf, "observe")),
+        }
     }
 });

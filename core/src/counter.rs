@@ -45,7 +45,8 @@ pub struct CounterCore {
     /// being written, so they stay in every core's cache.
     shards: Box<[Shard]>,
     mask: usize,
-    created: f64,
+    /// `_created` as f64 bits (NaN when the family exports none); moved by [`Counter::reset`].
+    created: AtomicU64,
     exemplar: ArcSwapOption<Exemplar>,
     meta: ChildMeta,
 }
@@ -128,18 +129,24 @@ impl Counter {
         int as f64 + float
     }
 
-    /// Sets the counter back to zero (prom-client's `reset`, tests).
+    /// Sets the counter back to zero, as a restart would (prom-client's and prometheus_client's
+    /// `reset`): its `_created` time, when it has one, becomes now.
     pub fn reset(&self) {
         for s in self.0.shards.iter() {
             s.0.int.store(0, Ordering::Relaxed);
             s.0.float_bits.store(0, Ordering::Relaxed);
         }
         self.0.exemplar.store(None);
+        if !self.created().is_nan() {
+            self.0
+                .created
+                .store(now_seconds().to_bits(), Ordering::Relaxed);
+        }
     }
 
     /// When the counter was created (seconds since the epoch).
     pub fn created(&self) -> f64 {
-        self.0.created
+        f64::from_bits(self.0.created.load(Ordering::Relaxed))
     }
 
     /// The first shard's cells; see the module docs for the layout.
@@ -195,11 +202,14 @@ impl Metric for Counter {
         Counter(Arc::new(CounterCore {
             mask: shards.len() - 1,
             shards,
-            created: if config.created {
-                now_seconds()
-            } else {
-                f64::NAN
-            },
+            created: AtomicU64::new(
+                if config.created {
+                    now_seconds()
+                } else {
+                    f64::NAN
+                }
+                .to_bits(),
+            ),
             exemplar: ArcSwapOption::empty(),
             meta,
         }))
@@ -215,19 +225,20 @@ impl Metric for Counter {
         let ex = self.0.exemplar.load();
         w.exemplar(ex.as_deref());
         w.end();
-        if !self.0.created.is_nan() {
-            w.created(self.0.created);
+        let created = Counter::created(self);
+        if !created.is_nan() {
+            w.created(created);
         }
     }
 
     fn created(&self) -> Option<f64> {
-        Some(self.0.created).filter(|c| !c.is_nan())
+        Some(Counter::created(self)).filter(|c| !c.is_nan())
     }
 
     fn point(&self, _: &CounterConfig) -> PointValue {
         PointValue::Counter {
             value: self.get(),
-            created: Some(self.0.created).filter(|c| !c.is_nan()),
+            created: Some(Counter::created(self)).filter(|c| !c.is_nan()),
             exemplar: self.0.exemplar.load_full().map(|e| (*e).clone()),
         }
     }

@@ -443,6 +443,42 @@ impl<M: Metric> Family<M> {
         removed
     }
 
+    /// Removes every label set whose values match all of `labels` (`(label name, value)`
+    /// pairs naming some of the family's labels); returns how many were removed. Fails, removing
+    /// nothing, when a name is not one of the family's labels. No pairs remove nothing.
+    pub fn remove_matching<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        labels: &[(K, V)],
+    ) -> Result<usize> {
+        let inner = &*self.inner;
+        let names = &inner.desc.label_names;
+        let mut wanted = Vec::with_capacity(labels.len());
+        for (k, v) in labels {
+            let Some(i) = names.iter().position(|n| n == k.as_ref()) else {
+                return Err(Error::UnknownLabel(format!(
+                    "{:?} is not one of {names:?}",
+                    k.as_ref()
+                )));
+            };
+            wanted.push((i, v.as_ref()));
+        }
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let matching: Vec<Vec<Box<str>>> = inner
+            .children
+            .pin()
+            .keys()
+            .filter(|k| wanted.iter().all(|(i, v)| &*k.0[*i] == *v))
+            .map(|k| k.0.to_vec())
+            .collect();
+        Ok(matching
+            .iter()
+            .filter(|k| self.remove_locked(&LabelRef(&k[..])))
+            .count())
+    }
+
     /// Removes every label set.
     pub fn clear(&self) {
         let inner = &*self.inner;

@@ -43,6 +43,10 @@ pub struct Opts {
     pub shards: Option<usize>,
     /// Emit `_created` samples in OpenMetrics output.
     pub created: bool,
+    /// The name is the family's base name as given: a type suffix it ends with (`_total`,
+    /// `_info`) is kept, as prometheus_client keeps `requests_total` built from `requests` and
+    /// the unit `total` (its samples are then `requests_total_total`).
+    pub name_is_base: bool,
 }
 
 impl Opts {
@@ -61,6 +65,7 @@ impl Opts {
             expiry: None,
             shards: None,
             created: true,
+            name_is_base: false,
         }
     }
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
@@ -107,6 +112,11 @@ impl Opts {
         self.created = enabled;
         self
     }
+    /// See [`name_is_base`](Self::name_is_base).
+    pub fn name_is_base(mut self, yes: bool) -> Self {
+        self.name_is_base = yes;
+        self
+    }
 
     /// `namespace_subsystem_name`, skipping empty parts (as `client_golang` builds it).
     pub fn fq_name(&self) -> String {
@@ -127,7 +137,11 @@ impl Opts {
     pub(crate) fn family_name(&self, kind: MetricType) -> Result<String> {
         let fq = self.fq_name();
         validate::metric_name(&fq)?;
-        let base = base_name(&fq, kind).to_owned();
+        let base = if self.name_is_base {
+            fq.clone()
+        } else {
+            base_name(&fq, kind).to_owned()
+        };
         if base.is_empty() {
             return Err(Error::InvalidMetricName(fq));
         }

@@ -77,9 +77,8 @@ def test_time_on_labelled_parent_picks_child_in_block(lib, kind):
     sample = "m" if kind == "Gauge" else "m_sum"
     assert value(r, sample, l="foo") == t.duration
     # Without labels() the parent cannot record.
-    with pytest.raises(ValueError):
-        with m.time():
-            pass
+    with pytest.raises(ValueError), m.time():
+        pass
 
 
 @LIBS
@@ -170,3 +169,38 @@ def test_repr_names_our_module():
     assert repr(c) == "footmetrics.metrics.Counter(c)"
     pc = prometheus_client.Counter("c_total", "help", registry=None)
     assert repr(pc) == "prometheus_client.metrics.Counter(c)"
+
+
+@LIBS
+def test_untyped_metric_from_custom_collector(lib):
+    import importlib
+    core = importlib.import_module(lib.__name__ + ".core")
+    r = lib.CollectorRegistry()
+
+    class C:
+        def collect(self):
+            m = core.Metric("nonnumber", "Non number", "untyped")
+            m.add_sample("nonnumber", {}, 123.0)
+            yield m
+
+    r.register(C())
+    assert r.get_sample_value("nonnumber") == 123.0
+    assert [m.type for m in r.collect()] == ["unknown"]
+    assert b"# TYPE nonnumber untyped\nnonnumber 123" in lib.generate_latest(r)
+
+
+@LIBS
+def test_metric_family_details(lib):
+    import importlib
+    core = importlib.import_module(lib.__name__ + ".core")
+    assert core.CounterMetricFamily("c_total", "h", labels=iter(["a"]))._labelnames == ("a",)
+    assert core.HistogramMetricFamily("h", "h", labels=["a"])._labelnames == ("a",)
+    with pytest.raises(KeyError):
+        core.HistogramMetricFamily("h", "help", buckets={})
+    with pytest.raises(IndexError):
+        core.HistogramMetricFamily("h", "help", buckets=[], sum_value=1)
+    # Negative buckets: no sum and no count.
+    h = core.HistogramMetricFamily("h", "help", buckets=[("-1", 1), ("+Inf", 2)], sum_value=3)
+    assert [s.name for s in h.samples] == ["h_bucket", "h_bucket"]
+    h = core.HistogramMetricFamily("h", "help", buckets=[("1", 1), ("+Inf", 2)], sum_value=3)
+    assert [(s.name, s.value) for s in h.samples][-2:] == [("h_count", 2), ("h_sum", 3)]

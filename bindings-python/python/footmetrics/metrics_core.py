@@ -5,7 +5,7 @@ Each ``*MetricFamily`` takes either one unlabelled ``value`` or ``labels`` (name
 ``add_metric(label_values, ...)`` calls."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Optional, Union
 
 from footmetrics.samples import Exemplar, Sample
@@ -21,6 +21,9 @@ class Metric:
     """One family: name (without ``_total``/``_info``), documentation, type, unit, samples."""
 
     def __init__(self, name: str, documentation: str, typ: str, unit: str = ""):
+        # "untyped" is the classic format's word for OpenMetrics' "unknown".
+        if typ == "untyped":
+            typ = "unknown"
         if unit and not name.endswith("_" + unit):
             name += "_" + unit
         if not _NAME.match(name):
@@ -60,10 +63,11 @@ class Metric:
         )
 
 
-def _label_names(labels: Optional[Sequence[str]], value: object) -> Sequence[str]:
+def _label_names(labels: Optional[Iterable[str]], value: object) -> tuple[str, ...]:
+    """The label names as a tuple (any iterable is taken, once)."""
     if labels is not None and value is not None:
         raise ValueError("Can only specify at most one of value and labels.")
-    names = list(labels or [])
+    names = tuple(labels or ())
     for n in names:
         if not _LABEL.match(n) or n.startswith("__"):
             raise ValueError("Invalid label name: " + str(n))
@@ -172,13 +176,16 @@ class HistogramMetricFamily(Metric):
     def add_metric(self, labels: Sequence[str], buckets: Sequence[_Bucket],
                    sum_value: Optional[float], timestamp: Optional[float] = None) -> None:
         pairs = _pairs(self._labelnames, labels)
+        # The count is the last (+Inf) bucket's: without one, indexing fails as it does in
+        # prometheus_client (KeyError for a dict, IndexError for an empty list).
+        count = buckets[-1][1]
         for b in buckets:
             exemplar = b[2] if len(b) == 3 else None  # type: ignore[misc]
             le = dict(pairs, le=_le(b[0]))
             self.samples.append(Sample(self.name + "_bucket", le, b[1], timestamp, exemplar))
-        # The count is the +Inf bucket; a sum is only meaningful without negative observations.
-        if sum_value is not None:
-            self.samples.append(Sample(self.name + "_count", pairs, buckets[-1][1], timestamp))
+        # A sum (and so the count) is only meaningful without negative buckets.
+        if sum_value is not None and float(buckets[0][0]) >= 0:
+            self.samples.append(Sample(self.name + "_count", pairs, count, timestamp))
             self.samples.append(Sample(self.name + "_sum", pairs, sum_value, timestamp))
 
 

@@ -467,3 +467,209 @@ pub fn write_openmetrics(out: &mut String, families: &[MetricFamily], escaping: 
     }
     out.push_str("# EOF\n");
 }
+
+/// The renderer an `Accept` header gets, as `prometheus_client`'s `choose_encoder` picks it:
+/// the first `application/openmetrics-text` (version 1.0.0 or later, or none) or `text/plain`
+/// with version 1.0.0 or later, with its `escaping=` scheme (underscores unless one of the
+/// four is named); the classic text format 0.0.4 with underscores otherwise. `q` values are not
+/// weighed. Returns the format, the escaping and the content type to answer with.
+pub fn negotiate(accept: Option<&str>) -> (crate::Format, NameEscaping, String) {
+    use crate::Format;
+    for accepted in accept.unwrap_or("").split(',') {
+        let toks: Vec<&str> = accepted.split(';').collect();
+        let media = toks[0].trim();
+        let param = |key: &str| {
+            toks.iter().find_map(|t| {
+                let (k, v) = t.trim().split_once('=')?;
+                (k == key).then_some(v)
+            })
+        };
+        let version = param("version").filter(|v| !v.is_empty());
+        let escaping = param("escaping")
+            .and_then(NameEscaping::parse)
+            .unwrap_or_default();
+        let at_least_1 = version.is_some_and(version_at_least_1);
+        match media {
+            "application/openmetrics-text" => match version {
+                None => {
+                    return (
+                        Format::OpenMetrics,
+                        NameEscaping::Underscores,
+                        crate::CONTENT_TYPE_OPENMETRICS.to_owned(),
+                    )
+                }
+                Some(v) if at_least_1 => {
+                    return (
+                        Format::OpenMetrics,
+                        escaping,
+                        format!(
+                            "application/openmetrics-text; version={v}; charset=utf-8; escaping={}",
+                            escaping.name()
+                        ),
+                    )
+                }
+                _ => {}
+            },
+            "text/plain" if at_least_1 => {
+                return (
+                    Format::Text,
+                    escaping,
+                    format!(
+                        "text/plain; version=1.0.0; charset=utf-8; escaping={}",
+                        escaping.name()
+                    ),
+                )
+            }
+            _ => {}
+        }
+    }
+    (
+        crate::Format::Text,
+        NameEscaping::Underscores,
+        crate::CONTENT_TYPE_TEXT.to_owned(),
+    )
+}
+
+/// Whether a dotted version compares at least `1.0.0` (numeric parts compared as numbers; a
+/// part that is not a number ends the comparison as "not at least").
+fn version_at_least_1(v: &str) -> bool {
+    for (i, want) in [1u64, 0, 0].into_iter().enumerate() {
+        match v.split('.').nth(i) {
+            None => return false,
+            Some(part) => match part.parse::<u64>() {
+                Ok(n) if n > want => return true,
+                Ok(n) if n == want => continue,
+                _ => return false,
+            },
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Format;
+
+    fn text(families: &[MetricFamily], escaping: NameEscaping) -> String {
+        let mut out = String::new();
+        write_text(&mut out, families, escaping);
+        out
+    }
+
+    fn om(families: &[MetricFamily], escaping: NameEscaping) -> String {
+        let mut out = String::new();
+        write_openmetrics(&mut out, families, escaping);
+        out
+    }
+
+    fn counter(name: &str) -> MetricFamily {
+        let mut f = MetricFamily::new(name, "A counter", MetricType::Counter);
+        f.push(
+            Vec::<(String, String)>::new(),
+            PointValue::Counter {
+                value: 1.0,
+                created: Some(123.456),
+                exemplar: None,
+            },
+        );
+        f
+    }
+
+    #[test]
+    fn classic_text_as_prometheus_client_writes_it() {
+        let mut g = MetricFamily::new("cc", "A\ngaug\\e \"q\"", MetricType::Gauge);
+        g.push([("b", "2"), ("a", "\\x\n\"")], PointValue::Gauge(17.0));
+        let mut h = MetricFamily::new("hh", "H", MetricType::Histogram);
+        h.push(
+            Vec::<(String, String)>::new(),
+            PointValue::Histogram {
+                buckets: vec![(1.0, 0, None), (1e6, 1, None), (f64::INFINITY, 1, None)],
+                count: 1,
+                sum: 0.05,
+                created: Some(1.0),
+            },
+        );
+        assert_eq!(
+            text(&[counter("cc"), g, h], NameEscaping::Underscores),
+            "# HELP cc_total A counter\n# TYPE cc_total counter\ncc_total 1.0\n\
+             # HELP cc_created A counter\n# TYPE cc_created gauge\ncc_created 123.456\n\
+             # HELP cc A\\ngaug\\\\e \"q\"\n# TYPE cc gauge\ncc{a=\"\\\\x\\n\\\"\",b=\"2\"} 17.0\n\
+             # HELP hh H\n# TYPE hh histogram\nhh_bucket{le=\"1.0\"} 0.0\n\
+             hh_bucket{le=\"1e+06\"} 1.0\nhh_bucket{le=\"+Inf\"} 1.0\nhh_count 1.0\nhh_sum 0.05\n\
+             # HELP hh_created H\n# TYPE hh_created gauge\nhh_created 1.0\n"
+        );
+    }
+
+    #[test]
+    fn utf8_names_under_each_escaping() {
+        let f = [counter("utf8.cc")];
+        assert_eq!(
+            text(&f, NameEscaping::AllowUtf8),
+            "# HELP \"utf8.cc_total\" A counter\n# TYPE \"utf8.cc_total\" counter\n\
+             {\"utf8.cc_total\"} 1.0\n# HELP \"utf8.cc_created\" A counter\n\
+             # TYPE \"utf8.cc_created\" gauge\n{\"utf8.cc_created\"} 123.456\n"
+        );
+        assert!(text(&f, NameEscaping::Underscores).contains("\nutf8_cc_total 1.0\n"));
+        assert!(text(&f, NameEscaping::Dots).contains("\nutf8_dot_cc__total 1.0\n"));
+        assert!(text(&f, NameEscaping::Values).contains("\nU__utf8_2e_cc__total 1.0\n"));
+        let o = om(&f, NameEscaping::AllowUtf8);
+        assert!(o.starts_with("# HELP \"utf8.cc\" A counter\n# TYPE \"utf8.cc\" counter\n"));
+        assert!(o.contains("\n{\"utf8.cc_total\"} 1.0\n{\"utf8.cc_created\"} 123.456\n# EOF\n"));
+        let mut l = MetricFamily::new("g", "G", MetricType::Gauge);
+        l.push([("my.label", "v")], PointValue::Gauge(-0.0));
+        assert_eq!(
+            text(&[l.clone()], NameEscaping::AllowUtf8),
+            "# HELP g G\n# TYPE g gauge\ng{\"my.label\"=\"v\"} -0.0\n"
+        );
+        assert!(text(&[l], NameEscaping::Underscores).ends_with("g{my_label=\"v\"} -0.0\n"));
+    }
+
+    #[test]
+    fn negotiation_as_choose_encoder() {
+        let n = |a: Option<&str>| negotiate(a);
+        assert_eq!(
+            n(None),
+            (
+                Format::Text,
+                NameEscaping::Underscores,
+                crate::CONTENT_TYPE_TEXT.into()
+            )
+        );
+        assert_eq!(
+            n(Some(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            ))
+            .2,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        );
+        assert_eq!(
+            n(Some(
+                "application/openmetrics-text; charset=utf-8; escaping=allow-utf-8"
+            )),
+            (
+                Format::OpenMetrics,
+                NameEscaping::Underscores,
+                crate::CONTENT_TYPE_OPENMETRICS.into()
+            )
+        );
+        assert_eq!(
+            n(Some(
+                "text/plain; version=1.0.0; charset=utf-8; escaping=dots"
+            )),
+            (
+                Format::Text,
+                NameEscaping::Dots,
+                "text/plain; version=1.0.0; charset=utf-8; escaping=dots".into()
+            )
+        );
+        assert_eq!(
+            n(Some("text/plain; escaping=allow-utf-8")).1,
+            NameEscaping::Underscores
+        );
+        assert_eq!(
+            n(Some("application/openmetrics-text; version=0.0.1")).0,
+            Format::Text
+        );
+    }
+}

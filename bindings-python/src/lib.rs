@@ -57,6 +57,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::generate_latest_openmetrics, m)?)?;
     m.add_function(wrap_pyfunction!(registry::disable_created_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(registry::render_for_scrape, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::negotiate, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::set_utf8_names, m)?)?;
     m.add_function(wrap_pyfunction!(push::push_registry, m)?)?;
     m.add_function(wrap_pyfunction!(otlp::start_otlp_exporter, m)?)?;
     m.add_class::<otlp::OtlpExporter>()?;

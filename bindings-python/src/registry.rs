@@ -3,10 +3,9 @@
 
 use crate::collector::PyCollector;
 use crate::errors::IntoPy;
-use footmetrics::{
-    Collector, Family, Format, Gauge, Metric, MetricFamily, PointValue, Registry, TextStyle,
-};
-use pyo3::exceptions::PyKeyError;
+use footmetrics::pyclient::{self, NameEscaping};
+use footmetrics::{Collector, Family, Format, Gauge, Metric, MetricFamily, Registry, TextStyle};
+use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -140,14 +139,39 @@ impl CollectorRegistry {
         fns.push((gauge, f));
     }
 
-    /// Renders with the GIL released (function gauges take it back briefly for their calls).
-    pub(crate) fn render(&self, py: Python<'_>, format: Format) -> Vec<u8> {
+    /// Renders as prometheus_client does, with the GIL released (function gauges and Python
+    /// collectors take it back briefly for their calls); only the families with a sample
+    /// named in `names` when given. The first error a Python collector raises is raised here,
+    /// tagged with its family, as prometheus_client raises it.
+    pub(crate) fn render_python(
+        &self,
+        py: Python<'_>,
+        format: Format,
+        escaping: NameEscaping,
+        names: Option<&[String]>,
+    ) -> PyResult<Vec<u8>> {
         let inner = &self.inner;
-        py.detach(|| {
-            let mut out = Vec::with_capacity(64 * 1024);
-            inner.encode(format, &mut out);
-            out
-        })
+        let (out, error) = py.detach(|| {
+            crate::collector::raising(|| {
+                let mut families = inner.gather();
+                if let Some(names) = names {
+                    families
+                        .retain(|f| pyclient::samples(f).iter().any(|s| names.contains(&s.name)));
+                }
+                let mut out = String::with_capacity(64 * 1024);
+                match format {
+                    Format::Text => pyclient::write_text(&mut out, &families, escaping),
+                    Format::OpenMetrics => {
+                        pyclient::write_openmetrics(&mut out, &families, escaping)
+                    }
+                }
+                out.into_bytes()
+            })
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 }
 
@@ -244,35 +268,52 @@ impl CollectorRegistry {
     }
 }
 
-/// The classic-text exposition of `registry` (default: `REGISTRY`), as bytes.
+/// The name escaping scheme called `name`.
+fn escaping_of(name: &str) -> PyResult<NameEscaping> {
+    NameEscaping::parse(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown escaping scheme: {name:?}")))
+}
+
+/// The classic-text exposition of `registry` (default: `REGISTRY`), as bytes, exactly as
+/// prometheus_client writes it; names under `escaping` (`underscores` by default).
 #[pyfunction]
-#[pyo3(signature = (registry = None))]
+#[pyo3(signature = (registry = None, escaping = "underscores"))]
 pub(crate) fn generate_latest<'py>(
     py: Python<'py>,
     registry: Option<&Bound<'py, CollectorRegistry>>,
+    escaping: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    render_with(py, registry, Format::Text)
+    let escaping = escaping_of(escaping)?;
+    render_with(py, registry, Format::Text, escaping)
 }
 
-/// The OpenMetrics exposition (exemplars and `_created` included), as bytes.
+/// The OpenMetrics exposition (exemplars and `_created` included), as bytes. `version` is
+/// accepted as prometheus_client accepts it (it only matters for native histograms, which
+/// footmetrics does not have).
 #[pyfunction]
-#[pyo3(signature = (registry = None))]
+#[pyo3(signature = (registry = None, escaping = "underscores", version = "1.0.0"))]
 pub(crate) fn generate_latest_openmetrics<'py>(
     py: Python<'py>,
     registry: Option<&Bound<'py, CollectorRegistry>>,
+    escaping: &str,
+    version: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    render_with(py, registry, Format::OpenMetrics)
+    let _ = version;
+    let escaping = escaping_of(escaping)?;
+    render_with(py, registry, Format::OpenMetrics, escaping)
 }
 
 fn render_with<'py>(
     py: Python<'py>,
     registry: Option<&Bound<'py, CollectorRegistry>>,
     format: Format,
+    escaping: NameEscaping,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = match registry {
-        Some(r) => r.get().render(py, format),
-        None => default_registry(py)?.get().render(py, format),
+    let registry = match registry {
+        Some(r) => r,
+        None => default_registry(py)?,
     };
+    let bytes = registry.get().render_python(py, format, escaping, None)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -300,78 +341,12 @@ fn metric_classes(py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
     })
 }
 
-/// `(sample name, labels, value)` of every sample of `f`, as `prometheus_client` names them.
-/// A sample as `prometheus_client` lists it: name, label pairs, value.
-type FlatSample = (String, Vec<(String, String)>, f64);
-
-fn flat_samples(f: &MetricFamily) -> Vec<FlatSample> {
-    let mut out = Vec::new();
-    let n = &f.name;
-    for p in &f.points {
-        let labels = p.labels.clone();
-        let with = |k: &str, v: String| {
-            let mut l = labels.clone();
-            l.push((k.to_owned(), v));
-            l
-        };
-        match &p.value {
-            PointValue::Counter { value, created, .. } => {
-                out.push((format!("{n}_total"), labels.clone(), *value));
-                if let Some(c) = created {
-                    out.push((format!("{n}_created"), labels.clone(), *c));
-                }
-            }
-            PointValue::Gauge(v) | PointValue::Unknown(v) => {
-                out.push((n.clone(), labels.clone(), *v))
-            }
-            PointValue::Histogram {
-                buckets,
-                count,
-                sum,
-                created,
-            } => {
-                for (le, cum, _) in buckets {
-                    out.push((
-                        format!("{n}_bucket"),
-                        with("le", footmetrics::fmt::float_string_openmetrics(*le)),
-                        *cum as f64,
-                    ));
-                }
-                out.push((format!("{n}_count"), labels.clone(), *count as f64));
-                out.push((format!("{n}_sum"), labels.clone(), *sum));
-                if let Some(c) = created {
-                    out.push((format!("{n}_created"), labels.clone(), *c));
-                }
-            }
-            PointValue::Summary {
-                count,
-                sum,
-                quantiles,
-                created,
-            } => {
-                for (q, v) in quantiles {
-                    out.push((n.clone(), with("quantile", q.to_string()), *v));
-                }
-                out.push((format!("{n}_count"), labels.clone(), *count as f64));
-                out.push((format!("{n}_sum"), labels.clone(), *sum));
-                if let Some(c) = created {
-                    out.push((format!("{n}_created"), labels.clone(), *c));
-                }
-            }
-            PointValue::Info(info) => {
-                let mut l = labels.clone();
-                l.extend(info.iter().cloned());
-                out.push((format!("{n}_info"), l, 1.0));
-            }
-            PointValue::Sample { name, value, .. } => out.push((name.clone(), labels, *value)),
-            PointValue::StateSet(states) => {
-                for (s, on) in states {
-                    out.push((n.clone(), with(n, s.clone()), if *on { 1.0 } else { 0.0 }));
-                }
-            }
-        }
-    }
-    out
+/// `(sample name, labels, value)` of every sample of `f`, as `prometheus_client` lists them.
+fn flat_samples(f: &MetricFamily) -> Vec<(String, Vec<(String, String)>, f64)> {
+    pyclient::samples(f)
+        .into_iter()
+        .map(|s| (s.name, s.labels, s.value))
+        .collect()
 }
 
 pub(crate) fn to_python_metric<'py>(
@@ -397,9 +372,10 @@ pub(crate) fn to_python_metric<'py>(
     Ok(metric)
 }
 
-/// The body and content type a scrape handler answers with: the format the `Accept` header
-/// prefers, restricted to the families that have a sample named in `names` (`name[]` query
-/// parameters) when given. Rendered with the GIL released.
+/// The body and content type a scrape handler answers with: the format and name escaping
+/// the `Accept` header gets (as prometheus_client's `choose_encoder` picks them), restricted
+/// to the families that have a sample named in `names` (`name[]` query parameters) when
+/// given. Rendered with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (registry, accept = None, names = None))]
 pub(crate) fn render_for_scrape<'py>(
@@ -407,26 +383,26 @@ pub(crate) fn render_for_scrape<'py>(
     registry: &Bound<'py, CollectorRegistry>,
     accept: Option<&str>,
     names: Option<Vec<String>>,
-) -> PyResult<(Bound<'py, PyBytes>, &'static str)> {
-    let inner = &registry.get().inner;
-    let (body, format) = py.detach(|| {
-        let format = Format::negotiate(accept);
-        let mut out = Vec::with_capacity(64 * 1024);
-        match names {
-            None => inner.encode(format, &mut out),
-            Some(names) => {
-                let families = inner.gather();
-                let mut enc = footmetrics::Encoder::new(&mut out, format, "")
-                    .with_text_style(inner.text_style());
-                for f in &families {
-                    if flat_samples(f).iter().any(|(n, _, _)| names.contains(n)) {
-                        enc.family(f);
-                    }
-                }
-                enc.finish();
-            }
-        }
-        (out, format)
-    });
-    Ok((PyBytes::new(py, &body), format.content_type()))
+) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    let (format, escaping, content_type) = pyclient::negotiate(accept);
+    let body = registry
+        .get()
+        .render_python(py, format, escaping, names.as_deref())?;
+    Ok((PyBytes::new(py, &body), content_type))
+}
+
+/// The format, name escaping scheme and content type an `Accept` header gets, as
+/// prometheus_client's `choose_encoder` picks them: `(openmetrics, escaping, content_type)`.
+#[pyfunction]
+#[pyo3(signature = (accept = None))]
+pub(crate) fn negotiate(accept: Option<&str>) -> (bool, &'static str, String) {
+    let (format, escaping, content_type) = pyclient::negotiate(accept);
+    (format == Format::OpenMetrics, escaping.name(), content_type)
+}
+
+/// Mirrors `prometheus_client.validation`'s switch in the core: UTF-8 metric and label names
+/// accepted (`True`) or the legacy character sets only.
+#[pyfunction]
+pub(crate) fn set_utf8_names(on: bool) {
+    footmetrics::validate::set_utf8_names(on);
 }

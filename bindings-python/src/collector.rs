@@ -27,6 +27,11 @@ pub(crate) fn raising<T>(f: impl FnOnce() -> T) -> (T, Option<PyErr>) {
     (out, error)
 }
 
+/// Whether a [`raising`] render runs on this thread.
+fn raising_now() -> bool {
+    FIRST_ERROR.with(|c| c.borrow().is_some())
+}
+
 /// Keeps `e` for [`raising`], or reports it as unraisable when nobody is waiting for it.
 fn report(py: Python<'_>, e: PyErr, object: &Bound<'_, PyAny>) {
     let kept = FIRST_ERROR.with(|c| match &mut *c.borrow_mut() {
@@ -184,7 +189,13 @@ fn family_of(metric: &Bound<'_, PyAny>, with_samples: bool) -> PyResult<MetricFa
             let s = s?;
             let name: String = s.getattr("name")?.extract()?;
             let labels = sample_labels(s.getattr("labels")?.cast()?)?;
-            let value = float(&s.getattr("value")?)?;
+            let value = match float(&s.getattr("value")?) {
+                Ok(v) => v,
+                // A value that is no number fails a render that raises (generate_latest);
+                // a lookup (collect(), get_sample_value) or a server scrape skips the sample.
+                Err(e) if raising_now() => return Err(e),
+                Err(_) => continue,
+            };
             let timestamp = optional_float(&s.getattr("timestamp")?)?;
             let exemplar = match s.getattr("exemplar")? {
                 e if e.is_none() => None,

@@ -69,6 +69,12 @@ impl<'py> MetricArgs<'py> {
         let name: String = name
             .extract()
             .map_err(|_| PyTypeError::new_err("metric name must be a str"))?;
+        if name.is_empty() {
+            // Even with a namespace or subsystem (which UTF-8 names would otherwise accept).
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "Metric name should not be empty",
+            ));
+        }
         let documentation: String = documentation
             .extract()
             .map_err(|_| PyTypeError::new_err("documentation must be a str"))?;

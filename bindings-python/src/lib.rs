@@ -32,6 +32,22 @@ pub(crate) fn gil_enabled() -> bool {
     GIL_ENABLED.load(Ordering::Relaxed)
 }
 
+/// The core's wall clock: Python's `time.time()`, looked up at each call so a patched one is
+/// seen, as `prometheus_client` sees it; the system clock when Python cannot answer. The core
+/// reads it when a child, an exemplar or `set_to_current_time` needs the time: always on a
+/// Python call holding the GIL (no core lock is held while the binding waits for the GIL).
+fn python_time() -> f64 {
+    Python::try_attach(|py| {
+        py.import("time")
+            .and_then(|t| t.getattr("time"))
+            .and_then(|f| f.call0())
+            .and_then(|v| v.extract::<f64>())
+            .ok()
+    })
+    .flatten()
+    .unwrap_or_else(footmetrics::exemplar::system_seconds)
+}
+
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -40,6 +56,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         let on: bool = sys.call_method0("_is_gil_enabled")?.extract()?;
         GIL_ENABLED.store(on, Ordering::Relaxed);
     }
+    footmetrics::exemplar::set_clock(python_time);
     m.add_class::<counter::Counter>()?;
     m.add_class::<gauge::Gauge>()?;
     m.add_class::<histogram::Histogram>()?;

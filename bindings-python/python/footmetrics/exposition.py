@@ -19,11 +19,10 @@ from footmetrics import _core
 from footmetrics._core import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest
 from footmetrics._core import start_http_server as _start_http_server
 
-CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_0_0_4
-# prometheus_client 0.26 labels the classic format version 1.0.0 where it allows UTF-8 names;
-# this package writes 0.0.4 (CONTENT_TYPE_LATEST), which every Prometheus reads. The constant
-# is here so code that imports it keeps working.
+# As in prometheus_client 0.26: the classic format's latest version is 1.0.0 (the one that
+# allows UTF-8 names); scrape answers without a version asked for, and pushes, say 0.0.4.
 CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
+CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
 
 # Every server started, so that one keeps serving after its caller drops the returned objects
 # (`start_http_server(8000)` alone is the usual call): prometheus_client's daemon thread lives
@@ -276,7 +275,7 @@ def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegis
     # The body is generate_latest's, byte for byte what prometheus_client pushes (the default
     # handler sends it with the core's HTTP client, the GIL released); DELETE sends none.
     url = _core.group_url(gateway, job, grouping_key)
-    headers = [("Content-Type", CONTENT_TYPE_LATEST)]
+    headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
     data = b""
     if method == "DELETE":
         if compression is not None:

@@ -57,6 +57,12 @@ pub fn label_name(name: &str) -> Result<()> {
     label_name_under(name, utf8_names())
 }
 
+/// [`label_name`] under the legacy character set whatever the switch says (Pushgateway
+/// grouping keys, which travel in a URL path).
+pub fn legacy_label_name(name: &str) -> Result<()> {
+    label_name_under(name, false)
+}
+
 fn label_name_under(name: &str, utf8: bool) -> Result<()> {
     if !is_label_name_under(name, utf8) {
         return Err(Error::InvalidLabelName(name.to_owned()));

@@ -139,7 +139,7 @@ def test_metric_family_arguments_are_checked():
     g = GaugeMetricFamily("g", "G.", labels=["a", "b"])
     with pytest.raises(ValueError):
         g.add_metric(["only-one"], 1)
-    with pytest.raises(ValueError, match="invalid metric name"):
+    with pytest.raises(ValueError, match="cannot be empty"):
         GaugeMetricFamily("", "G.")
     # UTF-8 names are accepted, unless legacy validation is on.
     assert GaugeMetricFamily("bad-name", "G.").name == "bad-name"

@@ -342,7 +342,9 @@ fn metric_classes(py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
 }
 
 /// `(sample name, labels, value)` of every sample of `f`, as `prometheus_client` lists them.
-fn flat_samples(f: &MetricFamily) -> Vec<(String, Vec<(String, String)>, f64)> {
+type FlatSample = (String, Vec<(String, String)>, f64);
+
+fn flat_samples(f: &MetricFamily) -> Vec<FlatSample> {
     pyclient::samples(f)
         .into_iter()
         .map(|s| (s.name, s.labels, s.value))

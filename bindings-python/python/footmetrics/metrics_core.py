@@ -205,7 +205,8 @@ class GaugeHistogramMetricFamily(Metric):
         # As prometheus_client: `_gcount` (the +Inf bucket) and `_gsum` always, so a missing
         # sum fails when the family is rendered.
         self.samples.append(Sample(self.name + "_gcount", pairs, buckets[-1][1], timestamp))
-        self.samples.append(Sample(self.name + "_gsum", pairs, gsum_value, timestamp))
+        self.samples.append(Sample(self.name + "_gsum", pairs, gsum_value,  # type: ignore[arg-type]
+                                   timestamp))
 
 
 class InfoMetricFamily(Metric):

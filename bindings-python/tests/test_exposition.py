@@ -218,3 +218,21 @@ def test_seed_snippet_runs_with_only_the_import_changed():
     finally:
         for name in ("inference_duration", "model_accuracy", "gpu_memory_usage"):
             registry.unregister(namespace[name])
+
+
+def test_exemplars_are_byte_identical_in_openmetrics(fixed_time):
+    def exemplars(lib, registry):
+        c = lib.Counter("hits", "Hits.", ["path"], registry=registry)
+        c.labels("/").inc(2, exemplar={"trace_id": "abc", "a": 'q"\n'})
+        h = lib.Histogram("lat", "Lat.", buckets=[0.5, 1], registry=registry)
+        h.observe(0.7, exemplar={"trace_id": "def"})
+        # UTF-8 exemplar label names, as prometheus_client 0.26 accepts them.
+        h.observe(0.2, exemplar={":o)": "smile", "1": "number"})
+
+    pc_reg, fm_reg = prometheus_client.CollectorRegistry(), footmetrics.CollectorRegistry()
+    exemplars(prometheus_client, pc_reg)
+    exemplars(footmetrics, fm_reg)
+    ours = fm_om.generate_latest(fm_reg)
+    assert ours == pc_om.generate_latest(pc_reg)
+    assert b' # {a="q\\"\\n",trace_id="abc"} 2.0 123.456\n' in ours
+    assert footmetrics.generate_latest(fm_reg) == prometheus_client.generate_latest(pc_reg)

@@ -6,8 +6,64 @@
 //! copy the samples out, then formats them with the GIL released again.
 
 use footmetrics::{Collector, Desc, Exemplar, MetricFamily, MetricType, PointValue};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
+use std::cell::RefCell;
+
+thread_local! {
+    /// While [`raising`] runs on this thread: the first error of a custom collector, kept to be
+    /// raised to the caller (as `prometheus_client.generate_latest` raises it) instead of being
+    /// reported as unraisable and skipped (what a scrape by the server thread does).
+    static FIRST_ERROR: RefCell<Option<Option<PyErr>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (which gathers, possibly with the GIL released: same thread) and returns its
+/// result with the first error a Python collector raised meanwhile.
+pub(crate) fn raising<T>(f: impl FnOnce() -> T) -> (T, Option<PyErr>) {
+    let previous = FIRST_ERROR.with(|c| c.replace(Some(None)));
+    let out = f();
+    let error = FIRST_ERROR.with(|c| c.replace(previous)).flatten();
+    (out, error)
+}
+
+/// Whether a [`raising`] render runs on this thread.
+fn raising_now() -> bool {
+    FIRST_ERROR.with(|c| c.borrow().is_some())
+}
+
+/// Keeps `e` for [`raising`], or reports it as unraisable when nobody is waiting for it.
+fn report(py: Python<'_>, e: PyErr, object: &Bound<'_, PyAny>) {
+    let kept = FIRST_ERROR.with(|c| match &mut *c.borrow_mut() {
+        Some(slot) => {
+            if slot.is_none() {
+                *slot = Some(e.clone_ref(py));
+            }
+            true
+        }
+        None => false,
+    });
+    if !kept {
+        e.write_unraisable(py, Some(object));
+    }
+}
+
+/// `e` with `metric` appended to its `args`, as prometheus_client tags a rendering error with
+/// the family it was rendering.
+fn tagged(py: Python<'_>, e: PyErr, metric: &Bound<'_, PyAny>) -> PyErr {
+    let value = e.value(py);
+    let tag = || -> PyResult<()> {
+        let args = value.getattr("args")?.cast_into::<PyTuple>()?;
+        let mut items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+        if items.is_empty() {
+            items.push(PyString::new(py, "").into_any());
+        }
+        items.push(metric.clone());
+        value.setattr("args", PyTuple::new(py, items)?)
+    };
+    let _ = tag();
+    e
+}
 
 /// A Python collector as the core registry sees it.
 pub(crate) struct PyCollector {
@@ -75,12 +131,16 @@ impl Collector for PyCollector {
             let collected = object.call_method0("collect").and_then(|metrics| {
                 metrics
                     .try_iter()?
-                    .map(|m| family_of(&m?, true))
+                    .map(|m| {
+                        let m = m?;
+                        family_of(&m, true).map_err(|e| tagged(py, e, &m))
+                    })
                     .collect::<PyResult<Vec<_>>>()
             });
-            // A failing collector loses its own families for this scrape, not the scrape.
+            // A failing collector loses its own families for this scrape, not the scrape
+            // (unless the caller asked for its errors: `raising`).
             collected.unwrap_or_else(|e| {
-                e.write_unraisable(py, Some(object));
+                report(py, e, object);
                 Vec::new()
             })
         })
@@ -128,8 +188,14 @@ fn family_of(metric: &Bound<'_, PyAny>, with_samples: bool) -> PyResult<MetricFa
         for s in metric.getattr("samples")?.try_iter()? {
             let s = s?;
             let name: String = s.getattr("name")?.extract()?;
-            let labels = crate::exemplar::string_pairs(s.getattr("labels")?.cast()?)?;
-            let value = float(&s.getattr("value")?)?;
+            let labels = sample_labels(s.getattr("labels")?.cast()?)?;
+            let value = match float(&s.getattr("value")?) {
+                Ok(v) => v,
+                // A value that is no number fails a render that raises (generate_latest);
+                // a lookup (collect(), get_sample_value) or a server scrape skips the sample.
+                Err(e) if raising_now() => return Err(e),
+                Err(_) => continue,
+            };
             let timestamp = optional_float(&s.getattr("timestamp")?)?;
             let exemplar = match s.getattr("exemplar")? {
                 e if e.is_none() => None,
@@ -137,9 +203,8 @@ fn family_of(metric: &Bound<'_, PyAny>, with_samples: bool) -> PyResult<MetricFa
                     let labels = crate::exemplar::string_pairs(e.getattr("labels")?.cast()?)?;
                     let mut ex = Exemplar::new(&labels, float(&e.getattr("value")?)?)
                         .map_err(crate::errors::to_py)?;
-                    if let Some(t) = optional_float(&e.getattr("timestamp")?)? {
-                        ex.timestamp = t;
-                    }
+                    // No timestamp: NaN, which the exposition leaves out.
+                    ex.timestamp = optional_float(&e.getattr("timestamp")?)?.unwrap_or(f64::NAN);
                     Some(ex)
                 }
             };
@@ -157,10 +222,35 @@ fn family_of(metric: &Bound<'_, PyAny>, with_samples: bool) -> PyResult<MetricFa
     Ok(family)
 }
 
-/// A sample value: any real number (`int`, `float`, `bool`, numpy scalars).
+/// A sample value as Python's `float()` reads it (any real number, numpy scalars, objects
+/// with `__float__`, numeric strings); raises what `float()` raises otherwise (TypeError for
+/// None, ValueError for `"x"`), as prometheus_client does when it renders the sample.
 fn float(v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    v.extract::<f64>()
-        .or_else(|_| v.call_method0("__float__")?.extract::<f64>())
+    if let Ok(f) = v.cast::<PyFloat>() {
+        return Ok(f.value());
+    }
+    v.py().get_type::<PyFloat>().call1((v,))?.extract::<f64>()
+}
+
+/// A sample's labels: str names and str values (prometheus_client escapes the values with
+/// `str.replace`, so anything else fails there with AttributeError; so it does here).
+fn sample_labels(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, String)>> {
+    d.iter()
+        .map(|(k, v)| {
+            let k = k
+                .extract::<String>()
+                .map_err(|_| PyTypeError::new_err("label names must be str"))?;
+            let v = v.extract::<String>().map_err(|_| {
+                let t = v
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                PyAttributeError::new_err(format!("'{t}' object has no attribute 'replace'"))
+            })?;
+            Ok((k, v))
+        })
+        .collect()
 }
 
 /// A timestamp: None, a number of seconds, or an object with `__float__`

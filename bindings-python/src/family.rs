@@ -67,6 +67,12 @@ impl<'py> MetricArgs<'py> {
     ) -> PyResult<Self> {
         let registry = registry.resolve(py)?;
         let name = utf8_str(name, "metric name")?;
+        if name.is_empty() {
+            // Even with a namespace or subsystem (which UTF-8 names would otherwise accept).
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "Metric name should not be empty",
+            ));
+        }
         let documentation = utf8_str(documentation, "documentation")?;
         let empty = PyTuple::empty(py);
         let labelnames = labelnames.unwrap_or(empty.as_any());

@@ -32,6 +32,22 @@ pub(crate) fn gil_enabled() -> bool {
     GIL_ENABLED.load(Ordering::Relaxed)
 }
 
+/// The core's wall clock: Python's `time.time()`, looked up at each call so a patched one is
+/// seen, as `prometheus_client` sees it; the system clock when Python cannot answer. The core
+/// reads it when a child, an exemplar or `set_to_current_time` needs the time: always on a
+/// Python call holding the GIL (no core lock is held while the binding waits for the GIL).
+fn python_time() -> f64 {
+    Python::try_attach(|py| {
+        py.import("time")
+            .and_then(|t| t.getattr("time"))
+            .and_then(|f| f.call0())
+            .and_then(|v| v.extract::<f64>())
+            .ok()
+    })
+    .flatten()
+    .unwrap_or_else(footmetrics::exemplar::system_seconds)
+}
+
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -41,6 +57,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         GIL_ENABLED.store(on, Ordering::Relaxed);
     }
     m.add_class::<registry::RegistryLock>()?;
+    footmetrics::exemplar::set_clock(python_time);
     m.add_class::<counter::Counter>()?;
     m.add_class::<gauge::Gauge>()?;
     m.add_class::<histogram::Histogram>()?;
@@ -58,6 +75,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::generate_latest_openmetrics, m)?)?;
     m.add_function(wrap_pyfunction!(registry::disable_created_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(registry::render_for_scrape, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::negotiate, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::set_utf8_names, m)?)?;
     m.add_function(wrap_pyfunction!(push::push_registry, m)?)?;
     m.add_function(wrap_pyfunction!(otlp::start_otlp_exporter, m)?)?;
     m.add_class::<otlp::OtlpExporter>()?;

@@ -3,8 +3,9 @@
 
 use crate::collector::PyCollector;
 use crate::errors::IntoPy;
+use footmetrics::pyclient::{self, NameEscaping};
 use footmetrics::{Collector, Family, Format, Gauge, Metric, MetricFamily, Registry, TextStyle};
-use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -146,14 +147,39 @@ impl CollectorRegistry {
         fns.push((gauge, f));
     }
 
-    /// Renders with the GIL released (function gauges take it back briefly for their calls).
-    pub(crate) fn render(&self, py: Python<'_>, format: Format) -> Vec<u8> {
+    /// Renders as prometheus_client does, with the GIL released (function gauges and Python
+    /// collectors take it back briefly for their calls); only the families with a sample
+    /// named in `names` when given. The first error a Python collector raises is raised here,
+    /// tagged with its family, as prometheus_client raises it.
+    pub(crate) fn render_python(
+        &self,
+        py: Python<'_>,
+        format: Format,
+        escaping: NameEscaping,
+        names: Option<&[String]>,
+    ) -> PyResult<Vec<u8>> {
         let inner = &self.inner;
-        py.detach(|| {
-            let mut out = Vec::with_capacity(64 * 1024);
-            inner.encode(format, &mut out);
-            out
-        })
+        let (out, error) = py.detach(|| {
+            crate::collector::raising(|| {
+                let mut families = inner.gather();
+                if let Some(names) = names {
+                    families
+                        .retain(|f| pyclient::samples(f).iter().any(|s| names.contains(&s.name)));
+                }
+                let mut out = String::with_capacity(64 * 1024);
+                match format {
+                    Format::Text => pyclient::write_text(&mut out, &families, escaping),
+                    Format::OpenMetrics => {
+                        pyclient::write_openmetrics(&mut out, &families, escaping)
+                    }
+                }
+                out.into_bytes()
+            })
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 }
 
@@ -321,35 +347,53 @@ impl RegistryLock {
     }
 }
 
-/// The classic-text exposition of `registry` (default: `REGISTRY`), as bytes.
+
+/// The name escaping scheme called `name`.
+fn escaping_of(name: &str) -> PyResult<NameEscaping> {
+    NameEscaping::parse(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown escaping scheme: {name:?}")))
+}
+
+/// The classic-text exposition of `registry` (default: `REGISTRY`), as bytes, exactly as
+/// prometheus_client writes it; names under `escaping` (`underscores` by default).
 #[pyfunction]
-#[pyo3(signature = (registry = None))]
+#[pyo3(signature = (registry = None, escaping = "underscores"))]
 pub(crate) fn generate_latest<'py>(
     py: Python<'py>,
     registry: Option<&Bound<'py, CollectorRegistry>>,
+    escaping: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    render_with(py, registry, Format::Text)
+    let escaping = escaping_of(escaping)?;
+    render_with(py, registry, Format::Text, escaping)
 }
 
-/// The OpenMetrics exposition (exemplars and `_created` included), as bytes.
+/// The OpenMetrics exposition (exemplars and `_created` included), as bytes. `version` is
+/// accepted as prometheus_client accepts it (it only matters for native histograms, which
+/// footmetrics does not have).
 #[pyfunction]
-#[pyo3(signature = (registry = None))]
+#[pyo3(signature = (registry = None, escaping = "underscores", version = "1.0.0"))]
 pub(crate) fn generate_latest_openmetrics<'py>(
     py: Python<'py>,
     registry: Option<&Bound<'py, CollectorRegistry>>,
+    escaping: &str,
+    version: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    render_with(py, registry, Format::OpenMetrics)
+    let _ = version;
+    let escaping = escaping_of(escaping)?;
+    render_with(py, registry, Format::OpenMetrics, escaping)
 }
 
 fn render_with<'py>(
     py: Python<'py>,
     registry: Option<&Bound<'py, CollectorRegistry>>,
     format: Format,
+    escaping: NameEscaping,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = match registry {
-        Some(r) => r.get().render(py, format),
-        None => default_registry(py)?.get().render(py, format),
+    let registry = match registry {
+        Some(r) => r,
+        None => default_registry(py)?,
     };
+    let bytes = registry.get().render_python(py, format, escaping, None)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -404,9 +448,10 @@ pub(crate) fn to_python_metric<'py>(
     Ok(metric)
 }
 
-/// The body and content type a scrape handler answers with: the format the `Accept` header
-/// prefers, restricted to the families that have a sample named in `names` (`name[]` query
-/// parameters) when given. Rendered with the GIL released.
+/// The body and content type a scrape handler answers with: the format and name escaping
+/// the `Accept` header gets (as prometheus_client's `choose_encoder` picks them), restricted
+/// to the families that have a sample named in `names` (`name[]` query parameters) when
+/// given. Rendered with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (registry, accept = None, names = None))]
 pub(crate) fn render_for_scrape<'py>(
@@ -414,26 +459,26 @@ pub(crate) fn render_for_scrape<'py>(
     registry: &Bound<'py, CollectorRegistry>,
     accept: Option<&str>,
     names: Option<Vec<String>>,
-) -> PyResult<(Bound<'py, PyBytes>, &'static str)> {
-    let inner = &registry.get().inner;
-    let (body, format) = py.detach(|| {
-        let format = Format::negotiate(accept);
-        let mut out = Vec::with_capacity(64 * 1024);
-        match names {
-            None => inner.encode(format, &mut out),
-            Some(names) => {
-                let families = inner.gather();
-                let mut enc = footmetrics::Encoder::new(&mut out, format, "")
-                    .with_text_style(inner.text_style());
-                for f in &families {
-                    if f.flat_samples().iter().any(|s| names.contains(&s.name)) {
-                        enc.family(f);
-                    }
-                }
-                enc.finish();
-            }
-        }
-        (out, format)
-    });
-    Ok((PyBytes::new(py, &body), format.content_type()))
+) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    let (format, escaping, content_type) = pyclient::negotiate(accept);
+    let body = registry
+        .get()
+        .render_python(py, format, escaping, names.as_deref())?;
+    Ok((PyBytes::new(py, &body), content_type))
+}
+
+/// The format, name escaping scheme and content type an `Accept` header gets, as
+/// prometheus_client's `choose_encoder` picks them: `(openmetrics, escaping, content_type)`.
+#[pyfunction]
+#[pyo3(signature = (accept = None))]
+pub(crate) fn negotiate(accept: Option<&str>) -> (bool, &'static str, String) {
+    let (format, escaping, content_type) = pyclient::negotiate(accept);
+    (format == Format::OpenMetrics, escaping.name(), content_type)
+}
+
+/// Mirrors `prometheus_client.validation`'s switch in the core: UTF-8 metric and label names
+/// accepted (`True`) or the legacy character sets only.
+#[pyfunction]
+pub(crate) fn set_utf8_names(on: bool) {
+    footmetrics::validate::set_utf8_names(on);
 }

@@ -38,7 +38,7 @@ def test_wsgi_app_negotiates_filters_and_compresses(populated):
     base = f"http://127.0.0.1:{httpd.server_port}/metrics"
     try:
         h, body = get(base)
-        assert h["Content-Type"] == footmetrics.CONTENT_TYPE_LATEST
+        assert h["Content-Type"] == footmetrics.CONTENT_TYPE_PLAIN_0_0_4
         assert b"served_total 2" in body and b"other 1" in body
         h, body = get(base, {"Accept": "application/openmetrics-text; version=1.0.0"})
         assert h["Content-Type"].startswith("application/openmetrics-text")

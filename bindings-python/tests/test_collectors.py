@@ -8,8 +8,10 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 
 import footmetrics
+import footmetrics.validation
 from footmetrics.core import (
     CounterMetricFamily,
+    GaugeHistogramMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     InfoMetricFamily,
@@ -71,7 +73,8 @@ def test_objects_without_collect_are_type_errors(registry):
         registry.register(object())
 
 
-def test_a_failing_collector_loses_only_its_own_families(registry, monkeypatch):
+def test_a_failing_collector_fails_generate_latest_but_only_its_families_in_a_scrape(
+        registry, monkeypatch):
     class Broken:
         def collect(self):
             raise RuntimeError("backend down")
@@ -80,9 +83,32 @@ def test_a_failing_collector_loses_only_its_own_families(registry, monkeypatch):
     monkeypatch.setattr(sys, "unraisablehook", reported.append)
     footmetrics.Counter("still_here", "S.", registry=registry).inc()
     registry.register(Broken())
-    text = footmetrics.generate_latest(registry).decode()
-    assert "still_here_total 1" in text
+    # generate_latest raises the collector's error, as prometheus_client's does...
+    with pytest.raises(RuntimeError, match="backend down"):
+        footmetrics.generate_latest(registry)
+    assert reported == []
+    # ...while a lookup reports it as unraisable and keeps the other families.
+    assert registry.get_sample_value("still_here_total") == 1.0
     assert [type(u.exc_value) for u in reported] == [RuntimeError]
+
+
+def test_a_sample_that_is_no_number_raises_tagged_with_its_family(registry):
+    family = GaugeMetricFamily("g", "G.", labels=["a"])
+    family.add_metric(["x"], None)
+
+    class One:
+        def collect(self):
+            return [family]
+
+    registry.register(One())
+    with pytest.raises(TypeError) as raised:
+        footmetrics.generate_latest(registry)
+    assert raised.value.args[-1] is family
+    h = GaugeHistogramMetricFamily("gh", "H.", buckets=[("1.0", 0), (None, 1)], gsum_value=1)
+    r2 = footmetrics.CollectorRegistry()
+    r2.register(type("C", (), {"collect": lambda self: [h]})())
+    with pytest.raises(AttributeError):
+        footmetrics.generate_latest(r2)
 
 
 def test_metric_families_in_openmetrics(registry):
@@ -101,7 +127,7 @@ def test_metric_families_in_openmetrics(registry):
     families = {f.name: f for f in om_parse(text)}
     jobs = families["jobs"].samples
     assert jobs[0].name == "jobs_total" and jobs[0].value == 2
-    assert jobs[0].exemplar.labels == {"trace_id": "abc"} and jobs[0].timestamp == 1.7e9
+    assert jobs[0].exemplar.labels == {"trace_id": "abc"} and float(jobs[0].timestamp) == 1.7e9
     assert families["lat_seconds"].unit == "seconds"
     assert [s.labels["le"] for s in families["lat_seconds"].samples[:2]] == ["0.5", "+Inf"]
     assert families["build"].samples[0].labels == {"version": "1"}
@@ -113,8 +139,16 @@ def test_metric_family_arguments_are_checked():
     g = GaugeMetricFamily("g", "G.", labels=["a", "b"])
     with pytest.raises(ValueError):
         g.add_metric(["only-one"], 1)
-    with pytest.raises(ValueError, match="Invalid metric name"):
-        GaugeMetricFamily("bad-name", "G.")
+    with pytest.raises(ValueError, match="cannot be empty"):
+        GaugeMetricFamily("", "G.")
+    # UTF-8 names are accepted, unless legacy validation is on.
+    assert GaugeMetricFamily("bad-name", "G.").name == "bad-name"
+    footmetrics.validation.enable_legacy_validation()
+    try:
+        with pytest.raises(ValueError, match="invalid metric name"):
+            GaugeMetricFamily("bad-name", "G.")
+    finally:
+        footmetrics.validation.disable_legacy_validation()
     with pytest.raises(ValueError, match="Invalid metric type"):
         footmetrics.Metric("m", "M.", "nonsense")
 

@@ -2,16 +2,19 @@
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 import footmetrics
 import footmetrics.core
+import footmetrics.exposition
 import footmetrics.openmetrics.exposition as fm_om
 
 prometheus_client = pytest.importorskip("prometheus_client")
 import prometheus_client.core
+import prometheus_client.exposition
 from prometheus_client.openmetrics import exposition as pc_om
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 from prometheus_client.parser import text_string_to_metric_families as text_parse
@@ -88,6 +91,80 @@ def both(fmt):
     return prometheus_client.generate_latest(pc_reg).decode(), footmetrics.generate_latest(fm_reg).decode()
 
 
+@pytest.fixture
+def fixed_time(monkeypatch):
+    """Both libraries read `time.time()` for `_created`: the same instant for both."""
+    monkeypatch.setattr(time, "time", lambda: 123.456)
+
+
+ESCAPINGS = ["underscores", "allow-utf-8", "dots", "values"]
+
+
+@pytest.mark.parametrize("escaping", ESCAPINGS)
+def test_text_is_byte_identical_to_prometheus_client(fixed_time, escaping):
+    pc_reg, fm_reg = prometheus_client.CollectorRegistry(), footmetrics.CollectorRegistry()
+    workload(prometheus_client, pc_reg)
+    workload(footmetrics, fm_reg)
+    ours = footmetrics.generate_latest(fm_reg, escaping)
+    assert ours == prometheus_client.generate_latest(pc_reg, escaping)
+    assert b" 2.0\n" in ours and b'le="5.0"' in ours and b"_created 123.456\n" in ours
+
+
+@pytest.mark.parametrize("escaping", ESCAPINGS)
+def test_openmetrics_is_byte_identical_to_prometheus_client(fixed_time, escaping):
+    pc_reg, fm_reg = prometheus_client.CollectorRegistry(), footmetrics.CollectorRegistry()
+    workload(prometheus_client, pc_reg)
+    workload(footmetrics, fm_reg)
+    ours = fm_om.generate_latest(fm_reg, escaping=escaping, version="1.0.0")
+    assert ours == pc_om.generate_latest(pc_reg, escaping=escaping, version="1.0.0")
+
+
+def utf8_workload(lib, registry):
+    """Names prometheus_client 0.26 accepts beyond the legacy set, values in every spelling."""
+    c = lib.Counter("dotted.counter", "A \"dotted\" one.\\", ["my.label", "b"], registry=registry)
+    c.labels("x\ny", 'q"').inc(2)
+    lib.Counter("bad-name", "Dash.", registry=registry).inc()
+    g = lib.Gauge("values_g", "Values.", ["z", "a", "m"], registry=registry)
+    for i, v in enumerate((-0.0, 1e6, 1234567.0, 1e16, 1.5e-7, 0.0001, -1e6, 123456.7,
+                           float("inf"), float("-inf"), float("nan"), 17)):
+        g.labels(str(i), "\u4500", "m").set(v)
+    h = lib.Histogram("h.seconds", "H.", buckets=[0.5, 1e6, 2.5e7], registry=registry)
+    h.observe(3e6)
+
+
+@pytest.mark.parametrize("escaping", ESCAPINGS)
+def test_utf8_names_and_values_are_byte_identical(fixed_time, escaping):
+    pc_reg, fm_reg = prometheus_client.CollectorRegistry(), footmetrics.CollectorRegistry()
+    utf8_workload(prometheus_client, pc_reg)
+    utf8_workload(footmetrics, fm_reg)
+    assert footmetrics.generate_latest(fm_reg, escaping) == prometheus_client.generate_latest(
+        pc_reg, escaping)
+    assert fm_om.generate_latest(fm_reg, escaping) == pc_om.generate_latest(pc_reg, escaping)
+
+
+@pytest.mark.parametrize("accept", [
+    None, "", "text/plain", "text/plain; version=0.0.4", "text/plain; version=1.0.0",
+    "text/plain; version=1.0.0; escaping=allow-utf-8", "text/plain; version=1.0.0; escaping=dots",
+    "text/plain; version=2.0.0; escaping=values", "text/plain; escaping=allow-utf-8",
+    "application/openmetrics-text", "application/openmetrics-text; version=0.0.1",
+    "application/openmetrics-text; version=1.0.0; escaping=allow-utf-8",
+    "application/openmetrics-text; version=1.0.0; escaping=bogus",
+    "application/openmetrics-text; charset=utf-8; escaping=allow-utf-8",
+    "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4",
+    "text/html, */*",
+])
+def test_choose_encoder_matches_prometheus_client(fixed_time, accept):
+    pc_reg, fm_reg = prometheus_client.CollectorRegistry(), footmetrics.CollectorRegistry()
+    utf8_workload(prometheus_client, pc_reg)
+    utf8_workload(footmetrics, fm_reg)
+    pc_render, pc_type = prometheus_client.exposition.choose_encoder(accept)
+    fm_render, fm_type = footmetrics.exposition.choose_encoder(accept)
+    assert fm_type == pc_type
+    assert fm_render(fm_reg) == pc_render(pc_reg)
+    _, headers, body = footmetrics.exposition._bake_output(fm_reg, accept, None, None, False)
+    assert headers == [("Content-Type", pc_type)] and body == pc_render(pc_reg)
+
+
 def test_openmetrics_matches_prometheus_client_family_by_family():
     theirs, ours = both("openmetrics")
     assert families(om_parse(ours)) == families(om_parse(theirs))
@@ -141,3 +218,21 @@ def test_seed_snippet_runs_with_only_the_import_changed():
     finally:
         for name in ("inference_duration", "model_accuracy", "gpu_memory_usage"):
             registry.unregister(namespace[name])
+
+
+def test_exemplars_are_byte_identical_in_openmetrics(fixed_time):
+    def exemplars(lib, registry):
+        c = lib.Counter("hits", "Hits.", ["path"], registry=registry)
+        c.labels("/").inc(2, exemplar={"trace_id": "abc", "a": 'q"\n'})
+        h = lib.Histogram("lat", "Lat.", buckets=[0.5, 1], registry=registry)
+        h.observe(0.7, exemplar={"trace_id": "def"})
+        # UTF-8 exemplar label names, as prometheus_client 0.26 accepts them.
+        h.observe(0.2, exemplar={":o)": "smile", "1": "number"})
+
+    pc_reg, fm_reg = prometheus_client.CollectorRegistry(), footmetrics.CollectorRegistry()
+    exemplars(prometheus_client, pc_reg)
+    exemplars(footmetrics, fm_reg)
+    ours = fm_om.generate_latest(fm_reg)
+    assert ours == pc_om.generate_latest(pc_reg)
+    assert b' # {a="q\\"\\n",trace_id="abc"} 2.0 123.456\n' in ours
+    assert footmetrics.generate_latest(fm_reg) == prometheus_client.generate_latest(pc_reg)

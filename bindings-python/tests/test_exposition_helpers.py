@@ -36,7 +36,8 @@ def test_bake_output(populated):
 
     _, headers, body = exposition._bake_output(populated, om.CONTENT_TYPE_LATEST, "br, gzip;q=1",
                                                {"name[]": ["other"]}, False)
-    assert headers == [("Content-Type", om.CONTENT_TYPE_LATEST), ("Content-Encoding", "gzip")]
+    assert headers == [("Content-Type", om.CONTENT_TYPE_LATEST + "; escaping=underscores"),
+                       ("Content-Encoding", "gzip")]
     text = gzip.decompress(body).decode()
     assert "other 1" in text and "served" not in text and text.endswith("# EOF\n")
 
@@ -179,7 +180,7 @@ def test_passthrough_redirect_handler_repeats_the_request(populated, recorder):
     (m1, p1, h1, b1), (m2, p2, h2, b2) = Recorder.requests
     assert (m1, p1, m2, p2) == ("PUT", "/metrics/job/job", "PUT", "/moved")
     assert b1 == b2 == footmetrics.generate_latest(populated)
-    assert h1["Content-Type"] == h2["Content-Type"] == footmetrics.CONTENT_TYPE_LATEST
+    assert h1["Content-Type"] == h2["Content-Type"] == footmetrics.CONTENT_TYPE_PLAIN_0_0_4
     # urllib's own redirect policy refuses a redirected PUT.
     Recorder.requests = []
     with pytest.raises(urllib.error.HTTPError):

@@ -48,7 +48,7 @@ def test_django_view_serves_the_registry(django_rf, populated):
     assert response.content == footmetrics.generate_latest(populated)
 
     response = view(django_rf.get("/metrics", HTTP_ACCEPT=om.CONTENT_TYPE_LATEST))
-    assert response["Content-Type"] == om.CONTENT_TYPE_LATEST
+    assert response["Content-Type"] == om.CONTENT_TYPE_LATEST + "; escaping=underscores"
     assert response.content == om.generate_latest(populated)
 
     # Django's QueryDict keeps every repeated name[].
@@ -103,7 +103,7 @@ def test_aiohttp_handler_serves_negotiates_filters_and_compresses(populated):
             assert await r.read() == footmetrics.generate_latest(populated)
 
             r = await client.get("/metrics", headers={"Accept": om.CONTENT_TYPE_LATEST})
-            assert r.headers["Content-Type"] == om.CONTENT_TYPE_LATEST
+            assert r.headers["Content-Type"] == om.CONTENT_TYPE_LATEST + "; escaping=underscores"
             assert (await r.read()).endswith(b"# EOF\n")
 
             r = await client.get("/metrics", params=[("name[]", "other"), ("name[]", "third")])

@@ -114,7 +114,7 @@ def test_erroring_collector_counts_drops_and_recovers(sink):
     assert "400" in e.stats()["last_error"]
     text = footmetrics.generate_latest(r).decode()
     # The gauge, and the self-metrics' 4 + 1 + 1 + 1 points.
-    assert 'footmetrics_otlp_dropped_points_total{reason="rejected"} 8\n' in text
+    assert 'footmetrics_otlp_dropped_points_total{reason="rejected"} 8.0\n' in text
     sink.behave(status=0)
     assert e.force_flush(10)
     assert point(sink.received(), "temperature_celsius", {})["value"] == 21.5

@@ -53,8 +53,28 @@ impl Exemplar {
     }
 }
 
-/// Wall-clock seconds since the Unix epoch, as a float (the unit of `_created` and exemplars).
+/// A wall clock installed by a binding in place of the system's (see [`set_clock`]).
+static CLOCK: std::sync::OnceLock<fn() -> f64> = std::sync::OnceLock::new();
+
+/// Makes [`now_seconds`] (`_created` times, exemplar timestamps, `set_to_current_time`) read
+/// `clock` instead of the system clock: the Python binding reads Python's `time.time()`, as
+/// `prometheus_client` does, so programs and tests that patch it see their time. Once per
+/// process; returns false when a clock was installed already.
+pub fn set_clock(clock: fn() -> f64) -> bool {
+    CLOCK.set(clock).is_ok()
+}
+
+/// Wall-clock seconds since the Unix epoch, as a float (the unit of `_created` and exemplars),
+/// from the clock a binding installed if any.
 pub fn now_seconds() -> f64 {
+    match CLOCK.get() {
+        Some(clock) => clock(),
+        None => system_seconds(),
+    }
+}
+
+/// The system's wall clock, in seconds since the Unix epoch.
+pub fn system_seconds() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

@@ -122,6 +122,8 @@ pub(crate) struct FamilyInner<M: Metric> {
     /// Bumped after every removal of a child, so callers that cache resolved handles can tell
     /// theirs may have been detached (see [`Family::generation`]).
     generation: AtomicU64,
+    /// The creation number the next child gets (children are gathered in creation order).
+    next_seq: AtomicU64,
     expiry_ms: Option<u64>,
     epoch: Instant,
 }
@@ -224,6 +226,7 @@ impl<M: Metric> Family<M> {
                 full: AtomicBool::new(false),
                 overflowed: AtomicU64::new(0),
                 generation: AtomicU64::new(0),
+                next_seq: AtomicU64::new(0),
                 expiry_ms: opts.expiry.map(|d| d.as_millis().max(1) as u64),
                 epoch,
             }),
@@ -364,6 +367,7 @@ impl<M: Metric> Family<M> {
             values: key.0.clone(),
             rendered: rendered.into(),
             last_change_ms: AtomicU64::new(self.now_ms()),
+            seq: inner.next_seq.fetch_add(1, Ordering::Relaxed),
             ..ChildMeta::default()
         }
     }
@@ -652,7 +656,12 @@ impl<M: Metric> Collector for Family<M> {
             kind: d.kind,
             points: Vec::new(),
         };
-        self.for_each_child(|m| {
+        // In creation order, as prometheus_client and prom-client list children (the map's own
+        // order is its hashing's).
+        let mut children: Vec<M> = Vec::new();
+        self.for_each_child(|m| children.push(m.clone()));
+        children.sort_by_key(|m| m.meta().seq);
+        children.iter().for_each(|m| {
             let labels = d
                 .const_labels
                 .iter()

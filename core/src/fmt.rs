@@ -125,6 +125,92 @@ fn write_go_g(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
     }
 }
 
+/// Appends `v` as Python's `repr(float)` writes it (`2.0`, `-0.0`, `0.0001`, `1e-05`,
+/// `1e+16`, `inf`, `nan`): the shortest round-trip digits, fixed notation while the decimal
+/// point falls within 16 digits left of them or 4 right, an exponent of at least two digits
+/// otherwise.
+pub fn write_python_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"nan");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"inf" } else { b"-inf" });
+        return;
+    }
+    let mut ryu_buf = ryu::Buffer::new();
+    let (neg, digits, dp) = decompose(ryu_buf.format_finite(v));
+    if neg {
+        out.push(b'-');
+    }
+    let d = &digits[..];
+    if !(-3..=16).contains(&dp) {
+        write_mantissa_exponent(out, d, dp - 1);
+    } else if dp <= 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', dp.unsigned_abs() as usize));
+        out.extend_from_slice(d);
+    } else {
+        let dp = dp as usize;
+        if dp >= d.len() {
+            out.extend_from_slice(d);
+            out.extend(std::iter::repeat_n(b'0', dp - d.len()));
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&d[..dp]);
+            out.push(b'.');
+            out.extend_from_slice(&d[dp..]);
+        }
+    }
+}
+
+/// `d[0].d[1..]e±XX` (two exponent digits at least).
+fn write_mantissa_exponent(out: &mut Vec<u8>, d: &[u8], exp: i32) {
+    out.push(d[0]);
+    if d.len() > 1 {
+        out.push(b'.');
+        out.extend_from_slice(&d[1..]);
+    }
+    out.push(b'e');
+    out.push(if exp < 0 { b'-' } else { b'+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        out.push(b'0');
+    }
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(e).as_bytes());
+}
+
+/// Appends `v` as `prometheus_client`'s `floatToGoString` spells sample values and `le` /
+/// `quantile` labels: `+Inf`, `-Inf`, `NaN`, Python's `repr` otherwise, except that a positive
+/// value with 7 to 16 integer digits takes Go's exponent form (`1e+06`, `1.5e+07`).
+pub fn write_go_string_python(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
+    }
+    if v > 0.0 {
+        let mut ryu_buf = ryu::Buffer::new();
+        let (_, digits, dp) = decompose(ryu_buf.format_finite(v));
+        if (7..=16).contains(&dp) {
+            write_mantissa_exponent(out, &digits[..], dp - 1);
+            return;
+        }
+    }
+    write_python_float(out, v);
+}
+
+/// [`write_go_string_python`] into a fresh `String`.
+pub fn go_string_python(v: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_go_string_python(&mut out, v);
+    String::from_utf8(out).expect("ASCII")
+}
+
 /// Fixed-capacity digit buffer: an f64's shortest form has at most 17 significant digits,
 /// ryu may print a few zeros around them.
 #[derive(Default)]
@@ -311,6 +397,41 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(go(*v), *want, "formatting {v:?}");
+        }
+    }
+
+    #[test]
+    fn python_spellings() {
+        // Values checked against CPython's repr() and prometheus_client's floatToGoString.
+        let cases: &[(f64, &str, &str)] = &[
+            (0.0, "0.0", "0.0"),
+            (-0.0, "-0.0", "-0.0"),
+            (2.0, "2.0", "2.0"),
+            (17.0, "17.0", "17.0"),
+            (0.05, "0.05", "0.05"),
+            (123.456, "123.456", "123.456"),
+            (0.0001, "0.0001", "0.0001"),
+            (0.00001, "1e-05", "1e-05"),
+            (1.5e-7, "1.5e-07", "1.5e-07"),
+            (999999.0, "999999.0", "999999.0"),
+            (1e6, "1000000.0", "1e+06"),
+            (1234567.0, "1234567.0", "1.234567e+06"),
+            (12345678.5, "12345678.5", "1.23456785e+07"),
+            (-1e6, "-1000000.0", "-1000000.0"),
+            (1e15, "1000000000000000.0", "1e+15"),
+            (1e16, "1e+16", "1e+16"),
+            (1.5e300, "1.5e+300", "1.5e+300"),
+            (-2.5e-300, "-2.5e-300", "-2.5e-300"),
+            (0.1 + 0.2, "0.30000000000000004", "0.30000000000000004"),
+            (f64::INFINITY, "inf", "+Inf"),
+            (f64::NEG_INFINITY, "-inf", "-Inf"),
+            (f64::NAN, "nan", "NaN"),
+        ];
+        for (v, repr, go) in cases {
+            let mut out = Vec::new();
+            write_python_float(&mut out, *v);
+            assert_eq!(String::from_utf8(out).unwrap(), *repr, "repr of {v:?}");
+            assert_eq!(go_string_python(*v), *go, "floatToGoString of {v:?}");
         }
     }
 

@@ -42,6 +42,7 @@ pub mod opts;
 pub mod parse;
 pub mod process;
 pub mod push;
+pub mod pyclient;
 pub mod quantile;
 pub mod registry;
 pub mod shard;

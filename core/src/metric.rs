@@ -69,6 +69,8 @@ pub struct ChildMeta {
     /// family's epoch).
     pub(crate) last_fingerprint: AtomicU64,
     pub(crate) last_change_ms: AtomicU64,
+    /// The child's creation number within its family (gathering lists children by it).
+    pub(crate) seq: u64,
 }
 
 impl ChildMeta {

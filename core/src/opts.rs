@@ -136,6 +136,10 @@ impl Opts {
     /// and checked against the unit (which must be its suffix, as OpenMetrics requires).
     pub(crate) fn family_name(&self, kind: MetricType) -> Result<String> {
         let fq = self.fq_name();
+        // A namespace or subsystem alone is no name (`client_golang`'s BuildFQName gives "").
+        if self.name.is_empty() {
+            return Err(Error::InvalidMetricName(fq));
+        }
         validate::metric_name(&fq)?;
         let base = if self.name_is_base {
             fq.clone()

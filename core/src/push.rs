@@ -118,7 +118,7 @@ pub fn group_url<K: AsRef<str>, V: AsRef<str>>(
                 "grouping key must not contain \"job\": it is the job argument".into(),
             ));
         }
-        validate::label_name(k)
+        validate::legacy_label_name(k)
             .map_err(|e| PushError::InvalidArgument(format!("invalid grouping key: {e}")))?;
         path_segment(&mut url, k, v.as_ref());
     }

@@ -1,13 +1,36 @@
 //! Name validation shared by every metric type and the registry.
 
 use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+/// Whether metric and label names may be any non-empty UTF-8 text (Prometheus 3's rule, which
+/// Python's `prometheus_client` 0.26 follows unless its legacy switch is on) instead of the
+/// legacy character sets. Off unless a binding turns it on: the Python binding mirrors
+/// `prometheus_client.validation`'s switch here; every other binding keeps the legacy sets.
+static UTF8_NAMES: AtomicBool = AtomicBool::new(false);
+
+/// Accept UTF-8 metric and label names (`true`) or only the legacy character sets (`false`,
+/// the default). Process-wide; applies to metrics and exemplars created afterwards.
+pub fn set_utf8_names(on: bool) {
+    UTF8_NAMES.store(on, Ordering::Relaxed);
+}
+
+/// See [`set_utf8_names`].
+pub fn utf8_names() -> bool {
+    UTF8_NAMES.load(Ordering::Relaxed)
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*` (any non-empty name when [`utf8_names`] is on).
 pub fn metric_name(name: &str) -> Result<()> {
+    metric_name_under(name, utf8_names())
+}
+
+fn metric_name_under(name: &str, utf8: bool) -> Result<()> {
     let ok = !name.is_empty()
-        && name.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_alphabetic() || b == b'_' || b == b':' || (i > 0 && b.is_ascii_digit())
-        });
+        && (utf8
+            || name.bytes().enumerate().all(|(i, b)| {
+                b.is_ascii_alphabetic() || b == b'_' || b == b':' || (i > 0 && b.is_ascii_digit())
+            }));
     if ok {
         Ok(())
     } else {
@@ -15,18 +38,33 @@ pub fn metric_name(name: &str) -> Result<()> {
     }
 }
 
-/// `[a-zA-Z_][a-zA-Z0-9_]*`: the label name syntax alone (prom-client accepts `__` names).
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: the label name syntax alone (prom-client accepts `__` names);
+/// any non-empty name when [`utf8_names`] is on.
 pub fn is_label_name(name: &str) -> bool {
+    is_label_name_under(name, utf8_names())
+}
+
+fn is_label_name_under(name: &str, utf8: bool) -> bool {
     !name.is_empty()
-        && name
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()))
+        && (utf8
+            || name.bytes().enumerate().all(|(i, b)| {
+                b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit())
+            }))
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, and not `__`-prefixed (reserved for Prometheus' own use).
 pub fn label_name(name: &str) -> Result<()> {
-    if !is_label_name(name) {
+    label_name_under(name, utf8_names())
+}
+
+/// [`label_name`] under the legacy character set whatever the switch says (Pushgateway
+/// grouping keys, which travel in a URL path).
+pub fn legacy_label_name(name: &str) -> Result<()> {
+    label_name_under(name, false)
+}
+
+fn label_name_under(name: &str, utf8: bool) -> Result<()> {
+    if !is_label_name_under(name, utf8) {
         return Err(Error::InvalidLabelName(name.to_owned()));
     }
     if name.starts_with("__") {
@@ -94,6 +132,26 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn utf8_names_switch() {
+        // The rules under the switch, without flipping the process-wide switch itself (tests
+        // run in parallel).
+        assert!(!utf8_names());
+        assert_eq!(metric_name_under("my.metric", true), Ok(()));
+        assert_eq!(metric_name_under("bad-name", true), Ok(()));
+        assert_eq!(label_name_under("le-dash", true), Ok(()));
+        assert_eq!(label_name_under(":o)", true), Ok(()));
+        assert_eq!(
+            label_name_under("__r", true),
+            Err(Error::ReservedLabelName("__r".into()))
+        );
+        assert_eq!(
+            metric_name_under("", true),
+            Err(Error::InvalidMetricName("".into()))
+        );
+        assert!(metric_name("my.metric").is_err());
     }
 
     #[test]

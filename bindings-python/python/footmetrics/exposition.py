@@ -3,6 +3,7 @@ app, textfile writer and Pushgateway functions. Rendering and pushing run in Rus
 released."""
 
 import base64
+import functools
 import gzip
 import os
 import socket
@@ -18,11 +19,10 @@ from footmetrics import _core
 from footmetrics._core import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest
 from footmetrics._core import start_http_server as _start_http_server
 
-CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_0_0_4
-# prometheus_client 0.26 labels the classic format version 1.0.0 where it allows UTF-8 names;
-# this package writes 0.0.4 (CONTENT_TYPE_LATEST), which every Prometheus reads. The constant
-# is here so code that imports it keeps working.
+# As in prometheus_client 0.26: the classic format's latest version is 1.0.0 (the one that
+# allows UTF-8 names); scrape answers without a version asked for, and pushes, say 0.0.4.
 CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
+CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
 
 # Every server started, so that one keeps serving after its caller drops the returned objects
 # (`start_http_server(8000)` alone is the usual call): prometheus_client's daemon thread lives
@@ -133,19 +133,13 @@ def make_wsgi_app(registry: CollectorRegistry = REGISTRY,
     return prometheus_app
 
 
-# An empty registry: rendering it asks the core which format an Accept header gets, so
-# choose_encoder and _bake_output never disagree.
-_NEGOTIATION_PROBE = CollectorRegistry()
-
-
 def choose_encoder(accept_header: Optional[str]) -> tuple[Callable[..., bytes], str]:
-    """The render function and content type the ``Accept`` header gets (as ``_bake_output``
-    negotiates it)."""
-    from footmetrics.openmetrics import exposition as om
-    _, content_type = _core.render_for_scrape(_NEGOTIATION_PROBE, accept_header)
-    if content_type == om.CONTENT_TYPE_LATEST:
-        return om.generate_latest, content_type
-    return generate_latest, content_type
+    """The render function (with the name escaping scheme asked for bound) and content type
+    the ``Accept`` header gets, as the core negotiates them for ``_bake_output``."""
+    openmetrics, escaping, content_type = _core.negotiate(accept_header)
+    if openmetrics:
+        return functools.partial(_core.generate_latest_openmetrics, escaping=escaping), content_type
+    return functools.partial(generate_latest, escaping=escaping), content_type
 
 
 class MetricsHandler(BaseHTTPRequestHandler):
@@ -182,7 +176,7 @@ def write_to_textfile(path: str, registry: CollectorRegistry, escaping: str = "a
                        f".{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}")
     try:
         with open(tmp, "wb") as f:
-            f.write(generate_latest(registry))
+            f.write(generate_latest(registry, escaping))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -277,13 +271,23 @@ def basic_auth_handler(url: str, method: str, timeout: Optional[float],
 
 def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegistry],
           grouping_key: Optional[dict[str, Any]], timeout: Optional[float],
-          handler: Callable[..., Callable[[], None]]) -> None:
-    if handler is default_handler:
-        _core.push_registry(gateway, job, registry, grouping_key, timeout, method)
-        return
+          handler: Callable[..., Callable[[], None]], compression: Optional[str] = None) -> None:
+    # The body is generate_latest's, byte for byte what prometheus_client pushes (the default
+    # handler sends it with the core's HTTP client, the GIL released); DELETE sends none.
     url = _core.group_url(gateway, job, grouping_key)
-    data = b"" if registry is None else generate_latest(registry)
-    headers = [("Content-Type", CONTENT_TYPE_LATEST)]
+    headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
+    data = b""
+    if method == "DELETE":
+        if compression is not None:
+            raise ValueError("Compression is not supported for DELETE requests.")
+    else:
+        kind = None if compression is None else compression.lower()
+        if kind not in (None, "gzip"):
+            raise ValueError(f"Unsupported compression type: {compression}")
+        data = generate_latest(REGISTRY if registry is None else registry)
+        if kind == "gzip":
+            data = gzip.compress(data)
+            headers.append(("Content-Encoding", "gzip"))
     handler(url, method, timeout, headers, data)()
 
 
@@ -292,8 +296,9 @@ def push_to_gateway(gateway: str, job: str, registry: CollectorRegistry,
                     timeout: Optional[float] = 30,
                     handler: Callable[..., Callable[[], None]] = default_handler,
                     compression: Optional[str] = None) -> None:
-    """Replaces the group's metrics with ``registry``'s (HTTP PUT)."""
-    _push("PUT", gateway, job, registry, grouping_key, timeout, handler)
+    """Replaces the group's metrics with ``registry``'s (HTTP PUT); ``compression="gzip"``
+    compresses the body."""
+    _push("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegistry],
@@ -301,8 +306,9 @@ def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegis
                        timeout: Optional[float] = 30,
                        handler: Callable[..., Callable[[], None]] = default_handler,
                        compression: Optional[str] = None) -> None:
-    """Replaces only the pushed families in the group (HTTP POST)."""
-    _push("POST", gateway, job, registry, grouping_key, timeout, handler)
+    """Replaces only the pushed families in the group (HTTP POST); ``compression="gzip"``
+    compresses the body."""
+    _push("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def delete_from_gateway(gateway: str, job: str,

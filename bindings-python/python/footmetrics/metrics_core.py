@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from typing import Optional, Union
 
 from footmetrics.samples import Exemplar, Sample
+from footmetrics.validation import _validate_metric_name
 
 METRIC_TYPES = (
     "counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset",
 )
-_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
@@ -26,8 +26,10 @@ class Metric:
             typ = "unknown"
         if unit and not name.endswith("_" + unit):
             name += "_" + unit
-        if not _NAME.match(name):
-            raise ValueError("Invalid metric name: " + name)
+        # Legacy or UTF-8 names, as validation's switch says.
+        _validate_metric_name(name)
+        if typ == "untyped":
+            typ = "unknown"
         if typ not in METRIC_TYPES:
             raise ValueError("Invalid metric type: " + typ)
         # The type's own suffix is part of the sample names, not of the family name.
@@ -82,8 +84,9 @@ def _pairs(names: Sequence[str], values: Sequence[str]) -> dict[str, str]:
 
 
 def _le(bound: Union[str, float]) -> str:
-    """Bucket bounds as strings, spelled as prometheus_client spells floats."""
-    if isinstance(bound, str):
+    """Bucket bounds as strings, spelled as prometheus_client spells floats. Anything else is
+    kept as given and refused when the family is rendered (as prometheus_client does)."""
+    if not isinstance(bound, (int, float)):
         return bound
     f = float(bound)
     if f == float("inf"):
@@ -206,9 +209,11 @@ class GaugeHistogramMetricFamily(Metric):
         for bound, count in buckets:
             le = dict(pairs, le=_le(bound))
             self.samples.append(Sample(self.name + "_bucket", le, count, timestamp))
-        if gsum_value is not None:
-            self.samples.append(Sample(self.name + "_gcount", pairs, buckets[-1][1], timestamp))
-            self.samples.append(Sample(self.name + "_gsum", pairs, gsum_value, timestamp))
+        # As prometheus_client: `_gcount` (the +Inf bucket) and `_gsum` always, so a missing
+        # sum fails when the family is rendered.
+        self.samples.append(Sample(self.name + "_gcount", pairs, buckets[-1][1], timestamp))
+        self.samples.append(Sample(self.name + "_gsum", pairs, gsum_value,  # type: ignore[arg-type]
+                                   timestamp))
 
 
 class InfoMetricFamily(Metric):

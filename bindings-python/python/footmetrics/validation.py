@@ -4,13 +4,15 @@ labels) and UTF-8 names (any text that encodes as UTF-8).
 
 The switch starts from ``PROMETHEUS_LEGACY_NAME_VALIDATION`` (``true``, ``1`` or ``t``, any case,
 turns legacy validation on) and is flipped by ``enable_legacy_validation()`` and
-``disable_legacy_validation()``. It governs the helpers of this module; footmetrics' own metric
-classes check names in the Rust core."""
+``disable_legacy_validation()``. It governs the helpers of this module and, mirrored in the Rust
+core, the names footmetrics' own metric classes and exemplars accept."""
 
 import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from footmetrics import _core
 
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 METRIC_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -27,6 +29,8 @@ def _init_legacy_validation() -> bool:
 
 
 _legacy_validation = _init_legacy_validation()
+# The core checks the names of footmetrics' own metrics and exemplars: it follows this switch.
+_core.set_utf8_names(not _legacy_validation)
 
 
 def get_legacy_validation() -> bool:
@@ -38,12 +42,14 @@ def disable_legacy_validation() -> None:
     """Accept UTF-8 metric and label names."""
     global _legacy_validation
     _legacy_validation = False
+    _core.set_utf8_names(True)
 
 
 def enable_legacy_validation() -> None:
     """Hold metric and label names to the legacy character set."""
     global _legacy_validation
     _legacy_validation = True
+    _core.set_utf8_names(False)
 
 
 def _is_utf8(text: str) -> bool:

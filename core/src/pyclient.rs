@@ -1,0 +1,675 @@
+//! The exposition as Python's `prometheus_client` writes it, byte for byte, for the Python
+//! binding (a drop-in replacement for it): every value through `floatToGoString` (`2.0`,
+//! `1e+06`), each sample's labels sorted by name, `_created`/`_gcount`/`_gsum` as gauge families
+//! of their own in the classic format, and metric and label names under one of the name
+//! escaping schemes a scraper may ask for (`escaping=` in `Accept`), UTF-8 names included.
+//!
+//! It works on the owned data model ([`MetricFamily`]), listing each family's samples as
+//! `prometheus_client` lists them ([`samples`]). The Go-style encoder ([`Encoder`](crate::Encoder))
+//! every other binding uses is untouched.
+
+use crate::exemplar::Exemplar;
+use crate::fmt::{go_string_python, write_go_string_python, write_python_float};
+use crate::metric::{MetricFamily, MetricType, PointValue};
+
+/// How metric and label names outside the legacy character set are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameEscaping {
+    /// As they are, in double quotes where the format allows it (`{"my.metric"}`).
+    AllowUtf8,
+    /// Each character outside the legacy set becomes `_` (the default).
+    #[default]
+    Underscores,
+    /// Reversibly: `_` doubled, `.` as `_dot_`, anything else outside the set as `__`.
+    Dots,
+    /// `U__` then each character outside the set as `_<hex code point>_`, `_` doubled.
+    Values,
+}
+
+impl NameEscaping {
+    /// The scheme named `allow-utf-8`, `underscores`, `dots` or `values`; None otherwise.
+    pub fn parse(name: &str) -> Option<NameEscaping> {
+        Some(match name {
+            "allow-utf-8" => NameEscaping::AllowUtf8,
+            "underscores" => NameEscaping::Underscores,
+            "dots" => NameEscaping::Dots,
+            "values" => NameEscaping::Values,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NameEscaping::AllowUtf8 => "allow-utf-8",
+            NameEscaping::Underscores => "underscores",
+            NameEscaping::Dots => "dots",
+            NameEscaping::Values => "values",
+        }
+    }
+}
+
+/// One sample as `prometheus_client` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample<'a> {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+    /// Seconds since the epoch.
+    pub timestamp: Option<f64>,
+    pub exemplar: Option<&'a Exemplar>,
+}
+
+/// The samples of `f` in `prometheus_client`'s order and names: `_total` then `_created` per
+/// counter child, buckets (`le` as `floatToGoString` spells it), `_count` (`_gcount`), `_sum`
+/// (`_gsum`), `_created` per histogram child, and so on.
+pub fn samples(f: &MetricFamily) -> Vec<Sample<'_>> {
+    let mut out = Vec::new();
+    let n = &f.name;
+    let gauge_histogram = f.kind == MetricType::GaugeHistogram;
+    for p in &f.points {
+        let sample = |name: String, labels: Vec<(String, String)>, value: f64| Sample {
+            name,
+            labels,
+            value,
+            timestamp: None,
+            exemplar: None,
+        };
+        let with = |k: &str, v: String| {
+            let mut l = p.labels.clone();
+            l.push((k.to_owned(), v));
+            l
+        };
+        let created = |out: &mut Vec<Sample<'_>>, c: &Option<f64>| {
+            if let Some(c) = c {
+                out.push(sample(format!("{n}_created"), p.labels.clone(), *c));
+            }
+        };
+        match &p.value {
+            PointValue::Counter {
+                value,
+                created: c,
+                exemplar,
+            } => {
+                out.push(Sample {
+                    exemplar: exemplar.as_ref(),
+                    ..sample(format!("{n}_total"), p.labels.clone(), *value)
+                });
+                created(&mut out, c);
+            }
+            PointValue::Gauge(v) | PointValue::Unknown(v) => {
+                out.push(sample(n.clone(), p.labels.clone(), *v))
+            }
+            PointValue::Histogram {
+                buckets,
+                count,
+                sum,
+                created: c,
+            } => {
+                for (le, cum, ex) in buckets {
+                    out.push(Sample {
+                        exemplar: ex.as_ref(),
+                        ..sample(
+                            format!("{n}_bucket"),
+                            with("le", go_string_python(*le)),
+                            *cum as f64,
+                        )
+                    });
+                }
+                let (count_name, sum_name) = if gauge_histogram {
+                    ("_gcount", "_gsum")
+                } else {
+                    ("_count", "_sum")
+                };
+                out.push(sample(
+                    format!("{n}{count_name}"),
+                    p.labels.clone(),
+                    *count as f64,
+                ));
+                out.push(sample(format!("{n}{sum_name}"), p.labels.clone(), *sum));
+                created(&mut out, c);
+            }
+            PointValue::Summary {
+                count,
+                sum,
+                quantiles,
+                created: c,
+            } => {
+                for (q, v) in quantiles {
+                    out.push(sample(
+                        n.clone(),
+                        with("quantile", go_string_python(*q)),
+                        *v,
+                    ));
+                }
+                out.push(sample(
+                    format!("{n}_count"),
+                    p.labels.clone(),
+                    *count as f64,
+                ));
+                out.push(sample(format!("{n}_sum"), p.labels.clone(), *sum));
+                created(&mut out, c);
+            }
+            PointValue::Info(info) => {
+                let mut l = p.labels.clone();
+                l.extend(info.iter().cloned());
+                out.push(sample(format!("{n}_info"), l, 1.0));
+            }
+            PointValue::Sample {
+                name,
+                value,
+                timestamp,
+                exemplar,
+            } => out.push(Sample {
+                timestamp: *timestamp,
+                exemplar: exemplar.as_ref(),
+                ..sample(name.clone(), p.labels.clone(), *value)
+            }),
+            PointValue::StateSet(states) => {
+                for (s, on) in states {
+                    let v = if *on { 1.0 } else { 0.0 };
+                    out.push(sample(n.clone(), with(n, s.clone()), v));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_label_rune(c: char, i: usize) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit())
+}
+
+fn is_metric_rune(c: char, i: usize) -> bool {
+    c == ':' || is_label_rune(c, i)
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+pub fn is_legacy_metric_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().enumerate().all(|(i, c)| is_metric_rune(c, i))
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, not `__`-prefixed.
+pub fn is_legacy_label_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().enumerate().all(|(i, c)| is_label_rune(c, i)) && !s.starts_with("__")
+}
+
+/// Backslash, line feed and double quote escaped (label values, OpenMetrics HELP, quoted names).
+fn escape_quoted(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `s` under `escaping`, keeping the characters `valid(c, index)` accepts.
+fn escape_runes(out: &mut String, s: &str, escaping: NameEscaping, valid: fn(char, usize) -> bool) {
+    match escaping {
+        NameEscaping::AllowUtf8 => escape_quoted(out, s),
+        NameEscaping::Underscores => {
+            out.extend(
+                s.chars()
+                    .enumerate()
+                    .map(|(i, c)| if valid(c, i) { c } else { '_' }),
+            )
+        }
+        NameEscaping::Dots => {
+            for (i, c) in s.chars().enumerate() {
+                match c {
+                    '_' => out.push_str("__"),
+                    '.' => out.push_str("_dot_"),
+                    c if valid(c, i) => out.push(c),
+                    _ => out.push_str("__"),
+                }
+            }
+        }
+        NameEscaping::Values => {
+            out.push_str("U__");
+            for (i, c) in s.chars().enumerate() {
+                match c {
+                    '_' => out.push_str("__"),
+                    c if valid(c, i) => out.push(c),
+                    c => {
+                        use std::fmt::Write;
+                        let _ = write!(out, "_{:x}_", c as u32);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A metric or label name as written in a header or label block: quoted under `allow-utf-8`
+/// when outside the legacy set; left alone when legacy (except under `dots`, which doubles
+/// underscores); escaped otherwise.
+fn escape_name(
+    out: &mut String,
+    s: &str,
+    escaping: NameEscaping,
+    legacy: fn(&str) -> bool,
+    valid: fn(char, usize) -> bool,
+) {
+    if s.is_empty() {
+        return;
+    }
+    match escaping {
+        NameEscaping::AllowUtf8 if !legacy(s) => {
+            out.push('"');
+            escape_quoted(out, s);
+            out.push('"');
+        }
+        NameEscaping::Underscores | NameEscaping::Values if legacy(s) => out.push_str(s),
+        _ => escape_runes(out, s, escaping, valid),
+    }
+}
+
+pub fn escape_metric_name(out: &mut String, s: &str, escaping: NameEscaping) {
+    escape_name(out, s, escaping, is_legacy_metric_name, is_metric_rune)
+}
+
+pub fn escape_label_name(out: &mut String, s: &str, escaping: NameEscaping) {
+    escape_name(out, s, escaping, is_legacy_label_name, is_label_rune)
+}
+
+/// `k="v",…` sorted by name.
+fn label_block(out: &mut String, labels: &[(String, String)], escaping: NameEscaping) {
+    let mut sorted: Vec<&(String, String)> = labels.iter().collect();
+    sorted.sort();
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        escape_label_name(out, k, escaping);
+        out.push_str("=\"");
+        escape_quoted(out, v);
+        out.push('"');
+    }
+}
+
+fn push_go(out: &mut String, v: f64) {
+    let mut b = Vec::with_capacity(24);
+    write_go_string_python(&mut b, v);
+    out.push_str(std::str::from_utf8(&b).expect("ASCII"));
+}
+
+fn push_repr(out: &mut String, v: f64) {
+    let mut b = Vec::with_capacity(24);
+    write_python_float(&mut b, v);
+    out.push_str(std::str::from_utf8(&b).expect("ASCII"));
+}
+
+fn text_help(out: &mut String, help: &str) {
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn text_header(out: &mut String, name: &str, help: &str, kind: &str, escaping: NameEscaping) {
+    out.push_str("# HELP ");
+    escape_metric_name(out, name, escaping);
+    out.push(' ');
+    text_help(out, help);
+    out.push_str("\n# TYPE ");
+    escape_metric_name(out, name, escaping);
+    out.push(' ');
+    out.push_str(kind);
+    out.push('\n');
+}
+
+fn text_sample(out: &mut String, s: &Sample<'_>, escaping: NameEscaping) {
+    let quoted = escaping == NameEscaping::AllowUtf8 && !is_legacy_metric_name(&s.name);
+    if quoted {
+        out.push('{');
+        escape_metric_name(out, &s.name, escaping);
+        if !s.labels.is_empty() {
+            out.push(',');
+        }
+    } else {
+        escape_metric_name(out, &s.name, escaping);
+        if !s.labels.is_empty() {
+            out.push('{');
+        }
+    }
+    label_block(out, &s.labels, escaping);
+    if quoted || !s.labels.is_empty() {
+        out.push('}');
+    }
+    out.push(' ');
+    push_go(out, s.value);
+    if let Some(t) = s.timestamp {
+        // Integer milliseconds, truncated toward zero.
+        use std::fmt::Write;
+        let _ = write!(out, " {}", (t * 1000.0).trunc() as i64);
+    }
+    out.push('\n');
+}
+
+/// The classic text format (0.0.4) of `families`, as `prometheus_client.generate_latest`.
+pub fn write_text(out: &mut String, families: &[MetricFamily], escaping: NameEscaping) {
+    for f in families {
+        let (suffix, kind) = match f.kind {
+            MetricType::Counter => ("_total", "counter"),
+            MetricType::Info => ("_info", "gauge"),
+            MetricType::StateSet | MetricType::Gauge => ("", "gauge"),
+            MetricType::GaugeHistogram | MetricType::Histogram => ("", "histogram"),
+            MetricType::Summary => ("", "summary"),
+            MetricType::Unknown => ("", "untyped"),
+        };
+        text_header(out, &format!("{}{suffix}", f.name), &f.help, kind, escaping);
+        let mut deferred: Vec<(&'static str, String)> = Vec::new();
+        for s in samples(f) {
+            let suffix = s.name.strip_prefix(f.name.as_str()).and_then(|rest| {
+                ["_created", "_gsum", "_gcount"]
+                    .into_iter()
+                    .find(|x| *x == rest)
+            });
+            match suffix {
+                Some(suffix) => {
+                    let mut line = String::new();
+                    text_sample(&mut line, &s, escaping);
+                    match deferred.iter_mut().find(|(x, _)| *x == suffix) {
+                        Some((_, lines)) => lines.push_str(&line),
+                        None => deferred.push((suffix, line)),
+                    }
+                }
+                None => text_sample(out, &s, escaping),
+            }
+        }
+        deferred.sort_by_key(|(suffix, _)| *suffix);
+        for (suffix, lines) in deferred {
+            text_header(
+                out,
+                &format!("{}{suffix}", f.name),
+                &f.help,
+                "gauge",
+                escaping,
+            );
+            out.push_str(&lines);
+        }
+    }
+}
+
+/// OpenMetrics 1.0 text of `families` (with `# EOF`), as
+/// `prometheus_client.openmetrics.exposition.generate_latest`.
+pub fn write_openmetrics(out: &mut String, families: &[MetricFamily], escaping: NameEscaping) {
+    for f in families {
+        out.push_str("# HELP ");
+        escape_metric_name(out, &f.name, escaping);
+        out.push(' ');
+        escape_quoted(out, &f.help);
+        out.push_str("\n# TYPE ");
+        escape_metric_name(out, &f.name, escaping);
+        out.push(' ');
+        out.push_str(f.kind.openmetrics_name());
+        out.push('\n');
+        if let Some(unit) = f.unit.as_deref().filter(|u| !u.is_empty()) {
+            out.push_str("# UNIT ");
+            escape_metric_name(out, &f.name, escaping);
+            out.push(' ');
+            out.push_str(unit);
+            out.push('\n');
+        }
+        for s in samples(f) {
+            let quoted = escaping == NameEscaping::AllowUtf8 && !is_legacy_metric_name(&s.name);
+            let mut block = String::new();
+            if quoted {
+                escape_metric_name(&mut block, &s.name, escaping);
+                if !s.labels.is_empty() {
+                    block.push(',');
+                }
+            } else {
+                // prometheus_client escapes every sample name under the scheme, with the label
+                // name character set (so `values` prefixes even a legacy name with `U__`).
+                escape_runes(out, &s.name, escaping, is_label_rune);
+            }
+            label_block(&mut block, &s.labels, escaping);
+            if !block.is_empty() {
+                out.push('{');
+                out.push_str(&block);
+                out.push('}');
+            }
+            out.push(' ');
+            push_go(out, s.value);
+            if let Some(t) = s.timestamp {
+                out.push(' ');
+                push_repr(out, t);
+            }
+            if let Some(e) = s.exemplar {
+                out.push_str(" # {");
+                let mut labels = e.labels.clone();
+                labels.sort();
+                for (i, (k, v)) in labels.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(k);
+                    out.push_str("=\"");
+                    escape_quoted(out, v);
+                    out.push('"');
+                }
+                out.push_str("} ");
+                push_go(out, e.value);
+                // A NaN timestamp stands for none (a custom collector's exemplar without one).
+                if e.timestamp.is_finite() {
+                    out.push(' ');
+                    push_repr(out, e.timestamp);
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str("# EOF\n");
+}
+
+/// The renderer an `Accept` header gets, as `prometheus_client`'s `choose_encoder` picks it:
+/// the first `application/openmetrics-text` (version 1.0.0 or later, or none) or `text/plain`
+/// with version 1.0.0 or later, with its `escaping=` scheme (underscores unless one of the
+/// four is named); the classic text format 0.0.4 with underscores otherwise. `q` values are not
+/// weighed. Returns the format, the escaping and the content type to answer with.
+pub fn negotiate(accept: Option<&str>) -> (crate::Format, NameEscaping, String) {
+    use crate::Format;
+    for accepted in accept.unwrap_or("").split(',') {
+        let toks: Vec<&str> = accepted.split(';').collect();
+        let media = toks[0].trim();
+        let param = |key: &str| {
+            toks.iter().find_map(|t| {
+                let (k, v) = t.trim().split_once('=')?;
+                (k == key).then_some(v)
+            })
+        };
+        let version = param("version").filter(|v| !v.is_empty());
+        let escaping = param("escaping")
+            .and_then(NameEscaping::parse)
+            .unwrap_or_default();
+        let at_least_1 = version.is_some_and(version_at_least_1);
+        match media {
+            "application/openmetrics-text" => match version {
+                None => {
+                    return (
+                        Format::OpenMetrics,
+                        NameEscaping::Underscores,
+                        crate::CONTENT_TYPE_OPENMETRICS.to_owned(),
+                    )
+                }
+                Some(v) if at_least_1 => {
+                    return (
+                        Format::OpenMetrics,
+                        escaping,
+                        format!(
+                            "application/openmetrics-text; version={v}; charset=utf-8; escaping={}",
+                            escaping.name()
+                        ),
+                    )
+                }
+                _ => {}
+            },
+            "text/plain" if at_least_1 => {
+                return (
+                    Format::Text,
+                    escaping,
+                    format!(
+                        "text/plain; version=1.0.0; charset=utf-8; escaping={}",
+                        escaping.name()
+                    ),
+                )
+            }
+            _ => {}
+        }
+    }
+    (
+        crate::Format::Text,
+        NameEscaping::Underscores,
+        crate::CONTENT_TYPE_TEXT.to_owned(),
+    )
+}
+
+/// Whether a dotted version compares at least `1.0.0` (numeric parts compared as numbers; a
+/// part that is not a number ends the comparison as "not at least").
+fn version_at_least_1(v: &str) -> bool {
+    for (i, want) in [1u64, 0, 0].into_iter().enumerate() {
+        match v.split('.').nth(i) {
+            None => return false,
+            Some(part) => match part.parse::<u64>() {
+                Ok(n) if n > want => return true,
+                Ok(n) if n == want => continue,
+                _ => return false,
+            },
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Format;
+
+    fn text(families: &[MetricFamily], escaping: NameEscaping) -> String {
+        let mut out = String::new();
+        write_text(&mut out, families, escaping);
+        out
+    }
+
+    fn om(families: &[MetricFamily], escaping: NameEscaping) -> String {
+        let mut out = String::new();
+        write_openmetrics(&mut out, families, escaping);
+        out
+    }
+
+    fn counter(name: &str) -> MetricFamily {
+        let mut f = MetricFamily::new(name, "A counter", MetricType::Counter);
+        f.push(
+            Vec::<(String, String)>::new(),
+            PointValue::Counter {
+                value: 1.0,
+                created: Some(123.456),
+                exemplar: None,
+            },
+        );
+        f
+    }
+
+    #[test]
+    fn classic_text_as_prometheus_client_writes_it() {
+        let mut g = MetricFamily::new("cc", "A\ngaug\\e \"q\"", MetricType::Gauge);
+        g.push([("b", "2"), ("a", "\\x\n\"")], PointValue::Gauge(17.0));
+        let mut h = MetricFamily::new("hh", "H", MetricType::Histogram);
+        h.push(
+            Vec::<(String, String)>::new(),
+            PointValue::Histogram {
+                buckets: vec![(1.0, 0, None), (1e6, 1, None), (f64::INFINITY, 1, None)],
+                count: 1,
+                sum: 0.05,
+                created: Some(1.0),
+            },
+        );
+        assert_eq!(
+            text(&[counter("cc"), g, h], NameEscaping::Underscores),
+            "# HELP cc_total A counter\n# TYPE cc_total counter\ncc_total 1.0\n\
+             # HELP cc_created A counter\n# TYPE cc_created gauge\ncc_created 123.456\n\
+             # HELP cc A\\ngaug\\\\e \"q\"\n# TYPE cc gauge\ncc{a=\"\\\\x\\n\\\"\",b=\"2\"} 17.0\n\
+             # HELP hh H\n# TYPE hh histogram\nhh_bucket{le=\"1.0\"} 0.0\n\
+             hh_bucket{le=\"1e+06\"} 1.0\nhh_bucket{le=\"+Inf\"} 1.0\nhh_count 1.0\nhh_sum 0.05\n\
+             # HELP hh_created H\n# TYPE hh_created gauge\nhh_created 1.0\n"
+        );
+    }
+
+    #[test]
+    fn utf8_names_under_each_escaping() {
+        let f = [counter("utf8.cc")];
+        assert_eq!(
+            text(&f, NameEscaping::AllowUtf8),
+            "# HELP \"utf8.cc_total\" A counter\n# TYPE \"utf8.cc_total\" counter\n\
+             {\"utf8.cc_total\"} 1.0\n# HELP \"utf8.cc_created\" A counter\n\
+             # TYPE \"utf8.cc_created\" gauge\n{\"utf8.cc_created\"} 123.456\n"
+        );
+        assert!(text(&f, NameEscaping::Underscores).contains("\nutf8_cc_total 1.0\n"));
+        assert!(text(&f, NameEscaping::Dots).contains("\nutf8_dot_cc__total 1.0\n"));
+        assert!(text(&f, NameEscaping::Values).contains("\nU__utf8_2e_cc__total 1.0\n"));
+        let o = om(&f, NameEscaping::AllowUtf8);
+        assert!(o.starts_with("# HELP \"utf8.cc\" A counter\n# TYPE \"utf8.cc\" counter\n"));
+        assert!(o.contains("\n{\"utf8.cc_total\"} 1.0\n{\"utf8.cc_created\"} 123.456\n# EOF\n"));
+        let mut l = MetricFamily::new("g", "G", MetricType::Gauge);
+        l.push([("my.label", "v")], PointValue::Gauge(-0.0));
+        assert_eq!(
+            text(&[l.clone()], NameEscaping::AllowUtf8),
+            "# HELP g G\n# TYPE g gauge\ng{\"my.label\"=\"v\"} -0.0\n"
+        );
+        assert!(text(&[l], NameEscaping::Underscores).ends_with("g{my_label=\"v\"} -0.0\n"));
+    }
+
+    #[test]
+    fn negotiation_as_choose_encoder() {
+        let n = |a: Option<&str>| negotiate(a);
+        assert_eq!(
+            n(None),
+            (
+                Format::Text,
+                NameEscaping::Underscores,
+                crate::CONTENT_TYPE_TEXT.into()
+            )
+        );
+        assert_eq!(
+            n(Some(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            ))
+            .2,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        );
+        assert_eq!(
+            n(Some(
+                "application/openmetrics-text; charset=utf-8; escaping=allow-utf-8"
+            )),
+            (
+                Format::OpenMetrics,
+                NameEscaping::Underscores,
+                crate::CONTENT_TYPE_OPENMETRICS.into()
+            )
+        );
+        assert_eq!(
+            n(Some(
+                "text/plain; version=1.0.0; charset=utf-8; escaping=dots"
+            )),
+            (
+                Format::Text,
+                NameEscaping::Dots,
+                "text/plain; version=1.0.0; charset=utf-8; escaping=dots".into()
+            )
+        );
+        assert_eq!(
+            n(Some("text/plain; escaping=allow-utf-8")).1,
+            NameEscaping::Underscores
+        );
+        assert_eq!(
+            n(Some("application/openmetrics-text; version=0.0.1")).0,
+            Format::Text
+        );
+    }
+}

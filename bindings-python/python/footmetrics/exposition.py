@@ -275,15 +275,47 @@ def basic_auth_handler(url: str, method: str, timeout: Optional[float],
     return handle
 
 
+def _compress(data: bytes, compression: Optional[str]) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body as sent with ``compression`` (None, ``'gzip'`` or ``'snappy'``, any case) and
+    the headers saying so. Anything else is a ValueError, raised before any request."""
+    headers = [("Content-Type", CONTENT_TYPE_LATEST)]
+    if compression is None:
+        return data, headers
+    coding = str(compression).lower()
+    if coding == "gzip":
+        headers.append(("Content-Encoding", "gzip"))
+        return gzip.compress(data), headers
+    if coding == "snappy":
+        try:
+            import snappy  # type: ignore[import-not-found]  # python-snappy, optional
+        except ImportError:
+            raise RuntimeError("snappy compression needs the python-snappy package") from None
+        compressor = snappy.StreamCompressor()
+        body = compressor.compress(data)
+        flush = getattr(compressor, "flush", None)
+        if callable(flush):
+            body += flush()
+        headers.append(("Content-Encoding", "snappy"))
+        return body, headers
+    raise ValueError(f"Unsupported compression type: {compression!r} "
+                     "(use None, 'gzip' or 'snappy')")
+
+
 def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegistry],
           grouping_key: Optional[dict[str, Any]], timeout: Optional[float],
-          handler: Callable[..., Callable[[], None]]) -> None:
-    if handler is default_handler:
+          handler: Callable[..., Callable[[], None]], compression: Optional[str] = None) -> None:
+    if method != "DELETE" and registry is None:
+        registry = REGISTRY
+    if compression is None and handler is default_handler:
+        # Rendered and sent by the core with the GIL released.
         _core.push_registry(gateway, job, registry, grouping_key, timeout, method)
         return
+    if method == "DELETE":
+        # An empty body with the exposition's Content-Type, as the core sends it.
+        data, headers = b"", [("Content-Type", CONTENT_TYPE_LATEST)]
+    else:
+        data, headers = _compress(generate_latest(registry), compression)
     url = _core.group_url(gateway, job, grouping_key)
-    data = b"" if registry is None else generate_latest(registry)
-    headers = [("Content-Type", CONTENT_TYPE_LATEST)]
     handler(url, method, timeout, headers, data)()
 
 
@@ -292,8 +324,9 @@ def push_to_gateway(gateway: str, job: str, registry: CollectorRegistry,
                     timeout: Optional[float] = 30,
                     handler: Callable[..., Callable[[], None]] = default_handler,
                     compression: Optional[str] = None) -> None:
-    """Replaces the group's metrics with ``registry``'s (HTTP PUT)."""
-    _push("PUT", gateway, job, registry, grouping_key, timeout, handler)
+    """Replaces the group's metrics with ``registry``'s (HTTP PUT). ``compression``: None,
+    ``'gzip'``, or ``'snappy'`` (with python-snappy installed)."""
+    _push("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegistry],
@@ -301,8 +334,9 @@ def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegis
                        timeout: Optional[float] = 30,
                        handler: Callable[..., Callable[[], None]] = default_handler,
                        compression: Optional[str] = None) -> None:
-    """Replaces only the pushed families in the group (HTTP POST)."""
-    _push("POST", gateway, job, registry, grouping_key, timeout, handler)
+    """Replaces only the pushed families in the group (HTTP POST); ``registry=None`` pushes
+    ``REGISTRY``. ``compression`` as for ``push_to_gateway``."""
+    _push("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
 def delete_from_gateway(gateway: str, job: str,

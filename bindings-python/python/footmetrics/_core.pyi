@@ -2,6 +2,7 @@
 # (`make test-python`), so a signature change in Rust that is not mirrored here fails CI.
 # The classes are final: PyO3 classes here are not subclassable.
 from collections.abc import Iterable, Sequence
+from os import PathLike
 from types import TracebackType
 from typing import Any, Callable, ClassVar, final
 
@@ -126,8 +127,10 @@ class Enum(_Metric):
 
 @final
 class ProcessCollector:
+    _ticks: float
+    _pagesize: float
     def __init__(self, namespace: str = "", pid: Callable[[], int | str] | None = None,
-                 proc: str = "/proc", registry: _Registry = ...) -> None: ...
+                 proc: str | PathLike[str] = ..., registry: _Registry = ...) -> None: ...
     def collect(self) -> list[Metric]: ...
     def _footmetrics_collector(self) -> CollectorHandle: ...
 

@@ -211,3 +211,40 @@ def test_process_collector_reads_this_process_by_number():
     footmetrics.ProcessCollector(pid=os.getpid, proc="/proc", registry=r)
     assert r.get_sample_value("process_open_fds") > 0
     assert r.get_sample_value("process_resident_memory_bytes") > 1e6
+
+
+class JythonPlatform:
+    """The ``platform`` module as Jython's would answer."""
+
+    def __init__(self, system):
+        self._system = system
+
+    def python_version_tuple(self):
+        return "2", "7", "3"
+
+    def python_version(self):
+        return "2.7.3"
+
+    def python_implementation(self):
+        return "Jython"
+
+    def system(self):
+        return self._system
+
+    def java_ver(self):
+        return ("21.0.2", "Eclipse Adoptium", ("OpenJDK 64-Bit Server VM", "21.0.2+13", "Eclipse"),
+                ("Linux", "6.1", "amd64"))
+
+
+def test_platform_collector_adds_the_jvm_on_jython():
+    r = footmetrics.CollectorRegistry()
+    footmetrics.PlatformCollector(registry=r, platform=JythonPlatform("Java"))
+    base = {"implementation": "Jython", "major": "2", "minor": "7", "patchlevel": "3",
+            "version": "2.7.3"}
+    jvm = {"jvm_version": "21.0.2", "jvm_release": "21.0.2+13", "jvm_vendor": "Eclipse",
+           "jvm_name": "OpenJDK 64-Bit Server VM"}
+    assert r.get_sample_value("python_info", {**base, **jvm}) == 1
+    other = footmetrics.CollectorRegistry()
+    footmetrics.PlatformCollector(registry=other, platform=JythonPlatform("Linux"))
+    assert other.get_sample_value("python_info", base) == 1
+    assert other.get_sample_value("python_info", {**base, **jvm}) is None

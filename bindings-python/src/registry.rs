@@ -419,7 +419,7 @@ pub(crate) fn render_for_scrape<'py>(
                 let mut enc = footmetrics::Encoder::new(&mut out, format, "")
                     .with_text_style(inner.text_style());
                 for f in &families {
-                    if flat_samples(f).iter().any(|(n, _, _)| names.contains(n)) {
+                    if names.iter().any(|n| f.has_sample_named(n)) {
                         enc.family(f);
                     }
                 }

@@ -166,3 +166,25 @@ def test_the_platform_snippet_as_a_service_is_scraped_by_a_real_prometheus():
             prometheus.stop()
         service.kill()
         service.wait()
+
+
+def test_shutdown_server_close_and_join_as_socketserver_callers_do():
+    import socket
+
+    server, thread = footmetrics.start_wsgi_server(0, addr="127.0.0.1",
+                                                   registry=footmetrics.CollectorRegistry())
+    port = server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    server.server_close()
+    thread.join()
+    assert not thread.is_alive() and not server.is_serving()
+    # The port is free again.
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+    # server_close alone stops serving too.
+    server, thread = footmetrics.start_http_server(0, addr="127.0.0.1",
+                                                   registry=footmetrics.CollectorRegistry())
+    server.server_close()
+    assert not thread.is_alive()

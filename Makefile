@@ -52,6 +52,7 @@ test: deps ## Run every test in every language, style checks first (installs wha
 	$(MAKE) --no-print-directory check-docs
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory conformance-python
 	$(MAKE) --no-print-directory test-node
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-go

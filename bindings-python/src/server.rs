@@ -30,6 +30,13 @@ impl MetricsServer {
         }
     }
 
+    /// Closes the listening socket, as `socketserver`'s `server_close` (prometheus_client's
+    /// callers call it after `shutdown`): stops serving if `shutdown` has not. Either may be
+    /// called any number of times.
+    fn server_close(&self, py: Python<'_>) {
+        self.shutdown(py);
+    }
+
     fn is_serving(&self) -> bool {
         self.handle
             .lock()

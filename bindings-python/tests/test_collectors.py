@@ -1,6 +1,7 @@
 """Custom collectors, the *MetricFamily classes, and the default process/platform/GC ones."""
 
 import gc
+import os
 import platform
 import sys
 
@@ -184,5 +185,100 @@ def test_default_collectors_can_be_unregistered_and_added_elsewhere():
     footmetrics.PlatformCollector(registry=own)
     assert own.get_sample_value("worker_process_open_fds") > 0
     assert own.get_sample_value("process_open_fds") is None
-    with pytest.raises(ValueError):
-        footmetrics.ProcessCollector(pid=lambda: 1, registry=None)
+
+
+def fake_proc(root):
+    """A /proc tree: boot time 1000, process 7 with stat, limits and 3 fds, process 8 with
+    only a stat (its command name holds spaces and parentheses)."""
+    (root / "7" / "fd").mkdir(parents=True)
+    (root / "8").mkdir()
+    (root / "stat").write_text("cpu  1 2 3 4\nbtime 1000\nprocesses 9\n")
+    # utime 300, stime 45 ticks; 2 threads; started 250 ticks after boot; 1 MiB virtual,
+    # 10 pages resident.
+    fields = "R 1 1 1 0 1 0 0 0 0 0 300 45 0 0 20 0 2 0 250 1048576 10 0 0"
+    (root / "7" / "stat").write_text(f"7 (worker) {fields}\n")
+    (root / "8" / "stat").write_text(f"8 ((a b ) ( c d) ) {fields}\n")
+    (root / "7" / "limits").write_text(
+        "Limit                     Soft Limit           Hard Limit           Units\n"
+        "Max cpu time              unlimited            unlimited            seconds\n"
+        "Max open files            1024                 4096                 files\n")
+    for fd in range(3):
+        (root / "7" / "fd" / str(fd)).write_text("")
+
+
+def test_process_collector_reads_any_pid_of_any_proc_tree(tmp_path):
+    fake_proc(tmp_path)
+    r = footmetrics.CollectorRegistry()
+    pids = ["7"]
+    c = footmetrics.ProcessCollector(namespace="n", pid=lambda: pids[0], proc=tmp_path,
+                                     registry=r)
+    c._ticks = 50
+    c._pagesize = 1000
+    assert (c._ticks, c._pagesize) == (50, 1000)
+    get = r.get_sample_value
+    assert get("n_process_cpu_seconds_total") == 345 / 50
+    assert get("n_process_virtual_memory_bytes") == 1048576
+    assert get("n_process_resident_memory_bytes") == 10 * 1000
+    assert get("n_process_start_time_seconds") == 1000 + 250 / 50
+    assert get("n_process_threads") == 2
+    assert (get("n_process_open_fds"), get("n_process_max_fds")) == (3, 1024)
+    assert get("process_cpu_seconds_total") is None
+
+    # pid() is asked at every scrape and stripped; no limits: no fd families.
+    pids[0] = 8
+    assert get("n_process_cpu_seconds_total") == 345 / 50
+    assert get("n_process_open_fds") is None and get("n_process_max_fds") is None
+    pids[0] = "7\n"
+    assert get("n_process_open_fds") == 3
+    # A process that is not there, or a pid leaving the tree: nothing.
+    for missing in (123, "../7", ""):
+        pids[0] = missing
+        assert [m.name for m in c.collect()] == [], missing
+    # Without a boot time the tree is no /proc: nothing at all.
+    (tmp_path / "stat").write_text("cpu  1 2 3 4\n")
+    pids[0] = 7
+    assert c.collect() == []
+
+
+def test_process_collector_reads_this_process_by_number():
+    r = footmetrics.CollectorRegistry()
+    footmetrics.ProcessCollector(pid=os.getpid, proc="/proc", registry=r)
+    assert r.get_sample_value("process_open_fds") > 0
+    assert r.get_sample_value("process_resident_memory_bytes") > 1e6
+
+
+class JythonPlatform:
+    """The ``platform`` module as Jython's would answer."""
+
+    def __init__(self, system):
+        self._system = system
+
+    def python_version_tuple(self):
+        return "2", "7", "3"
+
+    def python_version(self):
+        return "2.7.3"
+
+    def python_implementation(self):
+        return "Jython"
+
+    def system(self):
+        return self._system
+
+    def java_ver(self):
+        return ("21.0.2", "Eclipse Adoptium", ("OpenJDK 64-Bit Server VM", "21.0.2+13", "Eclipse"),
+                ("Linux", "6.1", "amd64"))
+
+
+def test_platform_collector_adds_the_jvm_on_jython():
+    r = footmetrics.CollectorRegistry()
+    footmetrics.PlatformCollector(registry=r, platform=JythonPlatform("Java"))
+    base = {"implementation": "Jython", "major": "2", "minor": "7", "patchlevel": "3",
+            "version": "2.7.3"}
+    jvm = {"jvm_version": "21.0.2", "jvm_release": "21.0.2+13", "jvm_vendor": "Eclipse",
+           "jvm_name": "OpenJDK 64-Bit Server VM"}
+    assert r.get_sample_value("python_info", {**base, **jvm}) == 1
+    other = footmetrics.CollectorRegistry()
+    footmetrics.PlatformCollector(registry=other, platform=JythonPlatform("Linux"))
+    assert other.get_sample_value("python_info", base) == 1
+    assert other.get_sample_value("python_info", {**base, **jvm}) is None

@@ -100,3 +100,106 @@ def test_gateway_errors_are_os_errors(gateway):
     with pytest.raises(OSError):
         footmetrics.push_to_gateway("127.0.0.1:1", "j", r, timeout=2)
     assert time.monotonic() - t < 3
+
+
+class CapturingGateway:
+    """A stand-in gateway answering 202 to everything and keeping each request's method, path,
+    headers and body."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        requests = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                requests.append((self.command, self.path, dict(self.headers),
+                                 self.rfile.read(length)))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_PUT = do_POST = do_DELETE = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def capturing():
+    g = CapturingGateway()
+    yield g
+    g.close()
+
+
+@pytest.mark.parametrize("via_handler", [False, True])
+def test_delete_sends_the_content_type(capturing, via_handler):
+    kwargs = {"handler": default_handler} if not via_handler else {
+        "handler": lambda *a: default_handler(*a)}
+    footmetrics.delete_from_gateway(capturing.url, "my_job", {"a": 9}, **kwargs)
+    method, path, headers, body = capturing.requests[0]
+    assert (method, path, body) == ("DELETE", "/metrics/job/my_job/a/9", b"")
+    assert headers["Content-Type"] == footmetrics.exposition.CONTENT_TYPE_PLAIN_0_0_4
+
+
+def test_grouping_values_with_spaces_go_base64(gateway, capturing):
+    r = footmetrics.CollectorRegistry()
+    footmetrics.Gauge("spaced", "S.", registry=r).set(4)
+    footmetrics.push_to_gateway(capturing.url, "my_job", r,
+                                grouping_key={"label": "value with spaces"})
+    assert capturing.requests[0][1] == "/metrics/job/my_job/label@base64/dmFsdWUgd2l0aCBzcGFjZXM="
+    # The real gateway reads it back as the value sent.
+    footmetrics.push_to_gateway(gateway.url, "spaced job", r,
+                                grouping_key={"label": "value with spaces"})
+    assert pushed(gateway, "spaced job") == {("spaced", (("label", "value with spaces"),)): 4}
+    footmetrics.delete_from_gateway(gateway.url, "spaced job",
+                                    grouping_key={"label": "value with spaces"})
+    assert pushed(gateway, "spaced job") == {}
+
+
+def test_gzip_compression(gateway, capturing):
+    import gzip
+
+    r = footmetrics.CollectorRegistry()
+    footmetrics.Gauge("zipped", "Z.", registry=r).set(3)
+    footmetrics.push_to_gateway(capturing.url, "z", r, compression="gzip")
+    method, _, headers, body = capturing.requests[0]
+    assert method == "PUT"
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["Content-Type"] == footmetrics.exposition.CONTENT_TYPE_PLAIN_0_0_4
+    assert gzip.decompress(body) == footmetrics.generate_latest(r)
+    # Through a handler of the caller's too, and POST.
+    footmetrics.pushadd_to_gateway(capturing.url, "z", r, compression="GZIP",
+                                   handler=lambda *a: default_handler(*a))
+    method, _, headers, body = capturing.requests[1]
+    assert (method, headers["Content-Encoding"]) == ("POST", "gzip")
+    assert gzip.decompress(body) == footmetrics.generate_latest(r)
+    # A real gateway takes it.
+    footmetrics.push_to_gateway(gateway.url, "zipped_job", r, compression="gzip")
+    assert pushed(gateway, "zipped_job") == {("zipped", ()): 3}
+
+
+def test_invalid_compression_is_refused_before_any_request(capturing):
+    r = footmetrics.CollectorRegistry()
+    with pytest.raises(ValueError, match="Unsupported compression type: 'brotli'"):
+        footmetrics.push_to_gateway(capturing.url, "j", r, compression="brotli")
+    with pytest.raises(ValueError, match="Unsupported compression type"):
+        footmetrics.pushadd_to_gateway(capturing.url, "j", r, compression="deflate",
+                                       handler=lambda *a: default_handler(*a))
+    assert capturing.requests == []
+
+
+def test_pushadd_without_a_registry_pushes_the_default_one(capturing):
+    footmetrics.pushadd_to_gateway(capturing.url, "j", None)
+    assert capturing.requests[0][0] == "POST"
+    assert b"\npython_info{" in capturing.requests[0][3]  # the platform collector's

@@ -6,9 +6,9 @@ import urllib.request
 import footmetrics
 
 
-def scrape(server, accept=None):
+def scrape(server, accept=None, query=""):
     _host, port = server.server_address
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics{query}")
     if accept:
         req.add_header("Accept", accept)
     with urllib.request.urlopen(req, timeout=5) as r:
@@ -54,6 +54,32 @@ def test_scrapes_do_not_wait_for_a_busy_python_thread():
     finally:
         stop.set()
         t.join()
+        server.shutdown()
+
+
+def test_name_parameters_filter_the_families():
+    registry = footmetrics.CollectorRegistry()
+    footmetrics.Counter("a", "A.", registry=registry).inc()
+    footmetrics.Counter("b", "B.", registry=registry).inc(2)
+    footmetrics.Histogram("h", "H.", registry=registry).observe(1)
+    server, _ = footmetrics.start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        _, body = scrape(server, query="?name[]=a_total")
+        assert "a_total 1" in body
+        assert "b_total" not in body and "h_" not in body
+        # Repeated, percent-encoded, with other parameters around, any sample's name.
+        _, body = scrape(server, query="?x=1&name%5B%5D=b_total&name[]=h_count")
+        assert "b_total 2" in body and "h_count 1" in body and "h_bucket" in body
+        assert "a_total" not in body
+        ctype, body = scrape(server, "application/openmetrics-text; version=1.0.0",
+                             "?name[]=b_created")
+        assert ctype.startswith("application/openmetrics-text")
+        assert "b_total 2" in body and "a_total" not in body and body.endswith("# EOF\n")
+        _, body = scrape(server, query="?name[]=nothing")
+        assert body == ""
+        _, body = scrape(server, query="?other=1")
+        assert "a_total 1" in body and "b_total 2" in body
+    finally:
         server.shutdown()
 
 
@@ -140,3 +166,25 @@ def test_the_platform_snippet_as_a_service_is_scraped_by_a_real_prometheus():
             prometheus.stop()
         service.kill()
         service.wait()
+
+
+def test_shutdown_server_close_and_join_as_socketserver_callers_do():
+    import socket
+
+    server, thread = footmetrics.start_wsgi_server(0, addr="127.0.0.1",
+                                                   registry=footmetrics.CollectorRegistry())
+    port = server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    server.server_close()
+    thread.join()
+    assert not thread.is_alive() and not server.is_serving()
+    # The port is free again.
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+    # server_close alone stops serving too.
+    server, thread = footmetrics.start_http_server(0, addr="127.0.0.1",
+                                                   registry=footmetrics.CollectorRegistry())
+    server.server_close()
+    assert not thread.is_alive()

@@ -471,3 +471,82 @@ impl MetricFamily {
         self
     }
 }
+
+impl MetricFamily {
+    /// Whether a sample of this family, as prometheus_client names samples (`x_total`,
+    /// `x_created`, `x_bucket`, `x_count`, `x_sum` or `x_gcount`/`x_gsum`, `x_info`, `x`),
+    /// is named `name`: the test of a `name[]` scrape filter, which serves whole families.
+    pub fn has_sample_named(&self, name: &str) -> bool {
+        let Some(suffix) = name.strip_prefix(self.name.as_str()) else {
+            return false;
+        };
+        let gauge_histogram = self.kind == MetricType::GaugeHistogram;
+        self.points.iter().any(|p| match &p.value {
+            PointValue::Counter { created, .. } => {
+                suffix == "_total" || (suffix == "_created" && created.is_some())
+            }
+            PointValue::Gauge(_) | PointValue::Unknown(_) | PointValue::StateSet(_) => {
+                suffix.is_empty()
+            }
+            PointValue::Histogram { created, .. } if gauge_histogram => {
+                matches!(suffix, "_bucket" | "_gcount" | "_gsum")
+                    || (suffix == "_created" && created.is_some())
+            }
+            PointValue::Histogram { created, .. } => {
+                matches!(suffix, "_bucket" | "_count" | "_sum")
+                    || (suffix == "_created" && created.is_some())
+            }
+            PointValue::Summary {
+                quantiles, created, ..
+            } => {
+                (suffix.is_empty() && !quantiles.is_empty())
+                    || matches!(suffix, "_count" | "_sum")
+                    || (suffix == "_created" && created.is_some())
+            }
+            PointValue::Info(_) => suffix == "_info",
+            PointValue::Sample { name: sample, .. } => sample == name,
+        })
+    }
+}
+
+#[cfg(test)]
+mod sample_name_tests {
+    use super::*;
+
+    #[test]
+    fn sample_names_as_prometheus_client_spells_them() {
+        let mut c = MetricFamily::new("jobs_total", "J.", MetricType::Counter);
+        c.push(
+            [("a", "1")],
+            PointValue::Counter {
+                value: 1.0,
+                created: Some(5.0),
+                exemplar: None,
+            },
+        );
+        assert!(c.has_sample_named("jobs_total") && c.has_sample_named("jobs_created"));
+        assert!(!c.has_sample_named("jobs") && !c.has_sample_named("jobs_totalx"));
+        let mut h = MetricFamily::new("lat", "L.", MetricType::GaugeHistogram);
+        h.push(
+            std::iter::empty::<(String, String)>(),
+            PointValue::Histogram {
+                buckets: vec![(f64::INFINITY, 1, None)],
+                count: 1,
+                sum: 2.0,
+                created: None,
+            },
+        );
+        assert!(h.has_sample_named("lat_gsum") && h.has_sample_named("lat_bucket"));
+        assert!(!h.has_sample_named("lat_sum") && !h.has_sample_named("lat_created"));
+        h.kind = MetricType::Histogram;
+        assert!(h.has_sample_named("lat_sum") && h.has_sample_named("lat_count"));
+        let mut i = MetricFamily::new("build_info", "B.", MetricType::Info);
+        i.push(
+            std::iter::empty::<(String, String)>(),
+            PointValue::Info(vec![]),
+        );
+        assert!(i.has_sample_named("build_info") && !i.has_sample_named("build"));
+        // An empty family has no samples to match.
+        assert!(!MetricFamily::new("g", "G.", MetricType::Gauge).has_sample_named("g"));
+    }
+}

@@ -76,21 +76,19 @@ pub fn push<K: AsRef<str>, V: AsRef<str>>(
             out
         }
     };
+    // DELETE too carries the exposition's Content-Type (with an empty body), as
+    // prometheus_client sends it; the Pushgateway ignores it there.
     let headers = [(
         "Content-Type".to_owned(),
         Format::Text.content_type().to_owned(),
     )];
-    let headers: &[(String, String)] = if method == PushMethod::Delete {
-        &[]
-    } else {
-        &headers
-    };
-    send(&url, method.http_method(), headers, &body, timeout)
+    send(&url, method.http_method(), &headers, &body, timeout)
 }
 
 /// The URL of a group: `<gateway>/metrics/job/<job>{/<label>/<value>}`. Values that are
 /// empty or contain `/` go base64url-encoded (`<label>@base64/<value>`), as the Pushgateway
-/// API requires; others are percent-encoded.
+/// API requires, and so do values with a space, as prometheus_client sends them (the gateway
+/// reads either spelling as the same group); others are percent-encoded.
 pub fn group_url<K: AsRef<str>, V: AsRef<str>>(
     gateway: &str,
     job: &str,
@@ -128,7 +126,7 @@ pub fn group_url<K: AsRef<str>, V: AsRef<str>>(
 fn path_segment(url: &mut String, key: &str, value: &str) {
     url.push('/');
     url.push_str(key);
-    if value.is_empty() || value.contains('/') {
+    if value.is_empty() || value.contains(['/', ' ']) {
         url.push_str("@base64/");
         // An empty value is spelled `=`, the base64 padding alone, as the API specifies.
         if value.is_empty() {
@@ -386,7 +384,16 @@ mod tests {
                 &[("path", "/x/y"), ("empty", ""), ("i", "é")]
             )
             .unwrap(),
-            "http://gw:1/prefix/metrics/job/a%20b/path@base64/L3gveQ==/empty@base64/=/i/%C3%A9"
+            "http://gw:1/prefix/metrics/job@base64/YSBi/path@base64/L3gveQ==/empty@base64/=/i/%C3%A9"
+        );
+        assert_eq!(
+            group_url(
+                "gw:1",
+                "j",
+                &[("label", "value with spaces"), ("tab", "a\tb")]
+            )
+            .unwrap(),
+            "http://gw:1/metrics/job/j/label@base64/dmFsdWUgd2l0aCBzcGFjZXM=/tab/a%09b"
         );
         assert!(matches!(
             group_url("gw:1", "", none),

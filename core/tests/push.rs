@@ -1,6 +1,6 @@
 //! The core's Pushgateway client against a real Pushgateway: pushed values read back exactly,
-//! `pushadd` merging, `push` replacing, `delete` removing, grouping keys (base64 for `/` and
-//! empty values), and clear errors for bad keys, error statuses and silent gateways.
+//! `pushadd` merging, `push` replacing, `delete` removing, grouping keys (base64 for `/`,
+//! spaces and empty values), DELETE's headers, and clear errors for bad keys, error statuses and silent gateways.
 
 use footmetrics::push::{push, PushError, PushMethod};
 use footmetrics::{Opts, Registry};
@@ -147,4 +147,89 @@ fn a_silent_gateway_times_out() {
     .unwrap_err();
     assert!(matches!(err, PushError::Io(_)), "{err}");
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+}
+
+#[test]
+fn grouping_values_with_spaces_round_trip_base64_encoded() {
+    let gw = Pushgateway::start();
+    let addr = gw.addr.to_string();
+    let r = Registry::new();
+    r.gauge(&Opts::new("spaced", "S.")).unwrap().set(7.0);
+    let grouping = [("label", "value with spaces")];
+    push(&r, &addr, "job with spaces", &grouping, PushMethod::Push, T).unwrap();
+    assert_eq!(
+        group(&gw, "job with spaces"),
+        vec![("spaced".into(), l(&grouping), 7.0)]
+    );
+    push(
+        &r,
+        &addr,
+        "job with spaces",
+        &grouping,
+        PushMethod::Delete,
+        T,
+    )
+    .unwrap();
+    assert!(group(&gw, "job with spaces").is_empty());
+}
+
+/// Answers one request with 202 and hands back its head and body.
+fn capture_one() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().unwrap())
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        (head, body)
+    });
+    (addr, handle)
+}
+
+#[test]
+fn delete_sends_the_content_type_with_an_empty_body() {
+    let (addr, request) = capture_one();
+    push(
+        &Registry::new(),
+        &addr,
+        "my_job",
+        &[("a", "9")],
+        PushMethod::Delete,
+        T,
+    )
+    .unwrap();
+    let (head, body) = request.join().unwrap();
+    assert!(
+        head.starts_with("DELETE /metrics/job/my_job/a/9 HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.lines()
+            .any(|l| l == "Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    assert!(body.is_empty());
 }

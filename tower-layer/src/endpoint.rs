@@ -17,7 +17,9 @@ use tower_service::Service;
 
 /// Serves a registry's exposition: OpenMetrics when the `Accept` header prefers it (as
 /// Prometheus' does), the classic text format otherwise; gzip when `Accept-Encoding` allows;
-/// `GET` and `HEAD` only (405 otherwise). Mount it at any path.
+/// `GET` and `HEAD` only (405 otherwise); with `name[]` query parameters, only the families
+/// with a sample of a named name (`?name[]=http_requests_total`), as prometheus_client
+/// filters. Mount it at any path.
 #[derive(Clone)]
 pub struct MetricsEndpoint {
     registry: Registry,
@@ -48,8 +50,19 @@ impl MetricsEndpoint {
         self
     }
 
-    /// The response to a request with this method and headers.
+    /// The response to a request with this method and headers (no query).
     pub fn respond(&self, method: &Method, headers: &HeaderMap) -> Response<Full<Bytes>> {
+        self.respond_to(method, None, headers)
+    }
+
+    /// The response to a request with this method, query string (its `name[]` parameters
+    /// filter the families) and headers.
+    pub fn respond_to(
+        &self,
+        method: &Method,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Response<Full<Bytes>> {
         if method != Method::GET && method != Method::HEAD {
             let mut res = Response::new(Full::new(Bytes::from_static(b"method not allowed\n")));
             *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -59,7 +72,21 @@ impl MetricsEndpoint {
         }
         let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
         let mut body = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
-        let format = self.registry.encode_for_accept(accept, &mut body);
+        let names = query.map(requested_names).unwrap_or_default();
+        let format = if names.is_empty() {
+            self.registry.encode_for_accept(accept, &mut body)
+        } else {
+            let format = footmetrics::Format::negotiate(accept);
+            let mut enc = footmetrics::Encoder::new(&mut body, format, "")
+                .with_text_style(self.registry.text_style());
+            for family in self.registry.gather() {
+                if names.iter().any(|n| family.has_sample_named(n)) {
+                    enc.family(&family);
+                }
+            }
+            enc.finish();
+            format
+        };
         self.last_len
             .store(body.len() + body.len() / 8, Ordering::Relaxed);
 
@@ -105,8 +132,50 @@ impl<B> Service<Request<B>> for MetricsEndpoint {
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        ready(Ok(self.respond(req.method(), req.headers())))
+        ready(Ok(self.respond_to(
+            req.method(),
+            req.uri().query(),
+            req.headers(),
+        )))
     }
+}
+
+/// The values of a query string's `name[]` parameters, percent-decoded (`+` is a space).
+pub fn requested_names(query: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(key) == "name[]").then(|| form_decode(value))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; malformed
+/// escapes stay as they are, invalid UTF-8 becomes U+FFFD.
+fn form_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether `Accept-Encoding` allows gzip: `gzip`/`x-gzip` with a non-zero `q`, or `*` when
@@ -142,6 +211,55 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(ACCEPT_ENCODING, v.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn name_parameters() {
+        assert_eq!(requested_names("name[]=a_total"), ["a_total"]);
+        assert_eq!(
+            requested_names("x=1&name%5B%5D=b+c&name[]=d%2Fe&name=f&name[]"),
+            ["b c", "d/e", ""]
+        );
+        assert_eq!(requested_names("name[]=%zz%4"), ["%zz%4"]);
+        assert!(requested_names("").is_empty());
+    }
+
+    #[test]
+    fn name_filter_serves_whole_families_named() {
+        let registry = Registry::new();
+        let a = registry
+            .counter(&footmetrics::Opts::new("a_total", "A."))
+            .unwrap();
+        a.inc();
+        registry
+            .gauge(&footmetrics::Opts::new("b", "B."))
+            .unwrap()
+            .set(2.0);
+        let endpoint = MetricsEndpoint::new(&registry).gzip(false);
+        let body = |query| {
+            let res = endpoint.respond_to(&Method::GET, query, &HeaderMap::new());
+            let bytes = futures_body(res);
+            String::from_utf8(bytes).unwrap()
+        };
+        let all = body(None);
+        assert!(all.contains("a_total 1") && all.contains("\nb 2"), "{all}");
+        let only_a = body(Some("name[]=a_total"));
+        assert!(only_a.contains("a_total 1"), "{only_a}");
+        assert!(!only_a.contains("\nb "), "{only_a}");
+        let both = body(Some("name[]=a_total&name[]=b"));
+        assert_eq!(both, all);
+        assert_eq!(body(Some("name[]=nothing")), "");
+        // Another parameter alone filters nothing.
+        assert_eq!(body(Some("debug=1")), all);
+    }
+
+    fn futures_body(res: Response<Full<Bytes>>) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let collected = runtime.block_on(res.into_body().collect());
+        collected.unwrap().to_bytes().to_vec()
     }
 
     #[test]

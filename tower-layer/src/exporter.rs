@@ -44,7 +44,9 @@ impl Exporter {
 
     fn respond(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         if req.uri().path() == &*self.path {
-            return self.endpoint.respond(req.method(), req.headers());
+            return self
+                .endpoint
+                .respond_to(req.method(), req.uri().query(), req.headers());
         }
         let mut res = Response::new(Full::new(Bytes::from(format!(
             "footmetrics exporter: metrics are at {}\n",

@@ -28,7 +28,7 @@ mod exporter;
 pub use classify::{
     grpc_to_http, Classify, GrpcClassifier, StatusClassifier, CLIENT_CLOSED_REQUEST,
 };
-pub use endpoint::{accepts_gzip, MetricsEndpoint};
+pub use endpoint::{accepts_gzip, requested_names, MetricsEndpoint};
 pub use future::{MetricsBody, ResponseFuture};
 pub use in_flight::InFlight;
 pub use layer::{MetricsLayer, MetricsLayerBuilder};

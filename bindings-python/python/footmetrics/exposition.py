@@ -269,25 +269,46 @@ def basic_auth_handler(url: str, method: str, timeout: Optional[float],
     return handle
 
 
+def _compress(data: bytes, compression: Optional[str]) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body as sent with ``compression`` (None, ``'gzip'`` or ``'snappy'``, any case) and
+    the headers saying so. Anything else is a ValueError, raised before any request."""
+    headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
+    if compression is None:
+        return data, headers
+    coding = str(compression).lower()
+    if coding == "gzip":
+        headers.append(("Content-Encoding", "gzip"))
+        return gzip.compress(data), headers
+    if coding == "snappy":
+        try:
+            import snappy  # type: ignore[import-not-found]  # python-snappy, optional
+        except ImportError:
+            raise RuntimeError("snappy compression needs the python-snappy package") from None
+        compressor = snappy.StreamCompressor()
+        body = compressor.compress(data)
+        flush = getattr(compressor, "flush", None)
+        if callable(flush):
+            body += flush()
+        headers.append(("Content-Encoding", "snappy"))
+        return body, headers
+    raise ValueError(f"Unsupported compression type: {compression!r} "
+                     "(use None, 'gzip' or 'snappy')")
+
+
 def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegistry],
           grouping_key: Optional[dict[str, Any]], timeout: Optional[float],
           handler: Callable[..., Callable[[], None]], compression: Optional[str] = None) -> None:
-    # The body is generate_latest's, byte for byte what prometheus_client pushes (the default
-    # handler sends it with the core's HTTP client, the GIL released); DELETE sends none.
+    # The body is generate_latest's, byte for byte what prometheus_client pushes; DELETE sends
+    # none, with the same Content-Type.
+    if method != "DELETE" and registry is None:
+        registry = REGISTRY
     url = _core.group_url(gateway, job, grouping_key)
-    headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
-    data = b""
     if method == "DELETE":
         if compression is not None:
             raise ValueError("Compression is not supported for DELETE requests.")
+        data, headers = b"", [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
     else:
-        kind = None if compression is None else compression.lower()
-        if kind not in (None, "gzip"):
-            raise ValueError(f"Unsupported compression type: {compression}")
-        data = generate_latest(REGISTRY if registry is None else registry)
-        if kind == "gzip":
-            data = gzip.compress(data)
-            headers.append(("Content-Encoding", "gzip"))
+        data, headers = _compress(generate_latest(registry), compression)
     handler(url, method, timeout, headers, data)()
 
 
@@ -296,8 +317,8 @@ def push_to_gateway(gateway: str, job: str, registry: CollectorRegistry,
                     timeout: Optional[float] = 30,
                     handler: Callable[..., Callable[[], None]] = default_handler,
                     compression: Optional[str] = None) -> None:
-    """Replaces the group's metrics with ``registry``'s (HTTP PUT); ``compression="gzip"``
-    compresses the body."""
+    """Replaces the group's metrics with ``registry``'s (HTTP PUT). ``compression``: None,
+    ``'gzip'``, or ``'snappy'`` (with python-snappy installed)."""
     _push("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 
@@ -306,8 +327,8 @@ def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegis
                        timeout: Optional[float] = 30,
                        handler: Callable[..., Callable[[], None]] = default_handler,
                        compression: Optional[str] = None) -> None:
-    """Replaces only the pushed families in the group (HTTP POST); ``compression="gzip"``
-    compresses the body."""
+    """Replaces only the pushed families in the group (HTTP POST); ``registry=None`` pushes
+    ``REGISTRY``. ``compression`` as for ``push_to_gateway``."""
     _push("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
 
 

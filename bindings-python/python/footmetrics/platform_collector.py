@@ -1,5 +1,5 @@
-"""``python_info``: the interpreter's implementation and version, as
-``prometheus_client.platform_collector`` exports it."""
+"""``python_info``: the interpreter's implementation and version (and the JVM's, on Jython),
+as ``prometheus_client.platform_collector`` exports it."""
 
 import platform as _platform
 from collections.abc import Iterable
@@ -21,6 +21,12 @@ class PlatformCollector(Collector):
             "patchlevel": patchlevel,
             "version": self._platform.python_version(),
         }
+        # On Jython, the JVM too (java_ver(): release, vendor, (name, release, vendor), os).
+        system = getattr(self._platform, "system", None)
+        if system is not None and system() == "Java":
+            jvm_version, _, (vm_name, vm_release, vm_vendor), _ = self._platform.java_ver()
+            self._info.update(jvm_version=jvm_version, jvm_release=vm_release,
+                              jvm_vendor=vm_vendor, jvm_name=vm_name)
         if registry is not None:
             registry.register(self)
 

@@ -347,7 +347,6 @@ impl RegistryLock {
     }
 }
 
-
 /// The name escaping scheme called `name`.
 fn escaping_of(name: &str) -> PyResult<NameEscaping> {
     NameEscaping::parse(name)

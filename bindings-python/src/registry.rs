@@ -161,19 +161,9 @@ impl CollectorRegistry {
         let inner = &self.inner;
         let (out, error) = py.detach(|| {
             crate::collector::raising(|| {
-                let mut families = inner.gather();
-                if let Some(names) = names {
-                    families
-                        .retain(|f| pyclient::samples(f).iter().any(|s| names.contains(&s.name)));
-                }
-                let mut out = String::with_capacity(64 * 1024);
-                match format {
-                    Format::Text => pyclient::write_text(&mut out, &families, escaping),
-                    Format::OpenMetrics => {
-                        pyclient::write_openmetrics(&mut out, &families, escaping)
-                    }
-                }
-                out.into_bytes()
+                inner
+                    .encode_prometheus_client(format, escaping, names)
+                    .into_bytes()
             })
         });
         match error {

@@ -188,3 +188,25 @@ def test_shutdown_server_close_and_join_as_socketserver_callers_do():
                                                    registry=footmetrics.CollectorRegistry())
     server.server_close()
     assert not thread.is_alive()
+
+
+def test_serves_what_generate_latest_writes():
+    """start_http_server answers with generate_latest's bytes (prometheus_client's text), and
+    with the OpenMetrics writer's when the scraper asks for it."""
+    from footmetrics.openmetrics.exposition import generate_latest as generate_openmetrics
+
+    registry = footmetrics.CollectorRegistry()
+    footmetrics.Counter("served_requests", "R.", ["code"], registry=registry).labels("200").inc(3)
+    footmetrics.Histogram("served_seconds", "S.", buckets=[0.5, 1], registry=registry).observe(0.7)
+    footmetrics.Gauge("served_negative_zero", "Z.", registry=registry).set(-0.0)
+    server, _ = footmetrics.start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        content_type, text = scrape(server)
+        assert text.encode() == footmetrics.generate_latest(registry)
+        assert 'served_requests_total{code="200"} 3.0' in text
+        assert content_type.startswith("text/plain")
+        content_type, text = scrape(server, "application/openmetrics-text; version=1.0.0")
+        assert text.encode() == generate_openmetrics(registry)
+        assert content_type.startswith("application/openmetrics-text")
+    finally:
+        server.shutdown()

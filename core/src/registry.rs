@@ -403,12 +403,69 @@ impl Registry {
         String::from_utf8(out).expect("exposition is UTF-8")
     }
 
-    /// The one entry point for scrape handlers: picks the format from `Accept`, writes the
-    /// exposition into `out`, and returns the format (for its content type).
+    /// Picks the format from `Accept`, writes the exposition into `out`, and returns the
+    /// format (for its content type).
     pub fn encode_for_accept(&self, accept: Option<&str>, out: &mut Vec<u8>) -> Format {
         let format = Format::negotiate(accept);
         self.encode(format, out);
         format
+    }
+
+    /// The one entry point for scrape handlers: writes into `out` what a scrape with this
+    /// `Accept` header and these `name[]` parameters gets (only the families with a sample
+    /// named in `names`, unless it is empty) and returns its content type. A registry in
+    /// [`TextStyle::PrometheusClient`] answers as prometheus_client does (its negotiation, name
+    /// escaping and bytes, see [`crate::pyclient`]), so that Python's `start_http_server` serves
+    /// what its `generate_latest` writes.
+    pub fn scrape(&self, accept: Option<&str>, names: &[String], out: &mut Vec<u8>) -> String {
+        if self.text_style() == TextStyle::PrometheusClient {
+            let (format, escaping, content_type) = crate::pyclient::negotiate(accept);
+            let names = (!names.is_empty()).then_some(names);
+            out.extend_from_slice(
+                self.encode_prometheus_client(format, escaping, names)
+                    .as_bytes(),
+            );
+            return content_type;
+        }
+        let format = Format::negotiate(accept);
+        if names.is_empty() {
+            self.encode(format, out);
+        } else {
+            let mut enc = Encoder::new(out, format, "").with_text_style(self.text_style());
+            for family in self.gather() {
+                if names.iter().any(|n| family.has_sample_named(n)) {
+                    enc.family(&family);
+                }
+            }
+            enc.finish();
+        }
+        format.content_type().to_string()
+    }
+
+    /// The exposition as prometheus_client writes it (see [`crate::pyclient`]), restricted to
+    /// the families with a sample named in `names` when given.
+    pub fn encode_prometheus_client(
+        &self,
+        format: Format,
+        escaping: crate::pyclient::NameEscaping,
+        names: Option<&[String]>,
+    ) -> String {
+        let mut families = self.gather();
+        if let Some(names) = names {
+            families.retain(|f| {
+                crate::pyclient::samples(f)
+                    .iter()
+                    .any(|s| names.contains(&s.name))
+            });
+        }
+        let mut out = String::with_capacity(64 * 1024);
+        match format {
+            Format::Text => crate::pyclient::write_text(&mut out, &families, escaping),
+            Format::OpenMetrics => {
+                crate::pyclient::write_openmetrics(&mut out, &families, escaping)
+            }
+        }
+        out
     }
 
     /// Every family as owned data, registry const labels included on each point.

@@ -73,20 +73,7 @@ impl MetricsEndpoint {
         let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
         let mut body = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
         let names = query.map(requested_names).unwrap_or_default();
-        let format = if names.is_empty() {
-            self.registry.encode_for_accept(accept, &mut body)
-        } else {
-            let format = footmetrics::Format::negotiate(accept);
-            let mut enc = footmetrics::Encoder::new(&mut body, format, "")
-                .with_text_style(self.registry.text_style());
-            for family in self.registry.gather() {
-                if names.iter().any(|n| family.has_sample_named(n)) {
-                    enc.family(&family);
-                }
-            }
-            enc.finish();
-            format
-        };
+        let content_type = self.registry.scrape(accept, &names, &mut body);
         self.last_len
             .store(body.len() + body.len() / 8, Ordering::Relaxed);
 
@@ -108,10 +95,9 @@ impl MetricsEndpoint {
         };
         let mut res = Response::new(Full::new(body));
         let h = res.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        );
+        if let Ok(v) = HeaderValue::from_str(&content_type) {
+            h.insert(CONTENT_TYPE, v);
+        }
         h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
         if gzip {
             h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));

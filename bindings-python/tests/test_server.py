@@ -210,3 +210,36 @@ def test_serves_what_generate_latest_writes():
         assert content_type.startswith("application/openmetrics-text")
     finally:
         server.shutdown()
+
+
+def test_a_raising_collector_loses_only_its_own_families(monkeypatch):
+    """generate_latest raises the collector's error (as prometheus_client), but the server keeps
+    serving every other family and reports the error to sys.unraisablehook."""
+    import sys
+
+    import pytest
+
+    from footmetrics.core import GaugeMetricFamily
+
+    class Broken:
+        def collect(self):
+            raise RuntimeError("sensor offline")
+
+        def describe(self):
+            return [GaugeMetricFamily("broken_sensor", "B.")]
+
+    registry = footmetrics.CollectorRegistry()
+    footmetrics.Counter("healthy", "H.", registry=registry).inc()
+    registry.register(Broken())
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_value))
+    with pytest.raises(RuntimeError, match="sensor offline"):
+        footmetrics.generate_latest(registry)
+    server, _ = footmetrics.start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        _, text = scrape(server)
+        assert "healthy_total 1.0" in text
+        assert "broken_sensor" not in text
+        assert [str(e) for e in reported] == ["sensor offline"]
+    finally:
+        server.shutdown()

@@ -185,6 +185,14 @@ fn write_mantissa_exponent(out: &mut Vec<u8>, d: &[u8], exp: i32) {
 /// `quantile` labels: `+Inf`, `-Inf`, `NaN`, Python's `repr` otherwise, except that a positive
 /// value with 7 to 16 integer digits takes Go's exponent form (`1e+06`, `1.5e+07`).
 pub fn write_go_string_python(out: &mut Vec<u8>, v: f64) {
+    // Whole numbers under a million (counts, most counter values) are `repr`'s `123.0` in
+    // both spellings: written with itoa, skipping the shortest-digits search.
+    if v.fract() == 0.0 && v.abs() < 1e6 && !(v == 0.0 && v.is_sign_negative()) {
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b.format(v as i64).as_bytes());
+        out.extend_from_slice(b".0");
+        return;
+    }
     if v.is_nan() {
         out.extend_from_slice(b"NaN");
         return;

@@ -351,9 +351,239 @@ fn text_sample(out: &mut String, s: &Sample<'_>, escaping: NameEscaping) {
     out.push('\n');
 }
 
+/// A sample name as written at the start of a line, escaped once per family and suffix:
+/// `name{` (or `name` when a sample has no labels), or `{"name"` under `allow-utf-8`.
+struct LineName {
+    text: String,
+    quoted: bool,
+}
+
+impl LineName {
+    fn new(base: &str, suffix: &str, escaping: NameEscaping) -> LineName {
+        let full = format!("{base}{suffix}");
+        let quoted = escaping == NameEscaping::AllowUtf8 && !is_legacy_metric_name(&full);
+        let mut text = String::new();
+        escape_metric_name(&mut text, &full, escaping);
+        LineName { text, quoted }
+    }
+}
+
+/// One point's labels, sorted by name and rendered once into one buffer (`k="v",k="v"`), with
+/// the byte offset where a bucket's `le` or a quantile's `quantile` label falls among them.
+/// Reused from point to point, so a scrape allocates per family, not per point.
+#[derive(Default)]
+struct PointLabels {
+    joined: String,
+    extra_at: usize,
+    order: Vec<usize>,
+}
+
+impl PointLabels {
+    fn render(&mut self, labels: &[(String, String)], extra: &str, escaping: NameEscaping) {
+        self.joined.clear();
+        self.order.clear();
+        self.order.extend(0..labels.len());
+        self.order.sort_by(|&a, &b| labels[a].cmp(&labels[b]));
+        self.extra_at = 0;
+        for (i, &at) in self.order.iter().enumerate() {
+            let (k, v) = &labels[at];
+            if i > 0 {
+                self.joined.push(',');
+            }
+            escape_label_name(&mut self.joined, k, escaping);
+            self.joined.push_str("=\"");
+            escape_quoted(&mut self.joined, v);
+            self.joined.push('"');
+            if k.as_str() < extra {
+                // Sorted, so this ends the labels before the extra one.
+                self.extra_at = self.joined.len();
+            }
+        }
+    }
+}
+
+/// Writes `name{labels} value\n`, with `extra` (already rendered, `le="0.5"`) in its sorted place.
+fn text_line(
+    out: &mut String,
+    name: &LineName,
+    labels: &PointLabels,
+    extra: Option<&str>,
+    value: f64,
+    num: &mut Vec<u8>,
+) {
+    let empty = labels.joined.is_empty() && extra.is_none();
+    if name.quoted {
+        out.push('{');
+        out.push_str(&name.text);
+        if !empty {
+            out.push(',');
+        }
+    } else {
+        out.push_str(&name.text);
+        if !empty {
+            out.push('{');
+        }
+    }
+    match extra {
+        None => out.push_str(&labels.joined),
+        Some(e) => {
+            let (before, after) = labels.joined.split_at(labels.extra_at);
+            out.push_str(before);
+            if !before.is_empty() {
+                out.push(',');
+            }
+            out.push_str(e);
+            // `after` starts with the comma that separated it from `before`, if any.
+            let after = after.strip_prefix(',').unwrap_or(after);
+            if !after.is_empty() {
+                out.push(',');
+                out.push_str(after);
+            }
+        }
+    }
+    if name.quoted || !empty {
+        out.push('}');
+    }
+    out.push(' ');
+    num.clear();
+    write_go_string_python(num, value);
+    out.push_str(std::str::from_utf8(num).expect("ASCII"));
+    out.push('\n');
+}
+
+/// The classic text of a counter, gauge, histogram or summary family written straight from
+/// its points (one label sort and name escaping per point and family instead of per sample);
+/// false, having written nothing, for any other family, which [`write_text`] lists through
+/// [`samples`]. Produces the same bytes as that path.
+fn write_text_direct(out: &mut String, f: &MetricFamily, escaping: NameEscaping) -> bool {
+    let simple = f.points.iter().all(|p| {
+        matches!(
+            (&f.kind, &p.value),
+            (MetricType::Counter, PointValue::Counter { .. })
+                | (MetricType::Gauge, PointValue::Gauge(_))
+                | (
+                    MetricType::Histogram | MetricType::GaugeHistogram,
+                    PointValue::Histogram { .. }
+                )
+                | (MetricType::Summary, PointValue::Summary { .. })
+        )
+    });
+    if !simple {
+        return false;
+    }
+    let n = f.name.as_str();
+    let (header_suffix, kind, extra) = match f.kind {
+        MetricType::Counter => ("_total", "counter", ""),
+        MetricType::Gauge => ("", "gauge", ""),
+        MetricType::Summary => ("", "summary", "quantile"),
+        _ => ("", "histogram", "le"),
+    };
+    text_header(out, &format!("{n}{header_suffix}"), &f.help, kind, escaping);
+    let gauge_histogram = f.kind == MetricType::GaugeHistogram;
+    let (count_suffix, sum_suffix) = if gauge_histogram {
+        ("_gcount", "_gsum")
+    } else {
+        ("_count", "_sum")
+    };
+    let main = LineName::new(n, header_suffix, escaping);
+    let bucket = LineName::new(n, "_bucket", escaping);
+    let count = LineName::new(n, count_suffix, escaping);
+    let sum = LineName::new(n, sum_suffix, escaping);
+    let created_name = LineName::new(n, "_created", escaping);
+    // `_created` (and a gauge histogram's `_gcount`/`_gsum`) go in gauge families of their own
+    // after the family, as prometheus_client writes them.
+    let (mut created, mut gcount, mut gsum) = (String::new(), String::new(), String::new());
+    let mut num = Vec::with_capacity(32);
+    let mut extra_label = String::new();
+    let mut extra_value = Vec::with_capacity(32);
+    let mut render_extra = |into: &mut String, v: f64| {
+        into.clear();
+        into.push_str(extra);
+        into.push_str("=\"");
+        extra_value.clear();
+        write_go_string_python(&mut extra_value, v);
+        into.push_str(std::str::from_utf8(&extra_value).expect("ASCII"));
+        into.push('"');
+    };
+    let mut labels = PointLabels::default();
+    for p in &f.points {
+        labels.render(&p.labels, extra, escaping);
+        let c = match &p.value {
+            PointValue::Counter { value, created, .. } => {
+                text_line(out, &main, &labels, None, *value, &mut num);
+                created
+            }
+            PointValue::Gauge(v) => {
+                text_line(out, &main, &labels, None, *v, &mut num);
+                &None
+            }
+            PointValue::Histogram {
+                buckets,
+                count: total,
+                sum: s,
+                created,
+            } => {
+                for (le, cum, _) in buckets {
+                    render_extra(&mut extra_label, *le);
+                    text_line(
+                        out,
+                        &bucket,
+                        &labels,
+                        Some(&extra_label),
+                        *cum as f64,
+                        &mut num,
+                    );
+                }
+                if gauge_histogram {
+                    text_line(&mut gcount, &count, &labels, None, *total as f64, &mut num);
+                    text_line(&mut gsum, &sum, &labels, None, *s, &mut num);
+                } else {
+                    text_line(out, &count, &labels, None, *total as f64, &mut num);
+                    text_line(out, &sum, &labels, None, *s, &mut num);
+                }
+                created
+            }
+            PointValue::Summary {
+                count: total,
+                sum: s,
+                quantiles,
+                created,
+            } => {
+                for (q, v) in quantiles {
+                    render_extra(&mut extra_label, *q);
+                    text_line(out, &main, &labels, Some(&extra_label), *v, &mut num);
+                }
+                text_line(out, &count, &labels, None, *total as f64, &mut num);
+                text_line(out, &sum, &labels, None, *s, &mut num);
+                created
+            }
+            _ => unreachable!("checked above"),
+        };
+        if let Some(c) = c {
+            text_line(&mut created, &created_name, &labels, None, *c, &mut num);
+        }
+    }
+    for (suffix, lines) in [("_created", created), ("_gcount", gcount), ("_gsum", gsum)] {
+        if !lines.is_empty() {
+            text_header(out, &format!("{n}{suffix}"), &f.help, "gauge", escaping);
+            out.push_str(&lines);
+        }
+    }
+    true
+}
+
 /// The classic text format (0.0.4) of `families`, as `prometheus_client.generate_latest`.
 pub fn write_text(out: &mut String, families: &[MetricFamily], escaping: NameEscaping) {
     for f in families {
+        if !write_text_direct(out, f, escaping) {
+            write_text_listed(out, f, escaping);
+        }
+    }
+}
+
+/// One family's classic text through [`samples`]: every kind, custom samples included.
+fn write_text_listed(out: &mut String, f: &MetricFamily, escaping: NameEscaping) {
+    {
         let (suffix, kind) = match f.kind {
             MetricType::Counter => ("_total", "counter"),
             MetricType::Info => ("_info", "gauge"),
@@ -599,6 +829,98 @@ mod tests {
              hh_bucket{le=\"1e+06\"} 1.0\nhh_bucket{le=\"+Inf\"} 1.0\nhh_count 1.0\nhh_sum 0.05\n\
              # HELP hh_created H\n# TYPE hh_created gauge\nhh_created 1.0\n"
         );
+    }
+
+    /// The direct writer and the sample-listing one give the same bytes for every kind it takes:
+    /// labels sorting before and after `le`/`quantile`, none, escaped and UTF-8 names, special
+    /// values, gauge histograms' deferred families.
+    #[test]
+    fn direct_text_matches_the_listed_samples() {
+        let labelled = [
+            ("zone", "b\"x"),
+            ("app", "a\n"),
+            ("lf", "1"),
+            ("quality", "q"),
+        ];
+        let mut c = MetricFamily::new("jobs.done", "Jobs", MetricType::Counter);
+        c.push(
+            labelled,
+            PointValue::Counter {
+                value: 1e6,
+                created: None,
+                exemplar: None,
+            },
+        );
+        c.push(
+            [("app", "z")],
+            PointValue::Counter {
+                value: -0.0,
+                created: Some(5.5),
+                exemplar: None,
+            },
+        );
+        let mut g = MetricFamily::new("temp", "T", MetricType::Gauge);
+        for v in [
+            0.0,
+            -0.0,
+            3.0,
+            -7.0,
+            999_999.0,
+            1e6,
+            1.5e-7,
+            f64::NAN,
+            f64::NEG_INFINITY,
+        ] {
+            g.push([("v", format!("{v}"))], PointValue::Gauge(v));
+        }
+        let hist = |f: &mut MetricFamily| {
+            f.push(
+                labelled,
+                PointValue::Histogram {
+                    buckets: vec![(0.5, 1, None), (1.0, 2, None), (f64::INFINITY, 3, None)],
+                    count: 3,
+                    sum: 2.25,
+                    created: Some(7.0),
+                },
+            );
+            f.push(
+                Vec::<(String, String)>::new(),
+                PointValue::Histogram {
+                    buckets: vec![(f64::INFINITY, 0, None)],
+                    count: 0,
+                    sum: 0.0,
+                    created: None,
+                },
+            );
+        };
+        let mut h = MetricFamily::new("lat", "L", MetricType::Histogram);
+        hist(&mut h);
+        let mut gh = MetricFamily::new("queue", "Q", MetricType::GaugeHistogram);
+        hist(&mut gh);
+        let mut sm = MetricFamily::new("size", "S", MetricType::Summary);
+        sm.push(
+            labelled,
+            PointValue::Summary {
+                count: 4,
+                sum: 10.0,
+                quantiles: vec![(0.5, 2.0), (0.99, 4.0)],
+                created: Some(1.0),
+            },
+        );
+        let empty = MetricFamily::new("nothing", "N", MetricType::Gauge);
+        for f in [c, g, h, gh, sm, empty] {
+            for escaping in [
+                NameEscaping::Underscores,
+                NameEscaping::AllowUtf8,
+                NameEscaping::Dots,
+                NameEscaping::Values,
+            ] {
+                let (mut direct, mut listed) = (String::new(), String::new());
+                assert!(write_text_direct(&mut direct, &f, escaping));
+                write_text_listed(&mut listed, &f, escaping);
+                assert_eq!(direct, listed, "{} under {escaping:?}", f.name);
+            }
+        }
     }
 
     #[test]

@@ -263,18 +263,6 @@ pub struct FlatSample {
     pub exemplar: Option<Exemplar>,
 }
 
-impl FlatSample {
-    fn plain(name: String, labels: Vec<(String, String)>, value: f64) -> Self {
-        FlatSample {
-            name,
-            labels,
-            value,
-            timestamp: None,
-            exemplar: None,
-        }
-    }
-}
-
 /// A family in the owned data model: what custom collectors produce and `gather()` returns.
 /// `name` is the family name without the type suffix (`http_requests`, not
 /// `http_requests_total`).
@@ -304,127 +292,21 @@ impl MetricFamily {
         self
     }
 
-    /// Every sample of the family spelled out, as prometheus_client lists them: `_total`,
-    /// `_bucket{le}`, `_count`, `_sum`, `_created`, `{quantile}`, `_info`, one per state.
-    /// `le` and `quantile` values take the OpenMetrics spelling (`1.0`, `+Inf`).
+    /// Every sample of the family spelled out, as prometheus_client lists them (`_total`,
+    /// `_bucket{le}`, `_count`/`_gcount`, `_sum`/`_gsum`, `_created`, `{quantile}`, `_info`, one
+    /// per state), owned: the listing of [`crate::pyclient::samples`], which the Python
+    /// exposition writes from, so what `collect()` returns and what a scrape shows agree.
     pub fn flat_samples(&self) -> Vec<FlatSample> {
-        let mut out = Vec::new();
-        let n = &self.name;
-        for p in &self.points {
-            let labels = &p.labels;
-            let with = |k: &str, v: String| {
-                let mut l = labels.clone();
-                l.push((k.to_owned(), v));
-                l
-            };
-            let mut push = |name: String, labels: Vec<(String, String)>, value: f64| {
-                out.push(FlatSample {
-                    name,
-                    labels,
-                    value,
-                    timestamp: None,
-                    exemplar: None,
-                })
-            };
-            match &p.value {
-                PointValue::Counter {
-                    value,
-                    created,
-                    exemplar,
-                } => {
-                    push(format!("{n}_total"), labels.clone(), *value);
-                    if let Some(last) = out.last_mut() {
-                        last.exemplar = exemplar.clone();
-                    }
-                    if let Some(c) = created {
-                        out.push(FlatSample::plain(
-                            format!("{n}_created"),
-                            labels.clone(),
-                            *c,
-                        ));
-                    }
-                }
-                PointValue::Gauge(v) | PointValue::Unknown(v) => {
-                    push(n.clone(), labels.clone(), *v)
-                }
-                PointValue::Histogram {
-                    buckets,
-                    count,
-                    sum,
-                    created,
-                } => {
-                    for (le, cum, exemplar) in buckets {
-                        out.push(FlatSample {
-                            exemplar: exemplar.clone(),
-                            ..FlatSample::plain(
-                                format!("{n}_bucket"),
-                                with("le", fmt::float_string_openmetrics(*le)),
-                                *cum as f64,
-                            )
-                        });
-                    }
-                    out.push(FlatSample::plain(
-                        format!("{n}_count"),
-                        labels.clone(),
-                        *count as f64,
-                    ));
-                    out.push(FlatSample::plain(format!("{n}_sum"), labels.clone(), *sum));
-                    if let Some(c) = created {
-                        out.push(FlatSample::plain(
-                            format!("{n}_created"),
-                            labels.clone(),
-                            *c,
-                        ));
-                    }
-                }
-                PointValue::Summary {
-                    count,
-                    sum,
-                    quantiles,
-                    created,
-                } => {
-                    for (q, v) in quantiles {
-                        push(n.clone(), with("quantile", q.to_string()), *v);
-                    }
-                    out.push(FlatSample::plain(
-                        format!("{n}_count"),
-                        labels.clone(),
-                        *count as f64,
-                    ));
-                    out.push(FlatSample::plain(format!("{n}_sum"), labels.clone(), *sum));
-                    if let Some(c) = created {
-                        out.push(FlatSample::plain(
-                            format!("{n}_created"),
-                            labels.clone(),
-                            *c,
-                        ));
-                    }
-                }
-                PointValue::Info(info) => {
-                    let mut l = labels.clone();
-                    l.extend(info.iter().cloned());
-                    push(format!("{n}_info"), l, 1.0);
-                }
-                PointValue::Sample {
-                    name,
-                    value,
-                    timestamp,
-                    exemplar,
-                } => out.push(FlatSample {
-                    name: name.clone(),
-                    labels: labels.clone(),
-                    value: *value,
-                    timestamp: *timestamp,
-                    exemplar: exemplar.clone(),
-                }),
-                PointValue::StateSet(states) => {
-                    for (s, on) in states {
-                        push(n.clone(), with(n, s.clone()), if *on { 1.0 } else { 0.0 });
-                    }
-                }
-            }
-        }
-        out
+        crate::pyclient::samples(self)
+            .into_iter()
+            .map(|s| FlatSample {
+                name: s.name,
+                labels: s.labels,
+                value: s.value,
+                timestamp: s.timestamp,
+                exemplar: s.exemplar.cloned(),
+            })
+            .collect()
     }
 
     /// This family with only the samples named in `names`, each spelled out as a

@@ -87,19 +87,7 @@ fn write_go_g(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
     let nd = d.len() as i32;
     let exp = dp - 1;
     if !(-4..6).contains(&exp) {
-        out.push(d[0]);
-        if nd > 1 {
-            out.push(b'.');
-            out.extend_from_slice(&d[1..]);
-        }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
-        let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
-        }
-        let mut b = itoa::Buffer::new();
-        out.extend_from_slice(b.format(e).as_bytes());
+        write_mantissa_exponent(out, d, exp);
     } else {
         if dp > 0 {
             let m = dp.min(nd) as usize;

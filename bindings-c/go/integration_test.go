@@ -81,6 +81,16 @@ func main() {
 		"# TYPE video_processing_batches_total counter",
 		`video_processing_batches_total{status="success",batch_size="32"} 1`,
 		`video_processing_batches_total{status="failed",batch_size="32"} 2`,
+		// the default registry's Go and process collectors, as under client_golang
+		"# TYPE go_goroutines gauge",
+		"# TYPE go_gc_duration_seconds summary",
+		"# TYPE go_info gauge",
+		"# TYPE go_memstats_alloc_bytes gauge",
+		"# TYPE process_cpu_seconds_total counter",
+		"# TYPE process_start_time_seconds gauge",
+		// and promhttp.Handler()'s own scrape metrics
+		`promhttp_metric_handler_requests_total{code="200"} 0`,
+		"promhttp_metric_handler_requests_in_flight 1",
 	)
 }
 

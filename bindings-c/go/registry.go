@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -66,6 +67,16 @@ func NewRegistry() *Registry {
 }
 
 var defaultRegistry = NewRegistry()
+
+// The default registry carries client_golang's own process and Go collectors, as
+// client_golang's default registry does (process_* and go_* families): dashboards built on
+// them keep their data after the swap. Unregister them to serve the registry without.
+func init() {
+	defaultRegistry.MustRegister(
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+	)
+}
 
 // DefaultRegisterer and DefaultGatherer are the registry behind the package-level
 // MustRegister, Register, Unregister and Handler.

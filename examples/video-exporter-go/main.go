@@ -13,28 +13,28 @@ import (
 	"log"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"time"
 
 	prometheus "github.com/footanalytics/footmetrics/bindings-c/go"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/footanalytics/footmetrics/bindings-c/go/promhttp"
 )
 
 // exporter holds the metrics of one simulated video-processing worker pool.
 type exporter struct {
-	registry    *prometheus.Registry
 	queueLength *prometheus.GaugeVec
 	batches     *prometheus.CounterVec
 }
 
-func newExporter() *exporter {
+// newExporter registers the exporter's metrics in reg (the default registry in main).
+func newExporter(reg prometheus.Registerer) *exporter {
 	e := &exporter{
-		registry:    prometheus.NewRegistry(),
 		queueLength: prometheus.NewVideoProcessingQueueLength(),
 		batches:     prometheus.NewVideoProcessingBatchesTotal(),
 	}
-	e.registry.MustRegister(e.queueLength, e.batches, collectors.NewGoCollector())
+	reg.MustRegister(e.queueLength, e.batches)
 	return e
 }
 
@@ -66,13 +66,15 @@ func main() {
 	once := flag.Bool("once", false, "simulate a few rounds, print the exposition and exit")
 	flag.Parse()
 
-	e := newExporter()
+	e := newExporter(prometheus.DefaultRegisterer)
 	rng := rand.New(rand.NewPCG(1, 2))
 	if *once {
 		for i := 0; i < 5; i++ {
 			e.step(rng)
 		}
-		if err := e.registry.WriteTo(os.Stdout, prometheus.FormatText); err != nil {
+		rec := httptest.NewRecorder()
+		promhttp.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if _, err := os.Stdout.Write(rec.Body.Bytes()); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -82,7 +84,7 @@ func main() {
 			e.step(rng)
 		}
 	}()
-	http.Handle("/metrics", e.registry.Handler())
+	http.Handle("/metrics", promhttp.Handler())
 	fmt.Printf("video-exporter-go serving http://%s/metrics\n", *addr)
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }

@@ -7,15 +7,18 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	prometheus "github.com/footanalytics/footmetrics/bindings-c/go"
+	"github.com/footanalytics/footmetrics/bindings-c/go/promhttp"
 )
 
 func TestExporterServesTheSeedMetrics(t *testing.T) {
-	e := newExporter()
+	e := newExporter(prometheus.DefaultRegisterer)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := 0; i < 10; i++ {
 		e.step(rng)
 	}
-	srv := httptest.NewServer(e.registry.Handler())
+	srv := httptest.NewServer(promhttp.Handler())
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL)
 	if err != nil {
@@ -27,7 +30,14 @@ func TestExporterServesTheSeedMetrics(t *testing.T) {
 		"# TYPE video_processing_queue_length gauge",
 		`video_processing_queue_length{queue_type="transcode",priority="low"} `,
 		"# TYPE video_processing_batches_total counter",
-		"# TYPE go_goroutines gauge", // client_golang's collector, alongside
+		// the default registry's collectors (client_golang's) and the handler's own metrics
+		"# TYPE go_goroutines gauge",
+		"# TYPE go_gc_duration_seconds summary",
+		"# TYPE go_info gauge",
+		"# TYPE process_cpu_seconds_total counter",
+		"# TYPE process_resident_memory_bytes gauge",
+		`promhttp_metric_handler_requests_total{code="200"} 0`,
+		"promhttp_metric_handler_requests_in_flight 1",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)

@@ -41,4 +41,10 @@ func main() {
 	if !strings.Contains(string(body), `video_processing_batches_total{status="success",batch_size="32"} 1`) {
 		panic("the scrape lacks the batch counter:\n" + string(body))
 	}
+	for _, family := range []string{"# TYPE go_goroutines gauge", "# TYPE process_cpu_seconds_total counter",
+		"# TYPE promhttp_metric_handler_requests_total counter"} {
+		if !strings.Contains(string(body), family) {
+			panic("the default registry lacks " + family + ":\n" + string(body))
+		}
+	}
 }

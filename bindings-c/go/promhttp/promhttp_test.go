@@ -79,6 +79,7 @@ func TestDefaultRegistryMatchesClientGolang(t *testing.T) {
 		t.Errorf("families differ\nclient_golang:\n%s\nfootmetrics:\n%s",
 			strings.Join(want, "\n"), strings.Join(got, "\n"))
 	}
+	t.Logf("%d go_*, process_* and promhttp_* families compared", len(want))
 	for _, family := range []string{"go_goroutines gauge", "go_gc_duration_seconds SUMMARY",
 		"go_info GAUGE", "go_memstats_alloc_bytes GAUGE",
 		"promhttp_metric_handler_requests_total COUNTER",

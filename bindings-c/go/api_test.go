@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,7 +59,6 @@ func TestEveryKindRendersWhatWasRecorded(t *testing.T) {
 	for _, v := range []float64{0.1, 0.5, 0.7, 2, 30} {
 		obs.Observe(v)
 	}
-	obs.Observe(math.NaN()) // ignored: nothing to count
 	s.WithLabelValues("json").Observe(100)
 	s.WithLabelValues("json").Observe(50)
 	single.Set(4)
@@ -134,7 +132,6 @@ func TestBadInputIsAnErrorAndLosesNothing(t *testing.T) {
 	}
 	mustPanic(t, "WithLabelValues with a wrong count", func() { c.WithLabelValues("a", "b", "c") })
 	mustPanic(t, "a counter going down", func() { c.WithLabelValues("ok", "8").Add(-1) })
-	mustPanic(t, "a NaN increment", func() { c.WithLabelValues("ok", "8").Add(math.NaN()) })
 
 	_, err = fm.NewCounterVecE(fm.CounterOpts{Name: "bad name", Help: "x"}, nil)
 	if !errors.Is(err, &fm.Error{Code: fm.CodeInvalidName}) {

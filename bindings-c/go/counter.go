@@ -51,8 +51,9 @@ func (c *counter) Inc() {
 }
 
 func (c *counter) Add(v float64) {
-	if !(v >= 0) {
-		panic(&Error{Code: CodeInvalidValue, Message: "counter cannot decrease in value (or take NaN)"})
+	// As client_golang: only a negative value panics; NaN is added (the counter reads NaN).
+	if v < 0 {
+		panic(&Error{Code: CodeInvalidValue, Message: "counter cannot decrease in value"})
 	}
 	if v < 1<<53 && v == math.Trunc(v) {
 		atomic.AddUint64((*uint64)(c.cells), uint64(v))

@@ -64,14 +64,13 @@ type histogram child
 // linearSearchMax: below this many bounds a scan beats a binary search.
 const linearSearchMax = 32
 
+// Observe counts v in the first bucket whose bound is >= v. A NaN is counted as client_golang
+// counts it: in +Inf (no bound compares >= NaN), and the sum becomes NaN.
 func (h *histogram) Observe(v float64) {
-	if v != v {
-		return // NaN: nothing to count (the core ignores it too)
-	}
 	b := h.vec.bounds
 	i := 0
 	if len(b) < linearSearchMax {
-		for i < len(b) && b[i] < v {
+		for i < len(b) && !(v <= b[i]) {
 			i++
 		}
 	} else {
@@ -87,6 +86,7 @@ func (h *histogram) Observe(v float64) {
 // client_golang, invalid exemplar labels panic; the observation is recorded regardless.
 func (h *histogram) ObserveWithExemplar(v float64, e prometheus.Labels) {
 	if v != v {
+		h.Observe(v) // counted; an exemplar of NaN has no bucket value to show
 		return
 	}
 	names, values := sortedPairs(e)

@@ -47,10 +47,9 @@ func NewSummary(opts SummaryOpts) Summary {
 // summary is a resolved summary child: the count (atomic add) and the sum's bits (CAS).
 type summary child
 
+// Observe counts v and adds it to the sum; a NaN is counted and makes the sum NaN, as in
+// client_golang.
 func (s *summary) Observe(v float64) {
-	if v != v {
-		return
-	}
 	atomic.AddUint64((*uint64)(s.cells), 1)
 	addFloat((*child)(s).word(8), v)
 	runtime.KeepAlive(s)

@@ -110,9 +110,23 @@ func (r *Registry) Register(c Collector) error {
 	if err != nil {
 		return err
 	}
+	// The family's descriptor also goes into the client_golang registry, so that its own
+	// checks refuse a client_golang collector of the same name (or this family after one),
+	// whichever is registered first.
+	if err := r.foreign.Register(descOnly{v.desc}); err != nil {
+		call(func() C.fm_result { return C.fm_registry_unregister(r.core, v.family) })
+		return err
+	}
 	r.byName[v.fqName] = c
 	return nil
 }
+
+// descOnly stands for a footmetrics family in the client_golang registry: it describes the
+// family's descriptor and collects nothing (the core renders the family).
+type descOnly struct{ desc *prometheus.Desc }
+
+func (d descOnly) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+func (d descOnly) Collect(chan<- prometheus.Metric)    {}
 
 // MustRegister registers collectors and panics on the first error.
 func (r *Registry) MustRegister(cs ...Collector) {
@@ -139,6 +153,7 @@ func (r *Registry) Unregister(c Collector) bool {
 	if call(func() C.fm_result { return C.fm_registry_unregister(r.core, v.family) }) != nil {
 		return false
 	}
+	r.foreign.Unregister(descOnly{v.desc})
 	delete(r.byName, v.fqName)
 	return true
 }

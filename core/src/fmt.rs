@@ -7,19 +7,12 @@
 /// Appends `v` formatted as Go's `'g'` with shortest precision, with the exposition's
 /// spellings of the special values.
 pub fn write_float(out: &mut Vec<u8>, v: f64) {
-    if v.is_nan() {
-        out.extend_from_slice(b"NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    if write_special(out, v) {
         return;
     }
     // Integers below 1e6 print as plain digits in Go's shortest %g (exponent < 6), and they are
     // most of what counters and bucket counts hold: skip the shortest-digits search for them.
-    if v.fract() == 0.0 && v.abs() < 1e6 {
-        let mut b = itoa::Buffer::new();
-        out.extend_from_slice(b.format(v as i64).as_bytes());
+    if write_small_whole(out, v) {
         return;
     }
     let mut ryu_buf = ryu::Buffer::new();
@@ -113,6 +106,30 @@ fn write_go_g(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
     }
 }
 
+/// `NaN`, `+Inf` or `-Inf` as the exposition formats spell them; false (nothing written) for a
+/// finite `v`.
+fn write_special(out: &mut Vec<u8>, v: f64) -> bool {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        return false;
+    }
+    true
+}
+
+/// A whole number under a million in magnitude, written with itoa (`-0.0` as `0`, as Go
+/// writes it); false (nothing written) otherwise.
+fn write_small_whole(out: &mut Vec<u8>, v: f64) -> bool {
+    if v.fract() != 0.0 || v.abs() >= 1e6 {
+        return false;
+    }
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(v as i64).as_bytes());
+    true
+}
+
 /// Appends `v` as Python's `repr(float)` writes it (`2.0`, `-0.0`, `0.0001`, `1e-05`,
 /// `1e+16`, `inf`, `nan`): the shortest round-trip digits, fixed notation while the decimal
 /// point falls within 16 digits left of them or 4 right, an exponent of at least two digits
@@ -128,10 +145,14 @@ pub fn write_python_float(out: &mut Vec<u8>, v: f64) {
     }
     let mut ryu_buf = ryu::Buffer::new();
     let (neg, digits, dp) = decompose(ryu_buf.format_finite(v));
+    write_python_digits(out, neg, &digits[..], dp);
+}
+
+/// `repr`'s layout of a finite float given as its shortest digits `d` and decimal point `dp`.
+fn write_python_digits(out: &mut Vec<u8>, neg: bool, d: &[u8], dp: i32) {
     if neg {
         out.push(b'-');
     }
-    let d = &digits[..];
     if !(-3..=16).contains(&dp) {
         write_mantissa_exponent(out, d, dp - 1);
     } else if dp <= 0 {
@@ -173,31 +194,24 @@ fn write_mantissa_exponent(out: &mut Vec<u8>, d: &[u8], exp: i32) {
 /// `quantile` labels: `+Inf`, `-Inf`, `NaN`, Python's `repr` otherwise, except that a positive
 /// value with 7 to 16 integer digits takes Go's exponent form (`1e+06`, `1.5e+07`).
 pub fn write_go_string_python(out: &mut Vec<u8>, v: f64) {
+    if write_special(out, v) {
+        return;
+    }
     // Whole numbers under a million (counts, most counter values) are `repr`'s `123.0` in
-    // both spellings: written with itoa, skipping the shortest-digits search.
-    if v.fract() == 0.0 && v.abs() < 1e6 && !(v == 0.0 && v.is_sign_negative()) {
-        let mut b = itoa::Buffer::new();
-        out.extend_from_slice(b.format(v as i64).as_bytes());
+    // both spellings: written with itoa, skipping the shortest-digits search. `-0.0` keeps
+    // its sign in Python, so it takes the general path.
+    let negative_zero = v == 0.0 && v.is_sign_negative();
+    if !negative_zero && write_small_whole(out, v) {
         out.extend_from_slice(b".0");
         return;
     }
-    if v.is_nan() {
-        out.extend_from_slice(b"NaN");
+    let mut ryu_buf = ryu::Buffer::new();
+    let (neg, digits, dp) = decompose(ryu_buf.format_finite(v));
+    if !neg && v != 0.0 && (7..=16).contains(&dp) {
+        write_mantissa_exponent(out, &digits[..], dp - 1);
         return;
     }
-    if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
-        return;
-    }
-    if v > 0.0 {
-        let mut ryu_buf = ryu::Buffer::new();
-        let (_, digits, dp) = decompose(ryu_buf.format_finite(v));
-        if (7..=16).contains(&dp) {
-            write_mantissa_exponent(out, &digits[..], dp - 1);
-            return;
-        }
-    }
-    write_python_float(out, v);
+    write_python_digits(out, neg, &digits[..], dp);
 }
 
 /// [`write_go_string_python`] into a fresh `String`.

@@ -359,34 +359,40 @@ impl MetricFamily {
     /// `x_created`, `x_bucket`, `x_count`, `x_sum` or `x_gcount`/`x_gsum`, `x_info`, `x`),
     /// is named `name`: the test of a `name[]` scrape filter, which serves whole families.
     pub fn has_sample_named(&self, name: &str) -> bool {
-        let Some(suffix) = name.strip_prefix(self.name.as_str()) else {
-            return false;
-        };
+        let suffix = name.strip_prefix(self.name.as_str());
         let gauge_histogram = self.kind == MetricType::GaugeHistogram;
-        self.points.iter().any(|p| match &p.value {
-            PointValue::Counter { created, .. } => {
-                suffix == "_total" || (suffix == "_created" && created.is_some())
+        self.points.iter().any(|p| {
+            // A custom collector's sample is named as it was given, prefix or not.
+            if let PointValue::Sample { name: sample, .. } = &p.value {
+                return sample == name;
             }
-            PointValue::Gauge(_) | PointValue::Unknown(_) | PointValue::StateSet(_) => {
-                suffix.is_empty()
+            let Some(suffix) = suffix else {
+                return false;
+            };
+            match &p.value {
+                PointValue::Counter { created, .. } => {
+                    suffix == "_total" || (suffix == "_created" && created.is_some())
+                }
+                PointValue::Gauge(_) | PointValue::Unknown(_) => suffix.is_empty(),
+                PointValue::StateSet(states) => suffix.is_empty() && !states.is_empty(),
+                PointValue::Histogram { created, .. } if gauge_histogram => {
+                    matches!(suffix, "_bucket" | "_gcount" | "_gsum")
+                        || (suffix == "_created" && created.is_some())
+                }
+                PointValue::Histogram { created, .. } => {
+                    matches!(suffix, "_bucket" | "_count" | "_sum")
+                        || (suffix == "_created" && created.is_some())
+                }
+                PointValue::Summary {
+                    quantiles, created, ..
+                } => {
+                    (suffix.is_empty() && !quantiles.is_empty())
+                        || matches!(suffix, "_count" | "_sum")
+                        || (suffix == "_created" && created.is_some())
+                }
+                PointValue::Info(_) => suffix == "_info",
+                PointValue::Sample { .. } => unreachable!("answered above"),
             }
-            PointValue::Histogram { created, .. } if gauge_histogram => {
-                matches!(suffix, "_bucket" | "_gcount" | "_gsum")
-                    || (suffix == "_created" && created.is_some())
-            }
-            PointValue::Histogram { created, .. } => {
-                matches!(suffix, "_bucket" | "_count" | "_sum")
-                    || (suffix == "_created" && created.is_some())
-            }
-            PointValue::Summary {
-                quantiles, created, ..
-            } => {
-                (suffix.is_empty() && !quantiles.is_empty())
-                    || matches!(suffix, "_count" | "_sum")
-                    || (suffix == "_created" && created.is_some())
-            }
-            PointValue::Info(_) => suffix == "_info",
-            PointValue::Sample { name: sample, .. } => sample == name,
         })
     }
 }
@@ -430,5 +436,72 @@ mod sample_name_tests {
         assert!(i.has_sample_named("build_info") && !i.has_sample_named("build"));
         // An empty family has no samples to match.
         assert!(!MetricFamily::new("g", "G.", MetricType::Gauge).has_sample_named("g"));
+    }
+
+    /// `has_sample_named` answers exactly what the listing of samples (the names the
+    /// exposition writes) answers, without building it.
+    #[test]
+    fn sample_names_agree_with_the_listed_samples() {
+        let mut families = Vec::new();
+        let mut s = MetricFamily::new("states", "S.", MetricType::StateSet);
+        s.push(
+            std::iter::empty::<(String, String)>(),
+            PointValue::StateSet(vec![]),
+        );
+        families.push(s);
+        let mut s = MetricFamily::new("mode", "M.", MetricType::StateSet);
+        s.push(
+            std::iter::empty::<(String, String)>(),
+            PointValue::StateSet(vec![("on".into(), true)]),
+        );
+        families.push(s);
+        let mut c = MetricFamily::new("custom", "C.", MetricType::Unknown);
+        for name in ["custom", "custom_extra", "elsewhere"] {
+            c.push(
+                std::iter::empty::<(String, String)>(),
+                PointValue::Sample {
+                    name: name.into(),
+                    value: 1.0,
+                    timestamp: None,
+                    exemplar: None,
+                },
+            );
+        }
+        families.push(c);
+        let mut q = MetricFamily::new("size", "S.", MetricType::Summary);
+        q.push(
+            std::iter::empty::<(String, String)>(),
+            PointValue::Summary {
+                count: 1,
+                sum: 1.0,
+                quantiles: vec![],
+                created: Some(1.0),
+            },
+        );
+        families.push(q);
+        let names = [
+            "states",
+            "mode",
+            "custom",
+            "custom_extra",
+            "elsewhere",
+            "custom_total",
+            "size",
+            "size_count",
+            "size_sum",
+            "size_created",
+            "size_bucket",
+        ];
+        for f in &families {
+            let listed = crate::pyclient::samples(f);
+            for name in names {
+                assert_eq!(
+                    f.has_sample_named(name),
+                    listed.iter().any(|s| s.name == name),
+                    "{} asked for {name}",
+                    f.name
+                );
+            }
+        }
     }
 }

@@ -452,11 +452,7 @@ impl Registry {
     ) -> String {
         let mut families = self.gather();
         if let Some(names) = names {
-            families.retain(|f| {
-                crate::pyclient::samples(f)
-                    .iter()
-                    .any(|s| names.contains(&s.name))
-            });
+            families.retain(|f| names.iter().any(|n| f.has_sample_named(n)));
         }
         let mut out = String::with_capacity(64 * 1024);
         match format {

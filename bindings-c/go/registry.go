@@ -9,10 +9,10 @@ import "C"
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // The everyday client_golang names, shared so existing code and types fit unchanged.
@@ -44,26 +43,63 @@ var (
 	BuildFQName        = prometheus.BuildFQName
 )
 
-// Registry holds collectors for one /metrics endpoint. footmetrics collectors live in a core
-// registry and are rendered by the core; any other prometheus.Collector (e.g. client_golang's
-// Go and process collectors) is gathered by client_golang and appended to the output.
-// A Registry implements prometheus.Registerer and prometheus.Gatherer.
+// Registry holds collectors for one /metrics endpoint, with client_golang's registration
+// rules (implemented here): descriptors of one name must agree on help and label names; two
+// collectors may not describe the same name and const label values (so shards that differ in
+// a const label value are fine); a collector describing nothing is unchecked.
+//
+// footmetrics families live in a core registry and are rendered by the core. Everything
+// else (client_golang's runtime collectors, custom collectors with const metrics, wrapped
+// collectors, other registries) is gathered through its Metric.Write and appended, as are
+// families of a name that more than one family shares (const-label shards), which the core
+// renders only one of per name.
+// A Registry is a Registerer, a Gatherer and itself a Collector.
 type Registry struct {
-	core *C.fm_registry
+	core     *C.fm_registry
+	pedantic bool
 
-	mu       sync.Mutex
-	byName   map[string]Collector // footmetrics collectors by family name
-	foreign  *prometheus.Registry
-	nForeign int
+	mu        sync.RWMutex
+	byID      map[uint64]*entry
+	descIDs   map[uint64]struct{}
+	dims      map[string]uint64 // never forgotten, as in client_golang
+	unchecked []Collector
+	inCore    map[string]*entry // family name -> the one family of that name the core renders
+	shared    map[string]int    // family name -> footmetrics families of that name outside the core
+	nViaGo    int               // registered entries the core does not render, unchecked ones included
+}
+
+// entry is one registered collector.
+type entry struct {
+	c      Collector
+	id     uint64
+	descs  map[uint64]struct{}
+	family *vecCore // footmetrics families only
+	inCore bool
 }
 
 // NewRegistry creates an empty registry.
 func NewRegistry() *Registry {
 	var r *C.fm_registry
 	mustNot(call(func() C.fm_result { return C.fm_registry_new(&r) }))
-	reg := &Registry{core: r, byName: map[string]Collector{}, foreign: prometheus.NewRegistry()}
+	reg := &Registry{
+		core:    r,
+		byID:    map[uint64]*entry{},
+		descIDs: map[uint64]struct{}{},
+		dims:    map[string]uint64{},
+		inCore:  map[string]*entry{},
+		shared:  map[string]int{},
+	}
 	runtime.AddCleanup(reg, func(r *C.fm_registry) { C.fm_registry_free(r) }, r)
 	return reg
+}
+
+// NewPedanticRegistry creates a registry that also checks, at every Gather, that each
+// collected metric matches the descriptor it names (labels, const label values) and that
+// unchecked collectors' metrics are consistent: for tests of custom collectors.
+func NewPedanticRegistry() *Registry {
+	r := NewRegistry()
+	r.pedantic = true
+	return r
 }
 
 var defaultRegistry = NewRegistry()
@@ -85,48 +121,138 @@ var (
 	DefaultGatherer   Gatherer   = defaultRegistry
 )
 
-// Register adds a collector. A footmetrics family whose name is taken returns an
-// AlreadyRegisteredError, as client_golang does.
-func (r *Registry) Register(c Collector) error {
-	owner, ok := c.(familyOwner)
-	if !ok {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if err := r.foreign.Register(c); err != nil {
-			return err
+// describe lists a collector's descriptors. Describe may block on its channel, so it runs
+// in its own goroutine, which always ends: the channel is drained to the end.
+func describe(c Collector) []*prometheus.Desc {
+	if o, ok := c.(familyOwner); ok {
+		if v := o.coreFamily(); v != nil {
+			return []*prometheus.Desc{v.desc}
 		}
-		r.nForeign++
-		return nil
 	}
-	v := owner.coreFamily()
+	ch := make(chan *prometheus.Desc, 16)
+	go func() {
+		defer close(ch)
+		c.Describe(ch)
+	}()
+	var out []*prometheus.Desc
+	for d := range ch {
+		out = append(out, d)
+	}
+	return out
+}
+
+func (r *Registry) infoOf(c Collector, d *prometheus.Desc) *descInfo {
+	if o, ok := c.(familyOwner); ok {
+		if v := o.coreFamily(); v != nil && v.desc == d {
+			return v.info
+		}
+	}
+	return infoOf(d)
+}
+
+// Register adds a collector, or returns why it cannot be added: an invalid descriptor, a
+// descriptor inconsistent with one of the same name, or an AlreadyRegisteredError when an
+// equal collector (the same descriptors) is registered.
+func (r *Registry) Register(c Collector) error {
+	descs := describe(c)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := call(func() C.fm_result { return C.fm_registry_register(r.core, v.family) })
-	if errors.Is(err, &Error{Code: CodeAlreadyRegistered}) {
-		if existing, ok := r.byName[v.fqName]; ok {
-			return AlreadyRegisteredError{ExistingCollector: existing, NewCollector: c}
+	newIDs := map[uint64]struct{}{}
+	newDims := map[string]uint64{}
+	var id uint64
+	var duplicate error
+	for _, d := range descs {
+		info := r.infoOf(c, d)
+		if info.err != nil {
+			return fmt.Errorf("descriptor %s is invalid: %w", d, info.err)
 		}
+		if _, ok := r.descIDs[info.id]; ok {
+			duplicate = fmt.Errorf("descriptor %s already exists with the same fully-qualified name and const label values", d)
+		}
+		if _, ok := newIDs[info.id]; !ok {
+			newIDs[info.id] = struct{}{}
+			id ^= info.id
+		}
+		if dim, ok := r.dims[info.fqName]; ok {
+			if dim != info.dimHash {
+				return fmt.Errorf("a previously registered descriptor with the same fully-qualified name as %s has different label names or a different help string", d)
+			}
+			continue
+		}
+		if dim, ok := newDims[info.fqName]; ok && dim != info.dimHash {
+			return fmt.Errorf("descriptors reported by collector have inconsistent label names or help strings for the same fully-qualified name, offender is %s", d)
+		}
+		newDims[info.fqName] = info.dimHash
 	}
-	if err != nil {
-		return err
+	if len(newIDs) == 0 {
+		r.unchecked = append(r.unchecked, c)
+		r.nViaGo++
+		return nil
 	}
-	// The family's descriptor also goes into the client_golang registry, so that its own
-	// checks refuse a client_golang collector of the same name (or this family after one),
-	// whichever is registered first.
-	if err := r.foreign.Register(descOnly{v.desc}); err != nil {
-		call(func() C.fm_result { return C.fm_registry_unregister(r.core, v.family) })
-		return err
+	if existing, ok := r.byID[id]; ok {
+		return AlreadyRegisteredError{ExistingCollector: unwrapCollector(existing.c), NewCollector: c}
 	}
-	r.byName[v.fqName] = c
+	if duplicate != nil {
+		return duplicate
+	}
+	e := &entry{c: c, id: id, descs: newIDs}
+	if o, ok := c.(familyOwner); ok {
+		e.family = o.coreFamily()
+	}
+	r.place(e)
+	r.byID[id] = e
+	for k := range newIDs {
+		r.descIDs[k] = struct{}{}
+	}
+	for k, v := range newDims {
+		r.dims[k] = v
+	}
 	return nil
 }
 
-// descOnly stands for a footmetrics family in the client_golang registry: it describes the
-// family's descriptor and collects nothing (the core renders the family).
-type descOnly struct{ desc *prometheus.Desc }
+// place decides who renders a new entry: the core for a footmetrics family whose name no
+// other family has, Go for everything else. A second family of a name moves the first one
+// out of the core too, so that the name's series are written under one header.
+func (r *Registry) place(e *entry) {
+	v := e.family
+	if v == nil {
+		r.nViaGo++
+		return
+	}
+	name := v.fqName
+	if first, ok := r.inCore[name]; ok {
+		call(func() C.fm_result { return C.fm_registry_unregister(r.core, first.family.family) })
+		first.inCore = false
+		delete(r.inCore, name)
+		r.shared[name]++
+		r.nViaGo++
+	}
+	if r.shared[name] == 0 && call(func() C.fm_result { return C.fm_registry_register(r.core, v.family) }) == nil {
+		e.inCore = true
+		r.inCore[name] = e
+		return
+	}
+	r.shared[name]++
+	r.nViaGo++
+}
 
-func (d descOnly) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
-func (d descOnly) Collect(chan<- prometheus.Metric)    {}
+// unwrapCollector returns the collector inside client_golang's wrapping collectors
+// (WrapRegistererWith and friends), as client_golang's registry reports it in an
+// AlreadyRegisteredError. That type is unexported, so its field is read by reflection.
+func unwrapCollector(c Collector) Collector {
+	for {
+		v := reflect.ValueOf(c)
+		if v.Kind() != reflect.Pointer || v.IsNil() || v.Type().Elem().Name() != "wrappingCollector" ||
+			v.Type().Elem().PkgPath() != "github.com/prometheus/client_golang/prometheus" {
+			return c
+		}
+		f := v.Elem().FieldByName("wrappedCollector")
+		if !f.IsValid() || f.Type() != reflect.TypeOf((*Collector)(nil)).Elem() {
+			return c
+		}
+		c = *(*Collector)(unsafe.Pointer(f.UnsafeAddr()))
+	}
+}
 
 // MustRegister registers collectors and panics on the first error.
 func (r *Registry) MustRegister(cs ...Collector) {
@@ -137,25 +263,61 @@ func (r *Registry) MustRegister(cs ...Collector) {
 	}
 }
 
-// Unregister removes a collector; it reports whether it was registered.
+// Unregister removes the registered collector whose descriptors equal c's (c itself or an
+// equal one); it reports whether there was one. Unchecked collectors cannot be removed.
 func (r *Registry) Unregister(c Collector) bool {
-	owner, ok := c.(familyOwner)
+	descs := describe(c)
+	ids := map[uint64]struct{}{}
+	var id uint64
+	for _, d := range descs {
+		info := r.infoOf(c, d)
+		if _, ok := ids[info.id]; !ok {
+			ids[info.id] = struct{}{}
+			id ^= info.id
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	e, ok := r.byID[id]
 	if !ok {
-		if r.foreign.Unregister(c) {
-			r.nForeign--
-			return true
-		}
 		return false
 	}
-	v := owner.coreFamily()
-	if call(func() C.fm_result { return C.fm_registry_unregister(r.core, v.family) }) != nil {
-		return false
+	delete(r.byID, id)
+	for k := range e.descs {
+		delete(r.descIDs, k)
 	}
-	r.foreign.Unregister(descOnly{v.desc})
-	delete(r.byName, v.fqName)
+	switch {
+	case e.inCore:
+		call(func() C.fm_result { return C.fm_registry_unregister(r.core, e.family.family) })
+		delete(r.inCore, e.family.fqName)
+	case e.family != nil:
+		r.shared[e.family.fqName]--
+		r.nViaGo--
+	default:
+		r.nViaGo--
+	}
 	return true
+}
+
+// Describe sends the descriptors of every checked collector (a Registry is a Collector).
+func (r *Registry) Describe(ch chan<- *prometheus.Desc) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, e := range r.byID {
+		e.c.Describe(ch)
+	}
+}
+
+// Collect sends the metrics of every collector, unchecked ones included.
+func (r *Registry) Collect(ch chan<- prometheus.Metric) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, e := range r.byID {
+		e.c.Collect(ch)
+	}
+	for _, c := range r.unchecked {
+		c.Collect(ch)
+	}
 }
 
 // Format is an exposition format.
@@ -189,7 +351,8 @@ func (f Format) ContentType() string {
 const eof = "# EOF\n"
 
 // WriteTo renders the registry in format f to w: the core renders its families (without
-// holding any Go lock, on the calling thread), then foreign collectors are appended.
+// holding any Go lock, on the calling thread), then what Go gathers is appended. When
+// gathering fails, what could be gathered is still written, and the error returned.
 func (r *Registry) WriteTo(w io.Writer, f Format) error {
 	var buf *C.fm_buffer
 	if err := call(func() C.fm_result { return C.fm_registry_render_buffer(r.core, C.uint32_t(f), &buf) }); err != nil {
@@ -200,10 +363,10 @@ func (r *Registry) WriteTo(w io.Writer, f Format) error {
 	var n C.size_t
 	C.fm_buffer_data(buf, &data, &n)
 	out := unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n))
-	r.mu.Lock()
-	nForeign := r.nForeign
-	r.mu.Unlock()
-	if nForeign == 0 {
+	r.mu.RLock()
+	viaGo := r.nViaGo
+	r.mu.RUnlock()
+	if viaGo == 0 {
 		_, err := w.Write(out)
 		return err
 	}
@@ -213,11 +376,9 @@ func (r *Registry) WriteTo(w io.Writer, f Format) error {
 	if _, err := w.Write(out); err != nil {
 		return err
 	}
-	mfs, err := r.foreign.Gather()
-	if err != nil {
-		return err
-	}
+	mfs, gatherErr := r.gather(false)
 	for _, mf := range mfs {
+		var err error
 		if f == FormatOpenMetrics {
 			_, err = expfmt.MetricFamilyToOpenMetrics(w, mf)
 		} else {
@@ -228,30 +389,18 @@ func (r *Registry) WriteTo(w io.Writer, f Format) error {
 		}
 	}
 	if f == FormatOpenMetrics {
-		_, err = io.WriteString(w, eof)
+		if _, err := io.WriteString(w, eof); err != nil {
+			return err
+		}
 	}
-	return err
+	return gatherErr
 }
 
-// Gather implements prometheus.Gatherer (for client_golang's promhttp, push and testutil):
-// the core's text exposition parsed back into metric families, plus foreign collectors.
-func (r *Registry) Gather() ([]*dto.MetricFamily, error) {
-	var b bytes.Buffer
-	if err := r.WriteTo(&b, FormatText); err != nil {
-		return nil, err
-	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	byName, err := p.TextToMetricFamilies(&b)
-	if err != nil {
-		return nil, fmt.Errorf("footmetrics: gathering: %w", err)
-	}
-	out := make([]*dto.MetricFamily, 0, len(byName))
-	for _, mf := range byName {
-		out = append(out, mf)
-	}
-	sortFamilies(out)
-	return out, nil
-}
+// Gather implements prometheus.Gatherer: every collector's metrics as metric families,
+// sorted by name, each family's metrics sorted by labels. footmetrics families are read
+// straight from their cells; other collectors' metrics are checked as client_golang checks
+// them, and the ones that fail are left out and reported in the returned MultiError.
+func (r *Registry) Gather() ([]*dto.MetricFamily, error) { return r.gather(true) }
 
 // Handler serves the registry on /metrics: OpenMetrics when the scraper asks for it,
 // gzip when it accepts it.

@@ -43,6 +43,7 @@ type vecCore struct {
 	constLabels prometheus.Labels
 	bounds      []float64 // histograms: the core's bucket bounds, shared by the children
 	desc        *prometheus.Desc
+	info        *descInfo // desc as the registry reads it
 	family      *C.fm_family
 
 	mu       sync.Mutex // serialises creation, delete and reset
@@ -168,6 +169,7 @@ func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
 		}
 	}
 	v.desc = prometheus.NewDesc(v.fqName, v.help, v.labelNames, v.constLabels)
+	v.info = infoFor(v.fqName, v.help, v.constLabels, v.labelNames)
 	v.tab.Store(newTable(8))
 	return v, nil
 }

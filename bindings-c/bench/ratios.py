@@ -1,5 +1,7 @@
-"""Median ns/op per side from `go test -bench -count N` output, and footmetrics/client_golang
-ratios against the goals of the Go package. Usage: ratios.py bench-go.txt"""
+"""footmetrics/client_golang ratios against the goals of the Go package, from the rounds
+`make bench-go` runs (each round measures both sides of every operation back to back).
+The ratio is the median of the per-round ratios, so a noisy round moves both sides.
+Usage: ratios.py bench-go.txt"""
 
 import re
 import statistics
@@ -27,6 +29,8 @@ def main(path: str) -> int:
             if m:
                 runs.setdefault((m[1], m[2]), []).append(float(m[3]))
     print(f"\n{'operation':34} {'client_golang':>14} {'footmetrics':>12} {'ratio':>7} {'goal':>6}")
+    rounds = max((len(v) for v in runs.values()), default=0)
+    print(f"({rounds} rounds; the ratio is the median of the per-round ratios)")
     missed = 0
     for name, (label, goal) in GOALS.items():
         theirs, ours = runs.get((name, "client_golang")), runs.get((name, "footmetrics"))
@@ -34,8 +38,12 @@ def main(path: str) -> int:
             print(f"{label:34} missing from the benchmark output")
             missed += 1
             continue
+        if len(theirs) != len(ours):
+            print(f"{label:34} unpaired rounds: {len(theirs)} vs {len(ours)}")
+            missed += 1
+            continue
         t, o = statistics.median(theirs), statistics.median(ours)
-        ratio = o / t
+        ratio = statistics.median(b / a for a, b in zip(theirs, ours))
         mark = "ok" if ratio <= goal else "MISSED"
         missed += ratio > goal
         print(f"{label:34} {human(t):>14} {human(o):>12} {ratio:7.3f} {goal:6.2f} {mark}")

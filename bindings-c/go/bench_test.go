@@ -1,10 +1,14 @@
 package footmetrics_test
 
-// Each operation against client_golang in the same run: `make bench-go` runs these with
-// -count 5 (so the two sides alternate) and prints median ratios (bindings-c/bench/ratios.py).
+// Each operation against client_golang in the same run. `make bench-go` builds the test
+// binary once and runs it in 5 rounds with -count 1, so each round measures both sides of
+// every operation one right after the other; odd rounds measure footmetrics first (see
+// sides), so neither side always gets the warmer or the quieter machine. bench/ratios.py
+// pairs the rounds and prints the median of the per-round ratios.
 
 import (
 	"bytes"
+	"os"
 	"strconv"
 	"testing"
 
@@ -16,13 +20,12 @@ import (
 var labelNames = []string{"method", "route", "code"}
 
 func BenchmarkHeldInc(b *testing.B) {
-	b.Run("client_golang", func(b *testing.B) {
+	sides(b, func(b *testing.B) {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x_total", Help: "x"}, labelNames).WithLabelValues("GET", "/matches/{id}", "200")
 		for b.Loop() {
 			c.Inc()
 		}
-	})
-	b.Run("footmetrics", func(b *testing.B) {
+	}, func(b *testing.B) {
 		c := fm.NewCounterVec(fm.CounterOpts{Name: "x_total", Help: "x"}, labelNames).WithLabelValues("GET", "/matches/{id}", "200")
 		for b.Loop() {
 			c.Inc()
@@ -31,13 +34,12 @@ func BenchmarkHeldInc(b *testing.B) {
 }
 
 func BenchmarkWithLabelValuesInc(b *testing.B) {
-	b.Run("client_golang", func(b *testing.B) {
+	sides(b, func(b *testing.B) {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x_total", Help: "x"}, labelNames)
 		for b.Loop() {
 			v.WithLabelValues("GET", "/matches/{id}", "200").Inc()
 		}
-	})
-	b.Run("footmetrics", func(b *testing.B) {
+	}, func(b *testing.B) {
 		v := fm.NewCounterVec(fm.CounterOpts{Name: "x_total", Help: "x"}, labelNames)
 		for b.Loop() {
 			v.WithLabelValues("GET", "/matches/{id}", "200").Inc()
@@ -54,15 +56,14 @@ var observations = func() []float64 {
 }()
 
 func BenchmarkHeldObserve(b *testing.B) {
-	b.Run("client_golang", func(b *testing.B) {
+	sides(b, func(b *testing.B) {
 		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "x_seconds", Help: "x"}, labelNames).WithLabelValues("GET", "/matches/{id}", "200")
 		i := 0
 		for b.Loop() {
 			h.Observe(observations[i&1023])
 			i++
 		}
-	})
-	b.Run("footmetrics", func(b *testing.B) {
+	}, func(b *testing.B) {
 		h := fm.NewHistogramVec(fm.HistogramOpts{Name: "x_seconds", Help: "x"}, labelNames).WithLabelValues("GET", "/matches/{id}", "200")
 		i := 0
 		for b.Loop() {
@@ -76,7 +77,7 @@ const renderSeries = 10000
 
 // Rendering 10k counter series in the text format, as a /metrics handler does.
 func BenchmarkRender10k(b *testing.B) {
-	b.Run("client_golang", func(b *testing.B) {
+	sides(b, func(b *testing.B) {
 		reg := prometheus.NewRegistry()
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x_total", Help: "x"}, labelNames)
 		reg.MustRegister(v)
@@ -92,8 +93,7 @@ func BenchmarkRender10k(b *testing.B) {
 				_ = enc.Encode(mf)
 			}
 		}
-	})
-	b.Run("footmetrics", func(b *testing.B) {
+	}, func(b *testing.B) {
 		reg := fm.NewRegistry()
 		v := fm.NewCounterVec(fm.CounterOpts{Name: "x_total", Help: "x"}, labelNames)
 		reg.MustRegister(v)
@@ -106,4 +106,17 @@ func BenchmarkRender10k(b *testing.B) {
 			_ = reg.WriteTo(&buf, fm.FormatText)
 		}
 	})
+}
+
+// sides runs the client_golang and the footmetrics version of one operation as the
+// sub-benchmarks client_golang and footmetrics, footmetrics first when
+// FOOTMETRICS_BENCH_FIRST=footmetrics.
+func sides(b *testing.B, theirs, ours func(*testing.B)) {
+	if os.Getenv("FOOTMETRICS_BENCH_FIRST") == "footmetrics" {
+		b.Run("footmetrics", ours)
+		b.Run("client_golang", theirs)
+		return
+	}
+	b.Run("client_golang", theirs)
+	b.Run("footmetrics", ours)
 }

@@ -29,6 +29,11 @@ import (
 	"unsafe"
 )
 
+// client_golang accepts any non-empty UTF-8 metric and label name (Prometheus 3's rule), so
+// the core does too in a Go program. Families whose names are not legacy names are written by
+// Go, which escapes them as the scrape negotiates (see Registry.place).
+func init() { C.fm_set_utf8_names(1) }
+
 // Code is a result code of the C ABI (fm_result).
 type Code int
 

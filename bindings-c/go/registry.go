@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The everyday client_golang names, shared so existing code and types fit unchanged.
@@ -210,9 +211,9 @@ func (r *Registry) Register(c Collector) error {
 	return nil
 }
 
-// place decides who renders a new entry: the core for a footmetrics family whose name no
-// other family has, Go for everything else. A second family of a name moves the first one
-// out of the core too, so that the name's series are written under one header.
+// place decides who renders a new entry: the core for a footmetrics family with legacy names
+// whose name no other family has, Go for everything else. A second family of a name moves
+// the first one out of the core too, so that the name's series are written under one header.
 func (r *Registry) place(e *entry) {
 	v := e.family
 	if v == nil {
@@ -227,7 +228,7 @@ func (r *Registry) place(e *entry) {
 		r.shared[name]++
 		r.nViaGo++
 	}
-	if r.shared[name] == 0 && call(func() C.fm_result { return C.fm_registry_register(r.core, v.family) }) == nil {
+	if r.shared[name] == 0 && v.legacyNames && call(func() C.fm_result { return C.fm_registry_register(r.core, v.family) }) == nil {
 		e.inCore = true
 		r.inCore[name] = e
 		return
@@ -351,9 +352,30 @@ func (f Format) ContentType() string {
 const eof = "# EOF\n"
 
 // WriteTo renders the registry in format f to w: the core renders its families (without
-// holding any Go lock, on the calling thread), then what Go gathers is appended. When
-// gathering fails, what could be gathered is still written, and the error returned.
+// holding any Go lock, on the calling thread), then what Go gathers is appended, its names
+// escaped with underscores where they are not legacy names. When gathering fails, what could
+// be gathered is still written, and the error returned.
 func (r *Registry) WriteTo(w io.Writer, f Format) error {
+	t := expfmt.TypeTextPlain
+	if f == FormatOpenMetrics {
+		t = expfmt.TypeOpenMetrics
+	}
+	return r.WriteFormat(w, expfmt.NewFormat(t).WithEscapingScheme(model.UnderscoreEscaping))
+}
+
+// WriteFormat renders the registry in an expfmt format, as negotiated by expfmt.Negotiate:
+// the core writes the text and OpenMetrics of its families, expfmt the rest (and protobuf),
+// escaping names as the format says.
+func (r *Registry) WriteFormat(w io.Writer, format expfmt.Format) error {
+	var f Format
+	switch format.FormatType() {
+	case expfmt.TypeTextPlain:
+		f = FormatText
+	case expfmt.TypeOpenMetrics:
+		f = FormatOpenMetrics
+	default:
+		return r.encodeGathered(w, format, true, nil)
+	}
 	var buf *C.fm_buffer
 	if err := call(func() C.fm_result { return C.fm_registry_render_buffer(r.core, C.uint32_t(f), &buf) }); err != nil {
 		return err
@@ -371,25 +393,26 @@ func (r *Registry) WriteTo(w io.Writer, f Format) error {
 		return err
 	}
 	if f == FormatOpenMetrics {
-		out = bytes.TrimSuffix(out, []byte(eof))
+		out = bytes.TrimSuffix(out, []byte(eof)) // the encoder below writes the one # EOF
 	}
-	if _, err := w.Write(out); err != nil {
+	return r.encodeGathered(w, format, false, out)
+}
+
+// encodeGathered writes head, then what Go gathers (every collector with all, else those the
+// core does not render), encoded by expfmt in format.
+func (r *Registry) encodeGathered(w io.Writer, format expfmt.Format, all bool, head []byte) error {
+	if _, err := w.Write(head); err != nil {
 		return err
 	}
-	mfs, gatherErr := r.gather(false)
+	mfs, gatherErr := r.gather(all)
+	enc := expfmt.NewEncoder(w, format)
 	for _, mf := range mfs {
-		var err error
-		if f == FormatOpenMetrics {
-			_, err = expfmt.MetricFamilyToOpenMetrics(w, mf)
-		} else {
-			_, err = expfmt.MetricFamilyToText(w, mf)
-		}
-		if err != nil {
+		if err := enc.Encode(mf); err != nil {
 			return err
 		}
 	}
-	if f == FormatOpenMetrics {
-		if _, err := io.WriteString(w, eof); err != nil {
+	if c, ok := enc.(expfmt.Closer); ok {
+		if err := c.Close(); err != nil {
 			return err
 		}
 	}

@@ -3,11 +3,15 @@ package footmetrics_test
 import (
 	"bytes"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	fm "github.com/footanalytics/footmetrics/bindings-c/go"
+	"github.com/footanalytics/footmetrics/bindings-c/go/promhttp"
 	"github.com/prometheus/client_golang/prometheus"
+	cgpromhttp "github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -270,4 +274,35 @@ func TestGatherReadsCells(t *testing.T) {
 	if hist.GetSampleCount() != 2 || hist.GetSampleSum() != 2.5 || hist.GetBucket()[1].GetCumulativeCount() != 1 {
 		t.Errorf("histogram %v", hist)
 	}
+}
+
+// Names outside the legacy character sets are accepted, as client_golang accepts them, and
+// served as client_golang's handler serves them: escaped for a scraper that did not ask for
+// UTF-8 names, quoted for one that did.
+func TestUTF8NamesServedAsClientGolangServesThem(t *testing.T) {
+	ours, theirs := fm.NewRegistry(), prometheus.NewRegistry()
+	og := fm.NewGaugeVec(fm.GaugeOpts{Name: "room.temp", Help: "Temperature."}, []string{"room name"})
+	tg := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "room.temp", Help: "Temperature."}, []string{"room name"})
+	ours.MustRegister(og)
+	theirs.MustRegister(tg)
+	og.WithLabelValues("hall").Set(19)
+	tg.WithLabelValues("hall").Set(19)
+	for _, accept := range []string{"", "text/plain;version=1.0.0;escaping=allow-utf-8", "text/plain;version=0.0.4;escaping=dots"} {
+		got := serveBody(t, promhttp.HandlerFor(ours, promhttp.HandlerOpts{}), accept)
+		want := serveBody(t, cgpromhttp.HandlerFor(theirs, cgpromhttp.HandlerOpts{}), accept)
+		if got != want {
+			t.Errorf("Accept %q:\n got %q\nwant %q", accept, got, want)
+		}
+	}
+}
+
+func serveBody(t *testing.T, h http.Handler, accept string) string {
+	t.Helper()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Header().Get("Content-Type") + "\n" + rec.Body.String()
 }

@@ -79,7 +79,7 @@ func TestObserveWithExemplarIsClientGolangs(t *testing.T) {
 				t.Error("invalid exemplar labels panic, as in client_golang")
 			}
 		}()
-		eo.ObserveWithExemplar(0.3, prometheus.Labels{"bad-name": "x"})
+		eo.ObserveWithExemplar(0.3, prometheus.Labels{"trace_id": strings.Repeat("x", 129)}) // over 128 runes
 	}()
 	r := fm.NewRegistry()
 	r.MustRegister(h)

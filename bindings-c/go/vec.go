@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 )
 
 type kind uint32
@@ -44,6 +45,7 @@ type vecCore struct {
 	bounds      []float64 // histograms: the core's bucket bounds, shared by the children
 	desc        *prometheus.Desc
 	info        *descInfo // desc as the registry reads it
+	legacyNames bool      // every name is a legacy name, which the core's writers need
 	family      *C.fm_family
 
 	mu       sync.Mutex // serialises creation, delete and reset
@@ -170,6 +172,13 @@ func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
 	}
 	v.desc = prometheus.NewDesc(v.fqName, v.help, v.labelNames, v.constLabels)
 	v.info = infoFor(v.fqName, v.help, v.constLabels, v.labelNames)
+	v.legacyNames = model.LegacyValidation.IsValidMetricName(v.fqName)
+	for _, n := range v.labelNames {
+		v.legacyNames = v.legacyNames && model.LegacyValidation.IsValidLabelName(n)
+	}
+	for n := range v.constLabels {
+		v.legacyNames = v.legacyNames && model.LegacyValidation.IsValidLabelName(n)
+	}
 	v.tab.Store(newTable(8))
 	return v, nil
 }

@@ -272,6 +272,13 @@ fm_result fm_child_cells(const fm_child *child, fm_cells *out);
 // caller owns `*out` and releases it with `fm_family_free`.
 fm_result fm_family_new(const fm_opts *opts, fm_family **out);
 
+// Process-wide name rule for families created from now on: non-zero accepts any non-empty
+// UTF-8 metric and label name (Prometheus 3's rule, and client_golang's default), zero only
+// the legacy character sets (the default). Families already created keep their names.
+// Rendering a family whose names are not legacy names is the caller's business: the core's
+// text writers do not escape them.
+fm_result fm_set_utf8_names(uint8_t on);
+
 // Releases a family handle. Registries holding the family, and children resolved from it,
 // keep working. NULL is a no-op.
 void fm_family_free(fm_family *family);

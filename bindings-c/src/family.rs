@@ -185,6 +185,19 @@ pub extern "C" fn fm_family_new(opts: *const fm_opts, out: *mut *mut fm_family) 
     })
 }
 
+/// Process-wide name rule for families created from now on: non-zero accepts any non-empty
+/// UTF-8 metric and label name (Prometheus 3's rule, and client_golang's default), zero only
+/// the legacy character sets (the default). Families already created keep their names.
+/// Rendering a family whose names are not legacy names is the caller's business: the core's
+/// text writers do not escape them.
+#[no_mangle]
+pub extern "C" fn fm_set_utf8_names(on: u8) -> fm_result {
+    boundary(|| {
+        fm::validate::set_utf8_names(on != 0);
+        Ok(())
+    })
+}
+
 /// Releases a family handle. Registries holding the family, and children resolved from it,
 /// keep working. NULL is a no-op.
 #[no_mangle]

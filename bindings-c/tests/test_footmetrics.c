@@ -556,6 +556,30 @@ static void test_otlp(void) {
   fm_registry_free(r);
 }
 
+/* The UTF-8 name rule is process-wide and off by default; it lets families take names
+   outside the legacy character sets, and switching it off again refuses them. */
+static void test_utf8_names(void) {
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_GAUGE;
+  o.name = S("temp.celsius");
+  fm_family *f = NULL;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_NAME);
+  CHECK(f == NULL);
+  OK(fm_set_utf8_names(1));
+  fm_str ln[] = {S("room name")};
+  o.label_names = ln;
+  o.label_count = 1;
+  OK(fm_family_new(&o, &f));
+  fm_family_free(f);
+  f = NULL;
+  o.name = S("");
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_NAME);
+  OK(fm_set_utf8_names(0));
+  o.name = S("temp.celsius");
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_NAME);
+}
+
 int main(void) {
   test_counter_and_render();
   test_gauge_histogram_summary();
@@ -564,6 +588,7 @@ int main(void) {
   test_catalog();
   test_threads();
   test_otlp();
+  test_utf8_names();
   printf("%d checks, %d failures\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -191,10 +191,8 @@ func negotiate(req *http.Request, opts HandlerOpts) expfmt.Format {
 func render(w *bytes.Buffer, g footmetrics.Gatherer, f expfmt.Format, opts HandlerOpts) (gatherErr, encodeErr error) {
 	if reg, ok := g.(*footmetrics.Registry); ok && !opts.EnableOpenMetricsTextCreatedSamples {
 		switch f.FormatType() {
-		case expfmt.TypeTextPlain:
-			return reg.WriteTo(w, footmetrics.FormatText), nil
-		case expfmt.TypeOpenMetrics:
-			return reg.WriteTo(w, footmetrics.FormatOpenMetrics), nil
+		case expfmt.TypeTextPlain, expfmt.TypeOpenMetrics:
+			return reg.WriteFormat(w, f), nil
 		}
 	}
 	mfs, gatherErr := g.Gather()

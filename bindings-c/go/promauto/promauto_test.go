@@ -213,9 +213,15 @@ func TestDuplicatePanicsLikeClientGolang(t *testing.T) {
 	if v := recovered(func() { promauto.NewGauge(fm.GaugeOpts{Name: "pa_dup_default", Help: "D."}) }); v == nil {
 		t.Error("a duplicate in the default registry did not panic")
 	}
-	// And so do bad options, before any registration.
-	if v := recovered(func() { promauto.With(nil).NewCounter(fm.CounterOpts{Name: "bad name", Help: "B."}) }); v == nil {
-		t.Error("an invalid name did not panic")
+	// Bad options panic at registration, as in client_golang: registering nowhere does not.
+	bad := fm.CounterOpts{Name: "", Help: "B."}
+	for who, panics := range map[string][2]bool{
+		"client_golang": {recovered(func() { cgauto.With(nil).NewCounter(bad) }) != nil, recovered(func() { cgauto.With(theirReg).NewCounter(bad) }) != nil},
+		"footmetrics":   {recovered(func() { promauto.With(nil).NewCounter(bad) }) != nil, recovered(func() { promauto.With(ourReg).NewCounter(bad) }) != nil},
+	} {
+		if panics != [2]bool{false, true} {
+			t.Errorf("%s: an empty name panicked (registering nowhere, registering): %v, want [false true]", who, panics)
+		}
 	}
 }
 

@@ -59,7 +59,9 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string { return "footmetrics: " + e.Message }
+// Error is the message alone, worded as client_golang words the same failure where it has
+// one, so code matching on messages keeps working.
+func (e *Error) Error() string { return e.Message }
 
 // Is lets errors.Is match on the code: errors.Is(err, &footmetrics.Error{Code: footmetrics.CodeLabelCount}).
 func (e *Error) Is(target error) bool {
@@ -143,6 +145,8 @@ func mustNot(err error) {
 	}
 }
 
-func labelCountError(want, got int) error {
-	return &Error{Code: CodeLabelCount, Message: fmt.Sprintf("incorrect label count: expected %d label values, got %d", want, got)}
+// labelCountError is client_golang's error for a wrong number of label values; values is
+// the []string or Labels given.
+func labelCountError(want, got int, values any) error {
+	return &Error{Code: CodeLabelCount, Message: fmt.Sprintf("inconsistent label cardinality: expected %d label values but got %d in %#v", want, got, values)}
 }

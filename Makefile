@@ -56,6 +56,7 @@ test: deps ## Run every test in every language, style checks first (installs wha
 	$(MAKE) --no-print-directory test-node
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory conformance-go
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory monitoring
 	$(MAKE) --no-print-directory lint-demo
@@ -148,6 +149,10 @@ test-go: go deps otlp-sink ## Go tests: API, bad input, client_golang interop, t
 	cd bindings-c/go && go test -count=1 ./...
 	cd bindings-c/go && go test -count=1 -race -short ./...
 	cd examples/video-exporter-go && go test -count=1 -race ./...
+
+.PHONY: conformance-go
+conformance-go: go ## client_golang's own external tests (package prometheus_test, from the Go module cache) against the Go package: passed/failed/skipped per file; fails on any failure outside bindings-c/go/conformance/skips.txt or under 95%
+	python3 bindings-c/go/conformance/run.py
 
 .PHONY: example-go
 example-go: go ## Run the Go example exporter (video processing queue and batches) on 127.0.0.1:9102/metrics

@@ -144,8 +144,19 @@ bench-c: c ## C: increment through a handle against a raw atomic add, in the sam
 go: c ## Build the Go package (bindings-c/go) against the C library
 	cd bindings-c/go && go build ./... && go vet ./...
 
+# The oldest Go release bindings-c/go/go.mod's `go` line admits (`go 1.25.0` -> go1.25.0), for
+# go-oldest. With GOTOOLCHAIN naming it, `go` downloads it through the module proxy
+# (golang.org/toolchain) when it is not installed, so a machine with only a recent Go runs it.
+GO_OLDEST := $(shell awk '$$1 == "go" { v = $$2; if (split(v, p, ".") == 2) v = v ".0"; print "go" v }' bindings-c/go/go.mod)
+
+.PHONY: go-oldest
+go-oldest: c ## Build and vet the Go package, its tests included, with the oldest Go its go.mod allows (fetched through the module proxy)
+	cd bindings-c/go && GOTOOLCHAIN=$(GO_OLDEST) go version
+	cd bindings-c/go && GOTOOLCHAIN=$(GO_OLDEST) go build ./... && GOTOOLCHAIN=$(GO_OLDEST) go vet ./...
+
 .PHONY: test-go
-test-go: go deps otlp-sink ## Go tests: API, bad input, client_golang interop, the seed and docs snippets, a real Prometheus scrape; then again under -race
+test-go: go deps otlp-sink ## Go tests: the package built and vetted with the oldest Go it allows; API, bad input, client_golang interop, the seed and docs snippets, a real Prometheus scrape; then again under -race
+	$(MAKE) --no-print-directory go-oldest
 	cd bindings-c/go && go test -count=1 ./...
 	cd bindings-c/go && go test -count=1 -race -short ./...
 	cd examples/video-exporter-go && go test -count=1 -race ./...

@@ -56,6 +56,7 @@ test: deps ## Run every test in every language, style checks first (installs wha
 	$(MAKE) --no-print-directory test-node
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory conformance-go
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory monitoring
 	$(MAKE) --no-print-directory lint-demo
@@ -143,11 +144,26 @@ bench-c: c ## C: increment through a handle against a raw atomic add, in the sam
 go: c ## Build the Go package (bindings-c/go) against the C library
 	cd bindings-c/go && go build ./... && go vet ./...
 
+# The oldest Go release bindings-c/go/go.mod's `go` line admits (`go 1.25.0` -> go1.25.0), for
+# go-oldest. With GOTOOLCHAIN naming it, `go` downloads it through the module proxy
+# (golang.org/toolchain) when it is not installed, so a machine with only a recent Go runs it.
+GO_OLDEST := $(shell awk '$$1 == "go" { v = $$2; if (split(v, p, ".") == 2) v = v ".0"; print "go" v }' bindings-c/go/go.mod)
+
+.PHONY: go-oldest
+go-oldest: c ## Build and vet the Go package, its tests included, with the oldest Go its go.mod allows (fetched through the module proxy)
+	cd bindings-c/go && GOTOOLCHAIN=$(GO_OLDEST) go version
+	cd bindings-c/go && GOTOOLCHAIN=$(GO_OLDEST) go build ./... && GOTOOLCHAIN=$(GO_OLDEST) go vet ./...
+
 .PHONY: test-go
-test-go: go deps otlp-sink ## Go tests: API, bad input, client_golang interop, the seed and docs snippets, a real Prometheus scrape; then again under -race
+test-go: go deps otlp-sink ## Go tests: the package built and vetted with the oldest Go it allows; API, bad input, client_golang interop, the seed and docs snippets, a real Prometheus scrape; then again under -race
+	$(MAKE) --no-print-directory go-oldest
 	cd bindings-c/go && go test -count=1 ./...
 	cd bindings-c/go && go test -count=1 -race -short ./...
 	cd examples/video-exporter-go && go test -count=1 -race ./...
+
+.PHONY: conformance-go
+conformance-go: go ## client_golang's own external tests (package prometheus_test, from the Go module cache) against the Go package: passed/failed/skipped per file; fails on any failure outside bindings-c/go/conformance/skips.txt or under 95%
+	python3 bindings-c/go/conformance/run.py
 
 .PHONY: example-go
 example-go: go ## Run the Go example exporter (video processing queue and batches) on 127.0.0.1:9102/metrics

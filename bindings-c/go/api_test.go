@@ -145,9 +145,9 @@ func TestBadInputIsAnErrorAndLosesNothing(t *testing.T) {
 	if !errors.Is(err, &fm.Error{Code: fm.CodeInvalidBuckets}) {
 		t.Errorf("unsorted buckets: %v", err)
 	}
-	_, err = fm.NewSummaryVecE(fm.SummaryOpts{Name: "s", Help: "x", Objectives: map[float64]float64{0.5: 0.05}}, nil)
+	_, err = fm.NewSummaryVecE(fm.SummaryOpts{Name: "s", Help: "x", Objectives: map[float64]float64{1.5: 0.05}}, nil)
 	if !errors.Is(err, &fm.Error{Code: fm.CodeInvalidOption}) {
-		t.Errorf("objectives: %v", err)
+		t.Errorf("objective out of range: %v", err)
 	}
 	mustPanic(t, "NewCounterVec with a bad name", func() { fm.NewCounterVec(fm.CounterOpts{Name: "\xff"}, nil) })
 

@@ -48,6 +48,7 @@ type vecCore struct {
 	info        *descInfo // desc as the registry reads it
 	legacyNames bool      // every name is a legacy name, which the core's writers need
 	family      *C.fm_family
+	objectives  int // summaries: the number of quantile objectives (see summary.go)
 
 	mu       sync.Mutex // serialises creation, delete and reset
 	tab      atomic.Pointer[table]
@@ -105,6 +106,7 @@ type vecOpts struct {
 	constLabels                prometheus.Labels
 	labelNames                 []string
 	buckets                    []float64
+	quantiles                  *quantileOpts // summaries with objectives (see summary.go)
 }
 
 func newVecCore(o vecOpts) (*vecCore, error) {
@@ -139,6 +141,7 @@ func newVecCore(o vecOpts) (*vecCore, error) {
 		copy(unsafe.Slice((*float64)(unsafe.Pointer(buf)), n), o.buckets)
 		opts.buckets, opts.bucket_count = buf, C.size_t(n)
 	}
+	defer o.quantiles.fill(&opts)()
 	var fam *C.fm_family
 	if err := call(func() C.fm_result { return C.fm_family_new(&opts, &fam) }); err != nil {
 		return nil, err
@@ -155,6 +158,7 @@ func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
 		labelNames:  append([]string(nil), o.labelNames...),
 		constLabels: o.constLabels,
 		family:      fam,
+		objectives:  o.quantiles.count(),
 	}
 	runtime.AddCleanup(v, func(f *C.fm_family) { C.fm_family_free(f) }, fam)
 	if o.kind == kindHistogram {

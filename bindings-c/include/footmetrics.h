@@ -173,6 +173,20 @@ typedef struct {
   size_t cardinality_limit;
   // Non-zero: emit `_created` samples in OpenMetrics output.
   uint8_t created;
+  // Summaries only: `objective_count` quantile objectives, each a quantile
+  // (`0 < q < 1`, distinct) and its allowed rank error (`0 <= e < 1`), as client_golang's
+  // `SummaryOpts.Objectives`. Count 0: count and sum only. With objectives every child
+  // also estimates those quantiles over a sliding window (`fm_summary_quantiles`).
+  const double *objective_quantiles;
+  const double *objective_errors;
+  size_t objective_count;
+  // The quantile window in nanoseconds. 0: the default (10 minutes).
+  uint64_t max_age_ns;
+  // Streams the window is split into (one retires every `max_age_ns / age_buckets`).
+  // 0: the default (5).
+  uint32_t age_buckets;
+  // Observations buffered before they are merged into the streams. 0: the default (500).
+  uint32_t buf_cap;
 } fm_opts;
 
 // How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
@@ -247,8 +261,8 @@ fm_result fm_child_add(const fm_child *child, double v);
 // Sets a gauge. NaN is `FM_ERR_INVALID_VALUE` and changes nothing.
 fm_result fm_child_set(const fm_child *child, double v);
 
-// Records an observation in a histogram or summary. NaN is `FM_ERR_INVALID_VALUE` and
-// records nothing.
+// Records an observation in a histogram or summary (a summary with quantile objectives also
+// feeds it to its quantile window). NaN is `FM_ERR_INVALID_VALUE` and records nothing.
 fm_result fm_child_observe(const fm_child *child, double v);
 
 // Records an observation in a histogram with an exemplar (`count` label names and values,
@@ -260,6 +274,29 @@ fm_result fm_child_observe_with_exemplar(const fm_child *child,
                                          const fm_str *names,
                                          const fm_str *values,
                                          size_t count);
+
+// Feeds `count` values to a summary child's quantile window only: the count and sum are not
+// touched (a binding that updates the cells itself, as the Go package does, calls this; C
+// callers normally use `fm_child_observe`, which does both). One call takes the child's
+// window lock once for the whole batch. A NaN anywhere is `FM_ERR_INVALID_VALUE` and records
+// nothing; a summary without objectives (or another kind) is `FM_ERR_WRONG_KIND`.
+fm_result fm_summary_observe_many(const fm_child *child, const double *values, size_t count);
+
+// `fm_summary_observe_many` for one value (no array, so a binding need not place the value
+// in memory it can hand over): feeds `v` to the quantile window only.
+fm_result fm_summary_observe_one(const fm_child *child, double v);
+
+// Reads a summary child's quantiles over its window: the objectives' quantiles in ascending
+// order into `quantiles_out` and their estimates into `values_out` (NaN while the window
+// holds no observation), and their number into `count_out`. With `cap` below the number of
+// objectives (or an output NULL), writes the number needed and returns
+// `FM_ERR_BUFFER_TOO_SMALL`. A read merges the buffered observations first. A summary
+// without objectives has none (`*count_out` = 0); other kinds are `FM_ERR_WRONG_KIND`.
+fm_result fm_summary_quantiles(const fm_child *child,
+                               double *quantiles_out,
+                               double *values_out,
+                               size_t cap,
+                               size_t *count_out);
 
 // Reads a child: for a counter or gauge its value (`count_out` gets 0); for a histogram or
 // summary the sum of observations and their count. Either output may be NULL.

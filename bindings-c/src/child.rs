@@ -135,8 +135,8 @@ pub extern "C" fn fm_child_set(child: *const fm_child, v: f64) -> fm_result {
     })
 }
 
-/// Records an observation in a histogram or summary. NaN is `FM_ERR_INVALID_VALUE` and
-/// records nothing.
+/// Records an observation in a histogram or summary (a summary with quantile objectives also
+/// feeds it to its quantile window). NaN is `FM_ERR_INVALID_VALUE` and records nothing.
 #[no_mangle]
 pub extern "C" fn fm_child_observe(child: *const fm_child, v: f64) -> fm_result {
     boundary(|| match &non_null(child, "child")?.inner {
@@ -165,6 +165,99 @@ pub extern "C" fn fm_child_observe_with_exemplar(
             AnyChild::Histogram(h) => Ok(h.observe_with_exemplar(v, &labels)?),
             other => Err(wrong_kind(other, "fm_child_observe_with_exemplar")),
         }
+    })
+}
+
+/// The summary behind a child that must have quantile objectives.
+fn quantile_summary<'a>(child: &'a fm_child, op: &str) -> FfiResult<&'a Summary> {
+    match &child.inner {
+        AnyChild::Summary(s) if s.has_objectives() => Ok(s),
+        AnyChild::Summary(_) => Err(err(
+            fm_result::FM_ERR_WRONG_KIND,
+            format!("{op} needs a summary with quantile objectives (opts.objective_count > 0)"),
+        )),
+        other => Err(wrong_kind(other, op)),
+    }
+}
+
+/// Feeds `count` values to a summary child's quantile window only: the count and sum are not
+/// touched (a binding that updates the cells itself, as the Go package does, calls this; C
+/// callers normally use `fm_child_observe`, which does both). One call takes the child's
+/// window lock once for the whole batch. A NaN anywhere is `FM_ERR_INVALID_VALUE` and records
+/// nothing; a summary without objectives (or another kind) is `FM_ERR_WRONG_KIND`.
+#[no_mangle]
+pub extern "C" fn fm_summary_observe_many(
+    child: *const fm_child,
+    values: *const f64,
+    count: usize,
+) -> fm_result {
+    boundary(|| {
+        let s = quantile_summary(non_null(child, "child")?, "fm_summary_observe_many")?;
+        let values = crate::slice_arg(values, count, "values")?;
+        Ok(s.observe_quantiles(values)?)
+    })
+}
+
+/// `fm_summary_observe_many` for one value (no array, so a binding need not place the value
+/// in memory it can hand over): feeds `v` to the quantile window only.
+#[no_mangle]
+pub extern "C" fn fm_summary_observe_one(child: *const fm_child, v: f64) -> fm_result {
+    boundary(|| {
+        let s = quantile_summary(non_null(child, "child")?, "fm_summary_observe_one")?;
+        Ok(s.observe_quantiles(&[v])?)
+    })
+}
+
+/// Reads a summary child's quantiles over its window: the objectives' quantiles in ascending
+/// order into `quantiles_out` and their estimates into `values_out` (NaN while the window
+/// holds no observation), and their number into `count_out`. With `cap` below the number of
+/// objectives (or an output NULL), writes the number needed and returns
+/// `FM_ERR_BUFFER_TOO_SMALL`. A read merges the buffered observations first. A summary
+/// without objectives has none (`*count_out` = 0); other kinds are `FM_ERR_WRONG_KIND`.
+#[no_mangle]
+pub extern "C" fn fm_summary_quantiles(
+    child: *const fm_child,
+    quantiles_out: *mut f64,
+    values_out: *mut f64,
+    cap: usize,
+    count_out: *mut usize,
+) -> fm_result {
+    boundary(|| {
+        let child = non_null(child, "child")?;
+        let count_out = out_ptr(count_out, "count_out")?;
+        let AnyChild::Summary(s) = &child.inner else {
+            return Err(wrong_kind(&child.inner, "fm_summary_quantiles"));
+        };
+        let qs = s.quantiles();
+        *count_out = qs.len();
+        if qs.is_empty() {
+            return Ok(());
+        }
+        if quantiles_out.is_null() || values_out.is_null() || cap < qs.len() {
+            return Err(err(
+                fm_result::FM_ERR_BUFFER_TOO_SMALL,
+                format!(
+                    "{} quantiles need two buffers of {} doubles, got {cap}",
+                    qs.len(),
+                    qs.len()
+                ),
+            ));
+        }
+        if !quantiles_out.is_aligned() || !values_out.is_aligned() {
+            return Err(err(
+                fm_result::FM_ERR_OUT_OF_RANGE,
+                "an output is misaligned",
+            ));
+        }
+        for (i, (q, v)) in qs.into_iter().enumerate() {
+            // SAFETY: non-NULL, aligned, and the caller promises `cap` writable doubles in
+            // each; `i < len <= cap`.
+            unsafe {
+                *quantiles_out.add(i) = q;
+                *values_out.add(i) = v;
+            }
+        }
+        Ok(())
     })
 }
 

@@ -62,6 +62,20 @@ pub struct fm_opts {
     pub cardinality_limit: usize,
     /// Non-zero: emit `_created` samples in OpenMetrics output.
     pub created: u8,
+    /// Summaries only: `objective_count` quantile objectives, each a quantile
+    /// (`0 < q < 1`, distinct) and its allowed rank error (`0 <= e < 1`), as client_golang's
+    /// `SummaryOpts.Objectives`. Count 0: count and sum only. With objectives every child
+    /// also estimates those quantiles over a sliding window (`fm_summary_quantiles`).
+    pub objective_quantiles: *const f64,
+    pub objective_errors: *const f64,
+    pub objective_count: usize,
+    /// The quantile window in nanoseconds. 0: the default (10 minutes).
+    pub max_age_ns: u64,
+    /// Streams the window is split into (one retires every `max_age_ns / age_buckets`).
+    /// 0: the default (5).
+    pub age_buckets: u32,
+    /// Observations buffered before they are merged into the streams. 0: the default (500).
+    pub buf_cap: u32,
 }
 
 /// The typed family behind a handle.
@@ -164,6 +178,37 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
             ));
         }
         opts = opts.buckets(buckets);
+    }
+    let quantiles = slice_arg(
+        o.objective_quantiles,
+        o.objective_count,
+        "opts.objective_quantiles",
+    )?;
+    let errors = slice_arg(
+        o.objective_errors,
+        o.objective_count,
+        "opts.objective_errors",
+    )?;
+    if !quantiles.is_empty() {
+        if kind != fm_kind::FM_KIND_SUMMARY {
+            return Err(err(
+                fm_result::FM_ERR_INVALID_OPTION,
+                "quantile objectives are only for summaries",
+            ));
+        }
+        opts = opts
+            .objectives(
+                quantiles
+                    .iter()
+                    .copied()
+                    .zip(errors.iter().copied())
+                    .collect::<Vec<_>>(),
+            )
+            .quantile_window(
+                std::time::Duration::from_nanos(o.max_age_ns),
+                o.age_buckets,
+                o.buf_cap,
+            );
     }
     if o.cardinality_limit != 0 {
         opts = opts.cardinality_limit(o.cardinality_limit);

@@ -1,5 +1,6 @@
 /* Tests of the C ABI, built by `make test-c` with the system compiler under AddressSanitizer
  * and UndefinedBehaviorSanitizer (leaks included): every function, and its error paths. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "footmetrics.h"
 #include "footmetrics_catalog.h"
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int failures = 0;
 static int checks = 0;
@@ -580,10 +582,177 @@ static void test_utf8_names(void) {
   CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_NAME);
 }
 
+/* A summary family with quantile objectives (client_golang's semantics). */
+static fm_family *summary_with_objectives(const char *name, const double *qs, const double *errs,
+                                          size_t n, uint32_t buf_cap) {
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_SUMMARY;
+  o.name = S(name);
+  o.help = S("help text");
+  o.objective_quantiles = qs;
+  o.objective_errors = errs;
+  o.objective_count = n;
+  o.buf_cap = buf_cap;
+  fm_family *f = NULL;
+  OK(fm_family_new(&o, &f));
+  return f;
+}
+
+static void test_summary_quantiles(void) {
+  /* Given out of order: read back sorted. */
+  const double qs[] = {0.99, 0.5, 0.9};
+  const double errs[] = {0.001, 0.05, 0.01};
+  fm_registry *reg = NULL;
+  OK(fm_registry_new(&reg));
+  fm_family *f = summary_with_objectives("rpc_duration_seconds", qs, errs, 3, 0);
+  OK(fm_registry_register(reg, f));
+  fm_child *c = NULL;
+  OK(fm_family_child(f, NULL, 0, &c));
+
+  double q[3] = {0}, v[3] = {0};
+  size_t n = 0;
+  OK(fm_summary_quantiles(c, q, v, 3, &n));
+  CHECK(n == 3 && q[0] == 0.5 && q[1] == 0.9 && q[2] == 0.99);
+  CHECK(isnan(v[0]) && isnan(v[1]) && isnan(v[2])); /* empty window */
+
+  /* fm_child_observe: count, sum and the window. */
+  OK(fm_child_observe(c, 10));
+  OK(fm_child_observe(c, 20));
+  OK(fm_summary_quantiles(c, q, v, 3, &n));
+  CHECK(v[0] == 10 && v[1] == 20 && v[2] == 20);
+  double sum = 0;
+  uint64_t count = 0;
+  OK(fm_child_value(c, &sum, &count));
+  CHECK(count == 2 && sum == 30);
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "rpc_duration_seconds{quantile=\"0.5\"} 10\n"
+                     "rpc_duration_seconds{quantile=\"0.9\"} 20\n"
+                     "rpc_duration_seconds{quantile=\"0.99\"} 20\n"
+                     "rpc_duration_seconds_count 2\n") != NULL);
+  free(text);
+
+  /* The estimator-only batch: count and sum unchanged. 1..1000 in one call. */
+  double batch[1000];
+  for (int i = 0; i < 1000; i++) batch[i] = i + 1;
+  OK(fm_summary_observe_many(c, batch, 1000));
+  OK(fm_child_value(c, &sum, &count));
+  CHECK(count == 2 && sum == 30);
+  OK(fm_summary_quantiles(c, q, v, 3, &n));
+  CHECK(fabs(v[0] - 500) <= 0.05 * 1002 + 1);
+  CHECK(fabs(v[1] - 900) <= 0.01 * 1002 + 1);
+  CHECK(fabs(v[2] - 990) <= 0.001 * 1002 + 1);
+  OK(fm_summary_observe_many(c, NULL, 0)); /* an empty batch is fine */
+  OK(fm_summary_observe_one(c, 1e9));
+  OK(fm_summary_quantiles(c, q, v, 3, &n));
+  CHECK(v[2] >= 980 && v[2] <= 1e9);
+  OK(fm_child_value(c, &sum, &count));
+  CHECK(count == 2 && sum == 30);
+  CHECK_RC(fm_summary_observe_one(NULL, 1), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_summary_observe_one(c, NAN), FM_ERR_INVALID_VALUE);
+
+  /* Error paths. */
+  CHECK_RC(fm_summary_observe_many(NULL, batch, 1), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_summary_observe_many(c, NULL, 2), FM_ERR_NULL_ARGUMENT);
+  double with_nan[] = {1, NAN};
+  CHECK_RC(fm_summary_observe_many(c, with_nan, 2), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_summary_quantiles(NULL, q, v, 3, &n), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_summary_quantiles(c, q, v, 3, NULL), FM_ERR_NULL_ARGUMENT);
+  n = 0;
+  CHECK_RC(fm_summary_quantiles(c, q, v, 2, &n), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(n == 3);
+  n = 0;
+  CHECK_RC(fm_summary_quantiles(c, NULL, NULL, 0, &n), FM_ERR_BUFFER_TOO_SMALL);
+  CHECK(n == 3);
+  CHECK_RC(fm_summary_quantiles(c, q, NULL, 3, &n), FM_ERR_BUFFER_TOO_SMALL);
+
+  /* A summary without objectives: no quantiles to read, and no window to feed. */
+  fm_family *plain = family(FM_KIND_SUMMARY, "plain_seconds", NULL, 0);
+  fm_child *pc = NULL;
+  OK(fm_family_child(plain, NULL, 0, &pc));
+  n = 9;
+  OK(fm_summary_quantiles(pc, NULL, NULL, 0, &n));
+  CHECK(n == 0);
+  CHECK_RC(fm_summary_observe_many(pc, batch, 1), FM_ERR_WRONG_KIND);
+  CHECK(strstr(last_error(), "objectives") != NULL);
+  /* Another kind. */
+  fm_family *g = family(FM_KIND_GAUGE, "some_gauge", NULL, 0);
+  fm_child *gc = NULL;
+  OK(fm_family_child(g, NULL, 0, &gc));
+  CHECK_RC(fm_summary_observe_many(gc, batch, 1), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_summary_observe_one(gc, 1), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_summary_observe_one(pc, 1), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_summary_quantiles(gc, q, v, 3, &n), FM_ERR_WRONG_KIND);
+
+  /* Bad objectives and options. */
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_SUMMARY;
+  o.name = S("bad_summary");
+  fm_family *bad = NULL;
+  const double one[] = {1.0}, zero[] = {0.0}, half[] = {0.5}, halves[] = {0.5, 0.5};
+  const double small[] = {0.01, 0.01}, too_big[] = {1.0}, negative[] = {-0.1}, nan[] = {NAN};
+  const double *bad_qs[] = {one, zero, nan, half, half, half, halves};
+  const double *bad_errs[] = {small, small, small, too_big, negative, nan, small};
+  size_t bad_n[] = {1, 1, 1, 1, 1, 1, 2};
+  for (size_t i = 0; i < sizeof bad_n / sizeof bad_n[0]; i++) {
+    o.objective_quantiles = bad_qs[i];
+    o.objective_errors = bad_errs[i];
+    o.objective_count = bad_n[i];
+    CHECK_RC(fm_family_new(&o, &bad), FM_ERR_INVALID_OPTION);
+    CHECK(bad == NULL);
+  }
+  o.objective_quantiles = half;
+  o.objective_errors = NULL;
+  o.objective_count = 1;
+  CHECK_RC(fm_family_new(&o, &bad), FM_ERR_NULL_ARGUMENT);
+  o.objective_errors = small;
+  o.max_age_ns = 3; /* shorter than 5 age buckets of one nanosecond */
+  CHECK_RC(fm_family_new(&o, &bad), FM_ERR_INVALID_OPTION);
+  o.max_age_ns = 0;
+  o.kind = FM_KIND_HISTOGRAM;
+  CHECK_RC(fm_family_new(&o, &bad), FM_ERR_INVALID_OPTION);
+  CHECK(strstr(last_error(), "only for summaries") != NULL);
+  CHECK(bad == NULL);
+
+  /* A small window: 100 ms in 2 streams; old observations leave the head. */
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_SUMMARY;
+  o.name = S("windowed_seconds");
+  o.objective_quantiles = half;
+  o.objective_errors = small;
+  o.objective_count = 1;
+  o.max_age_ns = 100000000;
+  o.age_buckets = 2;
+  o.buf_cap = 4;
+  fm_family *w = NULL;
+  OK(fm_family_new(&o, &w));
+  fm_child *wc = NULL;
+  OK(fm_family_child(w, NULL, 0, &wc));
+  OK(fm_child_observe(wc, 7));
+  OK(fm_summary_quantiles(wc, q, v, 1, &n));
+  CHECK(n == 1 && v[0] == 7);
+  struct timespec ts = {0, 160000000};
+  nanosleep(&ts, NULL);
+  OK(fm_summary_quantiles(wc, q, v, 1, &n));
+  CHECK(isnan(v[0]));
+
+  fm_child_free(c);
+  fm_child_free(pc);
+  fm_child_free(gc);
+  fm_child_free(wc);
+  fm_family_free(f);
+  fm_family_free(plain);
+  fm_family_free(g);
+  fm_family_free(w);
+  fm_registry_free(reg);
+}
+
 int main(void) {
   test_counter_and_render();
   test_gauge_histogram_summary();
   test_bad_input();
+  test_summary_quantiles();
   test_cardinality_overflow();
   test_catalog();
   test_threads();

@@ -48,6 +48,7 @@ pub mod registry;
 pub mod shard;
 pub mod stateset;
 pub mod summary;
+pub mod targeted;
 pub mod validate;
 
 pub use counter::Counter;

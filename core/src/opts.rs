@@ -47,6 +47,14 @@ pub struct Opts {
     /// `_info`) is kept, as prometheus_client keeps `requests_total` built from `requests` and
     /// the unit `total` (its samples are then `requests_total_total`).
     pub name_is_base: bool,
+    /// Summaries: `(quantile, epsilon)` objectives; empty keeps count and sum only. See
+    /// [`crate::targeted`] (client_golang's quantile semantics).
+    pub objectives: Vec<(f64, f64)>,
+    /// Summaries with objectives: the quantile window (zero: 10 min), the streams it is split
+    /// into (zero: 5) and the hot buffer's capacity (zero: 500).
+    pub max_age: Duration,
+    pub age_buckets: u32,
+    pub buf_cap: u32,
 }
 
 impl Opts {
@@ -66,6 +74,10 @@ impl Opts {
             shards: None,
             created: true,
             name_is_base: false,
+            objectives: Vec::new(),
+            max_age: Duration::ZERO,
+            age_buckets: 0,
+            buf_cap: 0,
         }
     }
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
@@ -113,6 +125,19 @@ impl Opts {
         self
     }
     /// See [`name_is_base`](Self::name_is_base).
+    /// Quantile objectives for a summary: `(quantile, epsilon)` pairs.
+    pub fn objectives(mut self, objectives: impl Into<Vec<(f64, f64)>>) -> Self {
+        self.objectives = objectives.into();
+        self
+    }
+    /// A summary's quantile window: `max_age` split into `age_buckets` streams, fed through a
+    /// buffer of `buf_cap` observations (zeros take the defaults).
+    pub fn quantile_window(mut self, max_age: Duration, age_buckets: u32, buf_cap: u32) -> Self {
+        self.max_age = max_age;
+        self.age_buckets = age_buckets;
+        self.buf_cap = buf_cap;
+        self
+    }
     pub fn name_is_base(mut self, yes: bool) -> Self {
         self.name_is_base = yes;
         self

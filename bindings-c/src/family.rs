@@ -62,6 +62,9 @@ pub struct fm_opts {
     pub cardinality_limit: usize,
     /// Non-zero: emit `_created` samples in OpenMetrics output.
     pub created: u8,
+    /// Non-zero: a counter whose name does not end in `_total` writes its sample under the
+    /// name exactly (`requests 5`, as client_golang does) instead of appending `_total`.
+    pub exact_name: u8,
 }
 
 /// The typed family behind a handle.
@@ -141,7 +144,8 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
     .namespace(str_arg(&o.namespace_, "opts.namespace_")?)
     .subsystem(str_arg(&o.subsystem, "opts.subsystem")?)
     .labels(&strs_arg(o.label_names, o.label_count, "opts.label_names")?)
-    .created(o.created != 0);
+    .created(o.created != 0)
+    .exact_name(o.exact_name != 0);
     let unit = str_arg(&o.unit, "opts.unit")?;
     if !unit.is_empty() {
         opts = opts.unit(unit);

@@ -27,23 +27,28 @@ type Observer = prometheus.Observer
 // HistogramVec is a histogram family partitioned by label values.
 type HistogramVec struct{ typedVec[Observer] }
 
-// NewHistogramVec creates a histogram family; it panics on invalid options
-// (NewHistogramVecE does not).
+// NewHistogramVec creates a histogram family. As in client_golang, an invalid name or label
+// name surfaces from Register (see NewCounterVec), while an "le" label or buckets out of
+// order panic when a child is created; NewHistogramVecE returns either at once.
 func NewHistogramVec(opts HistogramOpts, labelNames []string) *HistogramVec {
-	v, err := NewHistogramVecE(opts, labelNames)
+	return newHistogramVec(opts, labelNames, nil)
+}
+
+func newHistogramVec(opts HistogramOpts, labelNames []string, constraints []func(string) string) *HistogramVec {
+	core, err := newVecCore(vecOpts{kind: kindHistogram, namespace: opts.Namespace, subsystem: opts.Subsystem,
+		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
+		buckets: opts.Buckets, constraints: constraints})
 	mustNot(err)
-	return v
+	return &HistogramVec{typedVec[Observer]{core, func(c *child) Observer { return (*histogram)(c) }}}
 }
 
 // NewHistogramVecE is NewHistogramVec returning an error for invalid options.
 func NewHistogramVecE(opts HistogramOpts, labelNames []string) (*HistogramVec, error) {
-	core, err := newVecCore(vecOpts{kind: kindHistogram, namespace: opts.Namespace, subsystem: opts.Subsystem,
-		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
-		buckets: opts.Buckets})
-	if err != nil {
+	v := NewHistogramVec(opts, labelNames)
+	if err := v.invalid(); err != nil {
 		return nil, err
 	}
-	return &HistogramVec{typedVec[Observer]{core, func(c *child) Observer { return (*histogram)(c) }}}, nil
+	return v, nil
 }
 
 // NewHistogram creates a histogram without labels.
@@ -85,8 +90,10 @@ func (h *histogram) Observe(v float64) {
 // bucket, shown in OpenMetrics output; client_golang's prometheus.ExemplarObserver. As in
 // client_golang, invalid exemplar labels panic; the observation is recorded regardless.
 func (h *histogram) ObserveWithExemplar(v float64, e prometheus.Labels) {
-	if v != v {
-		h.Observe(v) // counted; an exemplar of NaN has no bucket value to show
+	if v != v || e == nil {
+		// Counted; an exemplar of NaN has no bucket value to show, and nil labels leave
+		// the current exemplar in place (as client_golang).
+		h.Observe(v)
 		return
 	}
 	names, values := sortedPairs(e)
@@ -124,7 +131,8 @@ func (h *histogram) Desc() *prometheus.Desc { return h.vec.desc }
 func (h *histogram) Write(m *dto.Metric) error {
 	buckets, count, sum := h.snapshot()
 	m.Label = (*child)(h).labelPairs()
-	m.Histogram = &dto.Histogram{SampleCount: &count, SampleSum: &sum, Bucket: buckets}
+	m.Histogram = &dto.Histogram{SampleCount: &count, SampleSum: &sum, Bucket: buckets,
+		CreatedTimestamp: (*child)(h).createdTimestamp()}
 	return nil
 }
 

@@ -213,9 +213,14 @@ func TestDuplicatePanicsLikeClientGolang(t *testing.T) {
 	if v := recovered(func() { promauto.NewGauge(fm.GaugeOpts{Name: "pa_dup_default", Help: "D."}) }); v == nil {
 		t.Error("a duplicate in the default registry did not panic")
 	}
-	// And so do bad options, before any registration.
-	if v := recovered(func() { promauto.With(nil).NewCounter(fm.CounterOpts{Name: "bad name", Help: "B."}) }); v == nil {
-		t.Error("an invalid name did not panic")
+	// Bad options panic at registration, as client_golang's promauto: not without a
+	// registerer, and with one.
+	badOpts := fm.CounterOpts{Name: "pa_bad", Help: "B."}
+	if v := recovered(func() { promauto.With(nil).NewCounterVec(badOpts, []string{"__bad"}) }); v != nil {
+		t.Errorf("an invalid label name panicked without a registerer: %v", v)
+	}
+	if v := recovered(func() { promauto.With(fm.NewRegistry()).NewCounterVec(badOpts, []string{"__bad"}) }); v == nil {
+		t.Error("an invalid label name did not panic at registration")
 	}
 }
 

@@ -33,6 +33,7 @@ type (
 	TransactionalGatherer = prometheus.TransactionalGatherer
 	MultiTRegistry        = prometheus.MultiTRegistry
 	MultiError            = prometheus.MultiError
+	SafeMultiError        = prometheus.SafeMultiError
 	ProcessCollectorOpts  = prometheus.ProcessCollectorOpts
 	MetricVec             = prometheus.MetricVec
 )

@@ -427,3 +427,72 @@ func TestV2ConstrainedLabels(t *testing.T) {
 		t.Error("V2 vectors")
 	}
 }
+
+// The vectors' methods have client_golang's signatures (returning its interfaces), so code
+// holding them in variables or interfaces of client_golang's types compiles unchanged.
+var (
+	_ func(*fm.CounterVec, ...string) fm.Counter                 = (*fm.CounterVec).WithLabelValues
+	_ func(*fm.CounterVec, fm.Labels) fm.Counter                 = (*fm.CounterVec).With
+	_ func(*fm.CounterVec, ...string) (fm.Counter, error)        = (*fm.CounterVec).GetMetricWithLabelValues
+	_ func(*fm.CounterVec, fm.Labels) (fm.Counter, error)        = (*fm.CounterVec).GetMetricWith
+	_ func(*fm.CounterVec, fm.Labels) (*fm.CounterVec, error)    = (*fm.CounterVec).CurryWith
+	_ func(*fm.CounterVec, fm.Labels) *fm.CounterVec             = (*fm.CounterVec).MustCurryWith
+	_ func(*fm.CounterVec, fm.Labels) bool                       = (*fm.CounterVec).Delete
+	_ func(*fm.CounterVec, ...string) bool                       = (*fm.CounterVec).DeleteLabelValues
+	_ func(*fm.CounterVec, fm.Labels) int                        = (*fm.CounterVec).DeletePartialMatch
+	_ func(*fm.CounterVec)                                       = (*fm.CounterVec).Reset
+	_ func(*fm.GaugeVec, ...string) fm.Gauge                     = (*fm.GaugeVec).WithLabelValues
+	_ func(*fm.GaugeVec, fm.Labels) (fm.Gauge, error)            = (*fm.GaugeVec).GetMetricWith
+	_ func(*fm.GaugeVec, fm.Labels) (*fm.GaugeVec, error)        = (*fm.GaugeVec).CurryWith
+	_ func(*fm.GaugeVec, fm.Labels) *fm.GaugeVec                 = (*fm.GaugeVec).MustCurryWith
+	_ func(*fm.GaugeVec, fm.Labels) int                          = (*fm.GaugeVec).DeletePartialMatch
+	_ func(*fm.HistogramVec, ...string) fm.Observer              = (*fm.HistogramVec).WithLabelValues
+	_ func(*fm.HistogramVec, fm.Labels) (fm.ObserverVec, error)  = (*fm.HistogramVec).CurryWith
+	_ func(*fm.HistogramVec, fm.Labels) fm.ObserverVec           = (*fm.HistogramVec).MustCurryWith
+	_ func(*fm.HistogramVec, fm.Labels) int                      = (*fm.HistogramVec).DeletePartialMatch
+	_ func(*fm.SummaryVec, fm.Labels) (fm.Observer, error)       = (*fm.SummaryVec).GetMetricWith
+	_ func(*fm.SummaryVec, fm.Labels) (fm.ObserverVec, error)    = (*fm.SummaryVec).CurryWith
+	_ func(*fm.SummaryVec, fm.Labels) fm.ObserverVec             = (*fm.SummaryVec).MustCurryWith
+	_ func(*fm.SummaryVec, fm.Labels) int                        = (*fm.SummaryVec).DeletePartialMatch
+	_ func(fm.CounterOpts, func() float64) fm.CounterFunc        = fm.NewCounterFunc
+	_ func(fm.GaugeOpts, func() float64) fm.GaugeFunc            = fm.NewGaugeFunc
+	_ func(fm.UntypedOpts, func() float64) fm.UntypedFunc        = fm.NewUntypedFunc
+	_ func(fm.CounterVecOpts) *fm.CounterVec                     = fm.V2.NewCounterVec
+	_ func(fm.HistogramVecOpts) *fm.HistogramVec                 = fm.V2.NewHistogramVec
+	_ fm.ObserverVec                                             = (*fm.SummaryVec)(nil)
+	_ fm.ExemplarAdder                                           = fm.NewCounter(fm.CounterOpts{Name: "sig_total"}).(fm.ExemplarAdder)
+	_ func(*fm.Desc, fm.ValueType, float64, ...string) fm.Metric = fm.MustNewConstMetric
+	_ func(fm.Labels, fm.Registerer) fm.Registerer               = fm.WrapRegistererWith
+	_ func(...fm.TransactionalGatherer) *fm.MultiTRegistry       = fm.NewMultiTRegistry
+)
+
+func TestLabelErrorsInClientGolangWords(t *testing.T) {
+	ours := fm.NewCounterVec(fm.CounterOpts{Name: "words_total", Help: "W."}, []string{"a", "b"})
+	theirs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "words_total", Help: "W."}, []string{"a", "b"})
+	oc, tc := ours.MustCurryWith(fm.Labels{"a": "x"}), theirs.MustCurryWith(prometheus.Labels{"a": "x"})
+	for _, c := range []struct {
+		what         string
+		ours, theirs func() error
+	}{
+		{"too many values",
+			func() error { _, err := ours.GetMetricWithLabelValues("1", "2", "3"); return err },
+			func() error { _, err := theirs.GetMetricWithLabelValues("1", "2", "3"); return err }},
+		{"too few labels",
+			func() error { _, err := ours.GetMetricWith(fm.Labels{"a": "1"}); return err },
+			func() error { _, err := theirs.GetMetricWith(prometheus.Labels{"a": "1"}); return err }},
+		{"a missing label",
+			func() error { _, err := ours.GetMetricWith(fm.Labels{"a": "1", "c": "2"}); return err },
+			func() error { _, err := theirs.GetMetricWith(prometheus.Labels{"a": "1", "c": "2"}); return err }},
+		{"a curried label",
+			func() error { _, err := oc.GetMetricWith(fm.Labels{"a": "1"}); return err },
+			func() error { _, err := tc.GetMetricWith(prometheus.Labels{"a": "1"}); return err }},
+		{"curried, too many values",
+			func() error { _, err := oc.GetMetricWithLabelValues("1", "2"); return err },
+			func() error { _, err := tc.GetMetricWithLabelValues("1", "2"); return err }},
+	} {
+		o, th := c.ours(), c.theirs()
+		if o == nil || th == nil || o.Error() != th.Error() {
+			t.Errorf("%s: %v, client_golang: %v", c.what, o, th)
+		}
+	}
+}

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"runtime"
 	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Code is a result code of the C ABI (fm_result).
@@ -52,9 +54,16 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// asIs: Message is client_golang's wording, shown without the "footmetrics: " prefix.
+	asIs bool
 }
 
-func (e *Error) Error() string { return "footmetrics: " + e.Message }
+func (e *Error) Error() string {
+	if e.asIs {
+		return e.Message
+	}
+	return "footmetrics: " + e.Message
+}
 
 // Is lets errors.Is match on the code: errors.Is(err, &footmetrics.Error{Code: footmetrics.CodeLabelCount}).
 func (e *Error) Is(target error) bool {
@@ -138,6 +147,18 @@ func mustNot(err error) {
 	}
 }
 
-func labelCountError(want, got int) error {
-	return &Error{Code: CodeLabelCount, Message: fmt.Sprintf("incorrect label count: expected %d label values, got %d", want, got)}
+// labelCountError is client_golang's error for a wrong number of label values (got is the
+// []string or the Labels given), in its words.
+func labelCountError(want int, got any) error {
+	n := 0
+	switch g := got.(type) {
+	case []string:
+		n = len(g)
+		got = append([]string{}, g...)
+	case map[string]string:
+		n = len(g)
+		got = prometheus.Labels(g)
+	}
+	return &Error{Code: CodeLabelCount, asIs: true,
+		Message: fmt.Sprintf("inconsistent label cardinality: expected %d label values but got %d in %#v", want, n, got)}
 }

@@ -36,7 +36,7 @@ func (v typedVec[T]) full(lvs []string) ([]string, error) {
 		return lvs, nil
 	}
 	if want := len(v.labelNames) - len(v.curry); len(lvs) != want {
-		return nil, labelCountError(want, len(lvs))
+		return nil, labelCountError(want, lvs)
 	}
 	out := make([]string, len(v.labelNames))
 	j, k := 0, 0
@@ -55,7 +55,7 @@ func (v typedVec[T]) full(lvs []string) ([]string, error) {
 // fullLabels is full for a label map, which must name exactly the uncurried labels.
 func (v typedVec[T]) fullLabels(labels prometheus.Labels) ([]string, error) {
 	if want := len(v.labelNames) - len(v.curry); len(labels) != want {
-		return nil, labelCountError(want, len(labels))
+		return nil, labelCountError(want, map[string]string(labels))
 	}
 	out := make([]string, len(v.labelNames))
 	k := 0
@@ -63,14 +63,14 @@ func (v typedVec[T]) fullLabels(labels prometheus.Labels) ([]string, error) {
 		val, ok := labels[name]
 		if k < len(v.curry) && v.curry[k].index == i {
 			if ok {
-				return nil, &Error{Code: CodeInvalidLabel, Message: fmt.Sprintf("label name %q is already curried", name)}
+				return nil, &Error{Code: CodeInvalidLabel, asIs: true, Message: fmt.Sprintf("label name %q is already curried", name)}
 			}
 			out[i] = v.curry[k].value
 			k++
 			continue
 		}
 		if !ok {
-			return nil, &Error{Code: CodeInvalidLabel, Message: fmt.Sprintf("label name %q missing in label map", name)}
+			return nil, &Error{Code: CodeInvalidLabel, asIs: true, Message: fmt.Sprintf("label name %q missing in label map", name)}
 		}
 		out[i] = v.constrain(i, val)
 	}

@@ -326,7 +326,7 @@ func (v *vecCore) lookup(values []string) *child {
 // resolve returns the child for values, creating the series on first use.
 func (v *vecCore) resolve(values []string) (*child, error) {
 	if len(values) != len(v.labelNames) {
-		return nil, labelCountError(len(v.labelNames), len(values))
+		return nil, labelCountError(len(v.labelNames), values)
 	}
 	if c := v.lookup(values); c != nil {
 		return c, nil
@@ -347,12 +347,12 @@ func (v *vecCore) resolveLabels(labels prometheus.Labels) (*child, error) {
 // exactly the family's labels.
 func (v *vecCore) orderedValues(labels prometheus.Labels, buf []string) ([]string, error) {
 	if len(labels) != len(v.labelNames) {
-		return nil, labelCountError(len(v.labelNames), len(labels))
+		return nil, labelCountError(len(v.labelNames), map[string]string(labels))
 	}
 	for _, name := range v.labelNames {
 		val, ok := labels[name]
 		if !ok {
-			return nil, &Error{Code: CodeInvalidLabel, Message: "label name " + name + " missing in label map"}
+			return nil, &Error{Code: CodeInvalidLabel, asIs: true, Message: fmt.Sprintf("label name %q missing in label map", name)}
 		}
 		buf = append(buf, val)
 	}

@@ -496,3 +496,34 @@ func TestLabelErrorsInClientGolangWords(t *testing.T) {
 		}
 	}
 }
+
+func TestHistogramExemplarsInWriteAsClientGolang(t *testing.T) {
+	opts := fm.HistogramOpts{Name: "hx_seconds", Help: "H.", Buckets: []float64{1, 2}}
+	ours := fm.NewHistogram(opts).(prometheus.ExemplarObserver)
+	theirs := prometheus.NewHistogram(opts).(prometheus.ExemplarObserver)
+	for _, o := range []prometheus.ExemplarObserver{ours, theirs} {
+		o.ObserveWithExemplar(0.5, prometheus.Labels{"trace_id": "a"})
+		o.ObserveWithExemplar(0.7, prometheus.Labels{"trace_id": "b"}) // replaces a
+		o.ObserveWithExemplar(5, prometheus.Labels{"trace_id": "c"})   // +Inf
+		o.ObserveWithExemplar(1.5, nil)                                // keeps none
+	}
+	shape := func(m prometheus.ExemplarObserver) string {
+		var parts []string
+		for _, b := range writeMetric(t, m.(prometheus.Metric)).GetHistogram().GetBucket() {
+			e := b.GetExemplar()
+			var l string
+			if e != nil {
+				l = e.GetLabel()[0].GetValue()
+			}
+			parts = append(parts, fmt.Sprintf("%v:%d:%s:%v", b.GetUpperBound(), b.GetCumulativeCount(), l, e.GetValue()))
+		}
+		return strings.Join(parts, " ")
+	}
+	if got, want := shape(ours), shape(theirs); got != want {
+		t.Errorf("buckets %s, client_golang %s", got, want)
+	}
+	mustPanic(t, "an invalid exemplar label", func() { ours.ObserveWithExemplar(1, fm.Labels{"__x": "1"}) })
+	if n := writeMetric(t, ours.(prometheus.Metric)).GetHistogram().GetSampleCount(); n != 5 {
+		t.Errorf("count after a refused exemplar: %d, want 5 (counted, as client_golang)", n)
+	}
+}

@@ -6,6 +6,7 @@ package footmetrics
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"sort"
 	"sync/atomic"
@@ -96,19 +97,35 @@ func (h *histogram) ObserveWithExemplar(v float64, e prometheus.Labels) {
 		h.Observe(v)
 		return
 	}
+	ex, err := newExemplar(v, e) // client_golang's checks, and what Write reports
+	if err != nil {
+		h.Observe(v)
+		panic(err)
+	}
 	names, values := sortedPairs(e)
 	n, vs := newCStrings(names), newCStrings(values)
 	defer n.free()
 	defer vs.free()
 	c := (*child)(h)
-	err := call(func() C.fm_result {
+	err = call(func() C.fm_result {
 		return C.fm_child_observe_with_exemplar(c.handle, C.double(v), n.arr, vs.arr, C.size_t(len(names)))
 	})
 	runtime.KeepAlive(h)
 	if err != nil {
+		// Labels client_golang accepts but the core refuses (UTF-8 names): the observation
+		// counts, and the exemplar is kept for Write only.
 		h.Observe(v)
-		panic(err)
 	}
+	slots := c.bucketExemplars.Load()
+	if slots == nil {
+		fresh := make([]atomic.Pointer[dto.Exemplar], len(h.vec.bounds)+1)
+		if !c.bucketExemplars.CompareAndSwap(nil, &fresh) {
+			slots = c.bucketExemplars.Load()
+		} else {
+			slots = &fresh
+		}
+	}
+	(*slots)[sort.SearchFloat64s(h.vec.bounds, v)].Store(ex)
 }
 
 // snapshot reads each bucket once: cumulative counts (without +Inf), count and sum.
@@ -131,6 +148,16 @@ func (h *histogram) Desc() *prometheus.Desc { return h.vec.desc }
 func (h *histogram) Write(m *dto.Metric) error {
 	buckets, count, sum := h.snapshot()
 	m.Label = (*child)(h).labelPairs()
+	if slots := h.bucketExemplars.Load(); slots != nil {
+		for i, b := range buckets {
+			b.Exemplar = (*slots)[i].Load()
+		}
+		// As client_golang: the +Inf bucket is listed only to carry its exemplar.
+		if e := (*slots)[len(buckets)].Load(); e != nil {
+			inf := math.Inf(1)
+			buckets = append(buckets, &dto.Bucket{UpperBound: &inf, CumulativeCount: &count, Exemplar: e})
+		}
+	}
 	m.Histogram = &dto.Histogram{SampleCount: &count, SampleSum: &sum, Bucket: buckets,
 		CreatedTimestamp: (*child)(h).createdTimestamp()}
 	return nil

@@ -95,6 +95,8 @@ type child struct {
 	created time.Time
 	// exemplar is a counter's last exemplar, for Write (the core keeps its own for rendering).
 	exemplar atomic.Pointer[dto.Exemplar]
+	// bucketExemplars: a histogram's last exemplar per bucket (+Inf last), once it has one.
+	bucketExemplars atomic.Pointer[[]atomic.Pointer[dto.Exemplar]]
 }
 
 const shardStride = 128

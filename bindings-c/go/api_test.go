@@ -149,7 +149,12 @@ func TestBadInputIsAnErrorAndLosesNothing(t *testing.T) {
 	if !errors.Is(err, &fm.Error{Code: fm.CodeInvalidOption}) {
 		t.Errorf("objective out of range: %v", err)
 	}
-	mustPanic(t, "NewCounterVec with a bad name", func() { fm.NewCounterVec(fm.CounterOpts{Name: "\xff"}, nil) })
+	// As client_golang, a bad name does not panic in the constructor: Register reports it.
+	bad := fm.NewCounterVec(fm.CounterOpts{Name: "c", Help: "x"}, []string{"__bad"})
+	bad.WithLabelValues("v").Inc()
+	if err := fm.NewRegistry().Register(bad); err == nil {
+		t.Error("registering a vector with a reserved label name succeeded")
+	}
 
 	// A second family with the same name: client_golang's AlreadyRegisteredError, pointing
 	// at the collector that holds the name.

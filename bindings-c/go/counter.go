@@ -1,5 +1,10 @@
 package footmetrics
 
+/*
+#include "footmetrics.h"
+*/
+import "C"
+
 import (
 	"math"
 	"runtime"
@@ -18,22 +23,28 @@ type Counter = prometheus.Counter
 // CounterVec is a counter family partitioned by label values.
 type CounterVec struct{ typedVec[Counter] }
 
-// NewCounterVec creates a counter family. It panics on invalid options, as client_golang
-// does; NewCounterVecE returns the error instead.
+// NewCounterVec creates a counter family. As in client_golang, invalid options do not panic
+// here: the vector's descriptor carries the error, which Register returns (MustRegister
+// panics); NewCounterVecE returns it at once.
 func NewCounterVec(opts CounterOpts, labelNames []string) *CounterVec {
-	v, err := NewCounterVecE(opts, labelNames)
+	return newCounterVec(opts, labelNames, nil)
+}
+
+func newCounterVec(opts CounterOpts, labelNames []string, constraints []func(string) string) *CounterVec {
+	core, err := newVecCore(vecOpts{kind: kindCounter, namespace: opts.Namespace, subsystem: opts.Subsystem,
+		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
+		constraints: constraints})
 	mustNot(err)
-	return v
+	return &CounterVec{typedVec[Counter]{core, func(c *child) Counter { return (*counter)(c) }}}
 }
 
 // NewCounterVecE is NewCounterVec returning an error for invalid options.
 func NewCounterVecE(opts CounterOpts, labelNames []string) (*CounterVec, error) {
-	core, err := newVecCore(vecOpts{kind: kindCounter, namespace: opts.Namespace, subsystem: opts.Subsystem,
-		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames})
-	if err != nil {
+	v := NewCounterVec(opts, labelNames)
+	if err := v.invalid(); err != nil {
 		return nil, err
 	}
-	return &CounterVec{typedVec[Counter]{core, func(c *child) Counter { return (*counter)(c) }}}, nil
+	return v, nil
 }
 
 // NewCounter creates a counter without labels (register it like any collector).
@@ -80,8 +91,38 @@ func (c *counter) Desc() *prometheus.Desc { return c.vec.desc }
 func (c *counter) Write(m *dto.Metric) error {
 	v := c.value()
 	m.Label = (*child)(c).labelPairs()
-	m.Counter = &dto.Counter{Value: &v}
+	m.Counter = &dto.Counter{Value: &v, CreatedTimestamp: (*child)(c).createdTimestamp(), Exemplar: c.exemplar.Load()}
 	return nil
+}
+
+// AddWithExemplar adds v and replaces the counter's exemplar with one of v and these
+// labels (client_golang's prometheus.ExemplarAdder). nil labels leave the exemplar in
+// place; empty labels make a label-less one. As client_golang, it panics when v is
+// negative or the labels are invalid (bad names, more than 128 runes in all), after adding.
+func (c *counter) AddWithExemplar(v float64, labels prometheus.Labels) {
+	if labels == nil || v != v || v < 0 {
+		c.Add(v) // a negative v panics here, as in client_golang
+		return
+	}
+	e, err := newExemplar(v, labels)
+	if err != nil {
+		c.Add(v)
+		panic(err)
+	}
+	names, values := sortedPairs(labels)
+	n, vs := newCStrings(names), newCStrings(values)
+	defer n.free()
+	defer vs.free()
+	err = call(func() C.fm_result {
+		return C.fm_child_add_with_exemplar(c.handle, C.double(v), n.arr, vs.arr, C.size_t(len(names)))
+	})
+	runtime.KeepAlive(c)
+	if err != nil {
+		// A label the core refuses (client_golang accepts UTF-8 names): count it, keep the
+		// exemplar for Write only.
+		c.Add(v)
+	}
+	c.exemplar.Store(e)
 }
 
 func (c *counter) Describe(ch chan<- *prometheus.Desc) { ch <- c.vec.desc }

@@ -2,12 +2,12 @@ package footmetrics
 
 import (
 	"errors"
-	"hash/maphash"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,8 +31,6 @@ type descInfo struct {
 }
 
 type labelPair struct{ name, value string }
-
-var descSeed = maphash.MakeSeed()
 
 // descInfos caches parsed descriptors by pointer. Collectors that build a descriptor per
 // scrape would grow it without end, so it is dropped whenever it passes descCacheLimit.
@@ -149,14 +147,17 @@ func infoFor(fqName, help string, constLabels prometheus.Labels, varLabels []str
 	return info
 }
 
+// hash sets id and dimHash. A collector's id is the XOR of its descriptors' ids, so the hash
+// must not be one whose outputs for similar inputs cancel under XOR: hash/maphash's do for
+// names that differ in one place (four descriptors per collector that differed only in a const
+// label value all XOR-ed to one id), xxhash's do not.
 func (info *descInfo) hash() {
-	var h maphash.Hash
-	h.SetSeed(descSeed)
+	h := xxhash.New()
 	h.WriteString(info.fqName)
 	for _, p := range info.constLabels {
-		h.WriteByte(0xff)
+		h.Write([]byte{0xff})
 		h.WriteString(p.name)
-		h.WriteByte(0xfe)
+		h.Write([]byte{0xfe})
 		h.WriteString(p.value)
 	}
 	info.id = h.Sum64()
@@ -169,7 +170,7 @@ func (info *descInfo) hash() {
 	names = append(names, info.varLabels...)
 	sort.Strings(names)
 	for _, n := range names {
-		h.WriteByte(0xff)
+		h.Write([]byte{0xff})
 		h.WriteString(n)
 	}
 	info.dimHash = h.Sum64()

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"runtime"
 	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // client_golang accepts any non-empty UTF-8 metric and label name (Prometheus 3's rule), so
@@ -57,11 +59,16 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// asIs: Message is client_golang's wording, shown without the "footmetrics: " prefix.
+	asIs bool
 }
 
-// Error is the message alone, worded as client_golang words the same failure where it has
-// one, so code matching on messages keeps working.
-func (e *Error) Error() string { return e.Message }
+func (e *Error) Error() string {
+	if e.asIs {
+		return e.Message
+	}
+	return "footmetrics: " + e.Message
+}
 
 // Is lets errors.Is match on the code: errors.Is(err, &footmetrics.Error{Code: footmetrics.CodeLabelCount}).
 func (e *Error) Is(target error) bool {
@@ -145,8 +152,18 @@ func mustNot(err error) {
 	}
 }
 
-// labelCountError is client_golang's error for a wrong number of label values; values is
-// the []string or Labels given.
-func labelCountError(want, got int, values any) error {
-	return &Error{Code: CodeLabelCount, Message: fmt.Sprintf("inconsistent label cardinality: expected %d label values but got %d in %#v", want, got, values)}
+// labelCountError is client_golang's error for a wrong number of label values (got is the
+// []string or the Labels given), in its words.
+func labelCountError(want int, got any) error {
+	n := 0
+	switch g := got.(type) {
+	case []string:
+		n = len(g)
+		got = append([]string{}, g...)
+	case map[string]string:
+		n = len(g)
+		got = prometheus.Labels(g)
+	}
+	return &Error{Code: CodeLabelCount, asIs: true,
+		Message: fmt.Sprintf("inconsistent label cardinality: expected %d label values but got %d in %#v", want, n, got)}
 }

@@ -19,21 +19,27 @@ type Gauge = prometheus.Gauge
 // GaugeVec is a gauge family partitioned by label values.
 type GaugeVec struct{ typedVec[Gauge] }
 
-// NewGaugeVec creates a gauge family; it panics on invalid options (NewGaugeVecE does not).
+// NewGaugeVec creates a gauge family; invalid options surface from Register, as in
+// client_golang (see NewCounterVec); NewGaugeVecE returns them at once.
 func NewGaugeVec(opts GaugeOpts, labelNames []string) *GaugeVec {
-	v, err := NewGaugeVecE(opts, labelNames)
+	return newGaugeVec(opts, labelNames, nil)
+}
+
+func newGaugeVec(opts GaugeOpts, labelNames []string, constraints []func(string) string) *GaugeVec {
+	core, err := newVecCore(vecOpts{kind: kindGauge, namespace: opts.Namespace, subsystem: opts.Subsystem,
+		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
+		constraints: constraints})
 	mustNot(err)
-	return v
+	return &GaugeVec{typedVec[Gauge]{core, func(c *child) Gauge { return (*gauge)(c) }}}
 }
 
 // NewGaugeVecE is NewGaugeVec returning an error for invalid options.
 func NewGaugeVecE(opts GaugeOpts, labelNames []string) (*GaugeVec, error) {
-	core, err := newVecCore(vecOpts{kind: kindGauge, namespace: opts.Namespace, subsystem: opts.Subsystem,
-		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames})
-	if err != nil {
+	v := NewGaugeVec(opts, labelNames)
+	if err := v.invalid(); err != nil {
 		return nil, err
 	}
-	return &GaugeVec{typedVec[Gauge]{core, func(c *child) Gauge { return (*gauge)(c) }}}, nil
+	return v, nil
 }
 
 // NewGauge creates a gauge without labels.

@@ -6,6 +6,7 @@ package footmetrics
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"sort"
 	"sync/atomic"
@@ -27,23 +28,28 @@ type Observer = prometheus.Observer
 // HistogramVec is a histogram family partitioned by label values.
 type HistogramVec struct{ typedVec[Observer] }
 
-// NewHistogramVec creates a histogram family; it panics on invalid options
-// (NewHistogramVecE does not).
+// NewHistogramVec creates a histogram family. As in client_golang, an invalid name or label
+// name surfaces from Register (see NewCounterVec), while an "le" label or buckets out of
+// order panic when a child is created; NewHistogramVecE returns either at once.
 func NewHistogramVec(opts HistogramOpts, labelNames []string) *HistogramVec {
-	v, err := NewHistogramVecE(opts, labelNames)
+	return newHistogramVec(opts, labelNames, nil)
+}
+
+func newHistogramVec(opts HistogramOpts, labelNames []string, constraints []func(string) string) *HistogramVec {
+	core, err := newVecCore(vecOpts{kind: kindHistogram, namespace: opts.Namespace, subsystem: opts.Subsystem,
+		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
+		buckets: opts.Buckets, constraints: constraints})
 	mustNot(err)
-	return v
+	return &HistogramVec{typedVec[Observer]{core, func(c *child) Observer { return (*histogram)(c) }}}
 }
 
 // NewHistogramVecE is NewHistogramVec returning an error for invalid options.
 func NewHistogramVecE(opts HistogramOpts, labelNames []string) (*HistogramVec, error) {
-	core, err := newVecCore(vecOpts{kind: kindHistogram, namespace: opts.Namespace, subsystem: opts.Subsystem,
-		name: opts.Name, help: opts.Help, constLabels: opts.ConstLabels, labelNames: labelNames,
-		buckets: opts.Buckets})
-	if err != nil {
+	v := NewHistogramVec(opts, labelNames)
+	if err := v.invalid(); err != nil {
 		return nil, err
 	}
-	return &HistogramVec{typedVec[Observer]{core, func(c *child) Observer { return (*histogram)(c) }}}, nil
+	return v, nil
 }
 
 // NewHistogram creates a histogram without labels.
@@ -85,23 +91,41 @@ func (h *histogram) Observe(v float64) {
 // bucket, shown in OpenMetrics output; client_golang's prometheus.ExemplarObserver. As in
 // client_golang, invalid exemplar labels panic; the observation is recorded regardless.
 func (h *histogram) ObserveWithExemplar(v float64, e prometheus.Labels) {
-	if v != v {
-		h.Observe(v) // counted; an exemplar of NaN has no bucket value to show
+	if v != v || e == nil {
+		// Counted; an exemplar of NaN has no bucket value to show, and nil labels leave
+		// the current exemplar in place (as client_golang).
+		h.Observe(v)
 		return
+	}
+	ex, err := newExemplar(v, e) // client_golang's checks, and what Write reports
+	if err != nil {
+		h.Observe(v)
+		panic(err)
 	}
 	names, values := sortedPairs(e)
 	n, vs := newCStrings(names), newCStrings(values)
 	defer n.free()
 	defer vs.free()
 	c := (*child)(h)
-	err := call(func() C.fm_result {
+	err = call(func() C.fm_result {
 		return C.fm_child_observe_with_exemplar(c.handle, C.double(v), n.arr, vs.arr, C.size_t(len(names)))
 	})
 	runtime.KeepAlive(h)
 	if err != nil {
+		// Labels client_golang accepts but the core refuses (UTF-8 names): the observation
+		// counts, and the exemplar is kept for Write only.
 		h.Observe(v)
-		panic(err)
 	}
+	slots := c.bucketExemplars.Load()
+	if slots == nil {
+		fresh := make([]atomic.Pointer[dto.Exemplar], len(h.vec.bounds)+1)
+		if !c.bucketExemplars.CompareAndSwap(nil, &fresh) {
+			slots = c.bucketExemplars.Load()
+		} else {
+			slots = &fresh
+		}
+	}
+	(*slots)[sort.SearchFloat64s(h.vec.bounds, v)].Store(ex)
 }
 
 // snapshot reads each bucket once: cumulative counts (without +Inf), count and sum.
@@ -124,7 +148,18 @@ func (h *histogram) Desc() *prometheus.Desc { return h.vec.desc }
 func (h *histogram) Write(m *dto.Metric) error {
 	buckets, count, sum := h.snapshot()
 	m.Label = (*child)(h).labelPairs()
-	m.Histogram = &dto.Histogram{SampleCount: &count, SampleSum: &sum, Bucket: buckets}
+	if slots := h.bucketExemplars.Load(); slots != nil {
+		for i, b := range buckets {
+			b.Exemplar = (*slots)[i].Load()
+		}
+		// As client_golang: the +Inf bucket is listed only to carry its exemplar.
+		if e := (*slots)[len(buckets)].Load(); e != nil {
+			inf := math.Inf(1)
+			buckets = append(buckets, &dto.Bucket{UpperBound: &inf, CumulativeCount: &count, Exemplar: e})
+		}
+	}
+	m.Histogram = &dto.Histogram{SampleCount: &count, SampleSum: &sum, Bucket: buckets,
+		CreatedTimestamp: (*child)(h).createdTimestamp()}
 	return nil
 }
 

@@ -144,8 +144,8 @@ func describe(c Collector) []*prometheus.Desc {
 
 func (r *Registry) infoOf(c Collector, d *prometheus.Desc) *descInfo {
 	if o, ok := c.(familyOwner); ok {
-		if v := o.coreFamily(); v != nil && v.desc == d {
-			return v.info
+		if v := o.coreFamily(); v != nil && v.family != nil && v.desc == d {
+			return v.info // a valid family's descriptor, known without parsing
 		}
 	}
 	return infoOf(d)

@@ -306,3 +306,29 @@ func serveBody(t *testing.T, h http.Handler, accept string) string {
 	h.ServeHTTP(rec, req)
 	return rec.Header().Get("Content-Type") + "\n" + rec.Body.String()
 }
+
+// trio is a custom collector of three footmetrics gauges.
+type trio struct{ a, b, c prometheus.Collector }
+
+func (t trio) Describe(ch chan<- *prometheus.Desc) {
+	t.a.Describe(ch)
+	t.b.Describe(ch)
+	t.c.Describe(ch)
+}
+func (t trio) Collect(ch chan<- prometheus.Metric) { t.a.Collect(ch); t.b.Collect(ch); t.c.Collect(ch) }
+
+// A collector is identified by its descriptors together: collectors whose descriptors
+// differ only in one const label value are all distinct (a weak combination of descriptor
+// hashes makes them collide).
+func TestCollectorsDifferingInOneConstLabelAreDistinct(t *testing.T) {
+	r := fm.NewRegistry()
+	for i := range 2000 {
+		labels := prometheus.Labels{"pool": "p" + strings.Repeat("0", i%7) + string(rune('a'+i%26)) + strings.Repeat("z", i/26), "zone": "eu"}
+		mk := func(name string) prometheus.Collector {
+			return fm.NewGauge(fm.GaugeOpts{Name: name, Help: "Pool.", ConstLabels: labels})
+		}
+		if err := r.Register(trio{mk("pool_size"), mk("pool_busy"), mk("pool_idle")}); err != nil {
+			t.Fatalf("collector %d (%v): %v", i, labels, err)
+		}
+	}
+}

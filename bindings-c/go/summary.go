@@ -35,13 +35,27 @@ type SummaryVec struct{ typedVec[Observer] }
 // NewSummaryVec creates a summary family; it panics on invalid options (NewSummaryVecE
 // does not).
 func NewSummaryVec(opts SummaryOpts, labelNames []string) *SummaryVec {
-	v, err := NewSummaryVecE(opts, labelNames)
+	v, err := newSummaryVec(opts, labelNames)
 	mustNot(err)
 	return v
 }
 
 // NewSummaryVecE is NewSummaryVec returning an error for invalid options.
 func NewSummaryVecE(opts SummaryOpts, labelNames []string) (*SummaryVec, error) {
+	v, err := newSummaryVec(opts, labelNames)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.invalid(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// newSummaryVec fails on bad objectives or window (client_golang panics on those too); a
+// vector with an invalid name or labels is built, its error left for Register (see
+// newVecCore).
+func newSummaryVec(opts SummaryOpts, labelNames []string) (*SummaryVec, error) {
 	if opts.MaxAge < 0 {
 		// client_golang panics with this message (when the first child is made).
 		return nil, &Error{Code: CodeInvalidOption, Message: fmt.Sprintf("illegal max age MaxAge=%v", opts.MaxAge)}
@@ -96,7 +110,8 @@ func (s *summary) Write(m *dto.Metric) error {
 	sum := loadFloat((*child)(s).word(8))
 	runtime.KeepAlive(s)
 	m.Label = (*child)(s).labelPairs()
-	m.Summary = &dto.Summary{SampleCount: &count, SampleSum: &sum, Quantile: qs}
+	m.Summary = &dto.Summary{SampleCount: &count, SampleSum: &sum, Quantile: qs,
+		CreatedTimestamp: (*child)(s).createdTimestamp()}
 	return nil
 }
 

@@ -12,13 +12,16 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 type kind uint32
@@ -47,9 +50,28 @@ type vecCore struct {
 	desc        *prometheus.Desc
 	info        *descInfo // desc as the registry reads it
 	legacyNames bool      // every name is a legacy name, which the core's writers need
-	family      *C.fm_family
-	objectives  int // summaries: the number of quantile objectives (see summary.go)
+	objectives  int       // summaries: the number of quantile objectives (see summary.go)
+	// family is the core family a registry registers; nil when the options were invalid
+	// (then err says why and desc is an invalid descriptor carrying it).
+	family *C.fm_family
+	// store is the core family the children's cells come from: family, or for invalid
+	// options a detached stand-in of the same kind and label count, so that a vector built
+	// from invalid options still works (as client_golang's does) and only Register fails.
+	store *C.fm_family
+	// err: the options were invalid (see family). childErr: creating a child panics with it
+	// (client_golang's histograms refuse an "le" label, summaries "quantile").
+	err, childErr error
+	// constraints (V2's ConstrainedLabels) normalise each label value; nil when none.
+	constraints []func(string) string
 
+	// The children, shared by the vector and every vector curried from it (a curried vector
+	// is a copy of this struct with its own curry and the same state).
+	*vecState
+	curry []curried // label values fixed by CurryWith, by label index in increasing order
+}
+
+// vecState is the mutable part of a family, and owns the core handle (freed with it).
+type vecState struct {
 	mu       sync.Mutex // serialises creation, delete and reset
 	tab      atomic.Pointer[table]
 	overflow atomic.Pointer[child] // the shared overflow series, once met
@@ -73,6 +95,12 @@ type child struct {
 	values []string
 	vec    *vecCore
 	handle *C.fm_child // owns the cells; freed when the child is unreachable
+	// created is when the series was created, for CreatedTimestamp in Write.
+	created time.Time
+	// exemplar is a counter's last exemplar, for Write (the core keeps its own for rendering).
+	exemplar atomic.Pointer[dto.Exemplar]
+	// bucketExemplars: a histogram's last exemplar per bucket (+Inf last), once it has one.
+	bucketExemplars atomic.Pointer[[]atomic.Pointer[dto.Exemplar]]
 }
 
 const shardStride = 128
@@ -107,9 +135,114 @@ type vecOpts struct {
 	labelNames                 []string
 	buckets                    []float64
 	quantiles                  *quantileOpts // summaries with objectives (see summary.go)
+	constraints                []func(string) string
 }
 
+// newVecCore creates the family for o. Invalid options do not fail here, as in client_golang:
+// the vector's descriptor carries the error, so Register reports it (MustRegister panics),
+// and the vector works on a detached stand-in family meanwhile. The error result is for
+// failures of the core itself.
 func newVecCore(o vecOpts) (*vecCore, error) {
+	fqName := prometheus.BuildFQName(o.namespace, o.subsystem, o.name)
+	// client_golang's own descriptor checks first, so its error messages are kept.
+	desc := prometheus.NewDesc(fqName, o.help, o.labelNames, o.constLabels)
+	err := desc.Err()
+	var childErr error
+	if err == nil {
+		childErr = kindError(o)
+	}
+	if len(o.buckets) > 0 && math.IsInf(o.buckets[len(o.buckets)-1], 1) {
+		o.buckets = o.buckets[:len(o.buckets)-1] // +Inf is implied, as client_golang adds it
+	}
+	if err == nil && childErr == nil {
+		fam, cerr := newCoreFamily(o, o.name, o.labelNames, o.constLabels)
+		if cerr == nil {
+			v, werr := wrapFamily(fam, o)
+			if werr == nil {
+				v.constraints = o.constraints
+			}
+			return v, werr
+		}
+		err = cerr
+	}
+	if err == nil {
+		err = childErr
+	}
+	// A stand-in of the same kind and label count, never registered.
+	placeholder := make([]string, len(o.labelNames))
+	for i := range placeholder {
+		placeholder[i] = fmt.Sprintf("l%d", i)
+	}
+	so := o
+	so.namespace, so.subsystem = "", ""
+	fam, serr := newCoreFamily(so, "footmetrics_invalid", placeholder, nil)
+	if serr != nil && len(o.buckets) > 0 {
+		so.buckets = nil
+		fam, serr = newCoreFamily(so, "footmetrics_invalid", placeholder, nil)
+	}
+	if serr != nil {
+		return nil, serr
+	}
+	v, werr := wrapFamily(fam, so)
+	if werr != nil {
+		return nil, werr
+	}
+	v.family = nil
+	v.fqName, v.help = fqName, o.help
+	v.labelNames = append([]string(nil), o.labelNames...)
+	v.constLabels = o.constLabels
+	v.err, v.childErr = asError(err), childErr
+	v.constraints = o.constraints
+	if desc.Err() != nil {
+		v.desc = desc // client_golang's own invalid descriptor, its message unchanged
+	} else {
+		v.desc = prometheus.NewInvalidDesc(err)
+	}
+	return v, nil
+}
+
+// asError gives client_golang's option errors a footmetrics code, for errors.Is.
+func asError(err error) error {
+	if _, ok := err.(*Error); ok {
+		return err
+	}
+	msg := err.Error()
+	code := CodeInvalidLabel
+	switch {
+	case strings.Contains(msg, "not a valid metric name"):
+		code = CodeInvalidName
+	case strings.Contains(msg, "buckets"):
+		code = CodeInvalidBuckets
+	}
+	return &Error{Code: code, Message: msg}
+}
+
+// kindError is what client_golang panics with when it creates a child of o: a histogram's
+// "le" label, a summary's "quantile" label, histogram buckets out of order.
+func kindError(o vecOpts) error {
+	reserved := map[kind]string{kindHistogram: "le", kindSummary: "quantile"}[o.kind]
+	if reserved != "" {
+		_, constant := o.constLabels[reserved]
+		for _, n := range o.labelNames {
+			constant = constant || n == reserved
+		}
+		if constant {
+			what := map[kind]string{kindHistogram: "histograms", kindSummary: "summaries"}[o.kind]
+			return fmt.Errorf("%q is not allowed as label name in %s", reserved, what)
+		}
+	}
+	for i := 1; i < len(o.buckets); i++ {
+		if o.buckets[i] <= o.buckets[i-1] {
+			return fmt.Errorf("histogram buckets must be in increasing order: %f >= %f", o.buckets[i-1], o.buckets[i])
+		}
+	}
+	return nil
+}
+
+// newCoreFamily creates the core family for o under the given name and labels.
+func newCoreFamily(o vecOpts, name string, labelNames []string, constLabels prometheus.Labels) (*C.fm_family, error) {
+	o.name, o.labelNames, o.constLabels = name, labelNames, constLabels
+
 	constNames := make([]string, 0, len(o.constLabels))
 	for k := range o.constLabels {
 		constNames = append(constNames, k)
@@ -127,6 +260,8 @@ func newVecCore(o vecOpts) (*vecCore, error) {
 	arr := unsafe.Slice(strs.arr, len(all))
 	var opts C.fm_opts
 	opts.kind = C.uint32_t(o.kind)
+	// A counter named without _total is exposed under its name, as client_golang does.
+	opts.exact_name = 1
 	opts.name, opts.help, opts.namespace_, opts.subsystem = arr[0], arr[1], arr[2], arr[3]
 	if n := len(o.labelNames); n > 0 {
 		opts.label_names, opts.label_count = &arr[4], C.size_t(n)
@@ -146,7 +281,7 @@ func newVecCore(o vecOpts) (*vecCore, error) {
 	if err := call(func() C.fm_result { return C.fm_family_new(&opts, &fam) }); err != nil {
 		return nil, err
 	}
-	return wrapFamily(fam, o)
+	return fam, nil
 }
 
 // wrapFamily takes ownership of a core family handle.
@@ -159,8 +294,10 @@ func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
 		constLabels: o.constLabels,
 		family:      fam,
 		objectives:  o.quantiles.count(),
+		store:       fam,
+		vecState:    &vecState{},
 	}
-	runtime.AddCleanup(v, func(f *C.fm_family) { C.fm_family_free(f) }, fam)
+	runtime.AddCleanup(v.vecState, func(f *C.fm_family) { C.fm_family_free(f) }, fam)
 	if o.kind == kindHistogram {
 		var n C.size_t
 		C.fm_family_buckets(fam, nil, 0, &n)
@@ -206,7 +343,7 @@ func (v *vecCore) lookup(values []string) *child {
 // resolve returns the child for values, creating the series on first use.
 func (v *vecCore) resolve(values []string) (*child, error) {
 	if len(values) != len(v.labelNames) {
-		return nil, labelCountError(len(v.labelNames), len(values), append([]string(nil), values...))
+		return nil, labelCountError(len(v.labelNames), values)
 	}
 	if c := v.lookup(values); c != nil {
 		return c, nil
@@ -227,12 +364,12 @@ func (v *vecCore) resolveLabels(labels prometheus.Labels) (*child, error) {
 // exactly the family's labels.
 func (v *vecCore) orderedValues(labels prometheus.Labels, buf []string) ([]string, error) {
 	if len(labels) != len(v.labelNames) {
-		return nil, labelCountError(len(v.labelNames), len(labels), labels)
+		return nil, labelCountError(len(v.labelNames), map[string]string(labels))
 	}
 	for _, name := range v.labelNames {
 		val, ok := labels[name]
 		if !ok {
-			return nil, &Error{Code: CodeInvalidLabel, Message: fmt.Sprintf("label name %q missing in label map", name)}
+			return nil, &Error{Code: CodeInvalidLabel, asIs: true, Message: fmt.Sprintf("label name %q missing in label map", name)}
 		}
 		buf = append(buf, val)
 	}
@@ -240,6 +377,9 @@ func (v *vecCore) orderedValues(labels prometheus.Labels, buf []string) ([]strin
 }
 
 func (v *vecCore) create(values []string) (*child, error) {
+	if v.childErr != nil {
+		panic(v.childErr)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if c := v.lookup(values); c != nil {
@@ -250,7 +390,7 @@ func (v *vecCore) create(values []string) (*child, error) {
 	var h *C.fm_child
 	var cells C.fm_cells
 	err := call(func() C.fm_result {
-		if r := C.fm_family_child(v.family, strs.arr, C.size_t(len(values)), &h); r != C.FM_OK {
+		if r := C.fm_family_child(v.store, strs.arr, C.size_t(len(values)), &h); r != C.FM_OK {
 			return r
 		}
 		return C.fm_child_cells(h, &cells)
@@ -284,12 +424,13 @@ func (v *vecCore) create(values []string) (*child, error) {
 
 func (v *vecCore) newChild(h *C.fm_child, cells C.fm_cells, values []string) *child {
 	c := &child{
-		cells:  unsafe.Pointer(cells.cells),
-		hash:   hashValues(values),
-		shards: int(cells.shard_count),
-		values: values,
-		vec:    v,
-		handle: h,
+		cells:   unsafe.Pointer(cells.cells),
+		hash:    hashValues(values),
+		shards:  int(cells.shard_count),
+		values:  values,
+		vec:     v,
+		handle:  h,
+		created: time.Now(),
 	}
 	runtime.AddCleanup(c, func(h *C.fm_child) { C.fm_child_free(h) }, h)
 	return c
@@ -326,7 +467,7 @@ func (v *vecCore) delete(values []string) bool {
 	defer strs.free()
 	var removed C.uint8_t
 	if err := call(func() C.fm_result {
-		return C.fm_family_remove(v.family, strs.arr, C.size_t(len(values)), &removed)
+		return C.fm_family_remove(v.store, strs.arr, C.size_t(len(values)), &removed)
 	}); err != nil {
 		return false
 	}
@@ -346,7 +487,7 @@ func (v *vecCore) deleteLabels(labels prometheus.Labels) bool {
 func (v *vecCore) reset() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	C.fm_family_clear(v.family)
+	C.fm_family_clear(v.store)
 	v.tab.Store(newTable(8))
 	v.overflow.Store(nil)
 }
@@ -377,8 +518,20 @@ func (v *vecCore) Collect(ch chan<- prometheus.Metric) {
 
 func (v *vecCore) coreFamily() *vecCore { return v }
 
-// familyOwner marks collectors whose series live in a core family.
+// familyOwner marks collectors whose series live in a core family. coreFamily never returns
+// nil, but its family is nil when the options were invalid: such a collector is not the
+// core's to register; its Describe yields an invalid descriptor (prometheus.NewInvalidDesc
+// or client_golang's own) whose Err() is the error Register must return, as a client_golang
+// registry does for any collector (see invalid).
 type familyOwner interface{ coreFamily() *vecCore }
+
+// invalid is the error of a vector built from invalid options (nil when valid): what
+// Register returns for it.
+func (v *vecCore) invalid() error { return v.err }
+
+// createdTimestamp is when the series was created, as client_golang's counters, histograms
+// and summaries report it.
+func (c *child) createdTimestamp() *timestamppb.Timestamp { return timestamppb.New(c.created) }
 
 // overflowLabelValue is the core's label value for the series that absorbs label sets past
 // the cardinality limit.

@@ -187,6 +187,9 @@ typedef struct {
   uint32_t age_buckets;
   // Observations buffered before they are merged into the streams. 0: the default (500).
   uint32_t buf_cap;
+  // Non-zero: a counter whose name does not end in `_total` writes its sample under the
+  // name exactly (`requests 5`, as client_golang does) instead of appending `_total`.
+  uint8_t exact_name;
 } fm_opts;
 
 // How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
@@ -297,6 +300,16 @@ fm_result fm_summary_quantiles(const fm_child *child,
                                double *values_out,
                                size_t cap,
                                size_t *count_out);
+
+// Adds `v` to a counter with an exemplar (`count` label names and values, e.g. `trace_id`
+// and `span_id`), shown in OpenMetrics output. Invalid exemplar labels (bad names, more than
+// 128 characters in all), NaN and a negative `v` are errors and change nothing, so the
+// caller can fall back to `fm_child_add`.
+fm_result fm_child_add_with_exemplar(const fm_child *child,
+                                     double v,
+                                     const fm_str *names,
+                                     const fm_str *values,
+                                     size_t count);
 
 // Reads a child: for a counter or gauge its value (`count_out` gets 0); for a histogram or
 // summary the sum of observations and their count. Either output may be NULL.

@@ -261,6 +261,31 @@ pub extern "C" fn fm_summary_quantiles(
     })
 }
 
+/// Adds `v` to a counter with an exemplar (`count` label names and values, e.g. `trace_id`
+/// and `span_id`), shown in OpenMetrics output. Invalid exemplar labels (bad names, more than
+/// 128 characters in all), NaN and a negative `v` are errors and change nothing, so the
+/// caller can fall back to `fm_child_add`.
+#[no_mangle]
+pub extern "C" fn fm_child_add_with_exemplar(
+    child: *const fm_child,
+    v: f64,
+    names: *const fm_str,
+    values: *const fm_str,
+    count: usize,
+) -> fm_result {
+    boundary(|| {
+        let child = non_null(child, "child")?;
+        let labels = pairs_arg(names, values, count, "names", "values")?;
+        match &child.inner {
+            AnyChild::Counter(c) => {
+                not_nan(v, "counter add")?;
+                Ok(c.inc_by_with_exemplar(v, &labels)?)
+            }
+            other => Err(wrong_kind(other, "fm_child_add_with_exemplar")),
+        }
+    })
+}
+
 /// Reads a child: for a counter or gauge its value (`count_out` gets 0); for a histogram or
 /// summary the sum of observations and their count. Either output may be NULL.
 #[no_mangle]

@@ -76,6 +76,9 @@ pub struct fm_opts {
     pub age_buckets: u32,
     /// Observations buffered before they are merged into the streams. 0: the default (500).
     pub buf_cap: u32,
+    /// Non-zero: a counter whose name does not end in `_total` writes its sample under the
+    /// name exactly (`requests 5`, as client_golang does) instead of appending `_total`.
+    pub exact_name: u8,
 }
 
 /// The typed family behind a handle.
@@ -155,7 +158,8 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
     .namespace(str_arg(&o.namespace_, "opts.namespace_")?)
     .subsystem(str_arg(&o.subsystem, "opts.subsystem")?)
     .labels(&strs_arg(o.label_names, o.label_count, "opts.label_names")?)
-    .created(o.created != 0);
+    .created(o.created != 0)
+    .exact_name(o.exact_name != 0);
     let unit = str_arg(&o.unit, "opts.unit")?;
     if !unit.is_empty() {
         opts = opts.unit(unit);

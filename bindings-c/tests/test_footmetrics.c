@@ -748,8 +748,50 @@ static void test_summary_quantiles(void) {
   fm_registry_free(reg);
 }
 
+/* exact_name: a counter named without _total keeps its name (as client_golang writes it);
+ * fm_child_add_with_exemplar adds and shows the exemplar in OpenMetrics. */
+static void test_exact_name_and_counter_exemplar(void) {
+  fm_registry *reg = NULL;
+  OK(fm_registry_new(&reg));
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_COUNTER;
+  o.name = S("requests");
+  o.help = S("help text");
+  o.exact_name = 1;
+  fm_family *f = NULL;
+  OK(fm_family_new(&o, &f));
+  OK(fm_registry_register(reg, f));
+  fm_child *c = NULL;
+  OK(fm_family_child(f, NULL, 0, &c));
+  OK(fm_child_add(c, 2));
+  fm_str en[] = {S("trace_id")};
+  fm_str ev[] = {S("abc")};
+  fm_str bad[] = {S("bad-name")};
+  CHECK_RC(fm_child_add_with_exemplar(c, 1, bad, ev, 1), FM_ERR_INVALID_LABEL);
+  CHECK_RC(fm_child_add_with_exemplar(c, -1, en, ev, 1), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_child_add_with_exemplar(NULL, 1, en, ev, 1), FM_ERR_NULL_ARGUMENT);
+  OK(fm_child_add_with_exemplar(c, 3, en, ev, 1));
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "# TYPE requests counter\nrequests 5\n") != NULL);
+  free(text);
+  char *om = render(reg, FM_FORMAT_OPENMETRICS);
+  CHECK(strstr(om, "# TYPE requests unknown\nrequests 5 # {trace_id=\"abc\"} 3 ") != NULL);
+  free(om);
+  fm_family *g = family(FM_KIND_GAUGE, "g", NULL, 0);
+  fm_child *gc = NULL;
+  OK(fm_family_child(g, NULL, 0, &gc));
+  CHECK_RC(fm_child_add_with_exemplar(gc, 1, en, ev, 1), FM_ERR_WRONG_KIND);
+  fm_child_free(gc);
+  fm_family_free(g);
+  fm_child_free(c);
+  fm_family_free(f);
+  fm_registry_free(reg);
+}
+
 int main(void) {
   test_counter_and_render();
+  test_exact_name_and_counter_exemplar();
   test_gauge_histogram_summary();
   test_bad_input();
   test_summary_quantiles();

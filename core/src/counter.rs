@@ -37,6 +37,8 @@ struct Shard(CounterCell);
 pub struct CounterConfig {
     shards: usize,
     created: bool,
+    /// The sample is the family name without `_total` (see `Opts::exact_name`).
+    exact_name: bool,
 }
 
 #[derive(Debug)]
@@ -62,6 +64,7 @@ impl Counter {
         let config = CounterConfig {
             shards: shard::default_shards(),
             created: true,
+            exact_name: false,
         };
         Self::new_child(&config, ChildMeta::default())
     }
@@ -190,6 +193,7 @@ impl Metric for Counter {
         Ok(CounterConfig {
             shards,
             created: opts.created,
+            exact_name: opts.exact_sample_name(MetricType::Counter),
         })
     }
 
@@ -219,8 +223,8 @@ impl Metric for Counter {
         &self.0.meta
     }
 
-    fn encode(&self, _: &CounterConfig, w: &mut SeriesWriter<'_>) {
-        w.start("_total", None);
+    fn encode(&self, config: &CounterConfig, w: &mut SeriesWriter<'_>) {
+        w.start(if config.exact_name { "" } else { "_total" }, None);
         w.f64(self.get());
         let ex = self.0.exemplar.load();
         w.exemplar(ex.as_deref());

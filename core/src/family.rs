@@ -126,6 +126,8 @@ pub(crate) struct FamilyInner<M: Metric> {
     next_seq: AtomicU64,
     expiry_ms: Option<u64>,
     epoch: Instant,
+    /// The sample is named exactly as the family (see `Opts::exact_name`).
+    exact_name: bool,
 }
 
 /// A family of metrics of type `M`, one per set of label values. Cheap to clone.
@@ -229,6 +231,7 @@ impl<M: Metric> Family<M> {
                 next_seq: AtomicU64::new(0),
                 expiry_ms: opts.expiry.map(|d| d.as_millis().max(1) as u64),
                 epoch,
+                exact_name: opts.exact_sample_name(M::TYPE),
             }),
         })
     }
@@ -596,7 +599,17 @@ impl<M: Metric> Collector for Family<M> {
     fn encode(&self, enc: &mut Encoder<'_>) {
         self.sweep_expired();
         let d = &self.inner.desc;
-        enc.header(&d.name, &d.help, d.unit.as_deref(), d.kind);
+        if self.inner.exact_name {
+            // As client_golang's expfmt: OpenMetrics has no counter without `_total`.
+            let kind = if enc.openmetrics() {
+                MetricType::Unknown
+            } else {
+                d.kind
+            };
+            enc.header_parts(&d.name, "", &d.help, d.unit.as_deref(), kind);
+        } else {
+            enc.header(&d.name, &d.help, d.unit.as_deref(), d.kind);
+        }
         let (openmetrics, registry_labels) = (enc.openmetrics(), enc.registry_labels());
         let label_floats = enc.openmetrics_label_floats();
         let created_family = enc.text_created_families();
@@ -693,6 +706,38 @@ impl<M: Metric> Collector for Family<M> {
 mod tests {
     use super::*;
     use crate::{Counter, Gauge};
+
+    #[test]
+    fn exact_name_counters_write_the_name_as_given() {
+        let r = crate::Registry::new();
+        let c = r
+            .counter_vec(&Opts::new("requests", "Requests.").exact_name(true))
+            .unwrap();
+        c.with_label_values(&[] as &[&str])
+            .unwrap()
+            .inc_by(5.0)
+            .unwrap();
+        // A `_total` name is written as usual, exact or not.
+        let t = r
+            .counter_vec(&Opts::new("jobs_total", "Jobs.").exact_name(true))
+            .unwrap();
+        t.with_label_values(&[] as &[&str]).unwrap().inc();
+        let text = r.render(crate::Format::Text);
+        assert!(
+            text.contains("# HELP requests Requests.\n# TYPE requests counter\nrequests 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE jobs_total counter\njobs_total 1\n"),
+            "{text}"
+        );
+        let om = r.render(crate::Format::OpenMetrics);
+        assert!(
+            om.contains("# HELP requests Requests.\n# TYPE requests unknown\nrequests 5\n"),
+            "{om}"
+        );
+        assert!(om.contains("# TYPE jobs counter\njobs_total 1\n"), "{om}");
+    }
 
     fn counters(limit: usize) -> Family<Counter> {
         Family::new(

@@ -55,6 +55,11 @@ pub struct Opts {
     pub max_age: Duration,
     pub age_buckets: u32,
     pub buf_cap: u32,
+    /// A counter's sample is the family's name exactly, as client_golang writes a counter
+    /// named without `_total` (`# TYPE requests counter` / `requests 5`; in OpenMetrics, as
+    /// client_golang's expfmt writes it, `# TYPE requests unknown` / `requests 5`). A name
+    /// that ends in `_total` is unaffected. Other kinds ignore it.
+    pub exact_name: bool,
 }
 
 impl Opts {
@@ -78,6 +83,7 @@ impl Opts {
             max_age: Duration::ZERO,
             age_buckets: 0,
             buf_cap: 0,
+            exact_name: false,
         }
     }
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
@@ -143,6 +149,20 @@ impl Opts {
         self
     }
 
+    /// See [`exact_name`](Self::exact_name).
+    pub fn exact_name(mut self, yes: bool) -> Self {
+        self.exact_name = yes;
+        self
+    }
+
+    /// Whether a family of `kind` writes its sample under the name exactly as given (see
+    /// [`exact_name`](Self::exact_name)).
+    pub(crate) fn exact_sample_name(&self, kind: MetricType) -> bool {
+        self.exact_name
+            && kind == MetricType::Counter
+            && !self.fq_name().ends_with(kind.name_suffix())
+    }
+
     /// `namespace_subsystem_name`, skipping empty parts (as `client_golang` builds it).
     pub fn fq_name(&self) -> String {
         [
@@ -166,7 +186,7 @@ impl Opts {
             return Err(Error::InvalidMetricName(fq));
         }
         validate::metric_name(&fq)?;
-        let base = if self.name_is_base {
+        let base = if self.name_is_base || self.exact_sample_name(kind) {
             fq.clone()
         } else {
             base_name(&fq, kind).to_owned()

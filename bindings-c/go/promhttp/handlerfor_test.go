@@ -40,7 +40,7 @@ func twins() (*footmetrics.Registry, *prometheus.Registry) {
 	return ours, theirs
 }
 
-func serve(h http.Handler, accept, encoding string) *httptest.ResponseRecorder {
+func serveWith(h http.Handler, accept, encoding string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest("GET", "/metrics", nil)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
@@ -128,8 +128,8 @@ func TestHandlerForMatchesClientGolang(t *testing.T) {
 		theirOpts := cgpromhttp.HandlerOpts{EnableOpenMetrics: openMetrics}
 		for _, accept := range accepts {
 			for _, encoding := range []string{"", "gzip"} {
-				o := serve(promhttp.HandlerFor(ours, opts), accept, encoding)
-				th := serve(cgpromhttp.HandlerFor(theirs, theirOpts), accept, encoding)
+				o := serveWith(promhttp.HandlerFor(ours, opts), accept, encoding)
+				th := serveWith(cgpromhttp.HandlerFor(theirs, theirOpts), accept, encoding)
 				for _, h := range []string{"Content-Type", "Content-Encoding"} {
 					if o.Header().Get(h) != th.Header().Get(h) {
 						t.Errorf("openmetrics=%v accept %q encoding %q: %s %q, client_golang %q", openMetrics, accept, encoding, h, o.Header().Get(h), th.Header().Get(h))
@@ -164,12 +164,12 @@ func TestHandlerForErrorHandling(t *testing.T) {
 	reg.MustRegister(good, failing{prometheus.NewDesc("broken", "Broken.", nil, nil)})
 	good.Set(1)
 
-	rec := serve(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), "", "")
+	rec := serveWith(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), "", "")
 	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "unexpected EOF") {
 		t.Errorf("default: %d %q", rec.Code, rec.Body)
 	}
 	errs := footmetrics.NewRegistry()
-	rec = serve(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Registry: errs}), "", "")
+	rec = serveWith(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Registry: errs}), "", "")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "fine 1") {
 		t.Errorf("ContinueOnError: %d %q", rec.Code, rec.Body)
 	}
@@ -194,7 +194,7 @@ func TestHandlerForErrorHandling(t *testing.T) {
 			t.Error("PanicOnError did not panic")
 		}
 	}()
-	serve(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}), "", "")
+	serveWith(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}), "", "")
 }
 
 type slowCollector struct {
@@ -219,9 +219,9 @@ func TestHandlerForLimits(t *testing.T) {
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: 1})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); serve(h, "", "") }()
+	go func() { defer wg.Done(); serveWith(h, "", "") }()
 	<-slow.entered
-	if rec := serve(h, "", ""); rec.Code != http.StatusServiceUnavailable {
+	if rec := serveWith(h, "", ""); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("second concurrent scrape: %d, want 503", rec.Code)
 	}
 	slow.release <- struct{}{}
@@ -229,7 +229,7 @@ func TestHandlerForLimits(t *testing.T) {
 
 	h = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: 50 * time.Millisecond})
 	done := make(chan *httptest.ResponseRecorder)
-	go func() { done <- serve(h, "", "") }()
+	go func() { done <- serveWith(h, "", "") }()
 	<-slow.entered
 	rec := <-done
 	slow.release <- struct{}{}

@@ -332,3 +332,33 @@ func TestCollectorsDifferingInOneConstLabelAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+// A counter named without _total is written under its name, so a gauge may take the name
+// with _total, as client_golang allows; both are served.
+func TestCounterWithoutTotalLeavesTheTotalNameFree(t *testing.T) {
+	for _, lib := range []string{"footmetrics", "client_golang"} {
+		var reg registerer = fm.NewRegistry()
+		counter := prometheus.Collector(fm.NewCounter(fm.CounterOpts{Name: "requests", Help: "Requests."}))
+		gauge := prometheus.Collector(fm.NewGauge(fm.GaugeOpts{Name: "requests_total", Help: "A gauge."}))
+		if lib == "client_golang" {
+			reg = prometheus.NewRegistry()
+			counter = prometheus.NewCounter(prometheus.CounterOpts{Name: "requests", Help: "Requests."})
+			gauge = prometheus.NewGauge(prometheus.GaugeOpts{Name: "requests_total", Help: "A gauge."})
+		}
+		if err := reg.Register(counter); err != nil {
+			t.Fatalf("%s: %v", lib, err)
+		}
+		if err := reg.Register(gauge); err != nil {
+			t.Errorf("%s: the gauge was refused: %v", lib, err)
+			continue
+		}
+		counter.(prometheus.Counter).Add(2)
+		gauge.(prometheus.Gauge).Set(7)
+		body := serveBody(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), "")
+		for _, want := range []string{"# TYPE requests counter\nrequests 2\n", "# TYPE requests_total gauge\nrequests_total 7\n"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: missing %q in:\n%s", lib, want, body)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package footmetrics
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -36,7 +37,7 @@ func (v typedVec[T]) full(lvs []string) ([]string, error) {
 		return lvs, nil
 	}
 	if want := len(v.labelNames) - len(v.curry); len(lvs) != want {
-		return nil, labelCountError(want, lvs)
+		return nil, labelCountError(want, slices.Clone(lvs))
 	}
 	out := make([]string, len(v.labelNames))
 	j, k := 0, 0

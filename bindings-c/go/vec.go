@@ -11,6 +11,7 @@ import (
 	"hash/maphash"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -343,7 +344,7 @@ func (v *vecCore) lookup(values []string) *child {
 // resolve returns the child for values, creating the series on first use.
 func (v *vecCore) resolve(values []string) (*child, error) {
 	if len(values) != len(v.labelNames) {
-		return nil, labelCountError(len(v.labelNames), values)
+		return nil, labelCountError(len(v.labelNames), slices.Clone(values))
 	}
 	if c := v.lookup(values); c != nil {
 		return c, nil

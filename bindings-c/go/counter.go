@@ -53,8 +53,21 @@ func NewCounter(opts CounterOpts) Counter {
 }
 
 // counter is a resolved counter child. Go writes shard 0 of the core's cells: the integer
-// word by atomic add (Inc, whole amounts) and the fractional double by CAS.
+// word by atomic add (Inc, small whole amounts) and the float word by CAS (everything else).
+//
+// The integer word must never wrap around (the counter would go down), so writers follow the
+// core's rule (core/src/counter.rs, "No wrap-around"): Inc is one atomic add; Add puts a
+// whole amount below intAmountLimit (2^32) in the integer word only while a load of the word
+// reads below intWordLimit (2^62), and every other amount in the float word. The word then
+// stays below 2^62 + W*2^32 + I (W adds between their load and their add, I Incs past 2^62),
+// which cannot reach 2^64: that needs 3*2^30 goroutines in that window at once or 2^62 Incs.
+// Nothing ever moves between the words, so both only grow and value never goes down.
 type counter child
+
+const (
+	intAmountLimit = 1 << 32
+	intWordLimit   = 1 << 62
+)
 
 func (c *counter) Inc() {
 	atomic.AddUint64((*uint64)(c.cells), 1)
@@ -66,24 +79,27 @@ func (c *counter) Add(v float64) {
 	if v < 0 {
 		panic(&Error{Code: CodeInvalidValue, Message: "counter cannot decrease in value"})
 	}
-	if v < 1<<53 && v == math.Trunc(v) {
-		atomic.AddUint64((*uint64)(c.cells), uint64(v))
+	word := (*uint64)(c.cells)
+	if v < intAmountLimit && v == math.Trunc(v) && atomic.LoadUint64(word) < intWordLimit {
+		atomic.AddUint64(word, uint64(v))
 	} else {
 		addFloat((*child)(c).word(8), v)
 	}
 	runtime.KeepAlive(c)
 }
 
+// value sums every shard (the core writes the others). Each integer word is converted on its
+// own, so the sum cannot wrap, and each term only grows: a reading is never below an earlier
+// one. Exact while the whole amounts sum below 2^53.
 func (c *counter) value() float64 {
-	var whole uint64
-	var frac float64
+	var whole, frac float64
 	for i := 0; i < c.shards; i++ {
 		off := uintptr(i * shardStride)
-		whole += atomic.LoadUint64((*child)(c).word(off))
+		whole += float64(atomic.LoadUint64((*child)(c).word(off)))
 		frac += loadFloat((*child)(c).word(off + 8))
 	}
 	runtime.KeepAlive(c)
-	return float64(whole) + frac
+	return whole + frac
 }
 
 func (c *counter) Desc() *prometheus.Desc { return c.vec.desc }

@@ -129,8 +129,12 @@ typedef struct {
 // 8-byte aligned, and never move while the child handle is alive.
 //
 // - counter: `shard_count` shards, `shard_stride` bytes apart from `cells`; each shard holds
-//   a `uint64_t` integer part (atomic add) and then the bits of a `double` fractional part
-//   (compare-and-swap). The value is the sum over shards of both parts.
+//   a `uint64_t` integer word (atomic add) and then the bits of a `double` float word
+//   (compare-and-swap). The value is the sum over shards of both words, the integer words
+//   summed without wrapping (e.g. each converted to `double`). So that the integer word never
+//   wraps around: add 1 (an increment) to it by atomic add; add any other whole amount below
+//   2^32 to it only if a load of the word just before reads below 2^62; add every other
+//   amount (fractions, 2^32 or more, or once the word has reached 2^62) to the float word.
 // - gauge: one word at `cells`, the bits of a `double` (atomic store; CAS to add).
 // - histogram: `bucket_count + 1` per-bucket (not cumulative) counts, the last one for
 //   `+Inf`, then the bits of the `double` sum. Add 1 to the bucket of the first bound `>= v`,

@@ -503,6 +503,180 @@ static void test_threads(void) {
   fm_family_free(f);
 }
 
+/* Counters never wrap around: large amounts read as the incumbents' float counters read them,
+ * exactly below 2^53, and no reading is below the one before it, also under threads. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t next_rand(void) { /* xorshift64 */
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+static double child_value(const fm_child *c) {
+  double v = -1;
+  OK(fm_child_value(c, &v, NULL));
+  return v;
+}
+
+/* A random amount, a multiple of 1/1024: whole numbers near 2^32, 2^53, 2^62, 2^63, 2^64,
+ * large and small whole numbers, fractions. */
+static double random_amount(void) {
+  static const double edges[] = {0x1p32, 0x1p53, 0x1p62, 0x1p63, 0x1p64};
+  switch (next_rand() % 6) {
+  case 0: return 1;
+  case 1: return (double)(next_rand() % 10000);
+  case 2: return fmax(0, edges[next_rand() % 5] + ((double)(next_rand() % 8193) - 4096));
+  case 3: return floor((double)(next_rand() >> 11) * 0x1p-53 * 4 * 0x1p64);
+  case 4: return (double)(next_rand() % 1000000) / 1024;
+  default: return (double)(next_rand() % 4096);
+  }
+}
+
+#define WRAP_WRITERS 4
+#define WRAP_PER 20000
+static volatile int wrap_stop = 0;
+static void *wrap_writer(void *arg) {
+  const fm_child *c = arg;
+  for (int i = 0; i < WRAP_PER; i++) {
+    switch (i % 5) {
+    case 0: fm_child_inc(c); break;
+    case 1: fm_child_add(c, 0x1p31 + i); break;
+    case 2: fm_child_add(c, 0.25); break;
+    case 3: fm_child_add(c, 0x1p53 + 2); break;
+    default: fm_child_add(c, 0x1p64); break;
+    }
+  }
+  return NULL;
+}
+static void *wrap_reader(void *arg) {
+  const fm_child *c = arg;
+  double prev = 0;
+  long down = 0;
+  while (!__atomic_load_n(&wrap_stop, __ATOMIC_RELAXED)) {
+    double v = 0;
+    fm_child_value(c, &v, NULL);
+    if (v < prev) down++;
+    prev = v;
+  }
+  return (void *)down;
+}
+
+static void test_counter_no_wrap(void) {
+  fm_registry *reg = NULL;
+  OK(fm_registry_new(&reg));
+  fm_family *f = family(FM_KIND_COUNTER, "big_total", (const char *[]){"k"}, 1);
+  OK(fm_registry_register(reg, f));
+  fm_str a[] = {S("a")}, b[] = {S("b")}, e[] = {S("c")};
+  fm_child *ca = NULL, *cb = NULL, *cc = NULL;
+  OK(fm_family_child(f, a, 1, &ca));
+  OK(fm_family_child(f, b, 1, &cb));
+  OK(fm_family_child(f, e, 1, &cc));
+
+  /* The cases. */
+  OK(fm_child_add(ca, 1e19));
+  OK(fm_child_add(ca, 1e19));
+  CHECK(child_value(ca) == 2e19);
+  OK(fm_child_add(cb, 0x1p64));
+  OK(fm_child_inc(cb));
+  CHECK(child_value(cb) == 1.8446744073709552e19);
+  OK(fm_child_add(cc, 0x1p53));
+  OK(fm_child_inc(cc));
+  OK(fm_child_add(cc, 1));
+  CHECK(child_value(cc) == 0x1p53 + 2); /* exact below 2^53 + 3 */
+  /* Rendered as client_golang renders the float (Go's %g). */
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "big_total{k=\"a\"} 2e+19\n") != NULL);
+  CHECK(strstr(text, "big_total{k=\"b\"} 1.8446744073709552e+19\n") != NULL);
+  free(text);
+  char *om = render(reg, FM_FORMAT_OPENMETRICS);
+  CHECK(strstr(om, "big_total{k=\"a\"} 2e+19\n") != NULL);
+  free(om);
+
+  /* Extreme amounts: no UB, and the value only grows. */
+  double before = child_value(ca);
+  OK(fm_child_add(ca, 0x1p-1074));
+  OK(fm_child_add(ca, -0.0));
+  CHECK(child_value(ca) == before);
+  OK(fm_child_add(ca, 1.7976931348623157e308));
+  OK(fm_child_add(ca, 1.7976931348623157e308));
+  CHECK(child_value(ca) == INFINITY);
+  OK(fm_child_inc(ca));
+  CHECK(child_value(ca) == INFINITY);
+  fm_child_free(ca);
+  fm_child_free(cb);
+  fm_child_free(cc);
+
+  /* Once every integer word reads 2^62, whole amounts go to the float words: the integer words
+   * stop growing, so they cannot wrap (the rule fm_cells documents for foreign writers). */
+  fm_child *full = NULL;
+  fm_str d[] = {S("d")};
+  OK(fm_family_child(f, d, 1, &full));
+  fm_cells cells;
+  OK(fm_child_cells(full, &cells));
+  CHECK(cells.kind == FM_KIND_COUNTER && cells.shard_stride % 8 == 0);
+  for (size_t i = 0; i < cells.shard_count; i++)
+    __atomic_store_n(cells.cells + i * cells.shard_stride / 8, (uint64_t)1 << 62, __ATOMIC_RELAXED);
+  double start = child_value(full);
+  for (int i = 0; i < 1000; i++) {
+    OK(fm_child_add(full, 0x1p31));
+    OK(fm_child_add(full, 3));
+  }
+  for (size_t i = 0; i < cells.shard_count; i++)
+    CHECK(__atomic_load_n(cells.cells + i * cells.shard_stride / 8, __ATOMIC_RELAXED) == (uint64_t)1 << 62);
+  CHECK(child_value(full) == start + 1000 * (0x1p31 + 3));
+  fm_child_free(full);
+
+  /* Random sequences around the edges: never down; equal to the exact sum (in 1/1024ths) while
+   * whole amounts stay below 2^53, within float rounding beyond. */
+  for (int run = 0; run < 300; run++) {
+    fm_family *rf = family(FM_KIND_COUNTER, "edge_total", NULL, 0);
+    fm_child *c = NULL;
+    OK(fm_family_child(rf, NULL, 0, &c));
+    unsigned __int128 exact = 0;
+    int all_whole = 1;
+    double prev = 0;
+    int n = 1 + (int)(next_rand() % 40);
+    for (int i = 0; i < n; i++) {
+      double v = random_amount();
+      if (v == 1 && next_rand() % 2) OK(fm_child_inc(c));
+      else OK(fm_child_add(c, v));
+      exact += (unsigned __int128)(v * 1024);
+      all_whole = all_whole && v == floor(v);
+      double got = child_value(c);
+      CHECK(got >= prev);
+      prev = got;
+      double want = (double)exact / 1024;
+      if (all_whole && exact < ((unsigned __int128)1 << 63)) CHECK(got == want);
+      else CHECK(fabs(got - want) <= want * (i + 5) * 0x1p-52);
+    }
+    fm_child_free(c);
+    fm_family_free(rf);
+  }
+
+  /* Threads add amounts of every size while two read: no reading goes down. */
+  fm_child *tc = NULL;
+  fm_str t[] = {S("t")};
+  OK(fm_family_child(f, t, 1, &tc));
+  pthread_t w[WRAP_WRITERS], r[2];
+  wrap_stop = 0;
+  for (int i = 0; i < 2; i++) pthread_create(&r[i], NULL, wrap_reader, tc);
+  for (int i = 0; i < WRAP_WRITERS; i++) pthread_create(&w[i], NULL, wrap_writer, tc);
+  for (int i = 0; i < WRAP_WRITERS; i++) pthread_join(w[i], NULL);
+  __atomic_store_n(&wrap_stop, 1, __ATOMIC_RELAXED);
+  for (int i = 0; i < 2; i++) {
+    void *down = NULL;
+    pthread_join(r[i], &down);
+    CHECK(down == NULL);
+  }
+  double each = WRAP_WRITERS * WRAP_PER / 5;
+  double want = each * (1 + 0x1p31 + 0.25 + 0x1p53 + 2 + 0x1p64);
+  CHECK(fabs(child_value(tc) - want) <= want * 1e-9);
+  fm_child_free(tc);
+  fm_family_free(f);
+  fm_registry_free(reg);
+}
+
 /* OTLP export: bad options are typed errors; an absent collector is not an error, only a failed
  * (and counted) export. The exporter's own threads run under the sanitizers too. */
 static void test_otlp(void) {
@@ -798,6 +972,7 @@ int main(void) {
   test_cardinality_overflow();
   test_catalog();
   test_threads();
+  test_counter_no_wrap();
   test_otlp();
   test_utf8_names();
   printf("%d checks, %d failures\n", checks, failures);

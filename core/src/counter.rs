@@ -4,12 +4,43 @@
 //! A child's cells are `shard_count()` shards at `cells_ptr()`, each 128 bytes and
 //! 128-byte aligned, so two threads never write the same cache line pair. Shard `i` starts
 //! at `cells_ptr() + 128 * i` and holds two little-endian `u64` words:
-//! - offset 0: the integer part, only ever increased by atomic add;
-//! - offset 8: the bits of an `f64`, the fractional part, updated by compare-and-swap.
+//! - offset 0: the integer word, whole increments, only ever increased by atomic add;
+//! - offset 8: the bits of an `f64`, the float word, only ever increased by compare-and-swap.
 //!
-//! The value is the sum over shards of `int as f64 + f64::from_bits(float)`. Any writer may
-//! write any shard atomically; a writer that owns a shard exclusively may use plain stores.
-//! The address never moves while a handle to the child is alive.
+//! The value is the sum over shards of `int as f64 + f64::from_bits(float)`, the integer
+//! words summed without wrapping (as `u128` here, as one `f64` per shard in Go). Any writer
+//! may write any shard atomically; a writer that owns a shard exclusively may use plain
+//! stores. The address never moves while a handle to the child is alive.
+//!
+//! # No wrap-around: which word an amount goes to
+//! The integer word must never pass `u64::MAX`, or the counter would go down. Every writer,
+//! in every language, follows this rule:
+//! - `inc` (an amount of exactly 1) is one atomic add on the integer word, nothing else;
+//! - a whole amount `n < INT_AMOUNT_LIMIT` (2^32) is one atomic add on the integer word
+//!   **if** a relaxed load of that word just before reads below `INT_WORD_LIMIT` (2^62);
+//! - every other amount (fractions, whole amounts of 2^32 or more, `+Inf`, and any amount
+//!   once the integer word has reached 2^62) is added to the float word by CAS, as
+//!   `prometheus_client` adds to its one float.
+//!
+//! Invariant: the integer word is below `2^62 + W * 2^32 + I`, where `W` is the number of
+//! writers that loaded a value below 2^62 and had not yet added (at most one per thread: the
+//! load returns the word's latest value but for adds still in flight) and `I` the number of
+//! `inc` calls made after the word reached 2^62. It wraps only if `W * 2^32 + I >= 3 * 2^62`:
+//! `W >= 3 * 2^30` writers in that window at once (more threads than any OS runs; over 6 TB
+//! even as Go's smallest goroutine stacks) or `I >= 2^62` single increments (146 years at
+//! 10^9 increments per second on one counter). Nothing is ever moved from one word to the
+//! other, and no word is ever decreased (but by `reset`), so each word only grows.
+//!
+//! What a concurrent reader observes: each word only grows, `u64 -> f64` conversion and `f64`
+//! addition are monotonic (non-decreasing) in their operands, so a reading is never below a
+//! reading that happened before it, with no retry and no generation word. A reading lies
+//! between the counter's value when the read started and its value when it ended (each word
+//! is loaded once, in between), up to float rounding.
+//! The value is exact while the sum of whole amounts stays below 2^53 (both words then hold
+//! integers below 2^53, which `f64` represents exactly), and beyond that within float
+//! rounding of the exact sum, like the incumbents' float counters (`inc_by(1e19)` twice reads
+//! `2e19`). Small whole amounts past 2^53 still count exactly in the integer word, where a
+//! single `f64` would round an increment of 1 away.
 
 use crate::error::{Error, Result};
 use crate::exemplar::{now_seconds, Exemplar};
@@ -19,6 +50,11 @@ use crate::shard;
 use arc_swap::ArcSwapOption;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// Whole amounts below this may go to the integer word (see the module docs).
+pub const INT_AMOUNT_LIMIT: u64 = 1 << 32;
+/// Once the integer word reads this much, amounts other than `inc`'s go to the float word.
+pub const INT_WORD_LIMIT: u64 = 1 << 62;
 
 /// One shard of a counter: an integer part and a float part.
 #[repr(C)]
@@ -81,30 +117,42 @@ impl Counter {
         }
     }
 
-    /// Adds one: a single atomic add on this thread's shard.
+    /// Adds one: a single atomic add on this thread's shard (no check: see the module docs
+    /// for why the integer word cannot wrap).
     #[inline]
     pub fn inc(&self) {
         self.shard().int.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Adds an integer amount.
+    /// Adds an integer amount: one atomic add for amounts below 2^32 while the integer word is
+    /// below 2^62, otherwise a compare-and-swap on the float word (see the module docs).
     #[inline]
     pub fn inc_by_u64(&self, v: u64) {
-        self.shard().int.fetch_add(v, Ordering::Relaxed);
+        let cell = self.shard();
+        if v < INT_AMOUNT_LIMIT && cell.int.load(Ordering::Relaxed) < INT_WORD_LIMIT {
+            cell.int.fetch_add(v, Ordering::Relaxed);
+        } else {
+            add_f64(&cell.float_bits, v as f64);
+        }
     }
 
-    /// Adds `v`, which must be non-negative and not NaN. Whole numbers take the integer path
-    /// (one atomic add), others a compare-and-swap on the float part.
+    /// Adds `v`, which must be non-negative and not NaN. Whole numbers below 2^32 take the
+    /// integer path (one atomic add), others a compare-and-swap on the float part.
     #[inline]
     pub fn inc_by(&self, v: f64) -> Result<()> {
         if !(v >= 0.0) {
             return Err(Error::CounterDecrement(v));
         }
-        let as_int = v as u64;
-        if as_int as f64 == v {
-            self.inc_by_u64(as_int);
+        let cell = self.shard();
+        // Below 2^32 the cast truncates exactly, so the round trip tells whole amounts apart.
+        let whole = v as u64;
+        if v < INT_AMOUNT_LIMIT as f64
+            && whole as f64 == v
+            && cell.int.load(Ordering::Relaxed) < INT_WORD_LIMIT
+        {
+            cell.int.fetch_add(whole, Ordering::Relaxed);
         } else {
-            add_f64(&self.shard().float_bits, v);
+            add_f64(&cell.float_bits, v);
         }
         Ok(())
     }
@@ -121,12 +169,14 @@ impl Counter {
         Ok(())
     }
 
-    /// The current total.
+    /// The current total: never below a total read before it (see the module docs).
     pub fn get(&self) -> f64 {
-        let mut int: u64 = 0;
+        // At most `MAX_SHARDS` words below 2^64 each: the `u128` sum cannot overflow, and it
+        // only grows when a word does.
+        let mut int: u128 = 0;
         let mut float = 0.0;
         for s in self.0.shards.iter() {
-            int = int.wrapping_add(s.0.int.load(Ordering::Relaxed));
+            int += u128::from(s.0.int.load(Ordering::Relaxed));
             float += f64::from_bits(s.0.float_bits.load(Ordering::Relaxed));
         }
         int as f64 + float

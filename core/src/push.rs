@@ -395,7 +395,9 @@ pub struct HttpClient {
     headers: Vec<(String, String)>,
     timeout: Duration,
     plain: OnceLock<ureq::Agent>,
-    tls: OnceLock<Result<ureq::Agent, PushError>>,
+    /// Built on the first `https://` request; a failure (an unreadable CA file) is not kept,
+    /// so a later request reads the files again.
+    tls: OnceLock<ureq::Agent>,
 }
 
 impl HttpClient {
@@ -426,10 +428,11 @@ impl HttpClient {
                 .new_agent()
         };
         if https {
-            self.tls
-                .get_or_init(|| self.options.tls_config(true).map(build))
-                .as_ref()
-                .map_err(Clone::clone)
+            if let Some(agent) = self.tls.get() {
+                return Ok(agent);
+            }
+            let agent = build(self.options.tls_config(true)?);
+            Ok(self.tls.get_or_init(|| agent))
         } else {
             let tls = self.options.tls_config(false)?;
             Ok(self.plain.get_or_init(|| build(tls)))

@@ -62,8 +62,8 @@ test: deps ## Run every test in every language, style checks first (installs wha
 	$(MAKE) --no-print-directory lint-demo
 
 .PHONY: otlp-sink
-otlp-sink: ## Build the OTLP test receiver (target/debug/otlp-sink) the Python, Node and Go tests start
-	$(CARGO) build -q -p footmetrics-testkit --bin otlp-sink
+otlp-sink: ## Build the OTLP test receiver (target/debug/otlp-sink) and the TLS material maker (target/debug/test-pki) the Python, Node and Go tests start
+	$(CARGO) build -q -p footmetrics-testkit --bin otlp-sink --bin test-pki
 
 .PHONY: python
 python: deps ## Build and install the Python package (bindings-python) into the virtualenv

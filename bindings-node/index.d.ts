@@ -205,6 +205,14 @@ export namespace Summary {
 }
 
 export namespace Pushgateway {
+	interface Options {
+		timeout?: number;
+		headers?: Record<string, string>;
+		auth?: string;
+		ca?: string | Uint8Array | Array<string | Uint8Array>;
+		cert?: string | Uint8Array | Array<string | Uint8Array>;
+		key?: string | Uint8Array | Array<string | Uint8Array>;
+	}
 	interface Parameters {
 		jobName: string;
 		groupings?: Record<string, string | number>;
@@ -212,8 +220,13 @@ export namespace Pushgateway {
 }
 
 export class Pushgateway<T extends RegistryContentType = PrometheusContentType> {
-	/** `options.timeout` (ms, default 10000) and `options.headers` are honoured. */
-	constructor(url: string, options?: { timeout?: number; headers?: Record<string, string> }, registry?: Registry<T>);
+	/**
+	 * Of Node's request options: `timeout` (ms, default 10000), `headers`, `auth`
+	 * (`'user:password'`, basic auth) and, for an `https://` gateway, `ca` (PEM trusted
+	 * instead of the system's roots), `cert`/`key` (PEM client certificate). A failed TLS
+	 * handshake rejects with `code: 'ERR_FOOTMETRICS_TLS'`.
+	 */
+	constructor(url: string, options?: Pushgateway.Options, registry?: Registry<T>);
 	pushAdd(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
 	push(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
 	delete(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
@@ -232,6 +245,11 @@ export interface OtlpExporterOptions {
 	timeoutMs?: number;
 	/** Snapshots kept while the collector is unreachable, default 8. */
 	maxQueueBatches?: number;
+	/** For `https://`: PEM trusted instead of the operating system's roots. */
+	ca?: string | Uint8Array | Array<string | Uint8Array>;
+	/** For `https://`: PEM client certificate and key (mutual TLS). */
+	cert?: string | Uint8Array | Array<string | Uint8Array>;
+	key?: string | Uint8Array | Array<string | Uint8Array>;
 }
 
 export interface OtlpExporterStats {

@@ -40,6 +40,10 @@ type otlpConfig struct {
 	headers     map[string]string
 	timeout     time.Duration
 	maxQueue    int
+	caFile      string
+	certFile    string
+	keyFile     string
+	bearer      string
 }
 
 // OTLPOption configures StartOTLPExporter.
@@ -66,6 +70,21 @@ func WithOTLPHeaders(headers map[string]string) OTLPOption {
 	return func(c *otlpConfig) { c.headers = headers }
 }
 
+// WithOTLPTLSCAFile trusts the PEM CA certificate(s) in path, instead of the operating
+// system's roots, for an https:// endpoint (OTLP/HTTP and OTLP/gRPC).
+func WithOTLPTLSCAFile(path string) OTLPOption { return func(c *otlpConfig) { c.caFile = path } }
+
+// WithOTLPTLSClientCertFiles presents the PEM client certificate and key (mutual TLS) to an
+// https:// endpoint.
+func WithOTLPTLSClientCertFiles(certFile, keyFile string) OTLPOption {
+	return func(c *otlpConfig) { c.certFile, c.keyFile = certFile, keyFile }
+}
+
+// WithOTLPBearerToken sends "Authorization: Bearer <token>" with every export.
+func WithOTLPBearerToken(token string) OTLPOption {
+	return func(c *otlpConfig) { c.bearer = token }
+}
+
 // WithOTLPTimeout bounds each request (default 10s).
 func WithOTLPTimeout(d time.Duration) OTLPOption { return func(c *otlpConfig) { c.timeout = d } }
 
@@ -85,7 +104,8 @@ func sortedPairs(m map[string]string) (names, values []string) {
 }
 
 // StartOTLPExporter exports the default registry (or WithOTLPRegistry's) to endpoint
-// (http://host:port) every interval, cumulatively. What cannot be delivered is counted in
+// (http://host:port, or https://host:port with the system's roots or WithOTLPTLSCAFile's CA)
+// every interval, cumulatively. What cannot be delivered is counted in
 // footmetrics_otlp_dropped_points_total; a bad endpoint or option is an error here.
 func StartOTLPExporter(endpoint string, interval time.Duration, opts ...OTLPOption) (*OTLPExporter, error) {
 	cfg := otlpConfig{registry: defaultRegistry}
@@ -116,11 +136,26 @@ func StartOTLPExporter(endpoint string, interval time.Duration, opts ...OTLPOpti
 	defer rNames.free()
 	defer rValues.free()
 	o.resource_names, o.resource_values, o.resource_count = rNames.arr, rValues.arr, C.size_t(len(rn))
-	hn, hv := sortedPairs(cfg.headers)
+	headers := cfg.headers
+	if cfg.bearer != "" {
+		headers = make(map[string]string, len(cfg.headers)+1)
+		for k, v := range cfg.headers {
+			headers[k] = v
+		}
+		headers["Authorization"] = "Bearer " + cfg.bearer
+	}
+	hn, hv := sortedPairs(headers)
 	hNames, hValues := newCStrings(hn), newCStrings(hv)
 	defer hNames.free()
 	defer hValues.free()
 	o.header_names, o.header_values, o.header_count = hNames.arr, hValues.arr, C.size_t(len(hn))
+	ca, caMem := cStr(cfg.caFile)
+	defer C.free(caMem)
+	cert, certMem := cStr(cfg.certFile)
+	defer C.free(certMem)
+	key, keyMem := cStr(cfg.keyFile)
+	defer C.free(keyMem)
+	o.tls_ca_file, o.tls_client_cert_file, o.tls_client_key_file = ca, cert, key
 	var core *C.fm_otlp_exporter
 	if err := call(func() C.fm_result { return C.fm_otlp_exporter_start(cfg.registry.core, &o, &core) }); err != nil {
 		return nil, err

@@ -214,7 +214,6 @@ func TestOTLPBadOptionsAreErrors(t *testing.T) {
 		interval time.Duration
 		code     fm.Code
 	}{
-		{"https://collector:4318", time.Second, fm.CodeInvalidOption},
 		{"ftp://collector", time.Second, fm.CodeInvalidOption},
 		{"127.0.0.1:4318", 0, fm.CodeInvalidOption},
 	} {
@@ -222,6 +221,12 @@ func TestOTLPBadOptionsAreErrors(t *testing.T) {
 		if !errors.Is(err, &fm.Error{Code: tc.code}) {
 			t.Errorf("%s %v: %v", tc.endpoint, tc.interval, err)
 		}
+	}
+	// A client certificate without its key.
+	_, err := fm.StartOTLPExporter("https://collector:4318", time.Second, fm.WithOTLPRegistry(r),
+		fm.WithOTLPTLSClientCertFiles("client.pem", ""))
+	if !errors.Is(err, &fm.Error{Code: fm.CodeInvalidOption}) {
+		t.Errorf("client certificate without a key: %v", err)
 	}
 	e, err := fm.StartOTLPExporter("127.0.0.1:9", time.Minute, fm.WithOTLPRegistry(r))
 	if err != nil {

@@ -197,9 +197,11 @@ typedef struct {
 } fm_opts;
 
 // How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
-// 8 queued snapshots, `service.name` from `OTEL_SERVICE_NAME`.
+// 8 queued snapshots, `service.name` from `OTEL_SERVICE_NAME`, for `https://` the
+// operating system's root certificates and no client certificate. Fields are only ever
+// appended, so a zero-initialised struct of an older header stays valid.
 typedef struct {
-  // `http://host:port` of the collector.
+  // `http://host:port` or `https://host:port` of the collector.
   fm_str endpoint;
   // An `fm_otlp_protocol`.
   uint32_t protocol;
@@ -216,6 +218,12 @@ typedef struct {
   const fm_str *header_values;
   size_t header_count;
   uint32_t max_queue_batches;
+  // For `https://`: a PEM file of the CA(s) to trust instead of the system's roots.
+  // Empty: the system's roots.
+  fm_str tls_ca_file;
+  // For `https://`: PEM client certificate and key files (mutual TLS); both or neither.
+  fm_str tls_client_cert_file;
+  fm_str tls_client_key_file;
 } fm_otlp_options;
 
 // Counters of an exporter since it started.

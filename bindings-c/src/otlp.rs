@@ -20,10 +20,12 @@ pub enum fm_otlp_protocol {
 }
 
 /// How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
-/// 8 queued snapshots, `service.name` from `OTEL_SERVICE_NAME`.
+/// 8 queued snapshots, `service.name` from `OTEL_SERVICE_NAME`, for `https://` the
+/// operating system's root certificates and no client certificate. Fields are only ever
+/// appended, so a zero-initialised struct of an older header stays valid.
 #[repr(C)]
 pub struct fm_otlp_options {
-    /// `http://host:port` of the collector.
+    /// `http://host:port` or `https://host:port` of the collector.
     pub endpoint: fm_str,
     /// An `fm_otlp_protocol`.
     pub protocol: u32,
@@ -40,6 +42,12 @@ pub struct fm_otlp_options {
     pub header_values: *const fm_str,
     pub header_count: usize,
     pub max_queue_batches: u32,
+    /// For `https://`: a PEM file of the CA(s) to trust instead of the system's roots.
+    /// Empty: the system's roots.
+    pub tls_ca_file: fm_str,
+    /// For `https://`: PEM client certificate and key files (mutual TLS); both or neither.
+    pub tls_client_cert_file: fm_str,
+    pub tls_client_key_file: fm_str,
 }
 
 /// Counters of an exporter since it started.
@@ -137,6 +145,13 @@ pub extern "C" fn fm_otlp_exporter_start(
             config = config.service_name(service);
         }
         config.headers = pairs(o.header_names, o.header_values, o.header_count, "header")?;
+        let file = |f: &fm_str, what: &str| -> FfiResult<Option<footmetrics_otlp::Pem>> {
+            let path = str_arg(f, what)?;
+            Ok((!path.is_empty()).then(|| footmetrics_otlp::Pem::File(path.into())))
+        };
+        config.ca = file(&o.tls_ca_file, "tls_ca_file")?;
+        config.client_cert = file(&o.tls_client_cert_file, "tls_client_cert_file")?;
+        config.client_key = file(&o.tls_client_key_file, "tls_client_key_file")?;
         let inner = OtlpExporter::start(&registry.inner, config).map_err(|e| {
             let code = match e {
                 footmetrics_otlp::Error::InvalidConfig(_) => fm_result::FM_ERR_INVALID_OPTION,

@@ -695,11 +695,20 @@ static void test_otlp(void) {
   o.interval_seconds = NAN;
   CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_OUT_OF_RANGE);
   o.interval_seconds = 0;
+  /* https:// with a client certificate but no key (fields appended at the struct's end). */
   o.endpoint = S("https://collector:4317");
+  o.tls_client_cert_file = S("client.pem");
   CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_INVALID_OPTION);
   char msg[256];
   fm_last_error(msg, sizeof msg, NULL);
-  CHECK(strstr(msg, "TLS") != NULL);
+  CHECK(strstr(msg, "client certificate") != NULL);
+  /* A CA file that does not exist: gRPC reads it at start. */
+  o.tls_client_cert_file = S("");
+  o.tls_ca_file = S("/nonexistent/ca.pem");
+  CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_INVALID_OPTION);
+  fm_last_error(msg, sizeof msg, NULL);
+  CHECK(strstr(msg, "/nonexistent/ca.pem") != NULL);
+  o.tls_ca_file = S("");
   o.endpoint = S("http://127.0.0.1:1");
   o.header_count = 1; /* names and values NULL with a count */
   CHECK_RC(fm_otlp_exporter_start(r, &o, &e), FM_ERR_NULL_ARGUMENT);

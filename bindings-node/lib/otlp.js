@@ -26,6 +26,17 @@ function pairs(obj, what) {
 	return Registry._flatten(obj);
 }
 
+/** `ca`, `cert`, `key` (PEM text, as Node's `tls` options) for an `https://` endpoint. */
+function otlpTls(options) {
+	const { _pem: pem } = require('./pushgateway');
+	const cert = pem(options.cert, 'options.cert');
+	const key = pem(options.key, 'options.key');
+	if ((cert === undefined) !== (key === undefined)) {
+		throw new TypeError('options.cert and options.key go together: give both or neither');
+	}
+	return [pem(options.ca, 'options.ca'), cert, key];
+}
+
 class OtlpExporter {
 	constructor(endpoint, intervalMs = 60000, options = {}) {
 		if (typeof endpoint !== 'string') throw new TypeError('endpoint must be a string');
@@ -48,6 +59,7 @@ class OtlpExporter {
 			pairs(options.headers, 'options.headers'),
 			Registry._flatten(registry._defaultLabels),
 			options.maxQueueBatches === undefined ? 8 : options.maxQueueBatches,
+			...otlpTls(options),
 		);
 		this._stopped = false;
 		// Unref'd: an exporter never keeps the process alive on its own.

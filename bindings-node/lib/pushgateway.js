@@ -1,10 +1,47 @@
 'use strict';
-// prom-client's Pushgateway, sending through the core's client on the thread pool.
+// prom-client's Pushgateway, sending through the core's client on the thread pool. Of the
+// Node `http(s).request` options prom-client passes on, `timeout`, `headers`, `auth`
+// (`user:password`) and `ca`/`cert`/`key` (PEM strings or Buffers) are honoured.
 
 const Registry = require('./registry');
 const { native } = require('./native');
 
 const DEFAULT_TIMEOUT_MS = 10000;
+
+/** PEM text from a Node TLS option: a string, a Buffer, or an array of them. */
+function pem(value, what) {
+	if (value === undefined || value === null) return undefined;
+	const list = Array.isArray(value) ? value : [value];
+	return list
+		.map((v) => {
+			if (typeof v === 'string') return v;
+			if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+			throw new TypeError(`${what} must be PEM text: a string, a Buffer or an array of them`);
+		})
+		.join('\n');
+}
+
+/** The TLS and auth arguments of native.pushRegistry from the request options. */
+function tlsArgs(options) {
+	if (options.rejectUnauthorized === false) {
+		throw new TypeError('rejectUnauthorized: false is not supported; give the server\'s CA as options.ca');
+	}
+	if (options.auth !== undefined && typeof options.auth !== 'string') {
+		throw new TypeError('options.auth must be a "user:password" string');
+	}
+	const cert = pem(options.cert, 'options.cert');
+	const key = pem(options.key, 'options.key');
+	if ((cert === undefined) !== (key === undefined)) {
+		throw new TypeError('options.cert and options.key go together: give both or neither');
+	}
+	return [options.auth, pem(options.ca, 'options.ca'), cert, key];
+}
+
+/** Marks a failed TLS handshake (a wrong CA, a refused client certificate). */
+function typed(e) {
+	if (e && typeof e.message === 'string' && e.message.startsWith('TLS error')) e.code = 'ERR_FOOTMETRICS_TLS';
+	return e;
+}
 
 class Pushgateway {
 	constructor(gatewayUrl, options, registry) {
@@ -32,18 +69,25 @@ class Pushgateway {
 		const grouping = Registry._flatten(params.groupings || {});
 		const headers = Registry._flatten(this.options.headers || {});
 		const timeout = this.options.timeout === undefined ? DEFAULT_TIMEOUT_MS : this.options.timeout;
-		await native.pushRegistry(
-			this.registry._id,
-			Registry._flatten(this.registry._defaultLabels),
-			this.gatewayUrl,
-			method,
-			`${params.jobName}`,
-			grouping,
-			headers,
-			timeout,
-		);
+		const tls = tlsArgs(this.options);
+		await native
+			.pushRegistry(
+				this.registry._id,
+				Registry._flatten(this.registry._defaultLabels),
+				this.gatewayUrl,
+				method,
+				`${params.jobName}`,
+				grouping,
+				headers,
+				timeout,
+				...tls,
+			)
+			.catch((e) => {
+				throw typed(e);
+			});
 		return { resp: undefined, body: '' };
 	}
 }
 
 module.exports = Pushgateway;
+module.exports._pem = pem;

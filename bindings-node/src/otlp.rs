@@ -39,7 +39,8 @@ fn millis(what: &str, ms: f64, zero_ok: bool) -> Result<Duration> {
 }
 
 /// Starts an exporter of registry `registry_id`; returns its id. `resource`, `headers` and
-/// `default_labels` are flattened `[key, value, …]` lists.
+/// `default_labels` are flattened `[key, value, …]` lists; `ca`, `cert` and `key` are PEM
+/// text for `https://` endpoints.
 #[allow(clippy::too_many_arguments)]
 #[napi(catch_unwind)]
 pub fn otlp_start(
@@ -52,6 +53,9 @@ pub fn otlp_start(
     headers: Vec<String>,
     default_labels: Vec<String>,
     max_queue_batches: u32,
+    ca: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
 ) -> Result<u32> {
     let invalid = |e: footmetrics_otlp::Error| {
         let status = match e {
@@ -70,6 +74,8 @@ pub fn otlp_start(
     config.sdk_language = "nodejs".into();
     config.headers = pairs(headers);
     config.default_labels = pairs(default_labels);
+    let tls = crate::registry::client_options(None, ca, cert, key)?;
+    (config.ca, config.client_cert, config.client_key) = (tls.ca, tls.client_cert, tls.client_key);
     for (k, v) in pairs(resource) {
         config = config.resource_attribute(k, v);
     }

@@ -162,6 +162,7 @@ pub struct Push {
     grouping: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     timeout: std::time::Duration,
+    options: footmetrics::push::ClientOptions,
 }
 
 impl Task for Push {
@@ -169,7 +170,7 @@ impl Task for Push {
     type JsValue = ();
 
     fn compute(&mut self) -> Result<()> {
-        use footmetrics::push::{group_url, send, PushError, PushMethod};
+        use footmetrics::push::{group_url, send_with, PushError, PushMethod};
         let fail = |e: PushError| {
             let status = match e {
                 PushError::InvalidArgument(_) => Status::InvalidArg,
@@ -188,12 +189,13 @@ impl Task for Push {
                 Format::Text.content_type().to_owned(),
             ));
         }
-        send(
+        send_with(
             &url,
             self.method.http_method(),
             &headers,
             &body,
             self.timeout,
+            &self.options,
         )
         .map_err(fail)
     }
@@ -203,8 +205,40 @@ impl Task for Push {
     }
 }
 
+/// TLS and basic auth for the core's client from Node's `https` options: `auth`
+/// (`user:password`) and `ca`, `cert`, `key` as PEM text.
+pub(crate) fn client_options(
+    auth: Option<String>,
+    ca: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+) -> Result<footmetrics::push::ClientOptions> {
+    use footmetrics::push::{ClientOptions, Pem};
+    let basic_auth = match auth {
+        None => None,
+        Some(a) => match a.split_once(':') {
+            Some((user, password)) => Some((user.to_owned(), password.to_owned())),
+            None => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    "options.auth must be \"user:password\"",
+                ))
+            }
+        },
+    };
+    let pem = |v: Option<String>| v.map(|t| Pem::Inline(t.into_bytes()));
+    Ok(ClientOptions {
+        ca: pem(ca),
+        client_cert: pem(cert),
+        client_key: pem(key),
+        basic_auth,
+        ..Default::default()
+    })
+}
+
 /// Pushes (`push`: PUT, `pushAdd`: POST) or deletes a group at a Pushgateway, on the thread
-/// pool, through the core's client.
+/// pool, through the core's client (`https://` with `ca`/`cert`/`key` PEM text, basic
+/// `auth` as `user:password`).
 #[allow(clippy::too_many_arguments)]
 #[napi(catch_unwind, ts_return_type = "Promise<void>")]
 pub fn push_registry(
@@ -216,6 +250,10 @@ pub fn push_registry(
     grouping: Vec<String>,
     headers: Vec<String>,
     timeout_ms: f64,
+    auth: Option<String>,
+    ca: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
 ) -> Result<AsyncTask<Push>> {
     use footmetrics::push::PushMethod;
     let method = match method.as_str() {
@@ -244,5 +282,6 @@ pub fn push_registry(
         grouping: pairs(grouping),
         headers: pairs(headers),
         timeout: std::time::Duration::from_secs_f64(timeout_ms / 1000.0),
+        options: client_options(auth, ca, cert, key)?,
     }))
 }

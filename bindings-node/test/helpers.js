@@ -3,7 +3,10 @@
 // prometheus_client's strict OpenMetrics parser) and a Pushgateway started on 127.0.0.1.
 
 const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const https = require('https');
 const net = require('net');
+const os = require('os');
 const path = require('path');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -86,18 +89,63 @@ async function waitForHttp(url, tries = 100) {
 	throw new Error(`${url} did not come up`);
 }
 
-/** A real Pushgateway on 127.0.0.1 without persistence; `stop()` kills it by PID. */
-async function startPushgateway() {
+/**
+ * A test PKI and Pushgateway web config from the testkit's `test-pki` (`make otlp-sink`):
+ * `{ dir, ca, client_cert, client_key, other_ca, web_config, … }` (paths).
+ */
+function makePki({ mtls = false, basicAuth } = {}) {
+	const bin = path.join(ROOT, 'target', 'debug', 'test-pki');
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'footmetrics-pki-'));
+	const args = [dir, ...(mtls ? ['--mtls'] : []), ...(basicAuth ? ['--basic-auth', basicAuth] : [])];
+	const r = spawnSync(bin, args, { encoding: 'utf8' });
+	if (r.status !== 0) throw new Error(`${bin} failed (run \`make otlp-sink\`): ${r.stderr || r.error}`);
+	return { dir, ...JSON.parse(r.stdout) };
+}
+
+/** GET over HTTPS with Node's own client: `{ status, body }`. `tls`: ca/cert/key/auth. */
+function httpsGet(url, tls) {
+	return new Promise((resolve, reject) => {
+		const req = https.get(url, { ...tls, timeout: 2000 }, (res) => {
+			let body = '';
+			res.setEncoding('utf8');
+			res.on('data', (d) => (body += d));
+			res.on('end', () => resolve({ status: res.statusCode, body }));
+		});
+		req.on('timeout', () => req.destroy(new Error('timed out')));
+		req.on('error', reject);
+	});
+}
+
+/**
+ * A real Pushgateway on 127.0.0.1 without persistence; `stop()` kills it by PID. With
+ * `pki` (from makePki) it serves its web config; `tls` (ca/cert/key/auth) is what reading it
+ * back needs (`get(path)`).
+ */
+async function startPushgateway(pki, tls) {
 	const port = await freePort();
-	const proc = spawn(
-		'prometheus-pushgateway',
-		[`--web.listen-address=127.0.0.1:${port}`, '--persistence.file='],
-		{ stdio: 'ignore' },
-	);
-	const url = `http://127.0.0.1:${port}`;
-	await waitForHttp(`${url}/-/ready`);
+	const args = [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file='];
+	if (pki) args.push(`--web.config.file=${pki.web_config}`);
+	const proc = spawn('prometheus-pushgateway', args, { stdio: 'ignore' });
+	const url = `${pki ? 'https' : 'http'}://127.0.0.1:${port}`;
+	const get = async (p) => {
+		if (!pki) {
+			const r = await fetch(`${url}${p}`);
+			return { status: r.status, body: await r.text() };
+		}
+		return httpsGet(`${url}${p}`, tls);
+	};
+	for (let i = 0; ; i++) {
+		try {
+			if ((await get('/-/ready')).status === 200) break;
+		} catch {
+			// not up yet
+		}
+		if (i > 100) throw new Error(`${url} did not come up`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
 	return {
 		url,
+		get,
 		stop() {
 			try {
 				process.kill(proc.pid, 'SIGTERM');
@@ -112,9 +160,12 @@ async function startPushgateway() {
  * The Rust testkit's OTLP receiver (`make otlp-sink`): decodes every ExportMetricsServiceRequest
  * with opentelemetry-proto and answers `GET /received` with the data points as JSON.
  */
-async function startOtlpSink(ports) {
+async function startOtlpSink(ports, { tls = false, mtls = false } = {}) {
 	const bin = process.env.FOOTMETRICS_OTLP_SINK || path.join(ROOT, 'target', 'debug', 'otlp-sink');
 	const args = ports ? [String(ports.http), String(ports.grpc)] : [];
+	// With tls both ports serve TLS with a PKI the sink writes to tlsDir.
+	const tlsDir = tls ? fs.mkdtempSync(path.join(os.tmpdir(), 'footmetrics-sink-pki-')) : undefined;
+	if (tls) args.push('--tls', tlsDir, ...(mtls ? ['--mtls'] : []));
 	// stdin stays a pipe: the sink exits when it closes, so it never outlives the tests.
 	const proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
 	const line = await new Promise((resolve, reject) => {
@@ -126,12 +177,22 @@ async function startOtlpSink(ports) {
 		});
 	});
 	const { http_port: httpPort, grpc_port: grpcPort } = JSON.parse(line);
-	const url = `http://127.0.0.1:${httpPort}`;
+	const scheme = tls ? 'https' : 'http';
+	const url = `${scheme}://127.0.0.1:${httpPort}`;
+	const pem = (f) => fs.readFileSync(path.join(tlsDir, f), 'utf8');
+	const pki = tls
+		? { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client-key.pem'), otherCa: pem('other-ca.pem') }
+		: undefined;
 	return {
 		httpPort,
 		grpcPort,
-		endpoint: (protocol) => `http://127.0.0.1:${protocol === 'grpc' ? grpcPort : httpPort}`,
+		pki,
+		endpoint: (protocol) => `${scheme}://127.0.0.1:${protocol === 'grpc' ? grpcPort : httpPort}`,
 		async received() {
+			if (tls) {
+				const { ca, cert, key } = pki;
+				return JSON.parse((await httpsGet(`${url}/received`, mtls ? { ca, cert, key } : { ca })).body);
+			}
 			return (await fetch(`${url}/received`)).json();
 		},
 		async behave(status = 0, delayMs = 0) {
@@ -143,8 +204,19 @@ async function startOtlpSink(ports) {
 			} catch {
 				// already gone
 			}
+			if (tlsDir) fs.rmSync(tlsDir, { recursive: true, force: true });
 		},
 	};
 }
 
-module.exports = { ROOT, parseExposition, strictOpenMetrics, promtoolCheck, freePort, startPushgateway, startOtlpSink };
+module.exports = {
+	ROOT,
+	parseExposition,
+	strictOpenMetrics,
+	promtoolCheck,
+	freePort,
+	makePki,
+	httpsGet,
+	startPushgateway,
+	startOtlpSink,
+};

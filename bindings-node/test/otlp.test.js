@@ -143,7 +143,8 @@ test('bad arguments are TypeErrors or Errors naming the problem', () => {
 	assert.throws(() => client.startOtlpExporter('127.0.0.1:4318', -1), /intervalMs/);
 	assert.throws(() => client.startOtlpExporter('127.0.0.1:4318', 1000, { registry: {} }), TypeError);
 	assert.throws(() => client.startOtlpExporter('127.0.0.1:4318', 1000, { registry: reg, protocol: 'udp' }), /protocol/);
-	assert.throws(() => client.startOtlpExporter('https://c:4318', 1000, { registry: reg }), /TLS/);
+	assert.throws(() => client.startOtlpExporter('ftp://c:4318', 1000, { registry: reg }), /https:\/\//);
+	assert.throws(() => client.startOtlpExporter('https://c:4318', 1000, { registry: reg, ca: 7 }), TypeError);
 	assert.throws(() => client.startOtlpExporter('c:4318', 1000, { registry: reg, headers: 'x' }), TypeError);
 });
 

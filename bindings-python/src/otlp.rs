@@ -72,7 +72,7 @@ fn pairs(d: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
 
 /// Starts exporting `registry` to an OpenTelemetry collector every `interval` seconds.
 #[pyfunction]
-#[pyo3(signature = (endpoint, interval, registry, protocol, service_name, resource_attributes, headers, timeout, max_queue_batches))]
+#[pyo3(signature = (endpoint, interval, registry, protocol, service_name, resource_attributes, headers, timeout, max_queue_batches, cafile = None, certfile = None, keyfile = None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start_otlp_exporter(
     py: Python<'_>,
@@ -85,6 +85,9 @@ pub(crate) fn start_otlp_exporter(
     headers: Option<&Bound<'_, PyDict>>,
     timeout: f64,
     max_queue_batches: usize,
+    cafile: Option<String>,
+    certfile: Option<String>,
+    keyfile: Option<String>,
 ) -> PyResult<OtlpExporter> {
     let protocol: Protocol = protocol
         .parse()
@@ -102,6 +105,8 @@ pub(crate) fn start_otlp_exporter(
         config = config.service_name(name);
     }
     config.headers = pairs(headers)?;
+    let tls = crate::push::tls_options(cafile, certfile, keyfile);
+    (config.ca, config.client_cert, config.client_key) = (tls.ca, tls.client_cert, tls.client_key);
     let registry = registry.get().inner.clone();
     let inner = py
         .detach(|| Exporter::start(&registry, config))

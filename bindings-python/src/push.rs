@@ -2,16 +2,35 @@
 //! exchange (a slow gateway never stalls other Python threads).
 
 use crate::registry::CollectorRegistry;
-use footmetrics::push::{self, PushError, PushMethod};
+use footmetrics::push::{self, ClientOptions, PushError, PushMethod};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::time::Duration;
 
+pyo3::import_exception!(ssl, SSLError);
+
 fn to_py(e: PushError) -> PyErr {
     match e {
         PushError::InvalidArgument(m) => PyValueError::new_err(m),
+        // As urllib raises it: an OSError subclass.
+        e @ PushError::Tls(_) => SSLError::new_err(e.to_string()),
         e => PyOSError::new_err(e.to_string()),
+    }
+}
+
+/// TLS files for the core's client (`https://`): a CA to trust instead of the system's
+/// roots, and a client certificate and key for mutual TLS.
+pub(crate) fn tls_options(
+    cafile: Option<String>,
+    certfile: Option<String>,
+    keyfile: Option<String>,
+) -> ClientOptions {
+    ClientOptions {
+        ca: cafile.map(|p| push::Pem::File(p.into())),
+        client_cert: certfile.map(|p| push::Pem::File(p.into())),
+        client_key: keyfile.map(|p| push::Pem::File(p.into())),
+        ..Default::default()
     }
 }
 
@@ -71,9 +90,11 @@ pub(crate) fn push_registry(
         .map_err(to_py)
 }
 
-/// One HTTP request, as the default handler makes it (`basic_auth_handler` adds a header).
+/// One HTTP(S) request, as the default handler makes it (`basic_auth_handler` adds a
+/// header), with optional TLS files.
 #[pyfunction]
-#[pyo3(signature = (url, method, timeout, headers, data))]
+#[pyo3(signature = (url, method, timeout, headers, data, cafile = None, certfile = None, keyfile = None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn http_request(
     py: Python<'_>,
     url: &str,
@@ -81,8 +102,12 @@ pub(crate) fn http_request(
     timeout: Option<f64>,
     headers: Vec<(String, String)>,
     data: Vec<u8>,
+    cafile: Option<String>,
+    certfile: Option<String>,
+    keyfile: Option<String>,
 ) -> PyResult<()> {
     let timeout = timeout_of(timeout)?;
-    py.detach(|| push::send(url, method, &headers, &data, timeout))
+    let options = tls_options(cafile, certfile, keyfile);
+    py.detach(|| push::send_with(url, method, &headers, &data, timeout, &options))
         .map_err(to_py)
 }

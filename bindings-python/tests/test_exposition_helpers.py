@@ -131,7 +131,8 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.requests.append((self.command, self.path, dict(self.headers), body))
+        # The message object: header names are case-insensitive.
+        self.requests.append((self.command, self.path, self.headers, body))
         if self.path != "/moved" and getattr(self.server, "redirect", False):
             self.send_response(307)
             self.send_header("Location", "/moved")
@@ -262,3 +263,21 @@ def test_tls_auth_handler_presents_the_client_certificate(populated, recorder, p
 
     footmetrics.delete_from_gateway(gateway, "job", handler=insecure)
     assert Recorder.requests[-1][:2] == ("DELETE", "/metrics/job/job")
+
+
+def test_default_handler_over_tls_with_openssl_made_rsa_certificates(populated, recorder, pki):
+    # The core's rustls client against Python's OpenSSL server, with RSA keys from openssl.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki / "server.pem", pki / "server.key")
+    context.load_verify_locations(pki / "ca.pem")
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = recorder(context=context)
+    gateway = f"https://127.0.0.1:{server.server_address[1]}"
+    footmetrics.push_to_gateway(gateway, "job", populated, cafile=pki / "ca.pem",
+                                certfile=pki / "client.pem", keyfile=pki / "client.key")
+    [(method, path, headers, body)] = Recorder.requests
+    assert (method, path) == ("PUT", "/metrics/job/job")
+    assert headers["Content-Type"] == exposition.CONTENT_TYPE_PLAIN_0_0_4
+    assert body == footmetrics.generate_latest(populated)
+    with pytest.raises(ssl.SSLError, match="UnknownIssuer|no system root"):
+        footmetrics.push_to_gateway(gateway, "job", populated, timeout=5)

@@ -1,15 +1,18 @@
 //! Pushgateway client: `push` (PUT, replaces the group), `pushadd` (POST, replaces only the
 //! pushed families) and `delete` (DELETE, drops the group), for batch jobs that end before a
-//! scrape. Plain HTTP/1.1 over a blocking socket with one deadline for the whole exchange; no
-//! runtime, so bindings can call it from any thread (with their interpreter's lock released).
+//! scrape. Blocking HTTP/1.1 through `ureq` (rustls for `https://`, with the operating
+//! system's root certificates or a given CA, optional client certificate) with one deadline
+//! for the whole exchange; no async runtime, so bindings can call it from any thread (with
+//! their interpreter's lock released). The same client carries OTLP/HTTP exports.
 
 use crate::encode::Format;
 use crate::registry::Registry;
 use crate::validate;
 use std::fmt;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Why a push failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,9 @@ pub enum PushError {
     Io(String),
     /// The gateway answered with an error status.
     Status { code: u16, message: String },
+    /// The TLS handshake failed: an untrusted or mismatched server certificate, a client
+    /// certificate the server refused, or unreadable certificate/key files.
+    Tls(String),
 }
 
 impl fmt::Display for PushError {
@@ -30,6 +36,7 @@ impl fmt::Display for PushError {
             PushError::Status { code, message } => {
                 write!(f, "error talking to pushgateway: {code} {message}")
             }
+            PushError::Tls(m) => write!(f, "TLS error talking to pushgateway: {m}"),
         }
     }
 }
@@ -58,7 +65,8 @@ impl PushMethod {
 }
 
 /// Pushes (or deletes) `registry`'s metrics to the group `job` + `grouping` at `gateway`
-/// (`host:port` or `http://host:port[/prefix]`).
+/// (`host:port`, `http://host:port[/prefix]` or `https://…`), with default
+/// [`ClientOptions`] (no authentication; the system's roots for `https://`).
 pub fn push<K: AsRef<str>, V: AsRef<str>>(
     registry: &Registry,
     gateway: &str,
@@ -66,6 +74,27 @@ pub fn push<K: AsRef<str>, V: AsRef<str>>(
     grouping: &[(K, V)],
     method: PushMethod,
     timeout: Duration,
+) -> Result<(), PushError> {
+    push_with(
+        registry,
+        gateway,
+        job,
+        grouping,
+        method,
+        timeout,
+        &ClientOptions::default(),
+    )
+}
+
+/// [`push`] with TLS and authentication options.
+pub fn push_with<K: AsRef<str>, V: AsRef<str>>(
+    registry: &Registry,
+    gateway: &str,
+    job: &str,
+    grouping: &[(K, V)],
+    method: PushMethod,
+    timeout: Duration,
+    options: &ClientOptions,
 ) -> Result<(), PushError> {
     let url = group_url(gateway, job, grouping)?;
     let body = match method {
@@ -82,7 +111,7 @@ pub fn push<K: AsRef<str>, V: AsRef<str>>(
         "Content-Type".to_owned(),
         Format::Text.content_type().to_owned(),
     )];
-    send(&url, method.http_method(), &headers, &body, timeout)
+    HttpClient::new(options.clone(), timeout)?.send(&url, method.http_method(), &headers, &body)
 }
 
 /// The URL of a group: `<gateway>/metrics/job/<job>{/<label>/<value>}`. Values that are
@@ -147,14 +176,30 @@ fn path_segment(url: &mut String, key: &str, value: &str) {
 }
 
 fn base64url(out: &mut String, bytes: &[u8]) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    base64_with(
+        out,
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    )
+}
+
+/// Standard base64 (RFC 4648 section 4), as HTTP basic authentication uses it.
+fn base64_std(out: &mut String, bytes: &[u8]) {
+    base64_with(
+        out,
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    )
+}
+
+fn base64_with(out: &mut String, bytes: &[u8], alphabet: &[u8; 64]) {
     for chunk in bytes.chunks(3) {
         let n = (chunk[0] as u32) << 16
             | (*chunk.get(1).unwrap_or(&0) as u32) << 8
             | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
             } else {
                 out.push('=');
             }
@@ -162,57 +207,401 @@ fn base64url(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// An HTTP response as [`exchange`] read it.
+/// PEM data: a file to read when a connection needs it, or the text itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pem {
+    File(PathBuf),
+    Inline(Vec<u8>),
+}
+
+impl Pem {
+    fn load(&self, what: &str) -> Result<Vec<u8>, PushError> {
+        match self {
+            Pem::Inline(b) => Ok(b.clone()),
+            Pem::File(p) => std::fs::read(p)
+                .map_err(|e| PushError::Tls(format!("reading the {what} {}: {e}", p.display()))),
+        }
+    }
+}
+
+/// TLS and authentication for pushes (and for OTLP/HTTP exports). The default is what a
+/// plain `http://` push needs; `https://` URLs then trust the operating system's root
+/// certificates (read with `rustls-native-certs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// PEM certificate(s) to trust instead of the system's roots (a private CA).
+    pub ca: Option<Pem>,
+    /// PEM client certificate chain for mutual TLS; needs `client_key`.
+    pub client_cert: Option<Pem>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `client_cert`.
+    pub client_key: Option<Pem>,
+    /// HTTP basic authentication: `(username, password)`.
+    pub basic_auth: Option<(String, String)>,
+    /// `Authorization: Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// More request headers, sent as given.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ClientOptions {
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca = Some(Pem::File(path.into()));
+        self
+    }
+
+    pub fn client_cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_cert = Some(Pem::File(cert.into()));
+        self.client_key = Some(Pem::File(key.into()));
+        self
+    }
+
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.basic_auth = Some((user.into(), password.into()));
+        self
+    }
+
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+
+    pub fn header(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    /// The `Authorization` value that `basic_auth` or `bearer_token` make, if any (basic
+    /// wins when both are set; a request refuses that).
+    pub fn authorization(&self) -> Option<String> {
+        if let Some((user, password)) = &self.basic_auth {
+            let mut v = String::from("Basic ");
+            base64_std(&mut v, format!("{user}:{password}").as_bytes());
+            return Some(v);
+        }
+        self.bearer_token.as_ref().map(|t| format!("Bearer {t}"))
+    }
+
+    /// The headers every request carries: authentication first, then `headers`.
+    fn request_headers(&self) -> Result<Vec<(String, String)>, PushError> {
+        let mut out = Vec::new();
+        match (&self.basic_auth, &self.bearer_token) {
+            (Some(_), Some(_)) => {
+                return Err(PushError::InvalidArgument(
+                    "give basic auth or a bearer token, not both".into(),
+                ))
+            }
+            (Some((user, _)), None) if user.contains(':') => {
+                return Err(PushError::InvalidArgument(
+                    "a basic-auth username must not contain ':'".into(),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(v) = self.authorization() {
+            out.push(("Authorization".to_owned(), v));
+        }
+        out.extend(self.headers.iter().cloned());
+        Ok(out)
+    }
+
+    fn tls_config(&self, https: bool) -> Result<ureq::tls::TlsConfig, PushError> {
+        use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+        let builder = TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()));
+        if !https {
+            return Ok(builder.root_certs(RootCerts::new_with_certs(&[])).build());
+        }
+        let certs = |pem: &[u8], what: &str| -> Result<Vec<Certificate<'static>>, PushError> {
+            let mut out = Vec::new();
+            for item in ureq::tls::parse_pem(pem) {
+                match item {
+                    Ok(PemItem::Certificate(c)) => out.push(c),
+                    Ok(_) => {}
+                    Err(e) => return Err(PushError::Tls(format!("the {what} is not PEM: {e}"))),
+                }
+            }
+            if out.is_empty() {
+                return Err(PushError::Tls(format!("no certificate in the {what}")));
+            }
+            Ok(out)
+        };
+        let roots = match &self.ca {
+            Some(ca) => certs(&ca.load("CA file")?, "CA file")?,
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                if found.certs.is_empty() {
+                    return Err(PushError::Tls(format!(
+                        "no system root certificates could be read ({:?}); give a CA file",
+                        found.errors
+                    )));
+                }
+                found
+                    .certs
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                    .collect()
+            }
+        };
+        let client = match (&self.client_cert, &self.client_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => {
+                let chain = certs(&cert.load("client certificate")?, "client certificate")?;
+                let key = PrivateKey::from_pem(&key.load("client key")?)
+                    .map_err(|e| PushError::Tls(format!("reading the client key: {e}")))?;
+                Some(ClientCert::new_with_certs(&chain, key))
+            }
+            _ => {
+                return Err(PushError::InvalidArgument(
+                    "a client certificate and its key go together: give both or neither".into(),
+                ))
+            }
+        };
+        Ok(builder
+            .root_certs(RootCerts::new_with_certs(&roots))
+            .client_cert(client)
+            .build())
+    }
+}
+
+/// An HTTP response as [`HttpClient::exchange`] read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
-    /// The status line's reason phrase (`Not Found`).
+    /// The status's reason phrase (`Not Found`).
     pub reason: String,
-    /// The header lines, as sent.
-    pub head: String,
-    /// The body as it came over the wire (still chunked if it was sent so).
-    pub raw_body: Vec<u8>,
-    /// Reading stopped at the size limit: the body is cut short.
+    pub headers: Vec<(String, String)>,
+    /// The body, transfer encoding undone (empty when `truncated`).
+    pub body: Vec<u8>,
+    /// The body was over the size limit and was not read.
     pub truncated: bool,
 }
 
 impl HttpResponse {
     /// Header `name`'s value (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    /// The body with chunked transfer encoding undone; `None` when the chunks are malformed
-    /// or cut short.
-    pub fn body(&self) -> Option<Vec<u8>> {
-        let chunked = self
-            .header("transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-        if !chunked {
-            return Some(self.raw_body.clone());
-        }
-        let mut data = self.raw_body.as_slice();
-        let mut out = Vec::new();
-        loop {
-            let eol = data.windows(2).position(|w| w == b"\r\n")?;
-            let size = std::str::from_utf8(&data[..eol]).ok()?;
-            let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-            data = &data[eol + 2..];
-            if size == 0 {
-                return Some(out);
-            }
-            out.extend_from_slice(data.get(..size)?);
-            data = data.get(size + 2..)?;
-        }
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
-/// One HTTP/1.1 exchange (`Connection: close`) with a deadline of `timeout` for all of it,
-/// reading at most `max_response` bytes of the answer. Any status is a response; only
-/// failing to get one is an error.
+/// A blocking HTTP(S) client with fixed [`ClientOptions`] and a deadline per exchange. The
+/// TLS set-up (roots, client certificate) is read on the first `https://` request and
+/// reused; keep one client to send many requests.
+pub struct HttpClient {
+    options: ClientOptions,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    plain: OnceLock<ureq::Agent>,
+    /// Built on the first `https://` request; a failure (an unreadable CA file) is not kept,
+    /// so a later request reads the files again.
+    tls: OnceLock<ureq::Agent>,
+}
+
+impl HttpClient {
+    /// Checks the options (header syntax, auth) without reading any file yet.
+    pub fn new(options: ClientOptions, timeout: Duration) -> Result<HttpClient, PushError> {
+        let headers = options.request_headers()?;
+        check_headers(&headers)?;
+        Ok(HttpClient {
+            options,
+            headers,
+            timeout,
+            plain: OnceLock::new(),
+            tls: OnceLock::new(),
+        })
+    }
+
+    fn agent(&self, https: bool) -> Result<&ureq::Agent, PushError> {
+        let build = |tls: ureq::tls::TlsConfig| {
+            ureq::Agent::config_builder()
+                .timeout_global(Some(self.timeout))
+                .http_status_as_error(false)
+                .max_redirects(0)
+                // Only what the caller configured: no proxy from the environment.
+                .proxy(None)
+                .user_agent("footmetrics")
+                .tls_config(tls)
+                .build()
+                .new_agent()
+        };
+        if https {
+            if let Some(agent) = self.tls.get() {
+                return Ok(agent);
+            }
+            let agent = build(self.options.tls_config(true)?);
+            Ok(self.tls.get_or_init(|| agent))
+        } else {
+            let tls = self.options.tls_config(false)?;
+            Ok(self.plain.get_or_init(|| build(tls)))
+        }
+    }
+
+    /// One exchange with the client's deadline for all of it, reading at most `max_response`
+    /// bytes of body. Any status is a response; only failing to get one is an error.
+    pub fn exchange(
+        &self,
+        url: &str,
+        method: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        max_response: usize,
+    ) -> Result<HttpResponse, PushError> {
+        let https = if url.starts_with("https://") {
+            true
+        } else if url.starts_with("http://") {
+            false
+        } else {
+            return Err(PushError::InvalidArgument(format!(
+                "unsupported URL {url:?}: use http:// or https://"
+            )));
+        };
+        let authority = url.split("://").nth(1).unwrap_or("").split('/').next();
+        if authority.is_none_or(str::is_empty) {
+            return Err(PushError::InvalidArgument(format!("no host in {url:?}")));
+        }
+        check_headers(headers)?;
+        let mut request = ureq::http::Request::builder().method(method).uri(url);
+        for (k, v) in self.headers.iter().chain(headers) {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let request = request
+            .body(body)
+            .map_err(|e| PushError::InvalidArgument(format!("invalid request to {url:?}: {e}")))?;
+        let mut response = self
+            .agent(https)?
+            .run(request)
+            .map_err(|e| match error(e) {
+                // A TLS server that refuses the client's certificate (or its absence) may
+                // only show it by closing the connection while the request is written.
+                PushError::Io(m) if https && (m.contains("Broken pipe") || m.contains("reset")) => {
+                    PushError::Io(format!(
+                        "{m}: the TLS server closed the connection (did it require a client \
+                         certificate?)"
+                    ))
+                }
+                e => e,
+            })?;
+        let status = response.status();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut data = Vec::new();
+        let mut reader = response
+            .body_mut()
+            .with_config()
+            .limit(max_response as u64 + 1)
+            .reader();
+        let truncated = match reader.read_to_end(&mut data) {
+            Ok(_) => data.len() > max_response,
+            Err(e) => {
+                let e = ureq::Error::from(e);
+                if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
+                    true
+                } else {
+                    return Err(error(e));
+                }
+            }
+        };
+        if truncated {
+            data.clear();
+        }
+        Ok(HttpResponse {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            headers,
+            body: data,
+            truncated,
+        })
+    }
+
+    /// One exchange, as [`exchange`](Self::exchange). A 2xx status is success; anything
+    /// else is [`PushError::Status`] with the body's first line.
+    pub fn send(
+        &self,
+        url: &str,
+        method: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(), PushError> {
+        // The status line and a bit of body are all a push needs.
+        let r = self.exchange(url, method, headers, body, 64 * 1024)?;
+        if (200..300).contains(&r.status) {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&r.body);
+        let body_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        Err(PushError::Status {
+            code: r.status,
+            message: if body_line.is_empty() {
+                r.reason
+            } else {
+                format!("{}: {}", r.reason, body_line.trim())
+            },
+        })
+    }
+}
+
+fn check_headers(headers: &[(String, String)]) -> Result<(), PushError> {
+    for (k, v) in headers {
+        if k.is_empty() || [k, v].iter().any(|s| s.contains(['\r', '\n', '\0'])) {
+            return Err(PushError::InvalidArgument(format!(
+                "header names must be non-empty and names and values must not contain line \
+                 breaks: {k:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The TLS error inside an I/O error, if that is what it is.
+fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            return Some(t.to_string());
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(t) = inner.downcast_ref::<rustls::Error>() {
+                    return Some(t.to_string());
+                }
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn error(e: ureq::Error) -> PushError {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(t) => PushError::Io(format!("timed out ({t})")),
+        E::Rustls(t) => PushError::Tls(t.to_string()),
+        E::Tls(m) => PushError::Tls(m.to_owned()),
+        E::Pem(p) => PushError::Tls(format!("reading PEM: {p}")),
+        E::BadUri(m) => PushError::InvalidArgument(format!("bad URL: {m}")),
+        E::Http(h) => PushError::InvalidArgument(h.to_string()),
+        E::Io(io) => match tls_cause(&io) {
+            Some(t) => PushError::Tls(t),
+            None => PushError::Io(io.to_string()),
+        },
+        E::HostNotFound => PushError::Io("host not found".into()),
+        E::ConnectionFailed => PushError::Io("connection failed".into()),
+        other => PushError::Io(other.to_string()),
+    }
+}
+
+/// One exchange with default [`ClientOptions`]; see [`HttpClient::exchange`].
 pub fn exchange(
     url: &str,
     method: &str,
@@ -221,127 +610,16 @@ pub fn exchange(
     timeout: Duration,
     max_response: usize,
 ) -> Result<HttpResponse, PushError> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        PushError::InvalidArgument(format!(
-            "unsupported gateway URL {url:?}: only http:// is supported"
-        ))
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return Err(PushError::InvalidArgument(format!("no host in {url:?}")));
-    }
-    for (k, v) in headers {
-        if [k, v].iter().any(|s| s.contains(['\r', '\n'])) {
-            return Err(PushError::InvalidArgument(
-                "header names and values must not contain line breaks".into(),
-            ));
-        }
-    }
-    let host_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| !p.contains(']'))
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let deadline = Instant::now() + timeout;
-    let io = |e: std::io::Error| PushError::Io(e.to_string());
-    let addrs = host_port
-        .to_socket_addrs()
-        .map_err(|e| PushError::Io(format!("resolving {authority}: {e}")))?;
-    let mut last = PushError::Io(format!("no address for {authority}"));
-    let mut stream = None;
-    for addr in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match TcpStream::connect_timeout(&addr, left) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last = PushError::Io(format!("connecting to {addr}: {e}")),
-        }
-    }
-    let mut stream = stream.ok_or(last)?;
-    let remaining = || {
-        let left = deadline.saturating_duration_since(Instant::now());
-        Some(left.max(Duration::from_millis(1)))
-    };
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: footmetrics\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.set_write_timeout(remaining()).map_err(io)?;
-    // A gateway may answer an error (404, 400) and close before reading the whole request;
-    // then writing fails or the connection resets, but its answer is what the caller needs.
-    // So a failed write still reads, and a read error after a response began ends the read.
-    // Head and body in one write, so they arrive together: a gateway that answers before the
-    // body has arrived may close with it unread, which the kernel turns into a reset.
-    let mut message = request.into_bytes();
-    message.extend_from_slice(body);
-    let written = stream.write_all(&message);
-    let mut response = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        stream.set_read_timeout(remaining()).map_err(io)?;
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => response.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) if response.starts_with(b"HTTP/") => break,
-            Err(e) => return Err(io(written.err().unwrap_or(e))),
-        }
-        if Instant::now() >= deadline {
-            return Err(PushError::Io("timed out reading the response".into()));
-        }
-        if response.len() > max_response {
-            break;
-        }
-    }
-    if response.is_empty() {
-        if let Err(e) = written {
-            return Err(io(e));
-        }
-    }
-    let truncated = response.len() > max_response;
-    let (head, raw_body) = match response.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(i) => (&response[..i], response[i + 4..].to_vec()),
-        None => (&response[..], Vec::new()),
-    };
-    let head = String::from_utf8_lossy(head).into_owned();
-    let status_line = head.lines().next().unwrap_or("");
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| PushError::Io(format!("not an HTTP response: {status_line:?}")))?;
-    let reason = status_line
-        .splitn(3, ' ')
-        .nth(2)
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    Ok(HttpResponse {
-        status,
-        reason,
-        head,
-        raw_body,
-        truncated,
-    })
+    HttpClient::new(ClientOptions::default(), timeout)?.exchange(
+        url,
+        method,
+        headers,
+        body,
+        max_response,
+    )
 }
 
-/// One HTTP/1.1 exchange, as [`exchange`]. A 2xx status is success; anything else is
-/// [`PushError::Status`] with the body's first line.
+/// One exchange with default [`ClientOptions`]; see [`HttpClient::send`].
 pub fn send(
     url: &str,
     method: &str,
@@ -349,26 +627,32 @@ pub fn send(
     body: &[u8],
     timeout: Duration,
 ) -> Result<(), PushError> {
-    // The status line and a bit of body are all a push needs.
-    let r = exchange(url, method, headers, body, timeout, 64 * 1024)?;
-    if (200..300).contains(&r.status) {
-        return Ok(());
-    }
-    let text = String::from_utf8_lossy(&r.raw_body);
-    let body_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    Err(PushError::Status {
-        code: r.status,
-        message: if body_line.is_empty() {
-            r.reason
-        } else {
-            format!("{}: {}", r.reason, body_line.trim())
-        },
-    })
+    send_with(
+        url,
+        method,
+        headers,
+        body,
+        timeout,
+        &ClientOptions::default(),
+    )
+}
+
+/// [`send`] with TLS and authentication options.
+pub fn send_with(
+    url: &str,
+    method: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    timeout: Duration,
+    options: &ClientOptions,
+) -> Result<(), PushError> {
+    HttpClient::new(options.clone(), timeout)?.send(url, method, headers, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn group_urls() {
@@ -406,24 +690,53 @@ mod tests {
     }
 
     #[test]
-    fn chunked_bodies_are_decoded() {
-        let response = |head: &str, body: &[u8]| HttpResponse {
-            status: 200,
-            reason: "OK".into(),
-            head: format!("HTTP/1.1 200 OK\r\n{head}"),
-            raw_body: body.to_vec(),
-            truncated: false,
-        };
-        let chunked = response(
-            "Transfer-Encoding: chunked",
-            b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+    fn authentication_headers() {
+        let h = ClientOptions::default()
+            .basic_auth("Aladdin", "open sesame")
+            .header("X-Tenant", "ml")
+            .request_headers()
+            .unwrap();
+        assert_eq!(
+            h,
+            vec![
+                (
+                    "Authorization".into(),
+                    "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==".into()
+                ),
+                ("X-Tenant".into(), "ml".into())
+            ]
         );
-        assert_eq!(chunked.header("transfer-encoding"), Some("chunked"));
-        assert_eq!(chunked.body().unwrap(), b"abcde");
-        assert!(response("Transfer-Encoding: chunked", b"5\r\nab")
-            .body()
-            .is_none());
-        assert_eq!(response("Content-Length: 2", b"ab").body().unwrap(), b"ab");
+        let bearer = ClientOptions::default()
+            .bearer_token("t0k")
+            .request_headers();
+        assert_eq!(
+            bearer.unwrap(),
+            vec![("Authorization".into(), "Bearer t0k".into())]
+        );
+        let both = ClientOptions::default()
+            .basic_auth("u", "p")
+            .bearer_token("t");
+        assert!(matches!(
+            both.request_headers(),
+            Err(PushError::InvalidArgument(_))
+        ));
+        let half = ClientOptions {
+            client_cert: Some(Pem::Inline(b"x".to_vec())),
+            ..Default::default()
+        };
+        assert!(matches!(
+            half.tls_config(true),
+            Err(PushError::InvalidArgument(m)) if m.contains("both")
+        ));
+        let bad = HttpClient::new(
+            ClientOptions::default().header("X-Bad", "a\r\nb"),
+            Duration::from_secs(1),
+        );
+        assert!(matches!(bad, Err(PushError::InvalidArgument(_))));
+        let missing = ClientOptions::default().ca_file("/nonexistent/ca.pem");
+        assert!(
+            matches!(missing.tls_config(true), Err(PushError::Tls(m)) if m.contains("CA file"))
+        );
     }
 
     #[test]
@@ -460,7 +773,7 @@ mod tests {
         assert!(matches!(r, Err(PushError::Io(_))), "{r:?}");
         assert!(t.elapsed() < Duration::from_secs(3));
         assert!(matches!(
-            send("https://x", "PUT", &[], b"", Duration::from_secs(1)),
+            send("ftp://x", "PUT", &[], b"", Duration::from_secs(1)),
             Err(PushError::InvalidArgument(_))
         ));
     }

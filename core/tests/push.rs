@@ -1,9 +1,12 @@
 //! The core's Pushgateway client against a real Pushgateway: pushed values read back exactly,
 //! `pushadd` merging, `push` replacing, `delete` removing, grouping keys (base64 for `/`,
 //! spaces and empty values), DELETE's headers, and clear errors for bad keys, error statuses and silent gateways.
+//! Then the gateway behind TLS (its `--web.config.file`, with certificates made at test
+//! time): a private CA, a wrong CA, mutual TLS, bcrypt basic auth, bearer and custom headers.
 
-use footmetrics::push::{push, PushError, PushMethod};
+use footmetrics::push::{push, push_with, ClientOptions, PushError, PushMethod};
 use footmetrics::{Opts, Registry};
+use footmetrics_testkit::tls::TestPki;
 use footmetrics_testkit::{Pushgateway, Sample};
 use std::time::{Duration, Instant};
 
@@ -226,10 +229,223 @@ fn delete_sends_the_content_type_with_an_empty_body() {
         head.starts_with("DELETE /metrics/job/my_job/a/9 HTTP/1.1\r\n"),
         "{head}"
     );
+    // Header names are case-insensitive (the client sends them lower-case).
     assert!(
-        head.lines()
-            .any(|l| l == "Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        head.lines().any(|l| l
+            .split_once(": ")
+            .is_some_and(|(k, v)| k.eq_ignore_ascii_case("content-type")
+                && v == "text/plain; version=0.0.4; charset=utf-8")),
         "{head}"
     );
     assert!(body.is_empty());
+}
+
+fn pki(name: &str) -> TestPki {
+    let dir = std::env::temp_dir().join(format!("footmetrics-push-{name}-{}", std::process::id()));
+    TestPki::generate(&dir)
+}
+
+fn gauge_registry(name: &str, v: f64) -> Registry {
+    let r = Registry::new();
+    r.gauge(&Opts::new(name, "G.")).unwrap().set(v);
+    r
+}
+
+#[test]
+fn tls_with_a_private_ca_round_trips_and_a_wrong_ca_is_a_tls_error() {
+    let pki = pki("ca");
+    let trust = ClientOptions::default().ca_file(&pki.ca);
+    let gw = Pushgateway::start_with_web_config(Some(pki.web_config(false, None)), trust.clone());
+    assert!(gw.url.starts_with("https://127.0.0.1:"), "{}", gw.url);
+    let r = gauge_registry("tls_pushed", 6.25);
+    let grouping = [("instance", "a/b")];
+    push_with(
+        &r,
+        &gw.url,
+        "tls_job",
+        &grouping,
+        PushMethod::Push,
+        T,
+        &trust,
+    )
+    .unwrap();
+    assert_eq!(
+        group(&gw, "tls_job"),
+        vec![("tls_pushed".into(), l(&grouping), 6.25)]
+    );
+
+    // Another CA, the system's roots, or plain http:// to a TLS port: refused, in time.
+    let none: &[(&str, &str)] = &[];
+    for (what, options) in [
+        ("wrong CA", ClientOptions::default().ca_file(&pki.other_ca)),
+        ("system roots", ClientOptions::default()),
+    ] {
+        let t = Instant::now();
+        let err =
+            push_with(&r, &gw.url, "tls_job", none, PushMethod::Push, T, &options).unwrap_err();
+        assert!(matches!(&err, PushError::Tls(_)), "{what}: {err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("TLS error talking to pushgateway"),
+            "{text}"
+        );
+        // (A machine without any system roots says so instead.)
+        assert!(
+            text.contains("UnknownIssuer") || text.contains("no system root certificates"),
+            "{text}"
+        );
+        assert!(t.elapsed() < T, "{what}: {:?}", t.elapsed());
+    }
+    let plain = format!("http://{}", gw.addr);
+    let err = push(&r, &plain, "tls_job", none, PushMethod::Push, T).unwrap_err();
+    assert!(
+        matches!(err, PushError::Status { code: 400, .. }),
+        "{err:?}"
+    );
+    let missing = ClientOptions::default().ca_file(pki.dir.join("missing.pem"));
+    let err = push_with(&r, &gw.url, "j", none, PushMethod::Push, T, &missing).unwrap_err();
+    assert!(
+        matches!(&err, PushError::Tls(m) if m.contains("missing.pem")),
+        "{err:?}"
+    );
+
+    push_with(
+        &r,
+        &gw.url,
+        "tls_job",
+        &grouping,
+        PushMethod::Delete,
+        T,
+        &trust,
+    )
+    .unwrap();
+    assert!(group(&gw, "tls_job").is_empty());
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
+
+#[test]
+fn basic_auth_over_tls_and_a_wrong_password_is_a_401() {
+    let pki = pki("auth");
+    let good = ClientOptions::default()
+        .ca_file(&pki.ca)
+        .basic_auth("batch", "s3cret pass");
+    let gw = Pushgateway::start_with_web_config(
+        Some(pki.web_config(false, Some(("batch", "s3cret pass")))),
+        good.clone(),
+    );
+    let r = gauge_registry("auth_pushed", 11.0);
+    let none: &[(&str, &str)] = &[];
+    push_with(&r, &gw.url, "auth_job", none, PushMethod::PushAdd, T, &good).unwrap();
+    assert_eq!(
+        group(&gw, "auth_job"),
+        vec![("auth_pushed".into(), vec![], 11.0)]
+    );
+    let wrong = ClientOptions::default()
+        .ca_file(&pki.ca)
+        .basic_auth("batch", "guess");
+    let err = push_with(&r, &gw.url, "auth_job", none, PushMethod::Push, T, &wrong).unwrap_err();
+    assert!(
+        matches!(err, PushError::Status { code: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("401 Unauthorized"), "{err}");
+    let anonymous = ClientOptions::default().ca_file(&pki.ca);
+    let err = push_with(
+        &r,
+        &gw.url,
+        "auth_job",
+        none,
+        PushMethod::Delete,
+        T,
+        &anonymous,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, PushError::Status { code: 401, .. }),
+        "{err:?}"
+    );
+    // Nothing changed by the refused requests.
+    assert_eq!(group(&gw, "auth_job").len(), 1);
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
+
+#[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let pki = pki("mtls");
+    let with_cert = ClientOptions::default()
+        .ca_file(&pki.ca)
+        .client_cert_files(&pki.client_cert, &pki.client_key);
+    let gw =
+        Pushgateway::start_with_web_config(Some(pki.web_config(true, None)), with_cert.clone());
+    let r = gauge_registry("mtls_pushed", 3.5);
+    let none: &[(&str, &str)] = &[];
+    push_with(
+        &r,
+        &gw.url,
+        "mtls_job",
+        none,
+        PushMethod::Push,
+        T,
+        &with_cert,
+    )
+    .unwrap();
+    assert_eq!(
+        group(&gw, "mtls_job"),
+        vec![("mtls_pushed".into(), vec![], 3.5)]
+    );
+    let t = Instant::now();
+    let without = ClientOptions::default().ca_file(&pki.ca);
+    let err = push_with(&r, &gw.url, "mtls_job", none, PushMethod::Push, T, &without).unwrap_err();
+    // TLS 1.3 sends the server's refusal after the client's handshake is done: it arrives as
+    // the alert (Go's `BadCertificate`) or, when the request is still being written, as a
+    // closed connection, which the error then explains.
+    assert!(
+        matches!(&err, PushError::Tls(m) if m.contains("alert"))
+            || matches!(&err, PushError::Io(m) if m.contains("client certificate")),
+        "{err:?}"
+    );
+    assert!(t.elapsed() < T);
+    // A certificate without its key is a configuration error before any connection.
+    let half = ClientOptions {
+        client_cert: with_cert.client_cert.clone(),
+        ..without
+    };
+    let err = push_with(&r, &gw.url, "mtls_job", none, PushMethod::Push, T, &half).unwrap_err();
+    assert!(matches!(err, PushError::InvalidArgument(_)), "{err:?}");
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
+
+#[test]
+fn bearer_token_and_custom_headers_are_sent() {
+    let (addr, request) = capture_one();
+    let options = ClientOptions::default()
+        .bearer_token("tok-123")
+        .header("X-Scope-OrgID", "team-a");
+    push_with(
+        &gauge_registry("hdr", 1.0),
+        &addr,
+        "hdr_job",
+        &[("a", "1")],
+        PushMethod::PushAdd,
+        T,
+        &options,
+    )
+    .unwrap();
+    let (head, body) = request.join().unwrap();
+    assert!(
+        head.starts_with("POST /metrics/job/hdr_job/a/1 HTTP/1.1\r\n"),
+        "{head}"
+    );
+    let has = |name: &str, value: &str| {
+        head.lines().any(|l| {
+            l.split_once(": ")
+                .is_some_and(|(k, v)| k.eq_ignore_ascii_case(name) && v == value)
+        })
+    };
+    assert!(has("authorization", "Bearer tok-123"), "{head}");
+    assert!(has("x-scope-orgid", "team-a"), "{head}");
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "# HELP hdr G.\n# TYPE hdr gauge\nhdr 1\n"
+    );
 }

@@ -1,6 +1,7 @@
 //! Exporter settings, with the OpenTelemetry SDK's defaults and environment variables.
 
 use crate::Error;
+pub use footmetrics::push::Pem;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -52,8 +53,8 @@ impl Default for Retry {
 /// 60 s, 10 s request timeout, 8 queued snapshots.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// `http://host:port` (a path ending in `/v1/metrics` is used as is; otherwise
-    /// `/v1/metrics` is appended for OTLP/HTTP).
+    /// `http://host:port` or `https://host:port` (a path ending in `/v1/metrics` is used as
+    /// is; otherwise `/v1/metrics` is appended for OTLP/HTTP). Without a scheme: `http://`.
     pub endpoint: String,
     pub protocol: Protocol,
     pub interval: Duration,
@@ -66,8 +67,14 @@ pub struct Config {
     pub default_labels: Vec<(String, String)>,
     /// Per request (connect included).
     pub timeout: Duration,
-    /// Extra request headers (e.g. an API key).
+    /// Extra request headers (e.g. an API key, `Authorization`); gRPC metadata for gRPC.
     pub headers: Vec<(String, String)>,
+    /// For `https://`: PEM certificate(s) to trust instead of the operating system's roots.
+    pub ca: Option<Pem>,
+    /// For `https://`: PEM client certificate (mutual TLS); needs `client_key`.
+    pub client_cert: Option<Pem>,
+    /// For `https://`: PEM private key of `client_cert`.
+    pub client_key: Option<Pem>,
     /// Resource attributes; `service.name` defaults to `OTEL_SERVICE_NAME` or
     /// `unknown_service:<executable>`, and `OTEL_RESOURCE_ATTRIBUTES` is read too.
     pub resource: Vec<(String, String)>,
@@ -91,6 +98,9 @@ impl Config {
             default_labels: Vec::new(),
             timeout: Duration::from_secs(10),
             headers: Vec::new(),
+            ca: None,
+            client_cert: None,
+            client_key: None,
             resource: Vec::new(),
             sdk_language: "rust".into(),
             max_queue_batches: 8,
@@ -118,6 +128,38 @@ impl Config {
     pub fn header(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.headers.push((k.into(), v.into()));
         self
+    }
+
+    /// Trusts the PEM certificate(s) in `path` instead of the system's roots (`https://`).
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// Presents this PEM client certificate and key (mutual TLS).
+    pub fn client_cert_files(
+        mut self,
+        cert: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.client_cert = Some(Pem::File(cert.into()));
+        self.client_key = Some(Pem::File(key.into()));
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>`.
+    pub fn bearer_token(self, token: impl AsRef<str>) -> Self {
+        let v = format!("Bearer {}", token.as_ref());
+        self.header("Authorization", v)
+    }
+
+    /// Sends HTTP basic authentication.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let opts = footmetrics::push::ClientOptions::default().basic_auth(user, password);
+        match opts.authorization() {
+            Some(v) => self.header("Authorization", v),
+            None => self,
+        }
     }
 
     /// Sets a resource attribute (a later call for the same key replaces the value).
@@ -156,8 +198,10 @@ impl Config {
 
     /// The OpenTelemetry SDK environment: `None` unless `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`
     /// or `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then `OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL`,
-    /// `OTEL_METRIC_EXPORT_INTERVAL` (ms), `OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT` (ms) and
-    /// `OTEL_EXPORTER_OTLP_[METRICS_]HEADERS` (`k=v,k=v`) apply. Resource attributes come
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (ms), `OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT` (ms),
+    /// `OTEL_EXPORTER_OTLP_[METRICS_]HEADERS` (`k=v,k=v`, values percent-decoded) and the
+    /// PEM files `OTEL_EXPORTER_OTLP_[METRICS_]CERTIFICATE`, `…_CLIENT_CERTIFICATE` and
+    /// `…_CLIENT_KEY` apply. Resource attributes come
     /// from the environment in any case.
     pub fn from_env() -> Option<Result<Config, Error>> {
         Self::from_vars(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
@@ -194,9 +238,14 @@ impl Config {
             }
             for pair in signal("HEADERS").unwrap_or_default().split(',') {
                 if let Some((k, v)) = pair.split_once('=') {
-                    c.headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                    c.headers
+                        .push((k.trim().to_owned(), percent_decode(v.trim())));
                 }
             }
+            let file = |k: &str| signal(k).map(|p| Pem::File(p.trim().into()));
+            c.ca = file("CERTIFICATE");
+            c.client_cert = file("CLIENT_CERTIFICATE");
+            c.client_key = file("CLIENT_KEY");
             Ok(c)
         })())
     }
@@ -225,19 +274,28 @@ impl Config {
                 ));
             }
         }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return bad(
+                "a client certificate and its key go together: give both or neither".into(),
+            );
+        }
         let endpoint = self.endpoint.trim();
-        let url = if endpoint.starts_with("https://") {
-            return bad(format!(
-                "{endpoint:?}: TLS is not supported; send to a local collector over http://"
-            ));
-        } else if endpoint.starts_with("http://") {
+        let url = if endpoint.starts_with("https://") || endpoint.starts_with("http://") {
             endpoint.to_owned()
         } else if endpoint.contains("://") {
-            return bad(format!("{endpoint:?}: the endpoint must be an http:// URL"));
+            return bad(format!(
+                "{endpoint:?}: the endpoint must be an http:// or https:// URL"
+            ));
         } else {
             format!("http://{endpoint}")
         };
-        let authority = url["http://".len()..].split('/').next().unwrap_or("");
+        let authority = url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("");
         if authority.is_empty() {
             return bad(format!("{endpoint:?}: no host in the endpoint"));
         }
@@ -246,6 +304,17 @@ impl Config {
             Protocol::HttpProtobuf if url.trim_end_matches('/').ends_with("/v1/metrics") => url,
             Protocol::HttpProtobuf => format!("{}/v1/metrics", url.trim_end_matches('/')),
         })
+    }
+
+    /// TLS and extra headers for the HTTP client.
+    pub(crate) fn client_options(&self) -> footmetrics::push::ClientOptions {
+        footmetrics::push::ClientOptions {
+            ca: self.ca.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            headers: self.headers.clone(),
+            ..Default::default()
+        }
     }
 
     /// The resource: configured attributes first, then `OTEL_RESOURCE_ATTRIBUTES`, then
@@ -286,6 +355,27 @@ impl Config {
     }
 }
 
+/// `%XX` escapes undone (the W3C baggage encoding OTEL_EXPORTER_OTLP_HEADERS uses); a
+/// malformed escape is kept as written.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,7 +394,16 @@ mod tests {
         );
         let grpc = Config::new("c:4317").protocol(Protocol::Grpc);
         assert_eq!(grpc.validated_endpoint().unwrap(), "http://c:4317");
-        for bad in ["https://c:4318", "ftp://c", "http://", ""] {
+        assert_eq!(http("https://c:4318").unwrap(), "https://c:4318/v1/metrics");
+        let half = Config::new("https://c").client_cert_files("c.pem", "");
+        let half = Config {
+            client_key: None,
+            ..half
+        };
+        assert!(
+            matches!(half.validated_endpoint(), Err(Error::InvalidConfig(m)) if m.contains("both"))
+        );
+        for bad in ["ftp://c", "http://", "https://", ""] {
             assert!(matches!(http(bad), Err(Error::InvalidConfig(_))), "{bad}");
         }
         let zero = Config::new("c:1").interval(Duration::ZERO);
@@ -329,7 +428,16 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cret, tenant=ml"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "api-key=s3cret, tenant=ml,authorization=Basic%20dTpw",
+            ),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+                "/etc/c.pem",
+            ),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/k.pem"),
         ]))
         .unwrap()
         .unwrap();
@@ -341,9 +449,14 @@ mod tests {
             c.headers,
             vec![
                 ("api-key".into(), "s3cret".into()),
-                ("tenant".into(), "ml".into())
+                ("tenant".into(), "ml".into()),
+                ("authorization".into(), "Basic dTpw".into())
             ]
         );
+        assert_eq!(c.ca, Some(Pem::File("/etc/ca.pem".into())));
+        assert_eq!(c.client_cert, Some(Pem::File("/etc/c.pem".into())));
+        assert_eq!(c.client_key, Some(Pem::File("/etc/k.pem".into())));
+        assert_eq!(percent_decode("a%2Cb%zz%4"), "a,b%zz%4");
         let bad = Config::from_vars(env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "soon"),

@@ -237,14 +237,18 @@ impl OtlpExporter {
         // Built here, on the caller's thread, so a bad endpoint or header is an error from
         // `start`; the sending thread takes it over.
         let transport: Box<dyn Transport> = match config.protocol {
-            Protocol::HttpProtobuf => Box::new(HttpTransport::new(
-                endpoint,
-                config.headers.clone(),
-                config.timeout,
-            )),
-            Protocol::Grpc => Box::new(
-                GrpcTransport::new(&endpoint, &config.headers, config.timeout)
+            Protocol::HttpProtobuf => Box::new(
+                HttpTransport::new(endpoint, config.client_options(), config.timeout)
                     .map_err(Error::InvalidConfig)?,
+            ),
+            Protocol::Grpc => Box::new(
+                GrpcTransport::new(
+                    &endpoint,
+                    &config.headers,
+                    config.timeout,
+                    &config.client_options(),
+                )
+                .map_err(Error::InvalidConfig)?,
             ),
         };
         let metrics = if config.self_metrics {

@@ -28,7 +28,7 @@ pub mod convert;
 pub mod exporter;
 pub mod transport;
 
-pub use config::{Config, Protocol, Retry};
+pub use config::{Config, Pem, Protocol, Retry};
 pub use exporter::{DropReason, OtlpExporter, Stats};
 pub use footmetrics::Registry;
 

@@ -1,7 +1,7 @@
 //! The two OTLP transports. Both run on the exporter's own sender thread, so they may block
 //! it (for at most the request timeout), never the instrumented program.
 
-use footmetrics::push::{self, PushError};
+use footmetrics::push::{ClientOptions, HttpClient, Pem, PushError};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     metrics_service_client::MetricsServiceClient, ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -50,21 +50,21 @@ pub trait Transport: Send {
     fn send(&mut self, request: &ExportMetricsServiceRequest) -> Result<Accepted, SendError>;
 }
 
-/// OTLP/HTTP with a binary protobuf body, over the core's blocking HTTP/1.1 client.
+/// OTLP/HTTP with a binary protobuf body, over the core's blocking HTTP(S) client (`ureq`
+/// with rustls; `options` carry the CA, client certificate and headers).
 pub struct HttpTransport {
     url: String,
+    client: HttpClient,
     headers: Vec<(String, String)>,
-    timeout: Duration,
 }
 
 impl HttpTransport {
-    pub fn new(url: String, mut headers: Vec<(String, String)>, timeout: Duration) -> Self {
-        headers.push(("Content-Type".into(), "application/x-protobuf".into()));
-        HttpTransport {
+    pub fn new(url: String, options: ClientOptions, timeout: Duration) -> Result<Self, String> {
+        Ok(HttpTransport {
             url,
-            headers,
-            timeout,
-        }
+            client: HttpClient::new(options, timeout).map_err(|e| e.to_string())?,
+            headers: vec![("Content-Type".into(), "application/x-protobuf".into())],
+        })
     }
 }
 
@@ -76,36 +76,34 @@ fn http_retryable(status: u16) -> bool {
 impl Transport for HttpTransport {
     fn send(&mut self, request: &ExportMetricsServiceRequest) -> Result<Accepted, SendError> {
         let body = request.encode_to_vec();
-        let r = push::exchange(
-            &self.url,
-            "POST",
-            &self.headers,
-            &body,
-            self.timeout,
-            1 << 20,
-        )
-        .map_err(|e| match e {
-            PushError::InvalidArgument(m) => SendError {
-                message: m,
-                retryable: false,
-                retry_after: None,
-            },
-            PushError::Io(m) => SendError::retryable(m),
-            PushError::Status { code, message } => {
-                SendError::retryable(format!("{code} {message}"))
-            }
-        })?;
+        let r = self
+            .client
+            .exchange(&self.url, "POST", &self.headers, &body, 1 << 20)
+            .map_err(|e| match e {
+                PushError::InvalidArgument(m) => SendError {
+                    message: m,
+                    retryable: false,
+                    retry_after: None,
+                },
+                // An untrusted certificate stays untrusted: not worth retrying.
+                PushError::Tls(m) => SendError {
+                    message: format!("TLS: {m}"),
+                    retryable: false,
+                    retry_after: None,
+                },
+                PushError::Io(m) => SendError::retryable(m),
+                PushError::Status { code, message } => {
+                    SendError::retryable(format!("{code} {message}"))
+                }
+            })?;
         if (200..300).contains(&r.status) {
             // An empty or unreadable body is a full success.
-            let resp = r
-                .body()
-                .and_then(|b| ExportMetricsServiceResponse::decode(b.as_slice()).ok())
-                .unwrap_or_default();
+            let resp = ExportMetricsServiceResponse::decode(r.body.as_slice()).unwrap_or_default();
             return Ok(accepted(&resp));
         }
-        let body = r.body().unwrap_or_default();
+        let body = &r.body;
         // Error bodies are a protobuf `Status`; its message is field 2. Plain text also occurs.
-        let detail = String::from_utf8_lossy(&body);
+        let detail = String::from_utf8_lossy(body);
         let detail: String = detail
             .chars()
             .filter(|c| !c.is_control())
@@ -136,19 +134,28 @@ pub struct GrpcTransport {
 }
 
 impl GrpcTransport {
+    /// `tls` (CA, client certificate and key) applies to an `https://` endpoint, which
+    /// trusts the operating system's roots when no CA is given.
     pub fn new(
         endpoint: &str,
         headers: &[(String, String)],
         timeout: Duration,
+        tls: &ClientOptions,
     ) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("starting the gRPC runtime: {e}"))?;
-        let endpoint = Endpoint::from_shared(endpoint.to_owned())
+        let https = endpoint.starts_with("https://");
+        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| format!("invalid gRPC endpoint {endpoint:?}: {e}"))?
             .connect_timeout(timeout)
             .timeout(timeout);
+        if https {
+            endpoint = endpoint
+                .tls_config(grpc_tls(tls)?)
+                .map_err(|e| format!("TLS for the gRPC endpoint: {e}"))?;
+        }
         // Lazy: an absent collector is found out by the first export, not by start-up.
         let channel = {
             let _guard = runtime.enter();
@@ -174,6 +181,35 @@ impl GrpcTransport {
             timeout,
         })
     }
+}
+
+fn read_pem(pem: &Pem, what: &str) -> Result<Vec<u8>, String> {
+    match pem {
+        Pem::Inline(b) => Ok(b.clone()),
+        Pem::File(p) => {
+            std::fs::read(p).map_err(|e| format!("reading the {what} {}: {e}", p.display()))
+        }
+    }
+}
+
+fn grpc_tls(tls: &ClientOptions) -> Result<tonic::transport::ClientTlsConfig, String> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    let mut config = ClientTlsConfig::new();
+    config = match &tls.ca {
+        Some(ca) => config.ca_certificate(Certificate::from_pem(read_pem(ca, "CA file")?)),
+        None => config.with_native_roots(),
+    };
+    match (&tls.client_cert, &tls.client_key) {
+        (Some(cert), Some(key)) => {
+            config = config.identity(Identity::from_pem(
+                read_pem(cert, "client certificate")?,
+                read_pem(key, "client key")?,
+            ))
+        }
+        (None, None) => {}
+        _ => return Err("a client certificate and its key go together".into()),
+    }
+    Ok(config)
 }
 
 /// Codes the OTLP/gRPC specification says to retry.

@@ -4,7 +4,8 @@
 
 use footmetrics::{Opts, Registry};
 use footmetrics_otlp::{Config, OtlpExporter, Protocol, Retry};
-use footmetrics_testkit::otlp::{flatten, Behaviour, OtlpSink, Rotel};
+use footmetrics_testkit::otlp::{flatten, Behaviour, OtlpSink, Rotel, SinkTls};
+use footmetrics_testkit::tls::TestPki;
 use footmetrics_testkit::{free_port, parse_samples, sample_value};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -477,7 +478,16 @@ fn shutdown_flushes_a_final_snapshot_and_is_bounded_when_the_collector_is_gone()
 fn bad_configuration_is_a_clear_error() {
     let r = Registry::new();
     let err = |cfg: Config| OtlpExporter::start(&r, cfg).err().unwrap().to_string();
-    assert!(err(Config::new("https://c:4318")).contains("TLS"));
+    assert!(err(Config::new("ftp://c:4318")).contains("https://"));
+    let half = Config {
+        client_key: None,
+        ..Config::new("https://c:4318").client_cert_files("c.pem", "k.pem")
+    };
+    assert!(err(half).contains("client certificate"));
+    let unreadable = Config::new("https://c:4317")
+        .protocol(Protocol::Grpc)
+        .ca_file("/nonexistent/ca.pem");
+    assert!(err(unreadable).contains("/nonexistent/ca.pem"));
     assert!(err(Config::new("c:4318").interval(Duration::ZERO)).contains("interval"));
     assert!(err(Config::new("c:4317")
         .protocol(Protocol::Grpc)
@@ -485,4 +495,137 @@ fn bad_configuration_is_a_clear_error() {
     .contains("header"));
     let _first = OtlpExporter::start(&r, Config::new("127.0.0.1:9")).unwrap();
     assert!(err(Config::new("127.0.0.1:9")).contains("one exporter per registry"));
+}
+
+fn tls_sink(name: &str, require_client_cert: bool) -> (OtlpSink, TestPki) {
+    let dir = std::env::temp_dir().join(format!("footmetrics-otlp-{name}-{}", std::process::id()));
+    let pki = TestPki::generate(&dir);
+    let sink = OtlpSink::start_tls(SinkTls {
+        pki: pki.clone(),
+        require_client_cert,
+    });
+    (sink, pki)
+}
+
+#[test]
+fn tls_exports_are_exact_over_http_and_grpc_with_a_private_ca() {
+    let (sink, pki) = tls_sink("ca", false);
+    for (protocol, port) in [
+        (Protocol::HttpProtobuf, sink.http_port),
+        (Protocol::Grpc, sink.grpc_port),
+    ] {
+        let before = sink.requests().len();
+        let r = instrumented();
+        let cfg = config(format!("https://127.0.0.1:{port}"), protocol)
+            .ca_file(&pki.ca)
+            .bearer_token("otlp-token");
+        let exporter = OtlpExporter::start(&r, cfg).unwrap();
+        assert!(
+            exporter.force_flush(Duration::from_secs(10)),
+            "{protocol:?}: {:?}",
+            exporter.stats()
+        );
+        let requests = sink.requests();
+        let points: Vec<Value> = requests[before..].iter().flat_map(flatten).collect();
+        assert_exact(&points, "otlp-test");
+        assert_eq!(
+            sink.authorizations()[before..],
+            vec![Some("Bearer otlp-token".to_owned()); requests.len() - before]
+        );
+        assert!(exporter.shutdown(Duration::from_secs(5)));
+    }
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
+
+#[test]
+fn mutual_tls_exports_and_basic_auth_reach_the_sink() {
+    let (sink, pki) = tls_sink("mtls", true);
+    for (protocol, port) in [
+        (Protocol::HttpProtobuf, sink.http_port),
+        (Protocol::Grpc, sink.grpc_port),
+    ] {
+        let before = sink.requests().len();
+        let r = instrumented();
+        let cfg = config(format!("https://127.0.0.1:{port}"), protocol)
+            .ca_file(&pki.ca)
+            .client_cert_files(&pki.client_cert, &pki.client_key)
+            .basic_auth("collector", "pa55");
+        let exporter = OtlpExporter::start(&r, cfg).unwrap();
+        assert!(
+            exporter.force_flush(Duration::from_secs(10)),
+            "{protocol:?}: {:?}",
+            exporter.stats()
+        );
+        let points: Vec<Value> = sink.requests()[before..].iter().flat_map(flatten).collect();
+        assert_exact(&points, "otlp-test");
+        // "collector:pa55" in base64.
+        assert_eq!(
+            sink.authorizations().last().unwrap().as_deref(),
+            Some("Basic Y29sbGVjdG9yOnBhNTU=")
+        );
+        assert!(exporter.shutdown(Duration::from_secs(5)));
+    }
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
+
+#[test]
+fn a_wrong_ca_or_a_missing_client_certificate_fails_clearly_and_in_time() {
+    let (sink, pki) = tls_sink("wrong", true);
+    let cases = [
+        (
+            Protocol::HttpProtobuf,
+            sink.http_port,
+            Some(&pki.other_ca),
+            false,
+        ),
+        (Protocol::Grpc, sink.grpc_port, Some(&pki.other_ca), false),
+        (Protocol::HttpProtobuf, sink.http_port, Some(&pki.ca), true),
+        (Protocol::Grpc, sink.grpc_port, Some(&pki.ca), true),
+    ];
+    for (protocol, port, ca, client_missing) in cases {
+        let r = Registry::new();
+        r.gauge(&Opts::new("g", "G.")).unwrap().set(1.0);
+        let mut cfg = config(format!("https://127.0.0.1:{port}"), protocol)
+            .timeout(Duration::from_secs(2))
+            .retry(fast_retry(1))
+            .self_metrics(false);
+        if let Some(ca) = ca {
+            cfg = cfg.ca_file(ca);
+        }
+        if !client_missing {
+            cfg = cfg.client_cert_files(&pki.client_cert, &pki.client_key);
+        }
+        let exporter = OtlpExporter::start(&r, cfg).unwrap();
+        let t = Instant::now();
+        assert!(!exporter.force_flush(Duration::from_secs(5)));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        let s = exporter.stats();
+        let err = s.last_error.clone().unwrap_or_default();
+        let case = format!("{protocol:?} client_missing={client_missing}: {s:?}");
+        assert!(s.failed_requests >= 1, "{case}");
+        if client_missing && protocol == Protocol::HttpProtobuf {
+            // The server refuses the handshake and closes while the request is written.
+            // Either way the message says what happened.
+            assert!(
+                err.contains("CertificateRequired") || err.contains("client certificate"),
+                "{case}"
+            );
+        } else if client_missing {
+            assert!(err.starts_with("gRPC "), "{case}");
+        } else if protocol == Protocol::HttpProtobuf {
+            assert!(
+                err.contains("TLS") && err.contains("UnknownIssuer"),
+                "{case}"
+            );
+        } else {
+            assert!(err.contains("gRPC"), "{case}");
+        }
+        eprintln!("{case}");
+        // Nothing can be delivered: shutdown gives up within its timeout.
+        let t = Instant::now();
+        assert!(!exporter.shutdown(Duration::from_secs(1)));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+    assert!(sink.requests().is_empty());
+    let _ = std::fs::remove_dir_all(&pki.dir);
 }

@@ -3,6 +3,7 @@
 //! HTTP client, and a real Prometheus server started on 127.0.0.1 and stopped by PID.
 
 pub mod otlp;
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -230,30 +231,76 @@ fn ready(addr: SocketAddr, timeout: Duration) -> bool {
 pub struct Pushgateway {
     child: Child,
     pub addr: SocketAddr,
+    /// `http://127.0.0.1:<port>`, or `https://…` when started with TLS.
+    pub url: String,
+    /// What reading the gateway back needs (CA, client certificate, basic auth).
+    client: footmetrics::push::ClientOptions,
+    dir: Option<PathBuf>,
 }
 
 impl Pushgateway {
     pub fn start() -> Pushgateway {
+        Self::start_with_web_config(None, footmetrics::push::ClientOptions::default())
+    }
+
+    /// With `--web.config.file` holding `web_config` (TLS, client certificates, basic auth;
+    /// see [`tls::TestPki::web_config`]); `client` is what this helper itself uses to check
+    /// readiness and read samples back. TLS when `web_config` has a `tls_server_config`.
+    pub fn start_with_web_config(
+        web_config: Option<String>,
+        client: footmetrics::push::ClientOptions,
+    ) -> Pushgateway {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new("prometheus-pushgateway")
-            .arg(format!("--web.listen-address={addr}"))
+        let mut cmd = Command::new("prometheus-pushgateway");
+        cmd.arg(format!("--web.listen-address={addr}"))
             .arg("--persistence.file=")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        let mut dir = None;
+        let tls = web_config
+            .as_deref()
+            .is_some_and(|c| c.contains("tls_server_config"));
+        if let Some(config) = &web_config {
+            let d = std::env::temp_dir().join(format!(
+                "footmetrics-pushgateway-{}-{}",
+                std::process::id(),
+                addr.port()
+            ));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("web.yml"), config).unwrap();
+            cmd.arg(format!("--web.config.file={}", d.join("web.yml").display()));
+            dir = Some(d);
+        }
+        let child = cmd
             .spawn()
             .expect("prometheus-pushgateway (Debian package) is required; run `make deps`");
-        let g = Pushgateway { child, addr };
-        assert!(
-            ready(addr, Duration::from_secs(30)),
-            "pushgateway not ready"
-        );
+        let scheme = if tls { "https" } else { "http" };
+        let g = Pushgateway {
+            child,
+            addr,
+            url: format!("{scheme}://127.0.0.1:{}", addr.port()),
+            client,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !g.get("/-/ready").is_ok_and(|r| r.status == 200) {
+            assert!(Instant::now() < deadline, "pushgateway not ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
         g
+    }
+
+    fn get(&self, path: &str) -> Result<footmetrics::push::HttpResponse, String> {
+        footmetrics::push::HttpClient::new(self.client.clone(), Duration::from_secs(5))
+            .and_then(|c| c.exchange(&format!("{}{path}", self.url), "GET", &[], b"", 64 << 20))
+            .map_err(|e| e.to_string())
     }
 
     /// The gateway's own exposition, parsed (what Prometheus would scrape from it).
     pub fn samples(&self) -> Vec<Sample> {
-        let r = http_get(self.addr, "/metrics").expect("pushgateway reachable");
-        parse_samples(&r.text())
+        let r = self.get("/metrics").expect("pushgateway reachable");
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        parse_samples(&String::from_utf8_lossy(&r.body))
     }
 }
 
@@ -261,6 +308,9 @@ impl Drop for Pushgateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
 

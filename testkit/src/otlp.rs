@@ -6,7 +6,12 @@
 //! In-process for Rust tests ([`OtlpSink::start`]); as the `otlp-sink` binary for the
 //! Python, Node and Go tests, which read `GET /received` (JSON) and steer it with
 //! `POST /behaviour?status=503&delay_ms=0&retry_after=1`.
+//!
+//! With [`SinkTls`] ([`OtlpSink::start_tls`], `otlp-sink --tls DIR [--mtls]`) both ports
+//! speak TLS (rustls) with a server certificate from a [`TestPki`], optionally demanding a
+//! client certificate signed by its CA; the control endpoints are then on HTTPS too.
 
+use crate::tls::TestPki;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     metrics_service_server::{MetricsService, MetricsServiceServer},
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -35,6 +40,8 @@ pub struct Behaviour {
 #[derive(Default)]
 struct Inner {
     requests: Vec<ExportMetricsServiceRequest>,
+    /// The `authorization` header (HTTP) or metadata (gRPC) of each accepted request.
+    authorizations: Vec<Option<String>>,
     /// Attempts answered with an error.
     refused: u64,
     behaviour: Behaviour,
@@ -49,7 +56,11 @@ impl Store {
     }
 
     /// Applies the behaviour; `Ok` records the request.
-    async fn handle(&self, req: ExportMetricsServiceRequest) -> Result<(), (u16, Option<u64>)> {
+    async fn handle(
+        &self,
+        req: ExportMetricsServiceRequest,
+        authorization: Option<String>,
+    ) -> Result<(), (u16, Option<u64>)> {
         let b = self.lock().behaviour.clone();
         if !b.delay.is_zero() {
             tokio::time::sleep(b.delay).await;
@@ -60,6 +71,7 @@ impl Store {
             return Err((b.status, b.retry_after));
         }
         inner.requests.push(req);
+        inner.authorizations.push(authorization);
         Ok(())
     }
 }
@@ -72,7 +84,12 @@ impl MetricsService for Grpc {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        match self.0.handle(request.into_inner()).await {
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match self.0.handle(request.into_inner(), authorization).await {
             Ok(()) => Ok(tonic::Response::new(ExportMetricsServiceResponse::default())),
             Err((status, _)) => {
                 let code = match status {
@@ -108,6 +125,7 @@ fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
 
 async fn http_export(
     axum::extract::State(store): axum::extract::State<Store>,
+    headers: http::HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -117,7 +135,11 @@ async fn http_export(
             return (http::StatusCode::BAD_REQUEST, format!("bad protobuf: {e}")).into_response()
         }
     };
-    match store.handle(req).await {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match store.handle(req, authorization).await {
         Ok(()) => (
             [("content-type", "application/x-protobuf")],
             ExportMetricsServiceResponse::default().encode_to_vec(),
@@ -139,13 +161,88 @@ async fn http_export(
     }
 }
 
+/// TLS for the sink's two ports.
+#[derive(Debug, Clone)]
+pub struct SinkTls {
+    pub pki: TestPki,
+    /// Refuse clients without a certificate signed by the PKI's CA.
+    pub require_client_cert: bool,
+}
+
+fn rustls_server_config(tls: &SinkTls) -> Arc<tokio_rustls::rustls::ServerConfig> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&tls.pki.server_cert)
+        .and_then(|i| i.collect())
+        .expect("server certificate");
+    let key = PrivateKeyDer::from_pem_file(&tls.pki.server_key).expect("server key");
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions");
+    let builder = if tls.require_client_cert {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(&tls.pki.ca).expect("CA") {
+            roots.add(c.expect("CA certificate")).expect("CA root");
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .expect("server certificate and key");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// Serves `app` over TLS on `listener` until the task is dropped.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            // A refused handshake (wrong CA on the client, no client certificate) just
+            // closes this connection.
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 impl OtlpSink {
     pub fn start() -> OtlpSink {
         Self::start_on(0, 0)
     }
 
+    /// Both ports over TLS (see [`SinkTls`]).
+    pub fn start_tls(tls: SinkTls) -> OtlpSink {
+        Self::start_with(0, 0, Some(tls))
+    }
+
     /// On given ports (0: any), e.g. to bring a collector "back" where an exporter points.
     pub fn start_on(http_port: u16, grpc_port: u16) -> OtlpSink {
+        Self::start_with(http_port, grpc_port, None)
+    }
+
+    /// On given ports (0: any), with TLS when `tls` is given.
+    pub fn start_with(http_port: u16, grpc_port: u16, tls: Option<SinkTls>) -> OtlpSink {
         let store = Store::default();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (ports_tx, ports_rx) = std::sync::mpsc::channel();
@@ -179,7 +276,9 @@ impl OtlpSink {
                         )
                         .delete(
                             |axum::extract::State(st): axum::extract::State<Store>| async move {
-                                st.lock().requests.clear();
+                                let mut inner = st.lock();
+                                inner.requests.clear();
+                                inner.authorizations.clear();
                                 "cleared"
                             },
                         ),
@@ -205,7 +304,20 @@ impl OtlpSink {
                         }),
                     )
                     .with_state(s.clone());
-                let grpc = tonic::transport::Server::builder()
+                let mut server = tonic::transport::Server::builder();
+                if let Some(t) = &tls {
+                    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+                    let read = |p: &std::path::Path| std::fs::read(p).expect("read PEM");
+                    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
+                        read(&t.pki.server_cert),
+                        read(&t.pki.server_key),
+                    ));
+                    if t.require_client_cert {
+                        config = config.client_ca_root(Certificate::from_pem(read(&t.pki.ca)));
+                    }
+                    server = server.tls_config(config).expect("gRPC TLS");
+                }
+                let grpc = server
                     .add_service(
                         // Collectors compress by default (rotel always does).
                         MetricsServiceServer::new(Grpc(s))
@@ -213,7 +325,13 @@ impl OtlpSink {
                     )
                     .serve_with_incoming(tonic::transport::server::TcpIncoming::from(grpc_l));
                 ports_tx.send(ports).expect("report ports");
-                let http = std::future::IntoFuture::into_future(axum::serve(http_l, app));
+                let http: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+                    match &tls {
+                        None => Box::pin(async move {
+                            let _ = axum::serve(http_l, app).await;
+                        }),
+                        Some(t) => Box::pin(serve_tls(http_l, app, rustls_server_config(t))),
+                    };
                 tokio::select! {
                     _ = http => {}
                     _ = grpc => {}
@@ -238,6 +356,11 @@ impl OtlpSink {
     /// Every request accepted so far.
     pub fn requests(&self) -> Vec<ExportMetricsServiceRequest> {
         self.store.lock().requests.clone()
+    }
+
+    /// The `authorization` header or metadata of each accepted request, in order.
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.store.lock().authorizations.clone()
     }
 
     /// Attempts answered with an error status.
@@ -426,7 +549,12 @@ pub fn flatten(req: &ExportMetricsServiceRequest) -> Vec<Value> {
 fn received_json(store: &Store) -> Value {
     let inner = store.lock();
     let points: Vec<Value> = inner.requests.iter().flat_map(flatten).collect();
-    json!({ "requests": inner.requests.len(), "refused": inner.refused, "points": points })
+    json!({
+        "requests": inner.requests.len(),
+        "refused": inner.refused,
+        "points": points,
+        "authorizations": inner.authorizations,
+    })
 }
 
 /// A real OpenTelemetry collector: `rotel-agent` from the PyPI package `rotel` (installed in

@@ -188,12 +188,18 @@ def write_to_textfile(path: str, registry: CollectorRegistry, escaping: str = "a
 # callable that performs the request, as in prometheus_client.
 
 def default_handler(url: str, method: str, timeout: Optional[float],
-                    headers: Sequence[Sequence[str]], data: bytes) -> Callable[[], None]:
+                    headers: Sequence[Sequence[str]], data: bytes,
+                    cafile: Optional[str] = None, certfile: Optional[str] = None,
+                    keyfile: Optional[str] = None) -> Callable[[], None]:
     """The request made by the core's HTTP client (HTTP or HTTPS). ``headers`` are read when
     the request is made, so a wrapping handler may still add to them; any pairs will do (a
-    ``[name, value]`` list too)."""
+    ``[name, value]`` list too). For ``https://``: the server is verified against the
+    operating system's root certificates, or only against the PEM ``cafile``; ``certfile``
+    and ``keyfile`` (PEM) present a client certificate. A failed handshake raises
+    ``ssl.SSLError``; an error status or an unreachable gateway ``OSError``."""
     def handle() -> None:
-        _core.http_request(url, method, timeout, [(k, v) for k, v in headers], data)
+        _core.http_request(url, method, timeout, [(k, v) for k, v in headers], data,
+                           cafile, certfile, keyfile)
     return handle
 
 
@@ -259,13 +265,29 @@ def tls_auth_handler(url: str, method: str, timeout: Optional[float],
 def basic_auth_handler(url: str, method: str, timeout: Optional[float],
                        headers: Sequence[Sequence[str]], data: bytes,
                        username: Optional[str] = None,
-                       password: Optional[str] = None) -> Callable[[], None]:
+                       password: Optional[str] = None, *,
+                       cafile: Optional[str] = None, certfile: Optional[str] = None,
+                       keyfile: Optional[str] = None) -> Callable[[], None]:
+    """``default_handler`` with HTTP basic authentication (and its TLS options)."""
     def handle() -> None:
         h = list(headers)
         if username is not None and password is not None:
             token = base64.b64encode(f"{username}:{password}".encode()).decode()
             h.append(("Authorization", "Basic " + token))
-        default_handler(url, method, timeout, h, data)()
+        default_handler(url, method, timeout, h, data, cafile, certfile, keyfile)()
+    return handle
+
+
+def bearer_token_handler(url: str, method: str, timeout: Optional[float],
+                         headers: Sequence[Sequence[str]], data: bytes, token: str, *,
+                         cafile: Optional[str] = None, certfile: Optional[str] = None,
+                         keyfile: Optional[str] = None) -> Callable[[], None]:
+    """``default_handler`` sending ``Authorization: Bearer <token>`` (and its TLS options)."""
+    if not isinstance(token, str) or not token:
+        raise ValueError("token must be a non-empty string")
+    def handle() -> None:
+        h = list(headers) + [("Authorization", "Bearer " + token)]
+        default_handler(url, method, timeout, h, data, cafile, certfile, keyfile)()
     return handle
 
 
@@ -295,11 +317,36 @@ def _compress(data: bytes, compression: Optional[str]) -> tuple[bytes, list[tupl
                      "(use None, 'gzip' or 'snappy')")
 
 
+def _with_tls(handler: Callable[..., Callable[[], None]], cafile: Optional[str],
+              certfile: Optional[str], keyfile: Optional[str]) -> Callable[..., Callable[[], None]]:
+    """``handler`` with the TLS keyword arguments of the push functions applied: they are
+    options of the core's client, so only ``default_handler`` takes them this way."""
+    if cafile is None and certfile is None and keyfile is None:
+        return handler
+    for name, value in (("cafile", cafile), ("certfile", certfile), ("keyfile", keyfile)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a path, got {type(value).__name__}")
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("certfile and keyfile go together: give both or neither")
+    if handler is not default_handler:
+        raise ValueError("cafile/certfile/keyfile apply to the default handler; with your own "
+                         "handler pass them to default_handler/basic_auth_handler in it")
+    paths = [None if v is None else os.fspath(v) for v in (cafile, certfile, keyfile)]
+
+    def tls_handler(url: str, method: str, timeout: Optional[float],
+                    headers: Sequence[Sequence[str]], data: bytes) -> Callable[[], None]:
+        return default_handler(url, method, timeout, headers, data, *paths)
+    return tls_handler
+
+
 def _push(method: str, gateway: str, job: str, registry: Optional[CollectorRegistry],
           grouping_key: Optional[dict[str, Any]], timeout: Optional[float],
-          handler: Callable[..., Callable[[], None]], compression: Optional[str] = None) -> None:
+          handler: Callable[..., Callable[[], None]], compression: Optional[str] = None,
+          cafile: Optional[str] = None, certfile: Optional[str] = None,
+          keyfile: Optional[str] = None) -> None:
     # The body is generate_latest's, byte for byte what prometheus_client pushes; DELETE sends
     # none, with the same Content-Type.
+    handler = _with_tls(handler, cafile, certfile, keyfile)
     if method != "DELETE" and registry is None:
         registry = REGISTRY
     url = _core.group_url(gateway, job, grouping_key)
@@ -316,28 +363,39 @@ def push_to_gateway(gateway: str, job: str, registry: CollectorRegistry,
                     grouping_key: Optional[dict[str, Any]] = None,
                     timeout: Optional[float] = 30,
                     handler: Callable[..., Callable[[], None]] = default_handler,
-                    compression: Optional[str] = None) -> None:
+                    compression: Optional[str] = None, *,
+                    cafile: Optional[str] = None, certfile: Optional[str] = None,
+                    keyfile: Optional[str] = None) -> None:
     """Replaces the group's metrics with ``registry``'s (HTTP PUT). ``compression``: None,
-    ``'gzip'``, or ``'snappy'`` (with python-snappy installed)."""
-    _push("PUT", gateway, job, registry, grouping_key, timeout, handler, compression)
+    ``'gzip'``, or ``'snappy'`` (with python-snappy installed). For an ``https://`` gateway,
+    ``cafile`` (PEM) replaces the system's root certificates and ``certfile``/``keyfile``
+    present a client certificate (with the default handler)."""
+    _push("PUT", gateway, job, registry, grouping_key, timeout, handler, compression,
+          cafile, certfile, keyfile)
 
 
 def pushadd_to_gateway(gateway: str, job: str, registry: Optional[CollectorRegistry],
                        grouping_key: Optional[dict[str, Any]] = None,
                        timeout: Optional[float] = 30,
                        handler: Callable[..., Callable[[], None]] = default_handler,
-                       compression: Optional[str] = None) -> None:
+                       compression: Optional[str] = None, *,
+                       cafile: Optional[str] = None, certfile: Optional[str] = None,
+                       keyfile: Optional[str] = None) -> None:
     """Replaces only the pushed families in the group (HTTP POST); ``registry=None`` pushes
-    ``REGISTRY``. ``compression`` as for ``push_to_gateway``."""
-    _push("POST", gateway, job, registry, grouping_key, timeout, handler, compression)
+    ``REGISTRY``. ``compression`` and the TLS files as for ``push_to_gateway``."""
+    _push("POST", gateway, job, registry, grouping_key, timeout, handler, compression,
+          cafile, certfile, keyfile)
 
 
 def delete_from_gateway(gateway: str, job: str,
                         grouping_key: Optional[dict[str, Any]] = None,
                         timeout: Optional[float] = 30,
-                        handler: Callable[..., Callable[[], None]] = default_handler) -> None:
-    """Deletes the group (HTTP DELETE)."""
-    _push("DELETE", gateway, job, None, grouping_key, timeout, handler)
+                        handler: Callable[..., Callable[[], None]] = default_handler, *,
+                        cafile: Optional[str] = None, certfile: Optional[str] = None,
+                        keyfile: Optional[str] = None) -> None:
+    """Deletes the group (HTTP DELETE); the TLS files as for ``push_to_gateway``."""
+    _push("DELETE", gateway, job, None, grouping_key, timeout, handler, None,
+          cafile, certfile, keyfile)
 
 
 def instance_ip_grouping_key() -> dict[str, Any]:
@@ -353,6 +411,7 @@ __all__ = [
     "CONTENT_TYPE_PLAIN_1_0_0",
     "MetricsHandler",
     "basic_auth_handler",
+    "bearer_token_handler",
     "choose_encoder",
     "default_handler",
     "delete_from_gateway",

@@ -10,6 +10,7 @@ down, sending a final snapshot, by an ``atexit`` hook.
 """
 
 import atexit
+import os
 import threading
 from typing import Optional
 
@@ -28,19 +29,33 @@ def start_otlp_exporter(endpoint: str, interval: float = 60.0, *,
                         resource_attributes: Optional[dict[str, str]] = None,
                         headers: Optional[dict[str, str]] = None,
                         timeout: float = 10.0,
-                        max_queue_batches: int = 8) -> OtlpExporter:
+                        max_queue_batches: int = 8,
+                        cafile: Optional[str] = None,
+                        certfile: Optional[str] = None,
+                        keyfile: Optional[str] = None) -> OtlpExporter:
     """Export ``registry`` to ``endpoint`` every ``interval`` seconds, cumulatively.
 
     ``protocol`` is ``"http/protobuf"`` (port 4318, ``/v1/metrics`` is appended) or
     ``"grpc"`` (port 4317). ``service_name`` defaults to ``OTEL_SERVICE_NAME``;
     ``OTEL_RESOURCE_ATTRIBUTES`` is read too. Undeliverable points are counted in
     ``footmetrics_otlp_dropped_points_total{reason}``. Bad arguments raise ``ValueError``.
+
+    An ``https://`` endpoint verifies the collector against the operating system's root
+    certificates, or only against the PEM ``cafile``; ``certfile``/``keyfile`` (PEM) present
+    a client certificate (mutual TLS). ``headers`` carry authentication, e.g.
+    ``{"Authorization": "Bearer …"}``.
     """
     if not isinstance(registry, CollectorRegistry):
         raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
+    for name, value in (("cafile", cafile), ("certfile", certfile), ("keyfile", keyfile)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a path, got {type(value).__name__}")
+    cafile, certfile, keyfile = (None if v is None else os.fspath(v)
+                                 for v in (cafile, certfile, keyfile))
     exporter = _core.start_otlp_exporter(endpoint, float(interval), registry, protocol,
                                          service_name, resource_attributes, headers,
-                                         float(timeout), int(max_queue_batches))
+                                         float(timeout), int(max_queue_batches),
+                                         cafile, certfile, keyfile)
     with _live_lock:
         _live.append(exporter)
     return exporter

@@ -47,7 +47,12 @@ test('push over TLS with a private CA, mutual TLS and basic auth', async () => {
 		assert.equal(s.get(key), 9.5);
 
 		await pg.delete({ jobName: 'tls_job', groupings: { instance: 'x/y' } });
-		s = parseExposition((await gw.get('/metrics')).body).samples;
+		// The gateway answers a DELETE with 202 and applies it asynchronously: poll, bounded.
+		for (let i = 0; i < 50; i++) {
+			s = parseExposition((await gw.get('/metrics')).body).samples;
+			if (!s.has(key)) break;
+			await new Promise((r) => setTimeout(r, 40));
+		}
 		assert.equal(s.has(key), false);
 	} finally {
 		gw.stop();

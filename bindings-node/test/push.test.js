@@ -23,7 +23,12 @@ test('Pushgateway push, pushAdd and delete, read back from the gateway', async (
 		s = parseExposition(await (await fetch(`${gw.url}/metrics`)).text()).samples;
 		assert.equal(s.get(key), 5);
 		await pg.delete({ jobName: 'nightly', groupings: { instance: 'a/b', run: 7 } });
-		s = parseExposition(await (await fetch(`${gw.url}/metrics`)).text()).samples;
+		// The gateway answers a DELETE with 202 and applies it asynchronously: poll, bounded.
+		for (let i = 0; i < 50; i++) {
+			s = parseExposition(await (await fetch(`${gw.url}/metrics`)).text()).samples;
+			if (!s.has(key)) break;
+			await new Promise((r) => setTimeout(r, 40));
+		}
 		assert.equal(s.has(key), false);
 		await assert.rejects(pg.push({}), /Missing jobName parameter/);
 		await assert.rejects(pg.push({ jobName: 'j', groupings: { 'bad-key': 'x' } }), /label name|grouping/i);

@@ -14,7 +14,7 @@ function checkIncrement(value) {
 class CounterChild extends Child {
 	inc(value) {
 		value = value === undefined ? 1 : checkIncrement(value);
-		if (this.g !== this.m._gen) this._refresh();
+		if (this.g !== this.m._ga[this.m._go]) this._refresh();
 		this.a[this.o] += value;
 	}
 }
@@ -30,7 +30,7 @@ class Counter extends Metric {
 
 	_makeChild(base, values) {
 		const [arr, off] = laneCell(base);
-		return new CounterChild(this, arr, off, values);
+		return new CounterChild(this, arr, off, values, base);
 	}
 
 	/** inc(), inc(value), inc(labels), inc(labels, value): as prom-client. */
@@ -38,7 +38,7 @@ class Counter extends Metric {
 		const child = this._target(labels);
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkIncrement(value);
-		if (child.g !== this._gen) child._refresh();
+		if (child.g !== this._ga[this._go]) child._refresh();
 		child.a[child.o] += value;
 	}
 

@@ -16,17 +16,17 @@ function checkDelta(delta) {
 class GaugeChild extends Child {
 	set(value) {
 		if (typeof value !== 'number') throw invalidNumber(value);
-		if (this.g !== this.m._gen) this._refresh();
+		if (this.g !== this.m._ga[this.m._go]) this._refresh();
 		this.a[this.o] = value;
 	}
 	inc(value) {
 		value = value === undefined ? 1 : checkDelta(value);
-		if (this.g !== this.m._gen) this._refresh();
+		if (this.g !== this.m._ga[this.m._go]) this._refresh();
 		this.a[this.o] += value;
 	}
 	dec(value) {
 		value = value === undefined ? 1 : checkDelta(value);
-		if (this.g !== this.m._gen) this._refresh();
+		if (this.g !== this.m._ga[this.m._go]) this._refresh();
 		this.a[this.o] -= value;
 	}
 	setToCurrentTime() {
@@ -52,14 +52,14 @@ class Gauge extends Metric {
 
 	_makeChild(base, values) {
 		const [arr, off] = sharedCell(base);
-		return new GaugeChild(this, arr, off, values);
+		return new GaugeChild(this, arr, off, values, base);
 	}
 
 	set(labels, value) {
 		if (!isObject(labels)) value = labels;
 		if (typeof value !== 'number') throw invalidNumber(value);
 		const child = this._target(labels);
-		if (child.g !== this._gen) child._refresh();
+		if (child.g !== this._ga[this._go]) child._refresh();
 		child.a[child.o] = value;
 	}
 
@@ -67,7 +67,7 @@ class Gauge extends Metric {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
 		const child = this._target(labels);
-		if (child.g !== this._gen) child._refresh();
+		if (child.g !== this._ga[this._go]) child._refresh();
 		child.a[child.o] += value;
 	}
 
@@ -75,7 +75,7 @@ class Gauge extends Metric {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
 		const child = this._target(labels);
-		if (child.g !== this._gen) child._refresh();
+		if (child.g !== this._ga[this._go]) child._refresh();
 		child.a[child.o] -= value;
 	}
 

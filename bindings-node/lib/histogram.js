@@ -14,7 +14,7 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 class HistogramChild extends ObservingChild {
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
-		if (this.g !== this.m._gen) this._refresh();
+		if (this.g !== this.m._ga[this.m._go]) this._refresh();
 		const bounds = this.m.upperBounds;
 		const n = bounds.length;
 		let i = 0;
@@ -44,7 +44,7 @@ class Histogram extends ObservingMetric {
 
 	_makeChild(base, values) {
 		const [arr, off] = laneCell(base);
-		return new HistogramChild(this, arr, off, values);
+		return new HistogramChild(this, arr, off, values, base);
 	}
 
 	/** observe(value) or observe(labels, value). */

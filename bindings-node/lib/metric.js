@@ -6,9 +6,12 @@
 
 const { performance } = require('perf_hooks');
 const Registry = require('./registry');
-const { native } = require('./native');
+const { native, laneCell, sharedCell } = require('./native');
 const { activeSpanLabels } = require('./tracing');
 const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
+
+/** The label value of every label of a family's overflow series (as in the core). */
+const OVERFLOW = '__overflow__';
 
 /** A label value as prom-client keys it: `${value}`; a missing label is the empty value. */
 function labelText(v) {
@@ -39,6 +42,10 @@ class Metric {
 		if (this.collect && typeof this.collect !== 'function') {
 			throw new Error('Optional "collect" parameter must be a function');
 		}
+		const limit = this.cardinalityLimit;
+		if (limit !== undefined && !(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
+			throw new TypeError('cardinalityLimit must be a positive integer or Infinity');
+		}
 		this.labelNames = [...this.labelNames];
 	}
 
@@ -56,11 +63,18 @@ class Metric {
 			help: this.help,
 			labelNames: this.labelNames,
 			global: this.registers.some(r => r._id === 0),
+			cardinalityLimit: this.cardinalityLimit,
 			...extra,
 		});
+		// The family's generation cell, shared by every thread: Rust bumps it on every removal
+		// before the removed series' cells can be reused. See `_resolve` and `Child`.
+		[this._ga, this._go] = sharedCell(native.familyGenerationCell(this._fid));
 		this._tree = new Map();
-		this._gen = 0;
 		this._nLabels = this.labelNames.length;
+		this._overflowValues = this.labelNames.map(() => OVERFLOW);
+		// The overflow series' first cell: fixed for the family's life (it is never freed).
+		this._overflowBase = native.familyOverflowCell(this._fid);
+		this._overflowChild = undefined;
 		for (const register of this.registers) register.registerMetric(this);
 	}
 
@@ -86,13 +100,28 @@ class Metric {
 	 * Validates, asks Rust for the series, and caches the child. A `hidden` series (prom-client's
 	 * `labels()`) is not exported until its first write: the child starts stale (generation -1),
 	 * so that write re-resolves it, which shows it.
+	 *
+	 * The generation is read *before* the call that returns the series' first cell: a removal
+	 * after that call then always shows as a changed generation at the child's next write, so
+	 * the child never writes cells Rust has freed and may have given to another series (the
+	 * invariant in core/src/cells.rs). A label set past the family's cardinality limit gets
+	 * the overflow series, which is not cached under its own values (the tree stays bounded).
 	 */
 	_resolve(labels, hidden = false) {
 		validateLabel(this.labelNames, labels);
 		const values = this.labelNames.map(n => labelText(labels[n]));
+		const g = this._ga[this._go];
 		const base = (hidden ? native.resolveSeriesHidden : native.resolveSeries)(this._fid, values);
+		if (this._nLabels > 0 && base === this._overflowBase && !values.every(v => v === OVERFLOW)) {
+			let child = this._overflowChild;
+			if (child === undefined || child.g !== this._ga[this._go]) {
+				child = this._overflowChild = this._makeChild(base, this._overflowValues);
+				child.g = hidden ? -1 : g;
+			}
+			return child;
+		}
 		const child = this._makeChild(base, values);
-		if (hidden) child.g = -1;
+		child.g = hidden ? -1 : g;
 		let node = this._tree;
 		for (let i = 0; i < values.length - 1; i++) {
 			let next = node.get(values[i]);
@@ -167,14 +196,28 @@ class Metric {
 	}
 
 	/**
-	 * Forgets cached children after remove/reset (Rust zeroed and hid those series). Held
-	 * children see the generation change and re-show their series on their next write, as
-	 * prom-client's `labels()` objects re-create theirs.
+	 * Forgets cached children after remove/reset (Rust freed those series). Held children see
+	 * the generation change and re-create their series on their next write, as prom-client's
+	 * `labels()` objects re-create theirs.
 	 */
 	_forget() {
 		this._tree = new Map();
 		this._unlabelled = undefined;
-		this._gen++;
+		this._overflowChild = undefined;
+	}
+
+	/** Points a child at the cells of `base` (its series was re-resolved). */
+	_rebind(child, base) {
+		const [arr, off] = this.type === 'gauge' ? sharedCell(base) : laneCell(base);
+		child.a = arr;
+		child.o = off;
+		child.b = base;
+	}
+
+	/** `{ live, overflowed, limit }`: live label sets, label sets folded into the overflow series. */
+	_cardinality() {
+		const [live, overflowed, limit] = native.familyStats(this._fid);
+		return { live, overflowed, limit };
 	}
 
 	_values(labels) {
@@ -217,21 +260,27 @@ class ObservingMetric extends Metric {
 }
 
 /**
- * A resolved series: `a[o]` is its first cell in this thread's typed array. `g` is the
- * metric's generation when resolved; a stale child re-shows its series before writing.
+ * A resolved series: `a[o]` is its first cell (index `b`) in this thread's typed array. `g` is
+ * the family's generation read before the series was resolved; every write first compares it
+ * with the generation cell (`m._ga[m._go]`) and, if a removal happened since, re-resolves the
+ * series (new cells) instead of writing the old ones, which may belong to another series by
+ * then. Nothing between that check and the write calls into Rust.
  */
 class Child {
-	constructor(metric, arr, off, values) {
+	constructor(metric, arr, off, values, base) {
 		this.m = metric;
 		this.a = arr;
 		this.o = off;
-		this.g = metric._gen;
+		this.g = -1;
 		this.v = values;
+		this.b = base;
 	}
 
 	_refresh() {
-		native.resolveSeries(this.m._fid, this.v);
-		this.g = this.m._gen;
+		const m = this.m;
+		const g = m._ga[m._go];
+		m._rebind(this, native.resolveSeries(m._fid, this.v));
+		this.g = g;
 	}
 
 	/** Attaches the active OpenTelemetry span to the bucket of `v` (histograms). */
@@ -254,4 +303,4 @@ class ObservingChild extends Child {
 	}
 }
 
-module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText };
+module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText, OVERFLOW };

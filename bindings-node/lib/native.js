@@ -32,4 +32,10 @@ function sharedCell(base) {
 	return [arr, base - p * PAGE];
 }
 
+// Cells of removed series are reused only once every thread that writes cells has told Rust it
+// holds no index it would write without checking first (core/src/cells.rs, quarantine). Calls
+// that resolve or remove series do so; this timer does it for a thread that has gone quiet.
+// A timer callback never runs between a generation check and its write.
+setInterval(() => native.cellsCaughtUp(), 1000).unref();
+
 module.exports = { native, laneCell, sharedCell };

@@ -11,13 +11,9 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * series' quantile window in Rust (one N-API call: still far cheaper than a t-digest push).
  */
 class SummaryChild extends ObservingChild {
-	constructor(metric, arr, off, values, base) {
-		super(metric, arr, off, values);
-		this.b = base;
-	}
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
-		if (this.g !== this.m._gen) this._refresh();
+		if (this.g !== this.m._ga[this.m._go]) this._refresh();
 		this.a[this.o] += 1;
 		this.a[this.o + 1] += value;
 		native.observeQuantiles(this.m._fid, this.b, value);

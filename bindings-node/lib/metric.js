@@ -6,9 +6,12 @@
 
 const { performance } = require('perf_hooks');
 const Registry = require('./registry');
-const { native, laneCell, sharedCell } = require('./native');
+const { native, sharedCell, lanePage, sharedPage, lanePages, sharedPages, PAGE_SHIFT } = require('./native');
 const { activeSpanLabels } = require('./tracing');
 const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
+
+/** A cell index's offset in its page. */
+const PAGE_MASK = (1 << PAGE_SHIFT) - 1;
 
 /** The label value of every label of a family's overflow series (as in the core). */
 const OVERFLOW = '__overflow__';
@@ -67,18 +70,42 @@ class Metric {
 			...extra,
 		});
 		// The family's generation cell, shared by every thread: Rust bumps it on every removal
-		// before the removed series' cells can be reused. See `_resolve` and `Child`.
+		// before the removed series' cells can be reused (core/src/cells.rs, quarantine).
 		[this._ga, this._go] = sharedCell(native.familyGenerationCell(this._fid));
-		this._tree = new Map();
+		const shared = kind === 'gauge';
+		this._pages = shared ? sharedPages : lanePages;
+		this._fetchPage = shared ? sharedPage : lanePage;
 		this._nLabels = this.labelNames.length;
-		this._overflowValues = this.labelNames.map(() => OVERFLOW);
 		// The overflow series' first cell: fixed for the family's life (it is never freed).
 		this._overflowBase = native.familyOverflowCell(this._fid);
-		this._overflowChild = undefined;
+		this._tg = this._ga[this._go];
+		this._tree = new Map();
+		this._ub = -1;
 		for (const register of this.registers) register.registerMetric(this);
 	}
 
-	/** The child for a labels object, or undefined for a miss (see `_resolve`). */
+	/** The typed array (this thread's page) holding cell `base`; the cell is `base & PAGE_MASK`. */
+	_arr(base) {
+		return this._pages[base >>> PAGE_SHIFT] || this._fetchPage(base >>> PAGE_SHIFT);
+	}
+
+	/**
+	 * Drops every cached cell index if a series of this family was removed since they were
+	 * resolved, in any thread. Invariant (with core/src/cells.rs): `_tg` is read before any index
+	 * in `_tree`/`_ub` was resolved, and every write compares it with the generation cell first,
+	 * with no call into Rust between that check and the write; so no write reaches cells Rust has
+	 * freed and may have given to another series.
+	 */
+	_fresh() {
+		const g = this._ga[this._go];
+		if (g !== this._tg) {
+			this._tree = new Map();
+			this._ub = -1;
+			this._tg = g;
+		}
+	}
+
+	/** The cached cell index for a labels object, or undefined for a miss (see `_resolve`). */
 	_lookup(labels) {
 		const names = this.labelNames;
 		const n = this._nLabels;
@@ -97,61 +124,49 @@ class Metric {
 	}
 
 	/**
-	 * Validates, asks Rust for the series, and caches the child. A `hidden` series (prom-client's
-	 * `labels()`) is not exported until its first write: the child starts stale (generation -1),
-	 * so that write re-resolves it, which shows it.
-	 *
-	 * The generation is read *before* the call that returns the series' first cell: a removal
-	 * after that call then always shows as a changed generation at the child's next write, so
-	 * the child never writes cells Rust has freed and may have given to another series (the
-	 * invariant in core/src/cells.rs). A label set past the family's cardinality limit gets
-	 * the overflow series, which is not cached under its own values (the tree stays bounded).
+	 * Validates, asks Rust for the series' first cell, and caches it (a tree of Maps, one level
+	 * per label, leaves are cell indices: a live series costs one Map entry here). Callers have
+	 * called `_fresh()` first. A `hidden` series (prom-client's `labels()`) is not exported until
+	 * its first write and is not cached, so that write resolves it again, which shows it. A label
+	 * set past the family's cardinality limit gets the overflow series, not cached under its own
+	 * values either (the tree stays bounded by the limit).
 	 */
 	_resolve(labels, hidden = false) {
 		validateLabel(this.labelNames, labels);
-		const values = this.labelNames.map(n => labelText(labels[n]));
-		const g = this._ga[this._go];
+		const values = this._values(labels);
 		const base = (hidden ? native.resolveSeriesHidden : native.resolveSeries)(this._fid, values);
-		if (this._nLabels > 0 && base === this._overflowBase && !values.every(v => v === OVERFLOW)) {
-			let child = this._overflowChild;
-			if (child === undefined || child.g !== this._ga[this._go]) {
-				child = this._overflowChild = this._makeChild(base, this._overflowValues);
-				child.g = hidden ? -1 : g;
-			}
-			return child;
+		if (hidden || (base === this._overflowBase && this._nLabels > 0 && !values.every(v => v === OVERFLOW))) {
+			return base;
 		}
-		const child = this._makeChild(base, values);
-		child.g = hidden ? -1 : g;
+		if (values.length === 0) return (this._ub = base);
 		let node = this._tree;
 		for (let i = 0; i < values.length - 1; i++) {
 			let next = node.get(values[i]);
 			if (next === undefined) node.set(values[i], (next = new Map()));
 			node = next;
 		}
-		if (values.length > 0) node.set(values[values.length - 1], child);
-		return child;
-	}
-
-	/** The child for `labels` (an object, or undefined for none). */
-	_child(labels) {
-		if (labels === undefined) {
-			return this._unlabelled || (this._unlabelled = this._resolve({}));
-		}
-		if (this._nLabels === 0) {
-			validateLabel(this.labelNames, labels);
-			return this._unlabelled || (this._unlabelled = this._resolve({}));
-		}
-		return this._lookup(labels) || this._resolve(labels);
+		node.set(values[values.length - 1], base);
+		return base;
 	}
 
 	/**
-	 * The child a write goes to: `labelsOrValue` is a labels object, or (prom-client's
-	 * `inc(value)`, `observe(value)`) not one, which means the series without labels.
+	 * The first cell a write goes to, checked fresh: `labelsOrValue` is a labels object, or
+	 * (prom-client's `inc(value)`, `observe(value)`) not one, which means the series without
+	 * labels. Nothing may call into Rust between this and the write but a page fetch.
 	 */
-	_target(labelsOrValue) {
-		if (!isObject(labelsOrValue)) return this._unlabelled || this._child(undefined);
-		if (this._nLabels === 0) return this._child(labelsOrValue);
-		return this._lookup(labelsOrValue) || this._resolve(labelsOrValue);
+	_base(labelsOrValue) {
+		this._fresh();
+		if (!isObject(labelsOrValue)) {
+			if (this._nLabels === 0) return this._ub >= 0 ? this._ub : this._resolve({});
+			const b = this._lookup({});
+			return b !== undefined ? b : this._resolve({});
+		}
+		if (this._nLabels === 0) {
+			validateLabel(this.labelNames, labelsOrValue);
+			return this._ub >= 0 ? this._ub : this._resolve({});
+		}
+		const b = this._lookup(labelsOrValue);
+		return b !== undefined ? b : this._resolve(labelsOrValue);
 	}
 
 	/** Label values given as arguments or as one object (prom-client's `labels`/`remove`). */
@@ -161,11 +176,20 @@ class Metric {
 		return labels;
 	}
 
-	/** As prom-client: the series is exported from its first update, not from `labels()`. */
+	/**
+	 * As prom-client: the series is exported from its first update, not from `labels()`. The
+	 * child holds the label values and a cell index checked against the generation (see `Child`).
+	 */
 	labels(...args) {
 		const labels = this._labelArgs(args);
-		if (this._nLabels === 0) return this._child(undefined);
-		return this._lookup(labels) || this._resolve(labels, true);
+		this._fresh();
+		const values = this._values(labels);
+		const cached = this._nLabels === 0 ? (this._ub >= 0 ? this._ub : undefined) : this._lookup(labels);
+		if (cached !== undefined) return this._makeChild(values, cached, this._tg);
+		const base = this._resolve(labels, true);
+		// Past the cardinality limit: the child is the overflow series' (counted once, here).
+		const own = base !== this._overflowBase || this._nLabels === 0;
+		return this._makeChild(own ? values : this.labelNames.map(() => OVERFLOW), base, -1);
 	}
 
 	remove(...args) {
@@ -177,7 +201,7 @@ class Metric {
 	reset() {
 		native.resetFamily(this._fid);
 		this._forget();
-		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.labelNames.length === 0) this._base(undefined);
 	}
 
 	/** `get()` for one-cell metrics (counters, gauges). */
@@ -196,22 +220,14 @@ class Metric {
 	}
 
 	/**
-	 * Forgets cached children after remove/reset (Rust freed those series). Held children see
-	 * the generation change and re-create their series on their next write, as prom-client's
-	 * `labels()` objects re-create theirs.
+	 * Forgets cached cell indices after remove/reset (Rust freed those series). Held children
+	 * see the generation change and re-create their series on their next write, as
+	 * prom-client's `labels()` objects re-create theirs.
 	 */
 	_forget() {
 		this._tree = new Map();
-		this._unlabelled = undefined;
-		this._overflowChild = undefined;
-	}
-
-	/** Points a child at the cells of `base` (its series was re-resolved). */
-	_rebind(child, base) {
-		const [arr, off] = this.type === 'gauge' ? sharedCell(base) : laneCell(base);
-		child.a = arr;
-		child.o = off;
-		child.b = base;
+		this._ub = -1;
+		this._tg = this._ga[this._go];
 	}
 
 	/** `{ live, overflowed, limit }`: live label sets, label sets folded into the overflow series. */
@@ -251,42 +267,44 @@ class ObservingMetric extends Metric {
 		return endLabels => {
 			const v = (performance.now() - start) / 1000;
 			const all = endLabels === undefined ? labels : Object.assign({}, labels, endLabels);
-			const child = this._target(all);
-			child.observe(v);
-			if (this.type === 'histogram') child._traced(v);
+			if (all === undefined) this.observe(v);
+			else this.observe(all, v);
+			if (this.type === 'histogram') this._traced(this._values(isObject(all) ? all : {}), v);
 			return v;
 		};
+	}
+
+	/** Attaches the active OpenTelemetry span to the bucket of `v` in series `values` (histograms). */
+	_traced(values, v) {
+		const labels = activeSpanLabels();
+		if (labels !== null) native.cellExemplar(this._fid, values, v, labels);
 	}
 }
 
 /**
- * A resolved series: `a[o]` is its first cell (index `b`) in this thread's typed array. `g` is
- * the family's generation read before the series was resolved; every write first compares it
- * with the generation cell (`m._ga[m._go]`) and, if a removal happened since, re-resolves the
- * series (new cells) instead of writing the old ones, which may belong to another series by
- * then. Nothing between that check and the write calls into Rust.
+ * A series a caller holds (prom-client's `labels()` result): its label values `v`, its first
+ * cell `b`, and `g`, the family's generation read before `b` was resolved (-1: resolve at the
+ * first write, which also shows a series `labels()` created hidden). Every write takes its
+ * cell from `_cell()`, which re-resolves when a removal happened since (in any thread), so a
+ * held child never writes cells Rust has freed and may have given to another series.
  */
 class Child {
-	constructor(metric, arr, off, values, base) {
+	constructor(metric, values, base, gen) {
 		this.m = metric;
-		this.a = arr;
-		this.o = off;
-		this.g = -1;
 		this.v = values;
 		this.b = base;
+		this.g = gen;
 	}
 
-	_refresh() {
+	/** The first cell, checked fresh; nothing may call into Rust between this and the write. */
+	_cell() {
 		const m = this.m;
 		const g = m._ga[m._go];
-		m._rebind(this, native.resolveSeries(m._fid, this.v));
-		this.g = g;
-	}
-
-	/** Attaches the active OpenTelemetry span to the bucket of `v` (histograms). */
-	_traced(v) {
-		const labels = activeSpanLabels();
-		if (labels !== null) native.cellExemplar(this.m._fid, this.v, v, labels);
+		if (this.g !== g) {
+			this.b = native.resolveSeries(m._fid, this.v);
+			this.g = g;
+		}
+		return this.b;
 	}
 }
 
@@ -297,10 +315,10 @@ class ObservingChild extends Child {
 		return () => {
 			const v = (performance.now() - start) / 1000;
 			this.observe(v);
-			if (this.m.type === 'histogram') this._traced(v);
+			if (this.m.type === 'histogram') this.m._traced(this.v, v);
 			return v;
 		};
 	}
 }
 
-module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText, OVERFLOW };
+module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText, OVERFLOW, PAGE_MASK };

@@ -15,21 +15,29 @@ try {
 }
 
 const PAGE = native.pageCells();
+const PAGE_SHIFT = Math.log2(PAGE);
+if (!Number.isInteger(PAGE_SHIFT)) throw new Error(`footmetrics: page size ${PAGE} is not a power of two`);
 const lanePages = [];
 const sharedPages = [];
 
-/** The typed array holding cell `base` of this thread's lane, and the offset in it. */
-function laneCell(base) {
-	const p = Math.floor(base / PAGE);
-	const arr = lanePages[p] || (lanePages[p] = native.lanePage(p));
-	return [arr, base - p * PAGE];
+/** This thread's page `p` of its lane (counters, histograms, summaries), cached. */
+function lanePage(p) {
+	return lanePages[p] || (lanePages[p] = native.lanePage(p));
 }
 
-/** The same for the shared lane (gauges). */
+/** Page `p` of the shared lane (gauges, family generations), cached. */
+function sharedPage(p) {
+	return sharedPages[p] || (sharedPages[p] = native.sharedPage(p));
+}
+
+/** The typed array holding cell `base` of this thread's lane, and the offset in it. */
+function laneCell(base) {
+	return [lanePage(base >>> PAGE_SHIFT), base & (PAGE - 1)];
+}
+
+/** The same for the shared lane. */
 function sharedCell(base) {
-	const p = Math.floor(base / PAGE);
-	const arr = sharedPages[p] || (sharedPages[p] = native.sharedPage(p));
-	return [arr, base - p * PAGE];
+	return [sharedPage(base >>> PAGE_SHIFT), base & (PAGE - 1)];
 }
 
 // Cells of removed series are reused only once every thread that writes cells has told Rust it
@@ -38,4 +46,4 @@ function sharedCell(base) {
 // A timer callback never runs between a generation check and its write.
 setInterval(() => native.cellsCaughtUp(), 1000).unref();
 
-module.exports = { native, laneCell, sharedCell };
+module.exports = { native, laneCell, sharedCell, lanePage, sharedPage, lanePages, sharedPages, PAGE_SHIFT };

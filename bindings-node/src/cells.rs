@@ -218,8 +218,7 @@ pub fn observe_quantiles(family_id: u32, base: f64, value: f64) -> Result<()> {
     let f = family(family_id)?;
     // A series another thread removed since this one checked its generation is no longer
     // found: the observation goes with it, as its count and sum cells do.
-    if !f.observe_quantiles(base as usize, value) && !matches!(f.kind(), CellKind::Summary { .. })
-    {
+    if !f.observe_quantiles(base as usize, value) && !matches!(f.kind(), CellKind::Summary { .. }) {
         return Err(Error::new(Status::InvalidArg, "not a summary series"));
     }
     Ok(())

@@ -62,7 +62,7 @@ use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWri
 use crate::quantile::QuantileWindow;
 use crate::registry::Collector;
 use arc_swap::ArcSwapOption;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
@@ -463,37 +463,136 @@ impl CellKind {
     }
 }
 
-/// One label set of a [`CellFamily`].
+/// One label set of a [`CellFamily`]. Kept small: there is one per live label set.
 pub struct Series {
-    /// Shared with the family's map key.
-    labels: Arc<[String]>,
+    /// The label values, encoded by [`encode_key`]; the family's map is keyed by them.
+    labels: Box<[u8]>,
     /// Creation number: series render in creation order (the anchor of a labelled family,
     /// its overflow series, last).
     seq: u64,
-    base: usize,
+    /// First cell (an index space holds fewer than 2^32 cells).
+    base: u32,
     visible: AtomicBool,
-    /// Boxed: most series are not summaries, and a series' size is per live label set.
-    window: Option<Box<Mutex<QuantileWindow>>>,
-    /// Histograms: the last exemplar of each bucket (`+Inf` last), once there is one.
-    exemplars: OnceLock<Box<[ArcSwapOption<Exemplar>]>>,
+    /// A summary's quantile window (set at creation), or a histogram's exemplars (set at the
+    /// first exemplar), as a `Box<Extra>`; null while there is neither, as for most series.
+    /// Set at most once (compare-exchange from null) and freed only when the series drops, so a
+    /// non-null pointer read with `Acquire` is valid for as long as the series is borrowed.
+    extra: AtomicPtr<Extra>,
 }
 
-impl Series {
-    fn exemplar(&self, bucket: usize) -> Option<Arc<Exemplar>> {
-        self.exemplars
-            .get()
-            .and_then(|e| e.get(bucket)?.load_full())
+impl Drop for Series {
+    fn drop(&mut self) {
+        let p = *self.extra.get_mut();
+        if !p.is_null() {
+            // SAFETY: set once from `Box::into_raw` and never freed elsewhere.
+            drop(unsafe { Box::from_raw(p) });
+        }
     }
 }
 
+enum Extra {
+    Window(Mutex<QuantileWindow>),
+    /// The last exemplar of each bucket (`+Inf` last).
+    Exemplars(Box<[ArcSwapOption<Exemplar>]>),
+}
+
 impl Series {
+    fn extra(&self) -> Option<&Extra> {
+        let p = self.extra.load(Ordering::Acquire);
+        // SAFETY: see the field: never replaced once set, freed only on drop.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// The extra data, set to `make()` if there is none yet.
+    fn extra_or(&self, make: impl FnOnce() -> Extra) -> &Extra {
+        if let Some(e) = self.extra() {
+            return e;
+        }
+        let fresh = Box::into_raw(Box::new(make()));
+        match self.extra.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: just published; lives until the series drops.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // SAFETY: `fresh` was never shared; `winner` is set for good.
+                drop(unsafe { Box::from_raw(fresh) });
+                unsafe { &*winner }
+            }
+        }
+    }
+
+    fn window(&self) -> Option<&Mutex<QuantileWindow>> {
+        match self.extra() {
+            Some(Extra::Window(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn exemplars(&self) -> Option<&[ArcSwapOption<Exemplar>]> {
+        match self.extra() {
+            Some(Extra::Exemplars(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn exemplar(&self, bucket: usize) -> Option<Arc<Exemplar>> {
+        self.exemplars().and_then(|e| e.get(bucket)?.load_full())
+    }
+
     /// First cell index (in the lane space, or the shared lane for gauges).
     pub fn base(&self) -> usize {
-        self.base
+        self.base as usize
     }
-    pub fn label_values(&self) -> &[String] {
-        &self.labels
+
+    pub fn label_values(&self) -> Vec<String> {
+        key_values(&self.labels).map(str::to_owned).collect()
     }
+}
+
+/// Label values as one byte string: each value's length (LEB128), then its bytes.
+fn encode_key<S: AsRef<str>>(values: &[S]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.iter().map(|v| v.as_ref().len() + 1).sum());
+    for v in values {
+        let v = v.as_ref().as_bytes();
+        let mut n = v.len();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        out.extend_from_slice(v);
+    }
+    out
+}
+
+/// The values [`encode_key`] encoded.
+fn key_values(mut key: &[u8]) -> impl Iterator<Item = &str> {
+    std::iter::from_fn(move || {
+        if key.is_empty() {
+            return None;
+        }
+        let (mut n, mut shift, mut i) = (0usize, 0, 0);
+        while let Some(&b) = key.get(i) {
+            n |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = (i + n).min(key.len());
+        let v = std::str::from_utf8(&key[i..end]).unwrap_or_default();
+        key = &key[end..];
+        Some(v)
+    })
 }
 
 /// A series' value, summed over lanes.
@@ -514,37 +613,59 @@ pub enum CellValue {
 }
 
 /// Series by label values. A lock rather than a lock-free map: JavaScript caches resolved
-/// series, so this is read on misses and scrapes only, and a plain table costs a third of the
-/// memory per live series.
+/// series, so this is read on misses and scrapes only; and a set of pointers keyed through
+/// the series' own label bytes costs 8 bytes a slot, a third of a map's, per live series.
 #[derive(Default)]
-struct SeriesMap(RwLock<HashMap<Arc<[String]>, Arc<Series>, foldhash::fast::RandomState>>);
+struct SeriesMap(RwLock<HashSet<BySeriesLabels, foldhash::fast::RandomState>>);
+
+/// A series, hashed and compared by its label bytes (as `[u8]` hashes them, so a set of these
+/// is looked up by `&[u8]`).
+struct BySeriesLabels(Arc<Series>);
+
+impl std::hash::Hash for BySeriesLabels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.labels[..].hash(state)
+    }
+}
+impl PartialEq for BySeriesLabels {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.labels == other.0.labels
+    }
+}
+impl Eq for BySeriesLabels {}
+impl std::borrow::Borrow<[u8]> for BySeriesLabels {
+    fn borrow(&self) -> &[u8] {
+        &self.0.labels
+    }
+}
 
 impl SeriesMap {
     fn get(&self, values: &[String]) -> Option<Arc<Series>> {
+        let key = encode_key(values);
         self.0
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(values)
-            .cloned()
+            .get(&key[..])
+            .map(|s| s.0.clone())
     }
     fn insert(&self, s: Arc<Series>) {
         self.0
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(s.labels.clone(), s);
+            .insert(BySeriesLabels(s));
     }
-    fn remove(&self, values: &[String]) {
+    fn remove(&self, key: &[u8]) {
         self.0
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(values);
+            .remove(key);
     }
     fn values(&self) -> Vec<Arc<Series>> {
         self.0
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
+            .iter()
+            .map(|s| s.0.clone())
             .collect()
     }
 }
@@ -583,10 +704,10 @@ impl Drop for CellFamily {
         let width = self.kind.width();
         for s in self.by_labels.values() {
             if !Arc::ptr_eq(&s, &self.anchor) {
-                space.release(s.base, width);
+                space.release(s.base(), width);
             }
         }
-        space.release(self.anchor.base, width);
+        space.release(self.anchor.base(), width);
         shared_space().release(self.gen_cell, 1);
     }
 }
@@ -636,14 +757,10 @@ impl CellFamily {
             laned()
         };
         let gen_cell = shared_space().alloc(1)?;
-        let anchor_values: Arc<[String]> = if label_names.is_empty() {
-            Arc::from(Vec::new())
-        } else {
-            label_names
-                .iter()
-                .map(|_| OVERFLOW_LABEL_VALUE.to_owned())
-                .collect()
-        };
+        let anchor_values: Vec<String> = label_names
+            .iter()
+            .map(|_| OVERFLOW_LABEL_VALUE.to_owned())
+            .collect();
         let anchor_base = match space.alloc(kind.width()) {
             Ok(b) => b,
             Err(e) => {
@@ -652,7 +769,7 @@ impl CellFamily {
             }
         };
         let anchor_seq = if label_names.is_empty() { 0 } else { u64::MAX };
-        let anchor = Self::make_series(&kind, anchor_values, anchor_base, anchor_seq, false);
+        let anchor = Self::make_series(&kind, &anchor_values, anchor_base, anchor_seq, false);
         let f = CellFamily {
             name: name.to_owned(),
             help: help.to_owned(),
@@ -696,7 +813,7 @@ impl CellFamily {
     /// The first cell of the anchor series: the overflow series of a labelled family, the only
     /// series of one without labels. Fixed for the family's life.
     pub fn overflow_base(&self) -> usize {
-        self.anchor.base
+        self.anchor.base()
     }
 
     /// Live label sets, the overflow series excluded.
@@ -720,35 +837,35 @@ impl CellFamily {
 
     fn make_series(
         kind: &CellKind,
-        values: Arc<[String]>,
+        values: &[String],
         base: usize,
         seq: u64,
         show: bool,
     ) -> Arc<Series> {
-        let window = match kind {
+        let extra = match kind {
             CellKind::Summary {
                 max_age,
                 age_buckets,
                 ..
-            } => Some(Box::new(Mutex::new(QuantileWindow::new(
-                *max_age,
-                *age_buckets,
-            )))),
-            _ => None,
+            } => {
+                let window = Mutex::new(QuantileWindow::new(*max_age, *age_buckets));
+                Box::into_raw(Box::new(Extra::Window(window)))
+            }
+            _ => std::ptr::null_mut(),
         };
         Arc::new(Series {
-            labels: values,
+            labels: encode_key(values).into(),
             seq,
-            base,
+            // `Space::alloc` keeps every index below MAX_PAGES * PAGE_CELLS = 2^26.
+            base: base as u32,
             visible: AtomicBool::new(show),
-            window,
-            exemplars: OnceLock::new(),
+            extra: AtomicPtr::new(extra),
         })
     }
 
     fn insert(&self, s: Arc<Series>) {
         if self.kind.has_window() {
-            self.by_base.pin().insert(s.base, s.clone());
+            self.by_base.pin().insert(s.base(), s.clone());
         }
         self.by_labels.insert(s);
     }
@@ -843,7 +960,7 @@ impl CellFamily {
             return Ok(self.overflow(show));
         };
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let s = Self::make_series(&self.kind, values.into(), base, seq, show);
+        let s = Self::make_series(&self.kind, values, base, seq, show);
         self.insert(s.clone());
         self.admitted.fetch_add(1, Ordering::Relaxed);
         Ok(s)
@@ -869,14 +986,14 @@ impl CellFamily {
     fn clear(&self, s: &Series, lanes: &[Arc<Lane>]) {
         s.visible.store(false, Ordering::Relaxed);
         for l in lanes {
-            for i in s.base..s.base + self.kind.width() {
+            for i in s.base()..s.base() + self.kind.width() {
                 l.zero(i);
             }
         }
-        if let Some(w) = &s.window {
+        if let Some(w) = s.window() {
             w.lock().unwrap_or_else(|e| e.into_inner()).reset();
         }
-        if let Some(slots) = s.exemplars.get() {
+        if let Some(slots) = s.exemplars() {
             slots.iter().for_each(|e| e.store(None));
         }
     }
@@ -902,10 +1019,10 @@ impl CellFamily {
         s.visible.store(false, Ordering::Relaxed);
         self.by_labels.remove(&s.labels);
         if self.kind.has_window() {
-            self.by_base.pin().remove(&s.base);
+            self.by_base.pin().remove(&s.base());
         }
         self.admitted.fetch_sub(1, Ordering::Relaxed);
-        self.space().release(s.base, self.kind.width());
+        self.space().release(s.base(), self.kind.width());
     }
 
     /// [`remove`](Self::remove) for every series.
@@ -951,22 +1068,19 @@ impl CellFamily {
             .iter()
             .position(|b| value <= *b)
             .unwrap_or(bounds.len());
-        let slots = series
-            .exemplars
-            .get_or_init(|| (0..=bounds.len()).map(|_| ArcSwapOption::empty()).collect());
-        slots[bucket].store(Some(Arc::new(exemplar)));
+        series.extra_or(|| {
+            Extra::Exemplars((0..=bounds.len()).map(|_| ArcSwapOption::empty()).collect())
+        });
+        if let Some(slot) = series.exemplars().and_then(|e| e.get(bucket)) {
+            slot.store(Some(Arc::new(exemplar)));
+        }
         Ok(())
     }
 
     /// Adds an observation to a summary series' quantile window (count and sum are cells the
     /// caller writes). False if `base` is not a summary series of this family.
     pub fn observe_quantiles(&self, base: usize, v: f64) -> bool {
-        match self
-            .by_base
-            .pin()
-            .get(&base)
-            .and_then(|s| s.window.as_ref())
-        {
+        match self.by_base.pin().get(&base).and_then(|s| s.window()) {
             Some(w) => {
                 w.lock().unwrap_or_else(|e| e.into_inner()).observe(v);
                 true
@@ -977,16 +1091,16 @@ impl CellFamily {
 
     fn value_of(&self, s: &Series, lanes: &[Arc<Lane>]) -> CellValue {
         match &self.kind {
-            CellKind::Counter | CellKind::Gauge => CellValue::Scalar(Space::sum(lanes, s.base)),
+            CellKind::Counter | CellKind::Gauge => CellValue::Scalar(Space::sum(lanes, s.base())),
             CellKind::Histogram { bounds } => {
                 let n = bounds.len() + 1;
                 CellValue::Histogram {
-                    buckets: (0..n).map(|i| Space::sum(lanes, s.base + i)).collect(),
-                    sum: Space::sum(lanes, s.base + n),
+                    buckets: (0..n).map(|i| Space::sum(lanes, s.base() + i)).collect(),
+                    sum: Space::sum(lanes, s.base() + n),
                 }
             }
             CellKind::Summary { quantiles, .. } => {
-                let window = s.window.as_ref().map(|w| {
+                let window = s.window().map(|w| {
                     w.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .quantiles(quantiles)
@@ -995,8 +1109,8 @@ impl CellFamily {
                     .flatten()
                     .unwrap_or_else(|| vec![0.0; quantiles.len()]);
                 CellValue::Summary {
-                    count: Space::sum(lanes, s.base),
-                    sum: Space::sum(lanes, s.base + 1),
+                    count: Space::sum(lanes, s.base()),
+                    sum: Space::sum(lanes, s.base() + 1),
                     quantiles: quantiles.iter().copied().zip(values).collect(),
                 }
             }
@@ -1017,7 +1131,7 @@ impl CellFamily {
         let lanes = self.lanes();
         self.visible()
             .iter()
-            .map(|s| (s.labels.to_vec(), self.value_of(s, &lanes)))
+            .map(|s| (s.label_values(), self.value_of(s, &lanes)))
             .collect()
     }
 
@@ -1080,7 +1194,7 @@ impl Collector for CellFamily {
                 .label_names
                 .iter()
                 .cloned()
-                .zip(s.labels.iter().cloned())
+                .zip(key_values(&s.labels).map(str::to_owned))
                 .collect();
             let value = match v {
                 CellValue::Scalar(x) => match self.kind {
@@ -1175,7 +1289,7 @@ impl Collector for CellFamily {
                 self.label_names
                     .iter()
                     .map(String::as_str)
-                    .zip(s.labels.iter().map(String::as_str)),
+                    .zip(key_values(&s.labels)),
             );
             let w = &mut SeriesWriter {
                 out: &mut *out,
@@ -1187,18 +1301,18 @@ impl Collector for CellFamily {
             };
             match &self.kind {
                 CellKind::Counter | CellKind::Gauge => {
-                    sample(w, "", None, &defaults, Space::sum(&lanes, s.base))
+                    sample(w, "", None, &defaults, Space::sum(&lanes, s.base()))
                 }
                 CellKind::Histogram { .. } => {
                     let mut acc = 0.0;
                     for (i, le) in les.iter().enumerate() {
-                        acc += Space::sum(&lanes, s.base + i);
+                        acc += Space::sum(&lanes, s.base() + i);
                         w.start_with("_bucket", Some(("le", le)), &defaults);
                         w.f64(acc);
                         w.exemplar(s.exemplar(i).as_deref());
                         w.end();
                     }
-                    let sum = Space::sum(&lanes, s.base + les.len());
+                    let sum = Space::sum(&lanes, s.base() + les.len());
                     sample(w, "_sum", None, &defaults, sum);
                     sample(w, "_count", None, &defaults, acc);
                 }
@@ -1372,6 +1486,26 @@ mod tests {
         let l = Arc::new(Lane::new());
         space.lanes.write().unwrap().push(l.clone());
         l
+    }
+
+    #[test]
+    fn label_keys_round_trip_and_keep_boundaries() {
+        let long = "x".repeat(300);
+        for values in [
+            vals(&[]),
+            vals(&[""]),
+            vals(&["", ""]),
+            vals(&["ab", "c"]),
+            vals(&["é\u{0}", &long, "z"]),
+        ] {
+            let key = encode_key(&values);
+            assert_eq!(key_values(&key).collect::<Vec<_>>(), values);
+        }
+        assert_ne!(
+            encode_key(&vals(&["ab", "c"])),
+            encode_key(&vals(&["a", "bc"]))
+        );
+        assert_ne!(encode_key(&vals(&[""])), encode_key(&vals(&[])));
     }
 
     #[test]

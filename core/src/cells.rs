@@ -686,6 +686,8 @@ pub struct CellFamily {
     /// This family's generation cell in the shared lane (see the module's quarantine
     /// invariants); bumped under `create` by every removal.
     gen_cell: usize,
+    /// Where the series' cells are: the laned space, or the shared one for gauges.
+    space: &'static Space,
     /// The series reserved at declaration, never freed: without labels, the only series; with
     /// labels, the overflow series.
     anchor: Arc<Series>,
@@ -714,6 +716,22 @@ impl Drop for CellFamily {
 
 impl CellFamily {
     pub fn new(name: &str, help: &str, kind: CellKind, label_names: &[String]) -> Result<Self> {
+        let space = if kind.shared() {
+            shared_space()
+        } else {
+            laned()
+        };
+        Self::new_in(space, name, help, kind, label_names)
+    }
+
+    /// [`new`](Self::new), its series' cells in `space`.
+    fn new_in(
+        space: &'static Space,
+        name: &str,
+        help: &str,
+        kind: CellKind,
+        label_names: &[String],
+    ) -> Result<Self> {
         crate::validate::metric_name(name)?;
         for (i, l) in label_names.iter().enumerate() {
             // Syntax only: prom-client accepts `__`-prefixed label names.
@@ -751,11 +769,6 @@ impl CellFamily {
             }
             _ => {}
         }
-        let space = if kind.shared() {
-            shared_space()
-        } else {
-            laned()
-        };
         let gen_cell = shared_space().alloc(1)?;
         let anchor_values: Vec<String> = label_names
             .iter()
@@ -779,6 +792,7 @@ impl CellFamily {
             by_base: Default::default(),
             create: Mutex::new(()),
             gen_cell,
+            space,
             anchor: anchor.clone(),
             next_seq: AtomicU64::new(1),
             limit: crate::opts::DEFAULT_CARDINALITY_LIMIT,
@@ -828,11 +842,7 @@ impl CellFamily {
     }
 
     fn space(&self) -> &'static Space {
-        if self.kind.shared() {
-            shared_space()
-        } else {
-            laned()
-        }
+        self.space
     }
 
     fn make_series(
@@ -976,11 +986,7 @@ impl CellFamily {
     }
 
     fn lanes(&self) -> Vec<Arc<Lane>> {
-        if self.kind.shared() {
-            shared_space().lanes()
-        } else {
-            laned().lanes()
-        }
+        self.space.lanes()
     }
 
     fn clear(&self, s: &Series, lanes: &[Arc<Lane>]) {
@@ -1584,6 +1590,36 @@ mod tests {
         h.quiesce(&one);
         let _late = h.register();
         assert_eq!(s.alloc(2).unwrap(), b);
+    }
+
+    #[test]
+    fn an_exhausted_index_space_folds_new_label_sets_into_the_overflow_series() {
+        // One page: the overflow series' 4,002 cells, and room for one more series.
+        let (_, space) = private_space(1);
+        let space: &'static Space = Box::leak(Box::new(space));
+        let kind = CellKind::Histogram {
+            bounds: (0..4000).map(f64::from).collect(),
+        };
+        let f = CellFamily::new_in(space, "full_seconds", "F.", kind, &vals(&["v"])).unwrap();
+        let a = f.resolve(&vals(&["a"])).unwrap();
+        let b = f.resolve(&vals(&["b"])).unwrap();
+        assert_ne!(a.base(), b.base());
+        assert_eq!(
+            b.base(),
+            f.overflow_base(),
+            "no cells left: the overflow series"
+        );
+        assert_eq!(f.overflow_count(), 1);
+        assert_eq!(f.live_series(), 1);
+        // A removal frees room again.
+        assert!(f.remove(&vals(&["a"])));
+        assert_eq!(f.resolve(&vals(&["c"])).unwrap().base(), a.base());
+        // A family whose overflow series cannot be reserved is refused when declared, not
+        // when it is used.
+        let kind = CellKind::Histogram {
+            bounds: (0..4000).map(f64::from).collect(),
+        };
+        assert!(CellFamily::new_in(space, "more_seconds", "M.", kind, &vals(&["v"])).is_err());
     }
 
     #[test]

@@ -1043,10 +1043,17 @@ impl CellFamily {
     }
 
     /// Zeroes the series' cells and makes it visible (prom-client's `zero`).
+    /// Past the cardinality limit this shows the overflow series without zeroing it: the
+    /// other label sets folded into it keep their observations.
     pub fn zero(&self, values: &[String]) -> Result<Arc<Series>> {
         let s = self.resolve(values)?;
-        let lanes = self.lanes();
-        self.clear(&s, &lanes);
+        let folded = Arc::ptr_eq(&s, &self.anchor)
+            && !values.is_empty()
+            && values.iter().any(|v| v != OVERFLOW_LABEL_VALUE);
+        if !folded {
+            let lanes = self.lanes();
+            self.clear(&s, &lanes);
+        }
         s.visible.store(true, Ordering::Relaxed);
         Ok(s)
     }
@@ -1699,6 +1706,9 @@ mod tests {
         let y = f.resolve(&vals(&["5", "5"])).unwrap();
         assert_ne!(y.base(), o1.base());
         assert_eq!(f.live_series(), 2);
+        // Zeroing a label set past the limit leaves the overflow series' value alone.
+        f.zero(&vals(&["7", "7"])).unwrap();
+        assert!(r.render(Format::Text).contains("__overflow__\"} 5"));
         // The overflow series can be removed (hidden and zeroed) and comes back.
         assert!(f.remove(&vals(&["__overflow__", "__overflow__"])));
         assert!(!r.render(Format::Text).contains("__overflow__\"} 5"));

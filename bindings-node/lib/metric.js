@@ -1,8 +1,9 @@
 'use strict';
 // What every metric type shares: prom-client's config handling, registration, and label
-// resolution. Label values resolve through a tree of Maps (one level per label name) to a
-// child holding a typed array over its cells and an offset: a hit hashes only the (usually
-// interned) value strings and crosses no N-API boundary. A miss asks Rust for the series.
+// resolution. Label values resolve through a tree of Maps (one level per label name) to the
+// series' first cell index in this thread's typed arrays over the cell pages: a hit hashes only
+// the (usually interned) value strings and crosses no N-API boundary. A miss asks Rust for the
+// series. Cached indices are dropped whenever the family's generation moves (see `_fresh`).
 
 const { performance } = require('perf_hooks');
 const Registry = require('./registry');

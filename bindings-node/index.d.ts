@@ -41,6 +41,12 @@ export interface MetricConfiguration<T extends string> {
 	aggregator?: Aggregator;
 	collect?: CollectFunction<any>;
 	enableExemplars?: boolean;
+	/**
+	 * Most label sets live at once (default 10,000; `Infinity` for no limit). New label sets
+	 * past it are recorded in one series whose label values are all `__overflow__`, and counted
+	 * in `footmetrics_cardinality_overflow_total{metric}`. Not in prom-client.
+	 */
+	cardinalityLimit?: number;
 }
 
 export type Metric<T extends string = string> = Counter<T> | Gauge<T> | Summary<T> | Histogram<T>;

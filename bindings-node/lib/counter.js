@@ -1,7 +1,6 @@
 'use strict';
 
-const { Metric, Child } = require('./metric');
-const { laneCell } = require('./native');
+const { Metric, Child, PAGE_MASK } = require('./metric');
 const { isObject, invalidNumber } = require('./validation');
 
 function checkIncrement(value) {
@@ -14,8 +13,8 @@ function checkIncrement(value) {
 class CounterChild extends Child {
 	inc(value) {
 		value = value === undefined ? 1 : checkIncrement(value);
-		if (this.g !== this.m._gen) this._refresh();
-		this.a[this.o] += value;
+		const b = this._cell();
+		this.m._arr(b)[b & PAGE_MASK] += value;
 	}
 }
 
@@ -24,22 +23,20 @@ class Counter extends Metric {
 		super(config);
 		this.type = 'counter';
 		this._declare('counter');
-		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.labelNames.length === 0) this._base(undefined);
 		if (this.enableExemplars) this.inc = this._incWithExemplar;
 	}
 
-	_makeChild(base, values) {
-		const [arr, off] = laneCell(base);
-		return new CounterChild(this, arr, off, values);
+	_makeChild(values, base, gen) {
+		return new CounterChild(this, values, base, gen);
 	}
 
 	/** inc(), inc(value), inc(labels), inc(labels, value): as prom-client. */
 	inc(labels, value) {
-		const child = this._target(labels);
+		const b = this._base(labels);
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkIncrement(value);
-		if (child.g !== this._gen) child._refresh();
-		child.a[child.o] += value;
+		this._arr(b)[b & PAGE_MASK] += value;
 	}
 
 	/** prom-client's exemplar form `inc({labels, value, exemplarLabels})`; exemplars are not kept. */

@@ -2,8 +2,7 @@
 
 const util = require('util');
 const { performance } = require('perf_hooks');
-const { Metric, Child } = require('./metric');
-const { sharedCell } = require('./native');
+const { Metric, Child, PAGE_MASK } = require('./metric');
 const { isObject, invalidNumber } = require('./validation');
 
 function checkDelta(delta) {
@@ -16,18 +15,18 @@ function checkDelta(delta) {
 class GaugeChild extends Child {
 	set(value) {
 		if (typeof value !== 'number') throw invalidNumber(value);
-		if (this.g !== this.m._gen) this._refresh();
-		this.a[this.o] = value;
+		const b = this._cell();
+		this.m._arr(b)[b & PAGE_MASK] = value;
 	}
 	inc(value) {
 		value = value === undefined ? 1 : checkDelta(value);
-		if (this.g !== this.m._gen) this._refresh();
-		this.a[this.o] += value;
+		const b = this._cell();
+		this.m._arr(b)[b & PAGE_MASK] += value;
 	}
 	dec(value) {
 		value = value === undefined ? 1 : checkDelta(value);
-		if (this.g !== this.m._gen) this._refresh();
-		this.a[this.o] -= value;
+		const b = this._cell();
+		this.m._arr(b)[b & PAGE_MASK] -= value;
 	}
 	setToCurrentTime() {
 		this.set(Date.now() / 1000);
@@ -47,36 +46,32 @@ class Gauge extends Metric {
 		super(config);
 		this.type = 'gauge';
 		this._declare('gauge');
-		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.labelNames.length === 0) this._base(undefined);
 	}
 
-	_makeChild(base, values) {
-		const [arr, off] = sharedCell(base);
-		return new GaugeChild(this, arr, off, values);
+	_makeChild(values, base, gen) {
+		return new GaugeChild(this, values, base, gen);
 	}
 
 	set(labels, value) {
 		if (!isObject(labels)) value = labels;
 		if (typeof value !== 'number') throw invalidNumber(value);
-		const child = this._target(labels);
-		if (child.g !== this._gen) child._refresh();
-		child.a[child.o] = value;
+		const b = this._base(labels);
+		this._arr(b)[b & PAGE_MASK] = value;
 	}
 
 	inc(labels, value) {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
-		const child = this._target(labels);
-		if (child.g !== this._gen) child._refresh();
-		child.a[child.o] += value;
+		const b = this._base(labels);
+		this._arr(b)[b & PAGE_MASK] += value;
 	}
 
 	dec(labels, value) {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
-		const child = this._target(labels);
-		if (child.g !== this._gen) child._refresh();
-		child.a[child.o] -= value;
+		const b = this._base(labels);
+		this._arr(b)[b & PAGE_MASK] -= value;
 	}
 
 	setToCurrentTime(labels) {

@@ -1,8 +1,8 @@
 'use strict';
 
-const { ObservingMetric, ObservingChild } = require('./metric');
+const { ObservingMetric, ObservingChild, PAGE_MASK } = require('./metric');
 const Registry = require('./registry');
-const { laneCell, native } = require('./native');
+const { native } = require('./native');
 const { isObject, invalidNumber, validateLabel } = require('./validation');
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -11,18 +11,21 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * Cells `[bucket 0 … bucket n-1, +Inf, sum]`, counts not cumulative (Rust accumulates at
  * render), so an observation is two adds.
  */
+function observeAt(m, b, value) {
+	const bounds = m.upperBounds;
+	const n = bounds.length;
+	let i = 0;
+	while (i < n && value > bounds[i]) i++;
+	const a = m._arr(b);
+	const o = b & PAGE_MASK;
+	a[o + i] += 1;
+	a[o + n + 1] += value;
+}
+
 class HistogramChild extends ObservingChild {
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
-		if (this.g !== this.m._gen) this._refresh();
-		const bounds = this.m.upperBounds;
-		const n = bounds.length;
-		let i = 0;
-		while (i < n && value > bounds[i]) i++;
-		const a = this.a;
-		const o = this.o;
-		a[o + i] += 1;
-		a[o + n + 1] += value;
+		observeAt(this.m, this._cell(), value);
 	}
 }
 
@@ -38,26 +41,31 @@ class Histogram extends ObservingMetric {
 		}
 		this.upperBounds = Object.freeze(this.buckets.filter(b => b !== Infinity));
 		this._declare('histogram', { buckets: [...this.upperBounds] });
-		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.labelNames.length === 0) this._base(undefined);
 		if (this.enableExemplars) this.observe = this._observeWithExemplar;
 	}
 
-	_makeChild(base, values) {
-		const [arr, off] = laneCell(base);
-		return new HistogramChild(this, arr, off, values);
+	_makeChild(values, base, gen) {
+		return new HistogramChild(this, values, base, gen);
 	}
 
 	/** observe(value) or observe(labels, value). */
 	observe(labels, value) {
-		this._target(labels).observe(isObject(labels) ? value : labels);
+		const b = this._base(labels);
+		if (isObject(labels)) {
+			if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
+			observeAt(this, b, value);
+		} else {
+			if (typeof labels !== 'number' || !Number.isFinite(labels)) throw invalidNumber(labels);
+			observeAt(this, b, labels);
+		}
 	}
 
 	/** prom-client's exemplar form: `observe({ labels, value, exemplarLabels })`. */
 	_observeWithExemplar({ labels = {}, value, exemplarLabels } = {}) {
-		const child = this._target(labels);
-		child.observe(value);
+		Histogram.prototype.observe.call(this, labels, value);
 		const flat = isObject(exemplarLabels) ? Registry._flatten(exemplarLabels) : [];
-		if (flat.length > 0) native.cellExemplar(this._fid, child.v, value, flat);
+		if (flat.length > 0) native.cellExemplar(this._fid, this._values(labels), value, flat);
 	}
 
 	zero(labels) {

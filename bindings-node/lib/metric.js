@@ -1,14 +1,21 @@
 'use strict';
 // What every metric type shares: prom-client's config handling, registration, and label
-// resolution. Label values resolve through a tree of Maps (one level per label name) to a
-// child holding a typed array over its cells and an offset: a hit hashes only the (usually
-// interned) value strings and crosses no N-API boundary. A miss asks Rust for the series.
+// resolution. Label values resolve through a tree of Maps (one level per label name) to the
+// series' first cell index in this thread's typed arrays over the cell pages: a hit hashes only
+// the (usually interned) value strings and crosses no N-API boundary. A miss asks Rust for the
+// series. Cached indices are dropped whenever the family's generation moves (see `_fresh`).
 
 const { performance } = require('perf_hooks');
 const Registry = require('./registry');
-const { native } = require('./native');
+const { native, sharedCell, lanePage, sharedPage, lanePages, sharedPages, PAGE_SHIFT } = require('./native');
 const { activeSpanLabels } = require('./tracing');
 const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
+
+/** A cell index's offset in its page. */
+const PAGE_MASK = (1 << PAGE_SHIFT) - 1;
+
+/** The label value of every label of a family's overflow series (as in the core). */
+const OVERFLOW = '__overflow__';
 
 /** A label value as prom-client keys it: `${value}`; a missing label is the empty value. */
 function labelText(v) {
@@ -39,6 +46,10 @@ class Metric {
 		if (this.collect && typeof this.collect !== 'function') {
 			throw new Error('Optional "collect" parameter must be a function');
 		}
+		const limit = this.cardinalityLimit;
+		if (limit !== undefined && !(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
+			throw new TypeError('cardinalityLimit must be a positive integer or Infinity');
+		}
 		this.labelNames = [...this.labelNames];
 	}
 
@@ -56,15 +67,46 @@ class Metric {
 			help: this.help,
 			labelNames: this.labelNames,
 			global: this.registers.some(r => r._id === 0),
+			cardinalityLimit: this.cardinalityLimit,
 			...extra,
 		});
-		this._tree = new Map();
-		this._gen = 0;
+		// The family's generation cell, shared by every thread: Rust bumps it on every removal
+		// before the removed series' cells can be reused (core/src/cells.rs, quarantine).
+		[this._ga, this._go] = sharedCell(native.familyGenerationCell(this._fid));
+		const shared = kind === 'gauge';
+		this._pages = shared ? sharedPages : lanePages;
+		this._fetchPage = shared ? sharedPage : lanePage;
 		this._nLabels = this.labelNames.length;
+		// The overflow series' first cell: fixed for the family's life (it is never freed).
+		this._overflowBase = native.familyOverflowCell(this._fid);
+		this._tg = this._ga[this._go];
+		this._tree = new Map();
+		this._ub = -1;
 		for (const register of this.registers) register.registerMetric(this);
 	}
 
-	/** The child for a labels object, or undefined for a miss (see `_resolve`). */
+	/** The typed array (this thread's page) holding cell `base`; the cell is `base & PAGE_MASK`. */
+	_arr(base) {
+		return this._pages[base >>> PAGE_SHIFT] || this._fetchPage(base >>> PAGE_SHIFT);
+	}
+
+	/**
+	 * Drops every cached cell index if a series of this family was removed since they were
+	 * resolved, in any thread. Invariant (with core/src/cells.rs): `_tg` is read before any index
+	 * in `_tree`/`_ub` was resolved, and every write compares it with the generation cell first,
+	 * with no call into Rust between that check and the write; so no write reaches cells Rust has
+	 * freed and may have given to another series.
+	 */
+	_fresh() {
+		const g = this._ga[this._go];
+		if (g !== this._tg) {
+			this._tree = new Map();
+			this._ub = -1;
+			this._tg = g;
+		}
+	}
+
+	/** The cached cell index for a labels object, or undefined for a miss (see `_resolve`). */
 	_lookup(labels) {
 		const names = this.labelNames;
 		const n = this._nLabels;
@@ -83,46 +125,49 @@ class Metric {
 	}
 
 	/**
-	 * Validates, asks Rust for the series, and caches the child. A `hidden` series (prom-client's
-	 * `labels()`) is not exported until its first write: the child starts stale (generation -1),
-	 * so that write re-resolves it, which shows it.
+	 * Validates, asks Rust for the series' first cell, and caches it (a tree of Maps, one level
+	 * per label, leaves are cell indices: a live series costs one Map entry here). Callers have
+	 * called `_fresh()` first. A `hidden` series (prom-client's `labels()`) is not exported until
+	 * its first write and is not cached, so that write resolves it again, which shows it. A label
+	 * set past the family's cardinality limit gets the overflow series, not cached under its own
+	 * values either (the tree stays bounded by the limit).
 	 */
 	_resolve(labels, hidden = false) {
 		validateLabel(this.labelNames, labels);
-		const values = this.labelNames.map(n => labelText(labels[n]));
+		const values = this._values(labels);
 		const base = (hidden ? native.resolveSeriesHidden : native.resolveSeries)(this._fid, values);
-		const child = this._makeChild(base, values);
-		if (hidden) child.g = -1;
+		if (hidden || (base === this._overflowBase && this._nLabels > 0 && !values.every(v => v === OVERFLOW))) {
+			return base;
+		}
+		if (values.length === 0) return (this._ub = base);
 		let node = this._tree;
 		for (let i = 0; i < values.length - 1; i++) {
 			let next = node.get(values[i]);
 			if (next === undefined) node.set(values[i], (next = new Map()));
 			node = next;
 		}
-		if (values.length > 0) node.set(values[values.length - 1], child);
-		return child;
-	}
-
-	/** The child for `labels` (an object, or undefined for none). */
-	_child(labels) {
-		if (labels === undefined) {
-			return this._unlabelled || (this._unlabelled = this._resolve({}));
-		}
-		if (this._nLabels === 0) {
-			validateLabel(this.labelNames, labels);
-			return this._unlabelled || (this._unlabelled = this._resolve({}));
-		}
-		return this._lookup(labels) || this._resolve(labels);
+		node.set(values[values.length - 1], base);
+		return base;
 	}
 
 	/**
-	 * The child a write goes to: `labelsOrValue` is a labels object, or (prom-client's
-	 * `inc(value)`, `observe(value)`) not one, which means the series without labels.
+	 * The first cell a write goes to, checked fresh: `labelsOrValue` is a labels object, or
+	 * (prom-client's `inc(value)`, `observe(value)`) not one, which means the series without
+	 * labels. Nothing may call into Rust between this and the write but a page fetch.
 	 */
-	_target(labelsOrValue) {
-		if (!isObject(labelsOrValue)) return this._unlabelled || this._child(undefined);
-		if (this._nLabels === 0) return this._child(labelsOrValue);
-		return this._lookup(labelsOrValue) || this._resolve(labelsOrValue);
+	_base(labelsOrValue) {
+		this._fresh();
+		if (!isObject(labelsOrValue)) {
+			if (this._nLabels === 0) return this._ub >= 0 ? this._ub : this._resolve({});
+			const b = this._lookup({});
+			return b !== undefined ? b : this._resolve({});
+		}
+		if (this._nLabels === 0) {
+			validateLabel(this.labelNames, labelsOrValue);
+			return this._ub >= 0 ? this._ub : this._resolve({});
+		}
+		const b = this._lookup(labelsOrValue);
+		return b !== undefined ? b : this._resolve(labelsOrValue);
 	}
 
 	/** Label values given as arguments or as one object (prom-client's `labels`/`remove`). */
@@ -132,11 +177,20 @@ class Metric {
 		return labels;
 	}
 
-	/** As prom-client: the series is exported from its first update, not from `labels()`. */
+	/**
+	 * As prom-client: the series is exported from its first update, not from `labels()`. The
+	 * child holds the label values and a cell index checked against the generation (see `Child`).
+	 */
 	labels(...args) {
 		const labels = this._labelArgs(args);
-		if (this._nLabels === 0) return this._child(undefined);
-		return this._lookup(labels) || this._resolve(labels, true);
+		this._fresh();
+		const values = this._values(labels);
+		const cached = this._nLabels === 0 ? (this._ub >= 0 ? this._ub : undefined) : this._lookup(labels);
+		if (cached !== undefined) return this._makeChild(values, cached, this._tg);
+		const base = this._resolve(labels, true);
+		// Past the cardinality limit: the child is the overflow series' (counted once, here).
+		const own = base !== this._overflowBase || this._nLabels === 0;
+		return this._makeChild(own ? values : this.labelNames.map(() => OVERFLOW), base, -1);
 	}
 
 	remove(...args) {
@@ -148,7 +202,7 @@ class Metric {
 	reset() {
 		native.resetFamily(this._fid);
 		this._forget();
-		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.labelNames.length === 0) this._base(undefined);
 	}
 
 	/** `get()` for one-cell metrics (counters, gauges). */
@@ -167,14 +221,20 @@ class Metric {
 	}
 
 	/**
-	 * Forgets cached children after remove/reset (Rust zeroed and hid those series). Held
-	 * children see the generation change and re-show their series on their next write, as
+	 * Forgets cached cell indices after remove/reset (Rust freed those series). Held children
+	 * see the generation change and re-create their series on their next write, as
 	 * prom-client's `labels()` objects re-create theirs.
 	 */
 	_forget() {
 		this._tree = new Map();
-		this._unlabelled = undefined;
-		this._gen++;
+		this._ub = -1;
+		this._tg = this._ga[this._go];
+	}
+
+	/** `{ live, overflowed, limit }`: live label sets, label sets folded into the overflow series. */
+	_cardinality() {
+		const [live, overflowed, limit] = native.familyStats(this._fid);
+		return { live, overflowed, limit };
 	}
 
 	_values(labels) {
@@ -208,36 +268,44 @@ class ObservingMetric extends Metric {
 		return endLabels => {
 			const v = (performance.now() - start) / 1000;
 			const all = endLabels === undefined ? labels : Object.assign({}, labels, endLabels);
-			const child = this._target(all);
-			child.observe(v);
-			if (this.type === 'histogram') child._traced(v);
+			if (all === undefined) this.observe(v);
+			else this.observe(all, v);
+			if (this.type === 'histogram') this._traced(this._values(isObject(all) ? all : {}), v);
 			return v;
 		};
+	}
+
+	/** Attaches the active OpenTelemetry span to the bucket of `v` in series `values` (histograms). */
+	_traced(values, v) {
+		const labels = activeSpanLabels();
+		if (labels !== null) native.cellExemplar(this._fid, values, v, labels);
 	}
 }
 
 /**
- * A resolved series: `a[o]` is its first cell in this thread's typed array. `g` is the
- * metric's generation when resolved; a stale child re-shows its series before writing.
+ * A series a caller holds (prom-client's `labels()` result): its label values `v`, its first
+ * cell `b`, and `g`, the family's generation read before `b` was resolved (-1: resolve at the
+ * first write, which also shows a series `labels()` created hidden). Every write takes its
+ * cell from `_cell()`, which re-resolves when a removal happened since (in any thread), so a
+ * held child never writes cells Rust has freed and may have given to another series.
  */
 class Child {
-	constructor(metric, arr, off, values) {
+	constructor(metric, values, base, gen) {
 		this.m = metric;
-		this.a = arr;
-		this.o = off;
-		this.g = metric._gen;
 		this.v = values;
+		this.b = base;
+		this.g = gen;
 	}
 
-	_refresh() {
-		native.resolveSeries(this.m._fid, this.v);
-		this.g = this.m._gen;
-	}
-
-	/** Attaches the active OpenTelemetry span to the bucket of `v` (histograms). */
-	_traced(v) {
-		const labels = activeSpanLabels();
-		if (labels !== null) native.cellExemplar(this.m._fid, this.v, v, labels);
+	/** The first cell, checked fresh; nothing may call into Rust between this and the write. */
+	_cell() {
+		const m = this.m;
+		const g = m._ga[m._go];
+		if (this.g !== g) {
+			this.b = native.resolveSeries(m._fid, this.v);
+			this.g = g;
+		}
+		return this.b;
 	}
 }
 
@@ -248,10 +316,10 @@ class ObservingChild extends Child {
 		return () => {
 			const v = (performance.now() - start) / 1000;
 			this.observe(v);
-			if (this.m.type === 'histogram') this._traced(v);
+			if (this.m.type === 'histogram') this.m._traced(this.v, v);
 			return v;
 		};
 	}
 }
 
-module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText };
+module.exports = { Metric, ObservingMetric, Child, ObservingChild, labelText, OVERFLOW, PAGE_MASK };

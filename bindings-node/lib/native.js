@@ -15,21 +15,35 @@ try {
 }
 
 const PAGE = native.pageCells();
+const PAGE_SHIFT = Math.log2(PAGE);
+if (!Number.isInteger(PAGE_SHIFT)) throw new Error(`footmetrics: page size ${PAGE} is not a power of two`);
 const lanePages = [];
 const sharedPages = [];
 
+/** This thread's page `p` of its lane (counters, histograms, summaries), cached. */
+function lanePage(p) {
+	return lanePages[p] || (lanePages[p] = native.lanePage(p));
+}
+
+/** Page `p` of the shared lane (gauges, family generations), cached. */
+function sharedPage(p) {
+	return sharedPages[p] || (sharedPages[p] = native.sharedPage(p));
+}
+
 /** The typed array holding cell `base` of this thread's lane, and the offset in it. */
 function laneCell(base) {
-	const p = Math.floor(base / PAGE);
-	const arr = lanePages[p] || (lanePages[p] = native.lanePage(p));
-	return [arr, base - p * PAGE];
+	return [lanePage(base >>> PAGE_SHIFT), base & (PAGE - 1)];
 }
 
-/** The same for the shared lane (gauges). */
+/** The same for the shared lane. */
 function sharedCell(base) {
-	const p = Math.floor(base / PAGE);
-	const arr = sharedPages[p] || (sharedPages[p] = native.sharedPage(p));
-	return [arr, base - p * PAGE];
+	return [sharedPage(base >>> PAGE_SHIFT), base & (PAGE - 1)];
 }
 
-module.exports = { native, laneCell, sharedCell };
+// Cells of removed series are reused only once every thread that writes cells has told Rust it
+// holds no index it would write without checking first (core/src/cells.rs, quarantine). Calls
+// that resolve or remove series do so; this timer does it for a thread that has gone quiet.
+// A timer callback never runs between a generation check and its write.
+setInterval(() => native.cellsCaughtUp(), 1000).unref();
+
+module.exports = { native, laneCell, sharedCell, lanePage, sharedPage, lanePages, sharedPages, PAGE_SHIFT };

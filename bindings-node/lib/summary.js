@@ -1,7 +1,7 @@
 'use strict';
 
-const { ObservingMetric, ObservingChild } = require('./metric');
-const { laneCell, native } = require('./native');
+const { ObservingMetric, ObservingChild, PAGE_MASK } = require('./metric');
+const { native } = require('./native');
 const { isObject, invalidNumber } = require('./validation');
 
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
@@ -10,17 +10,19 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * Count and sum are cells `[count, sum]` written here; the observation also goes to the
  * series' quantile window in Rust (one N-API call: still far cheaper than a t-digest push).
  */
+/** Count and sum into the cells, then the value into the series' quantile window. */
+function observeAt(m, b, value) {
+	const a = m._arr(b);
+	const o = b & PAGE_MASK;
+	a[o] += 1;
+	a[o + 1] += value;
+	native.observeQuantiles(m._fid, b, value);
+}
+
 class SummaryChild extends ObservingChild {
-	constructor(metric, arr, off, values, base) {
-		super(metric, arr, off, values);
-		this.b = base;
-	}
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
-		if (this.g !== this.m._gen) this._refresh();
-		this.a[this.o] += 1;
-		this.a[this.o + 1] += value;
-		native.observeQuantiles(this.m._fid, this.b, value);
+		observeAt(this.m, this._cell(), value);
 	}
 }
 
@@ -42,16 +44,18 @@ class Summary extends ObservingMetric {
 			maxAgeSeconds: this.maxAgeSeconds || 0,
 			ageBuckets: this.maxAgeSeconds ? this.ageBuckets || 5 : 0,
 		});
-		if (this.labelNames.length === 0) this._child(undefined);
+		if (this.labelNames.length === 0) this._base(undefined);
 	}
 
-	_makeChild(base, values) {
-		const [arr, off] = laneCell(base);
-		return new SummaryChild(this, arr, off, values, base);
+	_makeChild(values, base, gen) {
+		return new SummaryChild(this, values, base, gen);
 	}
 
 	observe(labels, value) {
-		this._target(labels).observe(isObject(labels) ? value : labels);
+		const b = this._base(labels);
+		const v = isObject(labels) ? value : labels;
+		if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidNumber(v);
+		observeAt(this, b, v);
 	}
 
 	/** As prom-client: every series stays, with count, sum and window emptied. */

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-/// Every family ever declared, by id. Ids are never reused (a family's cells are not either).
+/// Every family ever declared, by id. Ids are never reused, nor are families dropped (their
+/// generation cells stay valid for JavaScript).
 fn families() -> &'static RwLock<Vec<Arc<CellFamily>>> {
     static F: OnceLock<RwLock<Vec<Arc<CellFamily>>>> = OnceLock::new();
     F.get_or_init(Default::default)
@@ -66,6 +67,9 @@ pub struct FamilySpec {
     pub percentiles: Option<Vec<f64>>,
     pub max_age_seconds: Option<f64>,
     pub age_buckets: Option<u32>,
+    /// Most label sets live at once (default 10,000; `Infinity` for none); new ones past it
+    /// fold into the overflow series. The first declaration of a global family sets it.
+    pub cardinality_limit: Option<f64>,
     /// Join a family of this name already declared (by another thread) for the global
     /// registry, instead of making a new one.
     pub global: bool,
@@ -99,8 +103,22 @@ fn kind_of(spec: &FamilySpec) -> Result<CellKind> {
 /// Declares a family; returns its id.
 #[napi(catch_unwind)]
 pub fn declare_family(spec: FamilySpec) -> Result<u32> {
-    let fresh = CellFamily::new(&spec.name, &spec.help, kind_of(&spec)?, &spec.label_names)
+    let mut fresh = CellFamily::new(&spec.name, &spec.help, kind_of(&spec)?, &spec.label_names)
         .map_err(core_err)?;
+    if let Some(limit) = spec.cardinality_limit {
+        if !(limit >= 1.0 && (limit.fract() == 0.0 || limit.is_infinite())) {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "cardinalityLimit must be a positive integer or Infinity",
+            ));
+        }
+        let limit = if limit >= usize::MAX as f64 {
+            usize::MAX
+        } else {
+            limit as usize
+        };
+        fresh = fresh.with_cardinality_limit(limit).map_err(core_err)?;
+    }
     let mut g = spec
         .global
         .then(|| global_names().lock().unwrap_or_else(|e| e.into_inner()));
@@ -126,9 +144,38 @@ pub fn declare_family(spec: FamilySpec) -> Result<u32> {
     Ok(id)
 }
 
-/// The first cell of the series for `values` (created if new), made visible.
+/// The index of the family's generation cell in the shared lane. JavaScript snapshots it before
+/// every call that returns a series' first cell and compares before every write (see
+/// `footmetrics::cells`, quarantine invariants).
 #[napi(catch_unwind)]
-pub fn resolve_series(family_id: u32, values: Vec<String>) -> Result<f64> {
+pub fn family_generation_cell(family_id: u32) -> Result<f64> {
+    Ok(family(family_id)?.generation_cell() as f64)
+}
+
+/// The first cell of the family's overflow series (its only series without labels), reserved
+/// at declaration and never freed.
+#[napi(catch_unwind)]
+pub fn family_overflow_cell(family_id: u32) -> Result<f64> {
+    Ok(family(family_id)?.overflow_base() as f64)
+}
+
+/// `[live label sets, label sets folded into the overflow series, cardinality limit]`.
+#[napi(catch_unwind)]
+pub fn family_stats(family_id: u32) -> Result<Vec<f64>> {
+    let f = family(family_id)?;
+    Ok(vec![
+        f.live_series() as f64,
+        f.overflow_count() as f64,
+        f.cardinality_limit() as f64,
+    ])
+}
+
+/// The first cell of the series for `values` (created if new), made visible. Like every call
+/// that hands JavaScript a first cell, it marks the thread caught up on entry, before the
+/// lookup (see `crate::caught_up`).
+#[napi(catch_unwind)]
+pub fn resolve_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<f64> {
+    crate::caught_up(env)?;
     let s = family(family_id)?.resolve(&values).map_err(core_err)?;
     Ok(s.base() as f64)
 }
@@ -136,7 +183,8 @@ pub fn resolve_series(family_id: u32, values: Vec<String>) -> Result<f64> {
 /// The first cell of the series for `values`, created hidden if new (prom-client's
 /// `labels()`): the child's first write calls `resolve_series`, which shows it.
 #[napi(catch_unwind)]
-pub fn resolve_series_hidden(family_id: u32, values: Vec<String>) -> Result<f64> {
+pub fn resolve_series_hidden(env: &Env, family_id: u32, values: Vec<String>) -> Result<f64> {
+    crate::caught_up(env)?;
     let s = family(family_id)?
         .resolve_hidden(&values)
         .map_err(core_err)?;
@@ -145,18 +193,21 @@ pub fn resolve_series_hidden(family_id: u32, values: Vec<String>) -> Result<f64>
 
 /// Zeroes and shows the series; returns its first cell.
 #[napi(catch_unwind)]
-pub fn zero_series(family_id: u32, values: Vec<String>) -> Result<f64> {
+pub fn zero_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<f64> {
+    crate::caught_up(env)?;
     let s = family(family_id)?.zero(&values).map_err(core_err)?;
     Ok(s.base() as f64)
 }
 
 #[napi(catch_unwind)]
-pub fn remove_series(family_id: u32, values: Vec<String>) -> Result<bool> {
+pub fn remove_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<bool> {
+    crate::caught_up(env)?;
     Ok(family(family_id)?.remove(&values))
 }
 
 #[napi(catch_unwind)]
-pub fn reset_family(family_id: u32) -> Result<()> {
+pub fn reset_family(env: &Env, family_id: u32) -> Result<()> {
+    crate::caught_up(env)?;
     family(family_id)?.reset();
     Ok(())
 }
@@ -164,7 +215,10 @@ pub fn reset_family(family_id: u32) -> Result<()> {
 /// One summary observation into the series' quantile window (JS writes count and sum).
 #[napi(catch_unwind)]
 pub fn observe_quantiles(family_id: u32, base: f64, value: f64) -> Result<()> {
-    if !family(family_id)?.observe_quantiles(base as usize, value) {
+    let f = family(family_id)?;
+    // A series another thread removed since this one checked its generation is no longer
+    // found: the observation goes with it, as its count and sum cells do.
+    if !f.observe_quantiles(base as usize, value) && !matches!(f.kind(), CellKind::Summary { .. }) {
         return Err(Error::new(Status::InvalidArg, "not a summary series"));
     }
     Ok(())

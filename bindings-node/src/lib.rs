@@ -14,25 +14,92 @@ mod cluster;
 mod otlp;
 mod registry;
 
-use footmetrics::cells::{lease_lane, release_lane, shared_lane, Lane, PAGE_CELLS};
+use footmetrics::cells::{
+    lease_lane, quiesce, register_holder, release_lane, shared_lane, unregister_holder, Holder,
+    Lane, PAGE_CELLS,
+};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// What each Node environment (main thread or worker) owns: its lane.
-struct EnvLane(Arc<Lane>);
+/// What each Node environment (main thread or worker) owns: its lane, and its place among the
+/// cell writers whose progress gates the reuse of freed cells (N-API has one instance-data slot
+/// per environment, so both live here).
+#[derive(Default)]
+struct EnvState {
+    lane: OnceLock<Arc<Lane>>,
+    holder: OnceLock<Arc<Holder>>,
+}
+
+fn env_state(env: &Env) -> Result<&'static EnvState> {
+    if let Some(s) = env.get_instance_data::<EnvState>()? {
+        return Ok(s);
+    }
+    env.set_instance_data(EnvState::default(), (), |ctx| {
+        if let Some(l) = ctx.value.lane.get() {
+            release_lane(l.clone());
+        }
+        if let Some(h) = ctx.value.holder.get() {
+            unregister_holder(h);
+        }
+    })?;
+    env.get_instance_data::<EnvState>()?
+        .map(|s| &*s)
+        .ok_or_else(|| Error::from_reason("no environment state"))
+}
 
 /// This environment's lane, leased on first use and released when the environment ends (a
 /// worker exits), so the next worker continues its sums.
 fn env_lane(env: &Env) -> Result<Arc<Lane>> {
-    if let Some(l) = env.get_instance_data::<EnvLane>()? {
-        return Ok(l.0.clone());
+    Ok(env_state(env)?.lane.get_or_init(lease_lane).clone())
+}
+
+/// Records that this environment's JavaScript holds no cell index it would write without
+/// checking its family's generation first: call it only on entry to a call from JavaScript
+/// that is not in the middle of a write (resolve, remove, reset, zero, the idle timer). The
+/// first call registers the environment as a writer, before it can hold any index.
+pub(crate) fn caught_up(env: &Env) -> Result<()> {
+    let state = env_state(env)?;
+    match state.holder.get() {
+        Some(h) => quiesce(h),
+        None => {
+            state.holder.get_or_init(register_holder);
+        }
     }
-    let lane = lease_lane();
-    env.set_instance_data(EnvLane(lane.clone()), (), |ctx| {
-        release_lane(ctx.value.0);
-    })?;
-    Ok(lane)
+    Ok(())
+}
+
+/// See [`caught_up`]; JavaScript calls it from an unref'd timer so an idle thread does not hold
+/// back the reuse of freed cells.
+#[napi(catch_unwind)]
+pub fn cells_caught_up(env: &Env) -> Result<()> {
+    caught_up(env)
+}
+
+/// The cell spaces' occupancy: `[laned, shared]`, each `{ liveCells, idleCells,
+/// reservedCells, pages, lanes }`, for tests and benchmarks.
+#[napi(object)]
+pub struct CellStats {
+    pub live_cells: f64,
+    pub idle_cells: f64,
+    pub reserved_cells: f64,
+    pub pages: f64,
+    pub lanes: f64,
+}
+
+#[napi(catch_unwind)]
+pub fn cell_stats() -> Vec<CellStats> {
+    let (a, b) = footmetrics::cells::space_stats();
+    [a, b]
+        .into_iter()
+        .map(|s| CellStats {
+            live_cells: s.live_cells as f64,
+            idle_cells: s.idle_cells as f64,
+            reserved_cells: s.reserved_cells as f64,
+            pages: s.pages as f64,
+            lanes: s.lanes as f64,
+        })
+        .collect()
 }
 
 pub(crate) fn core_err(e: footmetrics::Error) -> Error {

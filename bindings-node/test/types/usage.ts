@@ -18,6 +18,11 @@ inference.observe({ model_version: 'v2', batch_size: '32', device: 'cuda' }, 0.4
 // @ts-expect-error: not a label of ml_inference_duration_seconds
 inference.observe({ gpu: '0' }, 0.4);
 
+// The per-family cardinality limit (footmetrics only).
+new Counter({ name: 'user_ops_total', help: 'Ops.', labelNames: ['user'] as const, cardinalityLimit: 50_000 });
+// @ts-expect-error: a number, not a string
+new Counter({ name: 'user_ops2_total', help: 'Ops.', cardinalityLimit: '10' });
+
 const text: Promise<string> = register.metrics();
 const reg = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
 new Counter({ name: "om_total", help: "OM.", registers: [reg] });

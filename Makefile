@@ -96,6 +96,14 @@ node: ## Build the npm package in place (bindings-node/footmetrics.node) and ins
 test-node: node deps otlp-sink ## Node tests (node:test): API, differential vs prom-client, strict OpenMetrics, promtool, workers, cluster, stall, npm pack, the docs' JS/TS snippets
 	cd bindings-node && FOOTMETRICS_PYTHON=$(PYTHON) node --test --test-concurrency=1 test/
 
+.PHONY: dist-node
+dist-node: node ## Node: pack `footmetrics` (no binary) and `@footmetrics/<this platform>` (the stripped .node) into dist/, their versions checked against Cargo.toml
+	node bindings-node/scripts/dist.js --binary target/release/libfootmetrics_node.so --out dist
+
+.PHONY: test-dist-node
+test-dist-node: ## Node: install dist/'s two tarballs in a temp project with no Rust toolchain on PATH; the seed TypeScript snippet through tsc and node, served and scraped; the error without the platform package
+	bash bindings-node/scripts/test-dist.sh dist
+
 CBINDGEN_VERSION := 0.29.4
 CC ?= cc
 C_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -2,17 +2,7 @@
 // The native addon and this thread's view of the cell pages. Pages are cached per thread:
 // a page's Float64Array stays valid for the life of the process (see core/src/cells.rs).
 
-const path = require('path');
-
-let native;
-try {
-	native = require(path.join(__dirname, '..', 'footmetrics.node'));
-} catch (e) {
-	throw new Error(
-		`footmetrics: the native addon is missing or does not load (${e.message}); ` +
-			'build it with `make node` at the repository root',
-	);
-}
+const native = require('./loader').loadNative();
 
 const PAGE = native.pageCells();
 const PAGE_SHIFT = Math.log2(PAGE);

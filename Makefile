@@ -169,6 +169,17 @@ test-go: go deps otlp-sink ## Go tests: the package built and vetted with the ol
 	cd bindings-c/go && go test -count=1 -race -short ./...
 	cd examples/video-exporter-go && go test -count=1 -race ./...
 
+# The Go module users install (issue 21): the package's sources with the prebuilt static library
+# of each platform in build/<GOOS>-<GOARCH>/ and the header, chosen by cgo build constraints, so
+# a `go get` needs no Rust toolchain. docs/go.md describes the tree.
+.PHONY: dist-go
+dist-go: c ## Go: write the module users get to dist/go/footmetrics (sources, header, stripped static library per platform) and zipped as the module proxy serves it to dist/go/proxy
+	python3 bindings-c/go/dist.py build
+
+.PHONY: test-dist-go
+test-dist-go: ## Go: a fresh module outside the repository builds the video exporter against dist/go/proxy (GOPROXY=file://, no cargo/rustc on PATH), plainly and with -race, runs it and checks its /metrics (after make dist-go)
+	python3 bindings-c/go/dist.py test
+
 .PHONY: conformance-go
 conformance-go: go ## client_golang's own external tests (package prometheus_test, from the Go module cache) against the Go package: passed/failed/skipped per file; fails on any failure outside bindings-c/go/conformance/skips.txt or under 95%
 	python3 bindings-c/go/conformance/run.py

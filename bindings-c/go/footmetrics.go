@@ -12,12 +12,12 @@
 // Every vector, standalone metric and child also implements prometheus.Collector, so it can
 // join an existing client_golang registry; and a Registry implements prometheus.Gatherer.
 //
-// The static library must be built first: `make go` (cargo build --release -p footmetrics-c).
+// In the repository the package links target/release/libfootmetrics.a (link_repo.go), which
+// must be built first: `make go` (cargo build --release -p footmetrics-c). The module users
+// get (`make dist-go`) carries the prebuilt library instead; see docs/go.md.
 package footmetrics
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libfootmetrics.a -lm -ldl -lpthread
 #include <stdlib.h>
 #include "footmetrics.h"
 */

@@ -188,8 +188,9 @@ def check_installed(dist, version):
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env, cwd=place)
         python = str(venv / "bin" / "python")
         env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
-        subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--find-links",
-                        str(dist), "footmetrics"], check=True, env=env, cwd=place)
+        # No cache: a wheel pip once built from an sdist must not stand in for dist/'s.
+        subprocess.run([python, "-m", "pip", "install", "-q", "--no-cache-dir", "--no-index",
+                        "--find-links", str(dist), "footmetrics"], check=True, env=env, cwd=place)
 
         # -I: neither the working directory nor PYTHONPATH nor the user's site-packages is on
         # sys.path, so only the virtualenv's copy can be imported.

@@ -74,6 +74,26 @@ test-python: python otlp-sink ## Python tests (pytest) against the installed pac
 	cd bindings-python && $(PYTHON) -m pytest -q tests
 	cd bindings-python && $(PYTHON) -m mypy.stubtest footmetrics --allowlist stubtest-allowlist.txt
 
+# The Python release artefacts. maturin (pinned in requirements-dev.txt, with ziglang) links the
+# extension through zig against glibc 2.17, so the one abi3 wheel (CPython 3.9+) is tagged
+# manylinux2014 (manylinux_2_17) whatever the build machine's glibc; maturin's own audit
+# (`--auditwheel check`) refuses it otherwise, and test-dist-python asks auditwheel itself. The
+# venv's bin/ goes first on PATH: maturin looks for zig there (ziglang's `python3 -m ziglang`).
+# Stripping is set in bindings-python/pyproject.toml.
+DIST := dist
+MATURIN_ENV := PATH=$(abspath $(VENV))/bin:$$PATH
+
+.PHONY: dist-python
+dist-python: deps ## Python release artefacts into dist/: the abi3 manylinux2014 wheel (built with zig, checked by auditwheel) and the sdist
+	rm -f $(DIST)/footmetrics-*-cp*-*.whl
+	cd bindings-python && $(MATURIN_ENV) maturin build --release --zig --compatibility manylinux2014 \
+		--auditwheel check --out $(CURDIR)/$(DIST)
+	cd bindings-python && $(MATURIN_ENV) maturin sdist --out $(CURDIR)/$(DIST)
+
+.PHONY: test-dist-python
+test-dist-python: deps ## Check the Python artefacts `make dist-python` wrote: auditwheel tag, version, sdist contents; install the wheel offline into a fresh venv with no Rust on PATH and scrape the platform's ML snippet
+	$(PYTHON) bindings-python/check_dist.py $(DIST)
+
 PROMETHEUS_CLIENT_VERSION := 0.26.0
 CONFORMANCE_DIR := target/conformance
 CONFORMANCE_SUITE := $(CONFORMANCE_DIR)/prometheus_client-$(PROMETHEUS_CLIENT_VERSION)

@@ -180,6 +180,12 @@ check-versions: ## Fail when a package's version differs from the workspace's: c
 	python3 testkit/versions.py check
 	python3 -m unittest -q testkit/test_versions.py
 
+# One cargo invocation for the four (cargo >= 1.90 publishes several packages at once): each is
+# packaged, then built from its .crate with the others resolved from a temporary local registry
+# of the just-packaged ones (target/package/tmp-registry), so no crate needs the others on
+# crates.io first and nothing is skipped with --no-verify. --allow-dirty lets it run before a
+# commit; a real publish (the same command without --dry-run and --allow-dirty) runs from a
+# clean, tagged tree.
 .PHONY: check-crates
 check-crates: ## cargo publish --dry-run of the crates.io crates (footmetrics, -otlp, -tower, -catalog), packaged together so they resolve each other
 	$(CARGO) publish --dry-run --allow-dirty $(addprefix -p ,$(PUBLISHED_CRATES))

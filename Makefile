@@ -157,7 +157,7 @@ test-dist: ## Test every artefact in dist/ as its users install it (make dist fi
 	$(MAKE) --no-print-directory test-dist-go
 
 .PHONY: dist-c
-dist-c: c ## dist/footmetrics-c-VERSION-TRIPLE.tar.gz: the C install tree for PREFIX=/usr/local, stripped, reproducible
+dist-c: c ## dist/footmetrics-c-VERSION-TRIPLE.tar.gz: the C install tree for PREFIX=/usr/local, stripped; owners and mtimes fixed (the commit's), so one build gives one tarball
 	rm -rf $(DIST_C_ROOT)
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DIST_C_ROOT) PREFIX=/usr/local \
 		LIBDIR=/usr/local/lib INCLUDEDIR=/usr/local/include

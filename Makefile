@@ -50,6 +50,7 @@ demo-build:
 test: deps ## Run every test in every language, style checks first (installs what the tests need first)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory check-docs
+	$(MAKE) --no-print-directory check-versions
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory conformance-python
@@ -147,6 +148,75 @@ test-c: c ## C tests of every ABI function and error path, and the docs' C snipp
 		ASAN_OPTIONS=detect_leaks=1 $$exe >/dev/null || exit 1; \
 	done
 	$(MAKE) --no-print-directory check-header
+
+# --- Distribution: one version, the C install tree, the crates, every language's package -----
+
+# The family's one version, from [workspace.package] in Cargo.toml (make check-versions compares
+# every package's with it).
+VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+STRIP ?= strip
+DIST_C_ROOT := target/dist-c/root
+# The crates published to crates.io, in dependency order.
+PUBLISHED_CRATES := footmetrics footmetrics-otlp footmetrics-tower footmetrics-catalog
+
+.PHONY: install
+install: c ## Install the C library under $(DESTDIR)$(PREFIX) (default /usr/local): lib/libfootmetrics.a, lib/libfootmetrics.so (soname .so.N), include/footmetrics*.h, lib/pkgconfig/footmetrics.pc
+	DESTDIR="$(DESTDIR)" STRIP="$(STRIP)" bash bindings-c/install.sh target/release "$(VERSION)" \
+		"$(PREFIX)" "$(LIBDIR)" "$(INCLUDEDIR)"
+
+.PHONY: dist
+dist: ## Every language's release artefacts into dist/: C tarball, Python wheel, npm packages, Go module
+	$(MAKE) --no-print-directory dist-c
+	$(MAKE) --no-print-directory dist-python
+	$(MAKE) --no-print-directory dist-node
+	$(MAKE) --no-print-directory dist-go
+	$(MAKE) --no-print-directory dist-sizes
+
+.PHONY: test-dist
+test-dist: ## Test every artefact in dist/ as its users install it (make dist first)
+	$(MAKE) --no-print-directory test-dist-c
+	$(MAKE) --no-print-directory test-dist-python
+	$(MAKE) --no-print-directory test-dist-node
+	$(MAKE) --no-print-directory test-dist-go
+
+.PHONY: dist-c
+dist-c: c ## dist/footmetrics-c-VERSION-TRIPLE.tar.gz: the C install tree for PREFIX=/usr/local, stripped; owners and mtimes fixed (the commit's), so one build gives one tarball
+	rm -rf $(DIST_C_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DIST_C_ROOT) PREFIX=/usr/local \
+		LIBDIR=/usr/local/lib INCLUDEDIR=/usr/local/include
+	mkdir -p dist
+	rm -f dist/footmetrics-c-*.tar.gz
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$$(git log -1 --format=%ct) \
+		-C $(DIST_C_ROOT) -cf - usr | gzip -9n > dist/footmetrics-c-$(VERSION)-$(HOST_TRIPLE).tar.gz
+	@echo "dist/footmetrics-c-$(VERSION)-$(HOST_TRIPLE).tar.gz"
+
+.PHONY: test-dist-c
+test-dist-c: dist-c ## The C tarball's contents, soname and .pc; make install into a temp PREFIX and the quickstart built with pkg-config (shared and --static) under ASan+UBSan without Rust on PATH
+	bash bindings-c/tests/dist_test.sh "$(VERSION)" "$(CC)"
+
+.PHONY: dist-sizes
+dist-sizes: ## Print the size of every artefact in dist/ (and of the libraries inside the C tarball)
+	@python3 testkit/dist_sizes.py dist
+
+.PHONY: check-versions
+check-versions: ## Fail when a package's version differs from the workspace's: crates, Python, npm, Go's Version, the C .pc (and artefacts in dist/)
+	python3 testkit/versions.py check
+	python3 -m unittest -q testkit/test_versions.py
+
+# One cargo invocation for the four (cargo >= 1.90 publishes several packages at once): each is
+# packaged, then built from its .crate with the others resolved from a temporary local registry
+# of the just-packaged ones (target/package/tmp-registry), so no crate needs the others on
+# crates.io first and nothing is skipped with --no-verify. --allow-dirty lets it run before a
+# commit; a real publish (the same command without --dry-run and --allow-dirty) runs from a
+# clean, tagged tree.
+.PHONY: check-crates
+check-crates: ## cargo publish --dry-run of the crates.io crates (footmetrics, -otlp, -tower, -catalog), packaged together so they resolve each other
+	$(CARGO) publish --dry-run --allow-dirty $(addprefix -p ,$(PUBLISHED_CRATES))
 
 .PHONY: header
 header: ## Regenerate bindings-c/include/footmetrics.h with cbindgen $(CBINDGEN_VERSION)

@@ -5,7 +5,7 @@
 use crate::endpoint::MetricsEndpoint;
 use crate::web_config::{WebConfig, WebConfigError};
 use bytes::Bytes;
-use footmetrics::{Counter, Gauge, Opts, Registry};
+use footmetrics::{Counter, Opts, Registry};
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -104,8 +104,9 @@ pub struct ServeStats {
 }
 
 /// Names of the exporter's self-metrics, registered in the served registry while it runs.
-pub const SELF_METRICS: [&str; 6] = [
-    "footmetrics_exporter_connections",
+/// (Counters only, so that a scrape and the registry's own rendering agree while nothing is
+/// refused; the connections open now are in [`ExporterHandle::stats`].)
+pub const SELF_METRICS: [&str; 5] = [
     "footmetrics_exporter_connections_refused_total",
     "footmetrics_exporter_connections_timed_out_total",
     "footmetrics_exporter_scrapes_refused_total",
@@ -113,8 +114,7 @@ pub const SELF_METRICS: [&str; 6] = [
     "footmetrics_exporter_tls_handshake_failures_total",
 ];
 
-const SELF_HELP: [&str; 6] = [
-    "Connections the metrics exporter has open.",
+const SELF_HELP: [&str; 5] = [
     "Connections the metrics exporter closed on accept because max_connections were open.",
     "Connections the metrics exporter closed for taking too long to send a request head, or idling.",
     "Requests the metrics exporter answered 503 because max_concurrent_scrapes were in progress.",
@@ -136,17 +136,13 @@ struct StatsCells {
 /// serving the same registry has them already: its counts are then the only ones shown).
 struct SelfMetrics {
     registry: Registry,
-    open: Gauge,
     counters: [Counter; 5],
 }
 
 impl SelfMetrics {
     fn register(registry: &Registry) -> Option<SelfMetrics> {
-        let open = registry
-            .gauge(&Opts::new(SELF_METRICS[0], SELF_HELP[0]))
-            .ok()?;
         let mut counters = Vec::new();
-        for i in 1..SELF_METRICS.len() {
+        for i in 0..SELF_METRICS.len() {
             match registry.counter(&Opts::new(SELF_METRICS[i], SELF_HELP[i])) {
                 Ok(c) => counters.push(c),
                 Err(_) => {
@@ -159,7 +155,6 @@ impl SelfMetrics {
         }
         Some(SelfMetrics {
             registry: registry.clone(),
-            open,
             counters: counters.try_into().ok()?,
         })
     }
@@ -209,9 +204,6 @@ impl Stats {
             self.cells.open.fetch_add(1, Ordering::Relaxed);
         } else {
             self.cells.open.fetch_sub(1, Ordering::Relaxed);
-        }
-        if let Some(m) = self.metrics().as_ref() {
-            m.open.add(delta as f64);
         }
     }
 

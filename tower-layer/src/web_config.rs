@@ -402,10 +402,9 @@ impl WebConfig {
             config.tls = tls_from_file(t, base_dir)?;
         }
         if let Some(h) = file.http_server_config {
-            if h.http2 == Some(true) {
-                // exporter-toolkit's default; HTTP/1.1 is what is served (Prometheus scrapes
-                // over it), so asking for HTTP/2 is not an error.
-            }
+            // `http2` (exporter-toolkit's default is on) is accepted either way: HTTP/1.1 is
+            // what is served, and what Prometheus scrapes over.
+            let _ = h.http2;
             for (name, value) in h.headers {
                 let Some(allowed) = ALLOWED_HEADERS
                     .iter()

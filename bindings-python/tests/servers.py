@@ -120,6 +120,20 @@ def start_prometheus(targets):
         port, "/-/ready", workdir)
 
 
+def start_prometheus_config(scrape_configs):
+    """Prometheus scraping every second with `scrape_configs` (YAML list items indented by
+    two spaces): for TLS and authentication settings."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="footmetrics-prometheus-")
+    with open(os.path.join(workdir, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n"
+                + scrape_configs.strip("\n") + "\n")
+    return Server(
+        ["prometheus", f"--config.file={workdir}/prometheus.yml",
+         f"--storage.tsdb.path={workdir}/data", f"--web.listen-address=127.0.0.1:{port}"],
+        port, "/-/ready", workdir)
+
+
 def query(prometheus, expr):
     """An instant query's result vector."""
     q = urllib.parse.urlencode({"query": expr})

@@ -342,6 +342,27 @@ impl Prometheus {
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
             ));
         }
+        Prometheus::launch(addr, dir, &config)
+    }
+
+    /// Starts Prometheus with `scrape_configs` (YAML list items, indented by two spaces,
+    /// written under `scrape_configs:`), scraping every second: for TLS, authentication and
+    /// the other per-job settings.
+    pub fn start_with_scrape_configs(scrape_configs: &str) -> Prometheus {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "footmetrics-prometheus-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n{scrape_configs}"
+        );
+        Prometheus::launch(addr, dir, &config)
+    }
+
+    fn launch(addr: SocketAddr, dir: PathBuf, config: &str) -> Prometheus {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new("prometheus")

@@ -26,6 +26,9 @@ pub struct MetricsEndpoint {
     gzip: bool,
     /// The last exposition's size, so the next render allocates once.
     last_len: Arc<AtomicUsize>,
+    /// Renders in progress, and how many may be (`usize::MAX`: no limit).
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: usize,
 }
 
 impl Default for MetricsEndpoint {
@@ -41,7 +44,17 @@ impl MetricsEndpoint {
             registry: registry.clone(),
             gzip: true,
             last_len: Arc::new(AtomicUsize::new(4096)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight: usize::MAX,
         }
+    }
+
+    /// At most `n` scrapes rendered at once (they render on the caller's thread); the ones
+    /// beyond are answered 503 at once, as promhttp's `MaxRequestsInFlight`. Default: no
+    /// limit (the [`Exporter`](crate::Exporter) has its own).
+    pub fn max_concurrent_scrapes(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
     }
 
     /// Whether to compress when the client accepts gzip (default: yes).
@@ -70,6 +83,16 @@ impl MetricsEndpoint {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return res;
         }
+        let _slot = match InFlightSlot::take(&self.in_flight, self.max_in_flight) {
+            Some(slot) => slot,
+            None => {
+                let mut res = Response::new(Full::new(Bytes::from_static(
+                    b"too many concurrent scrapes\n",
+                )));
+                *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                return res;
+            }
+        };
         let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
         let mut body = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
         let names = query.map(requested_names).unwrap_or_default();
@@ -105,6 +128,25 @@ impl MetricsEndpoint {
         // HEAD announces the length GET would send.
         h.insert(CONTENT_LENGTH, HeaderValue::from(len));
         res
+    }
+}
+
+/// One of the endpoint's concurrent-render slots, given back on drop.
+struct InFlightSlot<'a>(&'a AtomicUsize);
+
+impl<'a> InFlightSlot<'a> {
+    fn take(count: &'a AtomicUsize, max: usize) -> Option<InFlightSlot<'a>> {
+        if count.fetch_add(1, Ordering::AcqRel) >= max {
+            count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(InFlightSlot(count))
+    }
+}
+
+impl Drop for InFlightSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -246,6 +288,19 @@ mod tests {
             .unwrap();
         let collected = runtime.block_on(res.into_body().collect());
         collected.unwrap().to_bytes().to_vec()
+    }
+
+    #[test]
+    fn past_the_concurrent_scrape_limit_a_scrape_is_503() {
+        let registry = Registry::new();
+        let endpoint = MetricsEndpoint::new(&registry).max_concurrent_scrapes(1);
+        let held = InFlightSlot::take(&endpoint.in_flight, 1).unwrap();
+        let res = endpoint.respond(&Method::GET, &HeaderMap::new());
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        drop(held);
+        let res = endpoint.respond(&Method::GET, &HeaderMap::new());
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(endpoint.in_flight.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -24,6 +24,8 @@ mod trace;
 mod axum;
 #[cfg(feature = "exporter")]
 mod exporter;
+#[cfg(feature = "exporter")]
+mod web_config;
 
 pub use classify::{
     grpc_to_http, Classify, GrpcClassifier, StatusClassifier, CLIENT_CLOSED_REQUEST,
@@ -44,9 +46,13 @@ pub use trace::{TraceContext, TraceContextSource, Traceparent};
 #[cfg(feature = "axum")]
 pub use crate::axum::metrics_handler;
 #[cfg(feature = "exporter")]
-pub use exporter::{Exporter, ExporterHandle};
+pub use exporter::{
+    serve_with_limits, Exporter, ExporterHandle, ServeLimits, ServeStats, SELF_METRICS,
+};
 #[cfg(feature = "axum")]
 pub use route::MatchedPathRoutes;
+#[cfg(feature = "exporter")]
+pub use web_config::{ClientAuth, TlsSettings, TlsVersion, WebConfig, WebConfigError};
 
 /// The tower guide's example runs as a doc test.
 #[cfg(doctest)]

@@ -47,16 +47,83 @@ class ServerThread:
         return None
 
 
+# The protocols a TLS server context can be made with (`ssl.PROTOCOL_TLS` is the older
+# name for the same negotiation); rustls serves TLS 1.2 and 1.3 for either.
+_SERVER_PROTOCOLS = (ssl.PROTOCOL_TLS_SERVER, ssl.PROTOCOL_TLS)
+
+
+def _tls_version(value: Optional[ssl.TLSVersion], which: str) -> Optional[str]:
+    """An ``ssl.TLSVersion`` as the core names it. Below TLS 1.2 is refused as a maximum (it
+    cannot be served); as a minimum it means TLS 1.2, the oldest rustls speaks."""
+    if value is None:
+        return None
+    if value in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.MAXIMUM_SUPPORTED):
+        return "TLS13"
+    if value in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.MINIMUM_SUPPORTED):
+        return "TLS12"
+    if which == "tls_min_version" and isinstance(value, ssl.TLSVersion):
+        return "TLS12"
+    raise ValueError(f"{which}={value!r}: only TLS 1.2 and 1.3 are served")
+
+
+def _client_cas(client_cafile: Optional[str], client_capath: Optional[str],
+                client_auth_required: bool) -> list[str]:
+    """The CA files and directories client certificates are verified against: the ones given,
+    else (as ``SSLContext.load_default_certs``) the system's, when a certificate is required."""
+    if client_cafile is not None or client_capath is not None:
+        return [p for p in (client_cafile, client_capath) if p is not None]
+    if not client_auth_required:
+        return []
+    defaults = ssl.get_default_verify_paths()
+    return [p for p in (defaults.cafile, defaults.capath) if p and os.path.exists(p)]
+
+
 def start_http_server(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry = REGISTRY,
                       certfile: Optional[str] = None, keyfile: Optional[str] = None,
                       client_cafile: Optional[str] = None, client_capath: Optional[str] = None,
-                      protocol: Any = None, client_auth_required: bool = False
+                      protocol: int = ssl.PROTOCOL_TLS_SERVER,
+                      client_auth_required: bool = False,
+                      tls_min_version: Optional[ssl.TLSVersion] = None,
+                      tls_max_version: Optional[ssl.TLSVersion] = None,
+                      *, web_config_file: Optional[str] = None,
+                      max_connections: Optional[int] = None,
+                      max_concurrent_scrapes: Optional[int] = None,
+                      header_read_timeout: Optional[float] = None,
+                      idle_timeout: Optional[float] = None,
                       ) -> tuple[Any, ServerThread]:
     """Serves ``registry`` at ``http://addr:port/metrics`` from a Rust thread;
-    returns ``(server, thread)`` as prometheus_client does. ``server.shutdown()`` stops it."""
-    if certfile or keyfile:
-        raise ValueError("TLS is not supported by footmetrics' start_http_server yet")
-    server = _start_http_server(int(port), addr, registry)
+    returns ``(server, thread)`` as prometheus_client does. ``server.shutdown()`` stops it.
+
+    With ``certfile`` and ``keyfile`` it serves HTTPS; ``client_auth_required`` then requires
+    client certificates signed by a CA of ``client_cafile`` / ``client_capath`` (the system's
+    CAs when neither is given), as prometheus_client does. ``web_config_file`` takes
+    Prometheus' exporter-toolkit web configuration (TLS, ``basic_auth_users``, headers)
+    instead. The keyword-only limits default to the exporter's (64 connections, 4 concurrent
+    scrapes, 10 s to send a request head, 65 s idle between requests)."""
+    tls = bool(certfile and keyfile)
+    if tls and protocol not in _SERVER_PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r}: a server needs ssl.PROTOCOL_TLS_SERVER")
+    for name, value in (("max_connections", max_connections),
+                        ("max_concurrent_scrapes", max_concurrent_scrapes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    for name, seconds in (("header_read_timeout", header_read_timeout),
+                          ("idle_timeout", idle_timeout)):
+        if seconds is not None and (isinstance(seconds, bool)
+                                    or not isinstance(seconds, (int, float))):
+            raise TypeError(f"{name} must be a number of seconds, not {seconds!r}")
+    server = _start_http_server(
+        int(port), addr, registry,
+        certfile if tls else None, keyfile if tls else None,
+        _client_cas(client_cafile, client_capath, client_auth_required) if tls else [],
+        client_auth_required and tls,
+        _tls_version(tls_min_version, "tls_min_version") if tls else None,
+        _tls_version(tls_max_version, "tls_max_version") if tls else None,
+        os.fspath(web_config_file) if web_config_file is not None else None,
+        max_connections, max_concurrent_scrapes,
+        None if header_read_timeout is None else float(header_read_timeout),
+        None if idle_timeout is None else float(idle_timeout))
     _servers.append(server)
     return server, ServerThread(server)
 

@@ -28,7 +28,11 @@ pub fn router(layer: MetricsLayer) -> Router {
         .route("/api/v1/sessions", post(start_session))
         .route("/api/v1/debug/panic", get(panics))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get_service(MetricsEndpoint::default()))
+        // At most 4 renders at once, as the standalone exporter (503 beyond).
+        .route(
+            "/metrics",
+            get_service(MetricsEndpoint::default().max_concurrent_scrapes(4)),
+        )
         .layer(layer)
 }
 

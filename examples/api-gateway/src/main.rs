@@ -4,7 +4,12 @@
 //! summary computed from it (request rate, error ratio, p95 latency from the histogram),
 //! then keeps serving (with light background traffic) until interrupted.
 //!
-//! `api-gateway [--addr 127.0.0.1:9464] [--requests 400] [--rps 10] [--once]`
+//! `api-gateway [--addr 127.0.0.1:9464] [--requests 400] [--rps 10] [--once]
+//! [--max-connections 64] [--header-read-timeout 10] [--idle-timeout 65]`
+//!
+//! The server runs within footmetrics-tower's [`ServeLimits`] (the exporter's defaults unless
+//! the flags say otherwise), so a flood of slow or idle connections cannot take its file
+//! descriptors or keep `/metrics` from answering.
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set (and the other `OTEL_*` exporter variables), the
 //! same metrics are also pushed to that OpenTelemetry collector.
@@ -14,18 +19,27 @@ mod summary;
 mod traffic;
 
 use bytes::Bytes;
-use footmetrics_tower::MetricsLayer;
+use footmetrics_tower::{MetricsLayer, ServeLimits};
 use http::Request;
 use http_body_util::Full;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 struct Args {
     addr: String,
     requests: usize,
     rps: u32,
     once: bool,
+    limits: ServeLimits,
+}
+
+fn seconds(flag: &str, value: String) -> Result<Duration, String> {
+    let s: f64 = value.parse().map_err(|e| format!("{flag}: {e}"))?;
+    if !(s.is_finite() && s > 0.0 && s < 1e9) {
+        return Err(format!("{flag}: must be a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(s))
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         requests: 400,
         rps: 10,
         once: false,
+        limits: ServeLimits::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -47,15 +62,29 @@ fn parse_args() -> Result<Args, String> {
             }
             "--rps" => args.rps = value("--rps")?.parse().map_err(|e| format!("--rps: {e}"))?,
             "--once" => args.once = true,
+            "--max-connections" => {
+                args.limits.max_connections = value("--max-connections")?
+                    .parse()
+                    .map_err(|e| format!("--max-connections: {e}"))?
+            }
+            "--header-read-timeout" => {
+                args.limits.header_read_timeout =
+                    seconds("--header-read-timeout", value("--header-read-timeout")?)?
+            }
+            "--idle-timeout" => {
+                args.limits.idle_timeout = seconds("--idle-timeout", value("--idle-timeout")?)?
+            }
             "-h" | "--help" => {
                 return Err(
-                    "usage: api-gateway [--addr HOST:PORT] [--requests N] [--rps R] [--once]"
+                    "usage: api-gateway [--addr HOST:PORT] [--requests N] [--rps R] [--once] \
+                     [--max-connections N] [--header-read-timeout SECS] [--idle-timeout SECS]"
                         .into(),
                 )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
+    args.limits.validate()?;
     Ok(args)
 }
 
@@ -96,7 +125,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let addr = listener.local_addr()?;
     let app = app::router(layer);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // Within the limits, with the refusals and timeouts counted in the served registry.
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let limits = args.limits.clone();
+    tokio::spawn(async move {
+        footmetrics_tower::serve_with_limits(
+            listener,
+            service,
+            limits,
+            Some(footmetrics::default_registry()),
+            std::future::pending(),
+        )
+        .await
+    });
     println!("api-gateway listening on http://{addr} (metrics at http://{addr}/metrics)");
 
     let client = traffic::client();

@@ -204,3 +204,28 @@ class OtlpSink:
             self.process.wait(timeout=10)
         if self.tls_dir:
             shutil.rmtree(self.tls_dir, ignore_errors=True)
+
+
+def pushed(gateway, job):
+    """`{(sample name, sorted labels without job): value}` of what the gateway holds for job."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    _, text = gateway.get("/metrics")
+    out = {}
+    for f in text_string_to_metric_families(text):
+        for s in f.samples:
+            if s.labels.get("job") == job and not s.name.startswith("push_"):
+                # The gateway adds `instance=""` to groups without one: empty means absent.
+                labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "job" and v))
+                out[(s.name, labels)] = s.value
+    return out
+
+
+def pushed_after_delete(gateway, job):
+    """`pushed`, once the gateway has applied a DELETE: it answers 202 and deletes asynchronously."""
+    for _ in range(50):
+        got = pushed(gateway, job)
+        if not got:
+            break
+        time.sleep(0.04)
+    return got

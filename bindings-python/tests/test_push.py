@@ -3,11 +3,10 @@
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 import footmetrics
 from footmetrics.exposition import default_handler
-from servers import http_get, start_pushgateway
+from servers import pushed, pushed_after_delete, start_pushgateway
 
 
 @pytest.fixture(scope="module")
@@ -15,29 +14,6 @@ def gateway():
     g = start_pushgateway()
     yield g
     g.stop()
-
-
-def pushed(gateway, job):
-    """`{(sample name, sorted labels without job): value}` of what the gateway holds for job."""
-    _, text = http_get(gateway.url + "/metrics")
-    out = {}
-    for f in text_string_to_metric_families(text):
-        for s in f.samples:
-            if s.labels.get("job") == job and not s.name.startswith("push_"):
-                # The gateway adds `instance=""` to groups without one: empty means absent.
-                labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "job" and v))
-                out[(s.name, labels)] = s.value
-    return out
-
-
-def pushed_after_delete(gateway, job):
-    """`pushed`, once the gateway has applied a DELETE: it answers 202 and deletes asynchronously."""
-    for _ in range(50):
-        got = pushed(gateway, job)
-        if not got:
-            break
-        time.sleep(0.04)
-    return got
 
 
 def test_push_pushadd_delete_round_trip(gateway):

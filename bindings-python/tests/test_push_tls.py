@@ -9,7 +9,6 @@ import ssl
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 import footmetrics
 from footmetrics.exposition import (
@@ -19,28 +18,7 @@ from footmetrics.exposition import (
     tls_auth_handler,
 )
 from footmetrics.otlp import start_otlp_exporter
-from servers import OtlpSink, make_pki, start_pushgateway, tls_context
-
-
-def pushed(gateway, job):
-    _, text = gateway.get("/metrics")
-    out = {}
-    for f in text_string_to_metric_families(text):
-        for s in f.samples:
-            if s.labels.get("job") == job and not s.name.startswith("push_"):
-                labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "job" and v))
-                out[(s.name, labels)] = s.value
-    return out
-
-
-def pushed_after_delete(gateway, job):
-    """`pushed`, once the gateway has applied a DELETE: it answers 202 and deletes asynchronously."""
-    for _ in range(50):
-        got = pushed(gateway, job)
-        if not got:
-            break
-        time.sleep(0.04)
-    return got
+from servers import OtlpSink, make_pki, pushed, pushed_after_delete, start_pushgateway, tls_context
 
 
 def registry(name, value):

@@ -5,9 +5,11 @@
 //! a scraper's connection keeps being answered throughout.
 
 use footmetrics::{Opts, Registry};
-use footmetrics_testkit::{http_request, parse_samples, sample_value};
+use footmetrics_testkit::{
+    closed_by_peer, http_request, parse_samples, read_http_response, sample_value,
+};
 use footmetrics_tower::{Exporter, ServeLimits};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,50 +32,7 @@ impl Scraper {
     fn scrape(&mut self) -> std::io::Result<(u16, String)> {
         self.stream
             .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")?;
-        read_response(&mut self.stream)
-    }
-}
-
-/// Reads one HTTP/1.1 response with a `Content-Length` body.
-fn read_response(stream: &mut impl Read) -> std::io::Result<(u16, String)> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte)? == 0 {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body)?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-/// Whether the server has closed the connection (end of file or reset), without waiting.
-fn closed_by_server(s: &mut TcpStream) -> bool {
-    s.set_nonblocking(true).unwrap();
-    let mut buf = [0u8; 512];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
-            Err(_) => return true,
-        }
+        read_http_response(&mut self.stream)
     }
 }
 
@@ -261,7 +220,7 @@ fn a_flood_of_slow_and_idle_connections_leaves_the_host_its_descriptors() {
     let deadline = started + flooded + header_timeout + Duration::from_secs(3);
     while closed_at.iter().any(Option::is_none) && Instant::now() < deadline {
         for (i, c) in conns.iter_mut().enumerate() {
-            if closed_at[i].is_none() && closed_by_server(c) {
+            if closed_at[i].is_none() && closed_by_peer(c) {
                 closed_at[i] = Some(started.elapsed());
             }
         }
@@ -343,7 +302,7 @@ fn serve(limits: ServeLimits) -> (footmetrics_tower::ExporterHandle, Registry) {
 fn time_to_close(s: &mut TcpStream, within: Duration) -> Option<Duration> {
     let started = Instant::now();
     while started.elapsed() < within {
-        if closed_by_server(s) {
+        if closed_by_peer(s) {
             return Some(started.elapsed());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -377,7 +336,7 @@ fn slow_heads_and_idle_keep_alive_connections_are_closed_at_their_timeouts() {
     for b in
         b"GET /metrics HTTP/1.1\r\nHost: trickle\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     {
-        if trickle.write_all(&[*b]).is_err() || closed_by_server(&mut trickle) {
+        if trickle.write_all(&[*b]).is_err() || closed_by_peer(&mut trickle) {
             closed = true;
             break;
         }

@@ -3,7 +3,8 @@
 //! flood is closed within the header-read timeout, and `/metrics` answers a scraper's kept
 //! connection throughout. The example is stopped by PID.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use footmetrics_testkit::{closed_by_peer, read_http_response};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -75,50 +76,9 @@ fn start(header_timeout: &str) -> Gateway {
     Gateway { child, addr }
 }
 
-fn read_response(stream: &mut impl Read) -> std::io::Result<(u16, String)> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte)? == 0 {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body)?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
 fn scrape(stream: &mut TcpStream) -> std::io::Result<(u16, String)> {
     stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")?;
-    read_response(stream)
-}
-
-fn closed_by_server(s: &mut TcpStream) -> bool {
-    s.set_nonblocking(true).unwrap();
-    let mut buf = [0u8; 512];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
-            Err(_) => return true,
-        }
-    }
+    read_http_response(stream)
 }
 
 fn open_descriptors(pid: u32) -> usize {
@@ -177,7 +137,7 @@ fn a_flood_of_slow_and_idle_connections_neither_exhausts_descriptors_nor_stops_s
     while open > 0 && Instant::now() < deadline {
         most_descriptors = most_descriptors.max(open_descriptors(pid));
         for (i, c) in conns.iter_mut().enumerate() {
-            if !closed[i] && closed_by_server(c) {
+            if !closed[i] && closed_by_peer(c) {
                 closed[i] = true;
                 open -= 1;
             }

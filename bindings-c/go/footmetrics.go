@@ -153,13 +153,14 @@ func mustNot(err error) {
 }
 
 // labelCountError is client_golang's error for a wrong number of label values (got is the
-// []string or the Labels given), in its words.
+// []string or the Labels given), in its words. Callers pass a copy of a []string
+// (slices.Clone): handing the caller's own slice to an interface would make every
+// WithLabelValues allocate its variadic values, even when they are right.
 func labelCountError(want int, got any) error {
 	n := 0
 	switch g := got.(type) {
 	case []string:
 		n = len(g)
-		got = append([]string{}, g...)
 	case map[string]string:
 		n = len(g)
 		got = prometheus.Labels(g)

@@ -27,15 +27,23 @@ type otlpSink struct {
 
 func startOTLPSink(t *testing.T, ports ...int) *otlpSink {
 	t.Helper()
-	bin := os.Getenv("FOOTMETRICS_OTLP_SINK")
-	if bin == "" {
-		bin, _ = filepath.Abs("../../target/debug/otlp-sink")
-	}
 	args := []string{}
 	for _, p := range ports {
 		args = append(args, fmt.Sprint(p))
 	}
-	cmd := exec.Command(bin, args...)
+	cmd, httpPort, grpcPort := runOTLPSink(t, args...)
+	return &otlpSink{cmd: cmd, httpPort: httpPort, grpc: grpcPort}
+}
+
+// runOTLPSink starts the sink with args and reads the ports it reports on its first line;
+// it is killed by PID when the test ends.
+func runOTLPSink(t *testing.T, args ...string) (cmd *exec.Cmd, httpPort, grpcPort int) {
+	t.Helper()
+	bin := os.Getenv("FOOTMETRICS_OTLP_SINK")
+	if bin == "" {
+		bin, _ = filepath.Abs("../../target/debug/otlp-sink")
+	}
+	cmd = exec.Command(bin, args...)
 	// The sink exits when its stdin closes: it never outlives the test binary.
 	if _, err := cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -47,6 +55,7 @@ func startOTLPSink(t *testing.T, ports ...int) *otlpSink {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v (run `make otlp-sink`)", bin, err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	var p struct {
 		HTTP int `json:"http_port"`
 		GRPC int `json:"grpc_port"`
@@ -55,9 +64,7 @@ func startOTLPSink(t *testing.T, ports ...int) *otlpSink {
 	if err != nil || json.Unmarshal([]byte(line), &p) != nil {
 		t.Fatalf("otlp-sink did not report its ports: %q %v", line, err)
 	}
-	s := &otlpSink{cmd: cmd, httpPort: p.HTTP, grpc: p.GRPC}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return s
+	return cmd, p.HTTP, p.GRPC
 }
 
 type sinkPoint struct {

@@ -1,7 +1,6 @@
 package footmetrics_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,31 +21,8 @@ import (
 // client certificate (`otlp-sink --tls DIR --mtls`); it writes its PKI into DIR.
 func startTLSSink(t *testing.T) (httpPort, grpcPort int, dir string, client *http.Client) {
 	t.Helper()
-	bin := os.Getenv("FOOTMETRICS_OTLP_SINK")
-	if bin == "" {
-		bin, _ = filepath.Abs("../../target/debug/otlp-sink")
-	}
 	dir = t.TempDir()
-	cmd := exec.Command(bin, "--tls", dir, "--mtls")
-	if _, err := cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v (run `make otlp-sink`)", bin, err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var p struct {
-		HTTP int `json:"http_port"`
-		GRPC int `json:"grpc_port"`
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || json.Unmarshal([]byte(line), &p) != nil {
-		t.Fatalf("otlp-sink did not report its ports: %q %v", line, err)
-	}
+	_, httpPort, grpcPort = runOTLPSink(t, "--tls", dir, "--mtls")
 	ca, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +35,7 @@ func startTLSSink(t *testing.T) (httpPort, grpcPort int, dir string, client *htt
 	}
 	client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}}}}
-	return p.HTTP, p.GRPC, dir, client
+	return httpPort, grpcPort, dir, client
 }
 
 func TestOTLPOverMutualTLSIsExact(t *testing.T) {

@@ -146,6 +146,19 @@ async function startPushgateway(pki, tls) {
 	return {
 		url,
 		get,
+		/**
+		 * The gateway's samples once `key` is gone from them: the gateway answers a DELETE
+		 * with 202 and applies it asynchronously, so this polls (at most 2 s).
+		 */
+		async samplesWithout(key) {
+			let samples;
+			for (let i = 0; i < 50; i++) {
+				samples = parseExposition((await get('/metrics')).body).samples;
+				if (!samples.has(key)) break;
+				await new Promise((r) => setTimeout(r, 40));
+			}
+			return samples;
+		},
 		stop() {
 			try {
 				process.kill(proc.pid, 'SIGTERM');

@@ -97,6 +97,13 @@ fn rodeo<'a>(values: impl IntoIterator<Item = &'a str>) -> RodeoReader<Spur> {
     Rodeo::from_iter(values).into_reader()
 }
 
+fn interned(values: &[&str]) -> Vec<footmetrics::LabelValue> {
+    values
+        .iter()
+        .map(|v| footmetrics::LabelValue::new(*v))
+        .collect()
+}
+
 fn pc_labels() -> Vec<Vec<(String, String)>> {
     (0..160)
         .map(|i| {
@@ -193,7 +200,20 @@ fn lookup3_inc(c: &mut Criterion) {
     let fam = footmetrics::Registry::new()
         .counter_vec(&footmetrics::Opts::new("c_total", "h").labels(&["method", "route", "code"]))
         .unwrap();
+    // Label values known up front, hashed once: as measured's enums and route interner.
+    let (methods, routes, codes) = (interned(&METHODS), interned(&ROUTES), interned(&CODES));
     g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, c) = combo(i);
+                fam.get(&[&methods[m], &routes[r], &codes[c]])
+                    .unwrap()
+                    .inc();
+            })
+        })
+    });
+    // The same lookups from plain strings, hashed at every call.
+    g.bench_function("footmetrics_str", |b| {
         b.iter_custom(|n| {
             per_op(n, |i| {
                 let (m, r, c) = combo(i);
@@ -282,7 +302,18 @@ fn histograms(c: &mut Criterion) {
                 .buckets(bounds.clone()),
         )
         .unwrap();
+    let (methods, routes) = (interned(&METHODS), interned(&ROUTES));
     g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| {
+            per_op(n, |i| {
+                let (m, r, _) = combo(i);
+                fam.get(&[&methods[m], &routes[r]])
+                    .unwrap()
+                    .observe(value(i));
+            })
+        })
+    });
+    g.bench_function("footmetrics_str", |b| {
         b.iter_custom(|n| {
             per_op(n, |i| {
                 let (m, r, _) = combo(i);

@@ -1,10 +1,11 @@
 //! Label families: one metric per distinct set of label values.
 //!
 //! # Lookup without locks
-//! Children live in a lock-free hash map (`papaya`). A hit hashes the label values as given
-//! (no allocation), compares them with the stored key, and returns a reference protected by an
-//! epoch guard: a thread-local store, no shared write, so lookups from many threads do not
-//! bounce cache lines. Only a miss takes the family's `write_lock`, which serialises child
+//! Children live in a [`SeriesMap`]. A hit hashes the label values as given (no allocation;
+//! a [`LabelValue`](crate::LabelValue) brings its hash), compares them with the stored key,
+//! and returns a reference protected by an epoch guard ([`crate::epoch`]): two plain stores to
+//! a thread's own slot, no shared write and no atomic read-modify-write, so lookups from many
+//! threads do not bounce cache lines. Only a miss takes the family's `write_lock`, which serialises child
 //! creation, removal and the cardinality check; writers of existing children never take it.
 //!
 //! # Bounded cardinality
@@ -12,13 +13,16 @@
 //! overflow child whose label values are all [`OVERFLOW_LABEL_VALUE`], and the family's
 //! `overflowed` count rises (exposed as `footmetrics_cardinality_overflow_total`).
 
+use crate::epoch::{pin, Guard};
 use crate::error::{Error, Result};
 use crate::fmt::escape_label_value;
+use crate::label_value::{hash_values, AsLabelValue};
 use crate::metric::{ChildMeta, Metric, MetricFamily, MetricPoint, MetricType, SeriesWriter};
 use crate::opts::Opts;
 use crate::registry::{Collector, Encoder};
+use crate::series_map::{with_guard, SeriesMap};
 use crate::validate;
-use std::hash::{Hash, Hasher};
+
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -64,44 +68,27 @@ impl Desc {
 #[derive(Debug, PartialEq, Eq)]
 struct LabelKey(Box<[Box<str>]>);
 
-impl Hash for LabelKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for v in self.0.iter() {
-            hash_value(state, v);
-        }
-    }
-}
-
 /// Borrowed lookup key; hashes exactly as [`LabelKey`] does.
 struct LabelRef<'a, S>(&'a [S]);
 
-impl<S: AsRef<str>> Hash for LabelRef<'_, S> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for v in self.0 {
-            hash_value(state, v.as_ref());
-        }
+impl<S: AsLabelValue> LabelRef<'_, S> {
+    #[inline]
+    fn hash(&self) -> u64 {
+        hash_values(self.0)
     }
-}
 
-impl<S: AsRef<str>> papaya::Equivalent<LabelKey> for LabelRef<'_, S> {
-    fn equivalent(&self, key: &LabelKey) -> bool {
+    #[inline]
+    fn matches(&self, key: &LabelKey) -> bool {
         self.0.len() == key.0.len()
             && self
                 .0
                 .iter()
                 .zip(key.0.iter())
-                .all(|(a, b)| a.as_ref() == &**b)
+                .all(|(a, b)| a.label_str() == &**b)
     }
 }
 
-#[inline(always)]
-fn hash_value<H: Hasher>(state: &mut H, v: &str) {
-    state.write(v.as_bytes());
-    // Separator, so ("ab","c") and ("a","bc") hash apart.
-    state.write_u8(0xff);
-}
-
-type ChildMap<M> = papaya::HashMap<LabelKey, M, foldhash::fast::RandomState>;
+type ChildMap<M> = SeriesMap<LabelKey, M>;
 
 pub(crate) struct FamilyInner<M: Metric> {
     pub(crate) desc: Desc,
@@ -155,7 +142,7 @@ impl<M: Metric> std::fmt::Debug for Family<M> {
 /// the child's memory alive even if another thread removes it meanwhile. Meant for one-shot
 /// use (`family.get(&[..])?.inc()`); keep a clone of the handle for long-lived use.
 pub struct ChildRef<'a, M> {
-    _guard: Option<papaya::LocalGuard<'a>>,
+    _guard: Option<Guard>,
     ptr: *const M,
     _family: PhantomData<&'a M>,
 }
@@ -220,7 +207,7 @@ impl<M: Metric> Family<M> {
                 desc,
                 config,
                 const_rendered,
-                children: ChildMap::with_hasher(foldhash::fast::RandomState::default()),
+                children: ChildMap::new(),
                 single,
                 write_lock: Mutex::new(()),
                 admitted: AtomicUsize::new(0),
@@ -255,7 +242,7 @@ impl<M: Metric> Family<M> {
     /// Resolves label values (in label-name order) to a borrowed child, creating it on first
     /// use. A hit takes no lock and allocates nothing.
     #[inline]
-    pub fn get<S: AsRef<str>>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
+    pub fn get<S: AsLabelValue>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
         let inner = &*self.inner;
         if values.len() != inner.desc.label_names.len() {
             return Err(Error::LabelCount {
@@ -270,8 +257,10 @@ impl<M: Metric> Family<M> {
                 _family: PhantomData,
             });
         }
-        let guard = inner.children.guard();
-        if let Some(m) = inner.children.get(&LabelRef(values), &guard) {
+        let key = LabelRef(values);
+        let hash = key.hash();
+        let guard = pin();
+        if let Some(m) = inner.children.get(hash, |k| key.matches(k), &guard) {
             let ptr: *const M = m;
             return Ok(ChildRef {
                 _guard: Some(guard),
@@ -284,7 +273,7 @@ impl<M: Metric> Family<M> {
     }
 
     #[cold]
-    fn get_slow<S: AsRef<str>>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
+    fn get_slow<S: AsLabelValue>(&self, values: &[S]) -> Result<ChildRef<'_, M>> {
         let inner = &*self.inner;
         let overflow = || {
             inner.overflowed.fetch_add(1, Ordering::Relaxed);
@@ -293,8 +282,9 @@ impl<M: Metric> Family<M> {
         };
         if inner.full.load(Ordering::Relaxed) {
             // Another thread may have created it meanwhile, or it may be the overflow itself.
-            let guard = inner.children.guard();
-            if let Some(m) = inner.children.get(&LabelRef(values), &guard) {
+            let key = LabelRef(values);
+            let guard = pin();
+            if let Some(m) = inner.children.get(key.hash(), |k| key.matches(k), &guard) {
                 let ptr: *const M = m;
                 return Ok(ChildRef {
                     _guard: Some(guard),
@@ -307,7 +297,13 @@ impl<M: Metric> Family<M> {
         }
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         if inner.admitted.load(Ordering::Relaxed) >= inner.limit
-            && !inner.children.pin().contains_key(&LabelRef(values))
+            && !with_guard(|g| {
+                let key = LabelRef(values);
+                inner
+                    .children
+                    .get(key.hash(), |k| key.matches(k), g)
+                    .is_some()
+            })
         {
             inner.full.store(true, Ordering::Relaxed);
             drop(_lock);
@@ -318,32 +314,31 @@ impl<M: Metric> Family<M> {
 
     /// Returns the child for `values`, creating it if absent. `admit` counts it against the
     /// limit. Callers hold `write_lock` when `admit` is true.
-    fn get_or_insert<S: AsRef<str>>(&self, values: &[S], admit: bool) -> ChildRef<'_, M> {
+    fn get_or_insert<S: AsLabelValue>(&self, values: &[S], admit: bool) -> ChildRef<'_, M> {
         let inner = &*self.inner;
-        let guard = inner.children.guard();
-        let existing = inner
-            .children
-            .get(&LabelRef(values), &guard)
-            .map(|m| m as *const M);
-        let ptr = match existing {
-            Some(ptr) => ptr,
-            None => {
+        let lookup = LabelRef(values);
+        let guard = pin();
+        let (m, inserted) = inner.children.get_or_insert_with(
+            lookup.hash(),
+            |k| lookup.matches(k),
+            || {
                 let key = LabelKey(
                     values
                         .iter()
-                        .map(|v| Box::<str>::from(v.as_ref()))
+                        .map(|v| Box::<str>::from(v.label_str()))
                         .collect(),
                 );
                 let child = M::new_child(&inner.config, self.meta_for(&key));
                 let fp = child.fingerprint();
                 child.meta().last_fingerprint.store(fp, Ordering::Relaxed);
-                let m = inner.children.get_or_insert(key, child, &guard);
-                if admit {
-                    inner.admitted.fetch_add(1, Ordering::Relaxed);
-                }
-                m as *const M
-            }
-        };
+                (key, child)
+            },
+            &guard,
+        );
+        if inserted && admit {
+            inner.admitted.fetch_add(1, Ordering::Relaxed);
+        }
+        let ptr: *const M = m;
         ChildRef {
             _guard: Some(guard),
             ptr,
@@ -382,7 +377,7 @@ impl<M: Metric> Family<M> {
     /// Resolves label values to an owned handle (like the `prometheus` crate's
     /// `with_label_values`). Cloning the handle touches its reference count; for one-shot
     /// updates from many threads prefer [`get`](Self::get).
-    pub fn with_label_values<S: AsRef<str>>(&self, values: &[S]) -> Result<M> {
+    pub fn with_label_values<S: AsLabelValue>(&self, values: &[S]) -> Result<M> {
         self.get(values).map(|c| (*c).clone())
     }
 
@@ -424,7 +419,7 @@ impl<M: Metric> Family<M> {
 
     /// Removes one label set; returns whether it existed. Held handles keep working but are
     /// no longer exported.
-    pub fn remove<S: AsRef<str>>(&self, values: &[S]) -> Result<bool> {
+    pub fn remove<S: AsLabelValue>(&self, values: &[S]) -> Result<bool> {
         let inner = &*self.inner;
         if values.len() != inner.desc.label_names.len() {
             return Err(Error::LabelCount {
@@ -436,10 +431,10 @@ impl<M: Metric> Family<M> {
         Ok(self.remove_locked(&LabelRef(values)))
     }
 
-    fn remove_locked<S: AsRef<str>>(&self, key: &LabelRef<'_, S>) -> bool {
+    fn remove_locked<S: AsLabelValue>(&self, key: &LabelRef<'_, S>) -> bool {
         let inner = &*self.inner;
-        let is_overflow = key.0.iter().all(|v| v.as_ref() == OVERFLOW_LABEL_VALUE);
-        let removed = inner.children.pin().remove(key).is_some();
+        let is_overflow = key.0.iter().all(|v| v.label_str() == OVERFLOW_LABEL_VALUE);
+        let removed = inner.children.remove(key.hash(), |k| key.matches(k));
         if removed && !is_overflow {
             inner.admitted.fetch_sub(1, Ordering::Relaxed);
             inner.full.store(false, Ordering::Relaxed);
@@ -473,13 +468,14 @@ impl<M: Metric> Family<M> {
             return Ok(0);
         }
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let matching: Vec<Vec<Box<str>>> = inner
-            .children
-            .pin()
-            .keys()
-            .filter(|k| wanted.iter().all(|(i, v)| &*k.0[*i] == *v))
-            .map(|k| k.0.to_vec())
-            .collect();
+        let mut matching: Vec<Vec<Box<str>>> = Vec::new();
+        with_guard(|g| {
+            inner.children.for_each(g, |k, _| {
+                if wanted.iter().all(|(i, v)| &*k.0[*i] == *v) {
+                    matching.push(k.0.to_vec());
+                }
+            })
+        });
         Ok(matching
             .iter()
             .filter(|k| self.remove_locked(&LabelRef(&k[..])))
@@ -490,7 +486,7 @@ impl<M: Metric> Family<M> {
     pub fn clear(&self) {
         let inner = &*self.inner;
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        inner.children.pin().clear();
+        inner.children.clear();
         inner.admitted.store(0, Ordering::Relaxed);
         inner.full.store(false, Ordering::Relaxed);
         inner.generation.fetch_add(1, Ordering::Release);
@@ -533,16 +529,18 @@ impl<M: Metric> Family<M> {
         let Some(ttl) = inner.expiry_ms else { return 0 };
         let now = self.now_ms();
         let mut stale: Vec<Box<[Box<str>]>> = Vec::new();
-        for (key, m) in inner.children.pin().iter() {
-            let meta = m.meta();
-            let fp = m.fingerprint();
-            if fp != meta.last_fingerprint.load(Ordering::Relaxed) {
-                meta.last_fingerprint.store(fp, Ordering::Relaxed);
-                meta.last_change_ms.store(now, Ordering::Relaxed);
-            } else if now.saturating_sub(meta.last_change_ms.load(Ordering::Relaxed)) >= ttl {
-                stale.push(key.0.clone());
-            }
-        }
+        with_guard(|g| {
+            inner.children.for_each(g, |key, m| {
+                let meta = m.meta();
+                let fp = m.fingerprint();
+                if fp != meta.last_fingerprint.load(Ordering::Relaxed) {
+                    meta.last_fingerprint.store(fp, Ordering::Relaxed);
+                    meta.last_change_ms.store(now, Ordering::Relaxed);
+                } else if now.saturating_sub(meta.last_change_ms.load(Ordering::Relaxed)) >= ttl {
+                    stale.push(key.0.clone());
+                }
+            })
+        });
         if stale.is_empty() {
             return 0;
         }
@@ -558,18 +556,23 @@ impl<M: Metric> Family<M> {
         if let Some(single) = &self.inner.single {
             return vec![(Vec::new(), single.clone())];
         }
-        self.inner
-            .children
-            .pin()
-            .iter()
-            .map(|(k, m)| (k.0.iter().map(|v| v.to_string()).collect(), m.clone()))
-            .collect()
+        let mut out = Vec::new();
+        with_guard(|g| {
+            self.inner.children.for_each(g, |k, m| {
+                out.push((k.0.iter().map(|v| v.to_string()).collect(), m.clone()))
+            })
+        });
+        out
     }
 
     fn for_each_child(&self, mut f: impl FnMut(&M)) {
         match &self.inner.single {
             Some(single) => f(single),
-            None => self.inner.children.pin().iter().for_each(|(_, m)| f(m)),
+            None => {
+                with_guard(|g| self.inner.children.for_each(g, |_, m| f(m)));
+                // Scrapes are where removed children are freed once readers are gone.
+                self.inner.children.collect_garbage();
+            }
         }
     }
 }

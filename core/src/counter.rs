@@ -56,6 +56,16 @@ pub const INT_AMOUNT_LIMIT: u64 = 1 << 32;
 /// Once the integer word reads this much, amounts other than `inc`'s go to the float word.
 pub const INT_WORD_LIMIT: u64 = 1 << 62;
 
+/// A counter's value from its summed words.
+#[inline]
+fn combine_words(int: u128, float: f64) -> f64 {
+    // The `u64` conversion is a single instruction; `u128`'s is a library call.
+    match u64::try_from(int) {
+        Ok(i) => i as f64 + float,
+        Err(_) => int as f64 + float,
+    }
+}
+
 /// One shard of a counter: an integer part and a float part.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -173,13 +183,20 @@ impl Counter {
     pub fn get(&self) -> f64 {
         // At most `MAX_SHARDS` words below 2^64 each: the `u128` sum cannot overflow, and it
         // only grows when a word does.
+        let (int, float) = self.words();
+        combine_words(int, float)
+    }
+
+    /// The sums over shards of the integer words and of the float words.
+    #[inline]
+    fn words(&self) -> (u128, f64) {
         let mut int: u128 = 0;
         let mut float = 0.0;
         for s in self.0.shards.iter() {
             int += u128::from(s.0.int.load(Ordering::Relaxed));
             float += f64::from_bits(s.0.float_bits.load(Ordering::Relaxed));
         }
-        int as f64 + float
+        (int, float)
     }
 
     /// Sets the counter back to zero, as a restart would (prom-client's and prometheus_client's
@@ -275,9 +292,18 @@ impl Metric for Counter {
 
     fn encode(&self, config: &CounterConfig, w: &mut SeriesWriter<'_>) {
         w.start(if config.exact_name { "" } else { "_total" }, None);
-        w.f64(self.get());
-        let ex = self.0.exemplar.load();
-        w.exemplar(ex.as_deref());
+        let (int, float) = self.words();
+        if float == 0.0 && int < 1_000_000 {
+            // Most counters: whole and small, written as digits with no float formatting.
+            crate::fmt::write_below_million(w.out, int as u32);
+        } else {
+            w.f64(combine_words(int, float));
+        }
+        // Only OpenMetrics carries exemplars: the classic format skips the slot's load.
+        if w.openmetrics() {
+            let ex = self.0.exemplar.load();
+            w.exemplar(ex.as_deref());
+        }
         w.end();
         let created = Counter::created(self);
         if !created.is_nan() {
@@ -295,6 +321,17 @@ impl Metric for Counter {
             created: Some(Counter::created(self)).filter(|c| !c.is_nan()),
             exemplar: self.0.exemplar.load_full().map(|e| (*e).clone()),
         }
+    }
+
+    #[inline(always)]
+    fn prefetch_handle(&self) {
+        crate::metric::prefetch(Arc::as_ptr(&self.0));
+    }
+
+    #[inline(always)]
+    fn prefetch_cells(&self) {
+        crate::metric::prefetch(self.0.shards.as_ptr());
+        crate::metric::prefetch(self.0.meta.rendered.as_ptr());
     }
 
     fn fingerprint(&self) -> u64 {

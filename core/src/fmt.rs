@@ -25,8 +25,7 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
 #[inline]
 pub fn write_u64(out: &mut Vec<u8>, v: u64) {
     if v < 1_000_000 {
-        let mut b = itoa::Buffer::new();
-        out.extend_from_slice(b.format(v).as_bytes());
+        write_below_million(out, v as u32);
     } else {
         write_float(out, v as f64);
     }
@@ -122,12 +121,39 @@ fn write_special(out: &mut Vec<u8>, v: f64) -> bool {
 /// A whole number under a million in magnitude, written with itoa (`-0.0` as `0`, as Go
 /// writes it); false (nothing written) otherwise.
 fn write_small_whole(out: &mut Vec<u8>, v: f64) -> bool {
-    if v.fract() != 0.0 || v.abs() >= 1e6 {
+    if !(v.abs() < 1e6) || v as i64 as f64 != v {
         return false;
     }
-    let mut b = itoa::Buffer::new();
-    out.extend_from_slice(b.format(v as i64).as_bytes());
+    if v < 0.0 {
+        out.push(b'-');
+    }
+    write_below_million(out, v.abs() as u32);
     true
+}
+
+/// Appends `v` (below 1,000,000) in decimal, digits written straight into `out`'s spare
+/// capacity: no intermediate buffer whose narrow stores a wide copy would then stall on.
+#[inline]
+pub(crate) fn write_below_million(out: &mut Vec<u8>, v: u32) {
+    debug_assert!(v < 1_000_000);
+    let digits = match v {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        10_000..=99_999 => 5,
+        _ => 6,
+    };
+    out.reserve(digits);
+    let len = out.len();
+    let spare = out.spare_capacity_mut();
+    let mut n = v;
+    for i in (0..digits).rev() {
+        spare[i].write(b'0' + (n % 10) as u8);
+        n /= 10;
+    }
+    // SAFETY: the loop initialised `digits` bytes after `len`, within the reserved capacity.
+    unsafe { out.set_len(len + digits) };
 }
 
 /// Appends `v` as Python's `repr(float)` writes it (`2.0`, `-0.0`, `0.0001`, `1e-05`,
@@ -318,6 +344,47 @@ pub fn unescape_label_value(v: &str) -> String {
         }
     }
     out
+}
+
+/// Appends `bytes`, copying short slices (most names and label blocks) without a call into
+/// the C library's `memcpy`, whose call overhead dominates copies this short.
+#[inline(always)]
+pub(crate) fn push_small(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() > 32 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(bytes.len());
+    let len = out.len();
+    // SAFETY: `reserve` made room for `bytes.len()` more bytes after `len`; the copies below
+    // write exactly bytes `len..len + bytes.len()` (overlapping halves for 4..=32 bytes), all
+    // initialised from `bytes`, before the length is set.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        let src = bytes.as_ptr();
+        let n = bytes.len();
+        if n >= 16 {
+            let a = std::ptr::read_unaligned(src as *const u128);
+            let b = std::ptr::read_unaligned(src.add(n - 16) as *const u128);
+            std::ptr::write_unaligned(dst as *mut u128, a);
+            std::ptr::write_unaligned(dst.add(n - 16) as *mut u128, b);
+        } else if n >= 8 {
+            let a = std::ptr::read_unaligned(src as *const u64);
+            let b = std::ptr::read_unaligned(src.add(n - 8) as *const u64);
+            std::ptr::write_unaligned(dst as *mut u64, a);
+            std::ptr::write_unaligned(dst.add(n - 8) as *mut u64, b);
+        } else if n >= 4 {
+            let a = std::ptr::read_unaligned(src as *const u32);
+            let b = std::ptr::read_unaligned(src.add(n - 4) as *const u32);
+            std::ptr::write_unaligned(dst as *mut u32, a);
+            std::ptr::write_unaligned(dst.add(n - 4) as *mut u32, b);
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(len + n);
+    }
 }
 
 #[cfg(test)]
@@ -512,5 +579,35 @@ mod tests {
             }
             prop_assert_eq!(unescape_label_value(&esc), s);
         }
+    }
+}
+
+#[cfg(test)]
+mod push_small_tests {
+    #[test]
+    fn every_length_is_copied_exactly() {
+        let src: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=40 {
+            let mut out = b"x".to_vec();
+            super::push_small(&mut out, &src[..n]);
+            assert_eq!(&out[1..], &src[..n], "{n}");
+            assert_eq!(out[0], b'x');
+        }
+    }
+}
+
+#[cfg(test)]
+mod below_million_tests {
+    #[test]
+    fn matches_the_standard_formatting() {
+        for v in (0..1000).chain([9999, 10_000, 99_999, 123_456, 999_999]) {
+            let mut out = b"x".to_vec();
+            super::write_below_million(&mut out, v);
+            assert_eq!(std::str::from_utf8(&out[1..]).unwrap(), v.to_string());
+        }
+        let mut out = Vec::new();
+        super::write_float(&mut out, -0.0);
+        super::write_float(&mut out, -42.0);
+        assert_eq!(out, b"0-42");
     }
 }

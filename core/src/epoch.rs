@@ -188,11 +188,17 @@ fn oldest_reader() -> u64 {
 /// structure's own lock around [`retire`](Self::retire) and [`collect`](Self::collect).
 pub(crate) struct Retired<T> {
     items: Vec<(u64, T)>,
+    /// Collect when this many wait: twice what the last collection kept (at least 64), so a
+    /// burst of removals costs a few heavy barriers, not one per 64 removals.
+    threshold: usize,
 }
 
 impl<T> Default for Retired<T> {
     fn default() -> Self {
-        Retired { items: Vec::new() }
+        Retired {
+            items: Vec::new(),
+            threshold: 64,
+        }
     }
 }
 
@@ -201,8 +207,9 @@ impl<T> Retired<T> {
     pub(crate) fn retire(&mut self, item: T) {
         let tag = EPOCH.fetch_add(1, Ordering::AcqRel) + 1;
         self.items.push((tag, item));
-        if self.items.len() >= 64 {
+        if self.items.len() >= self.threshold {
             self.collect();
+            self.threshold = (self.items.len() * 2).max(64);
         }
     }
 

@@ -508,9 +508,19 @@ impl<M: Metric> Family<M> {
         let inner = &*self.inner;
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         inner.children.clear();
+        // Free the children here, on the caller's thread, not in the next scrape.
+        let listed = std::mem::take(
+            &mut inner
+                .scrape_order
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .children,
+        );
+        drop(listed);
         inner.admitted.store(0, Ordering::Relaxed);
         inner.full.store(false, Ordering::Relaxed);
         inner.generation.fetch_add(1, Ordering::Release);
+        inner.children.collect_garbage();
     }
 
     /// Changes whenever a child is removed (by [`remove`](Self::remove), [`clear`](Self::clear)

@@ -94,7 +94,7 @@ func (c *counter) Add(v float64) {
 func (c *counter) value() float64 {
 	var whole, frac float64
 	for i := 0; i < c.shards; i++ {
-		off := uintptr(i * shardStride)
+		off := uintptr(i) * c.stride
 		whole += float64(atomic.LoadUint64((*child)(c).word(off)))
 		frac += loadFloat((*child)(c).word(off + 8))
 	}

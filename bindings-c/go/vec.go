@@ -92,7 +92,8 @@ func newTable(size int) *table {
 type child struct {
 	cells  unsafe.Pointer // counter shard 0 / gauge word / first bucket / summary count
 	hash   uint64
-	shards int // counters: number of shards, shardStride bytes apart
+	shards int     // counters: number of shards, stride bytes apart
+	stride uintptr // counters: bytes from one shard to the next (the core's arena lane stride)
 	values []string
 	vec    *vecCore
 	handle *C.fm_child // owns the cells; freed when the child is unreachable
@@ -103,8 +104,6 @@ type child struct {
 	// bucketExemplars: a histogram's last exemplar per bucket (+Inf last), once it has one.
 	bucketExemplars atomic.Pointer[[]atomic.Pointer[dto.Exemplar]]
 }
-
-const shardStride = 128
 
 var seed = maphash.MakeSeed()
 
@@ -428,6 +427,7 @@ func (v *vecCore) newChild(h *C.fm_child, cells C.fm_cells, values []string) *ch
 		cells:   unsafe.Pointer(cells.cells),
 		hash:    hashValues(values),
 		shards:  int(cells.shard_count),
+		stride:  uintptr(cells.shard_stride),
 		values:  values,
 		vec:     v,
 		handle:  h,
@@ -590,4 +590,15 @@ func loadFloat(p *uint64) float64 { return math.Float64frombits(atomic.LoadUint6
 
 func sortFamilies(mfs []*dto.MetricFamily) {
 	sort.Slice(mfs, func(i, j int) bool { return mfs[i].GetName() < mfs[j].GetName() })
+}
+
+// cellLayoutVersion is the version of the core's cell layout (core/src/arena.rs) that this
+// package's direct cell writes follow.
+const cellLayoutVersion = 1
+
+func init() {
+	if C.FM_ARENA_LAYOUT_VERSION != cellLayoutVersion {
+		panic(fmt.Sprintf("footmetrics: the linked library lays out cells as version %d; this package writes version %d",
+			int(C.FM_ARENA_LAYOUT_VERSION), cellLayoutVersion))
+	}
 }

@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The version of the cell layout `fm_cells` describes (the core's `arena::LAYOUT_VERSION`).
+// A binding that writes cells checks it against the one it was written for.
+#define FM_ARENA_LAYOUT_VERSION 1
+
 // Result of every fallible function. `FM_OK` is zero; the message of the last failure on the
 // calling thread is available from `fm_last_error`.
 typedef enum {
@@ -128,7 +132,12 @@ typedef struct {
 // library (the Go package does, with `sync/atomic`). All words are little-endian 64-bit,
 // 8-byte aligned, and never move while the child handle is alive.
 //
-// - counter: `shard_count` shards, `shard_stride` bytes apart from `cells`; each shard holds
+// Cells are in the core's arena (layout version `FM_ARENA_LAYOUT_VERSION`): other series'
+// cells are next to them, so write only the words described here.
+//
+// - counter: `shard_count` shards, `shard_stride` bytes apart from `cells` (a power of two:
+//   a shard is in its own lane of the arena, so writers of different shards share no cache
+//   line; read `shard_stride`, never assume it); each shard holds
 //   a `uint64_t` integer word (atomic add) and then the bits of a `double` float word
 //   (compare-and-swap). The value is the sum over shards of both words, the integer words
 //   summed without wrapping (e.g. each converted to `double`). So that the integer word never

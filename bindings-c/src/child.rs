@@ -23,11 +23,22 @@ pub struct fm_child {
     pub(crate) overflow: bool,
 }
 
+/// The version of the cell layout `fm_cells` describes (the core's `arena::LAYOUT_VERSION`).
+/// A binding that writes cells checks it against the one it was written for.
+pub const FM_ARENA_LAYOUT_VERSION: u32 = 1;
+// A literal for cbindgen's `#define`; held equal to the core's at compile time.
+const _: () = assert!(FM_ARENA_LAYOUT_VERSION == fm::arena::LAYOUT_VERSION);
+
 /// Where a child's values live, for bindings that update them without calling into the
 /// library (the Go package does, with `sync/atomic`). All words are little-endian 64-bit,
 /// 8-byte aligned, and never move while the child handle is alive.
 ///
-/// - counter: `shard_count` shards, `shard_stride` bytes apart from `cells`; each shard holds
+/// Cells are in the core's arena (layout version `FM_ARENA_LAYOUT_VERSION`): other series'
+/// cells are next to them, so write only the words described here.
+///
+/// - counter: `shard_count` shards, `shard_stride` bytes apart from `cells` (a power of two:
+///   a shard is in its own lane of the arena, so writers of different shards share no cache
+///   line; read `shard_stride`, never assume it); each shard holds
 ///   a `uint64_t` integer word (atomic add) and then the bits of a `double` float word
 ///   (compare-and-swap). The value is the sum over shards of both words, the integer words
 ///   summed without wrapping (e.g. each converted to `double`). So that the integer word never
@@ -328,7 +339,7 @@ pub extern "C" fn fm_child_cells(child: *const fm_child, out: *mut fm_cells) -> 
                 fm_kind::FM_KIND_COUNTER,
                 c.cells_ptr() as *mut u64,
                 c.shard_count(),
-                128,
+                c.shard_stride(),
                 0,
             ),
             AnyChild::Gauge(g) => (fm_kind::FM_KIND_GAUGE, g.cell_ptr() as *mut u64, 1, 8, 0),

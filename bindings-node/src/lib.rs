@@ -51,7 +51,13 @@ fn env_state(env: &Env) -> Result<&'static EnvState> {
 /// This environment's lane, leased on first use and released when the environment ends (a
 /// worker exits), so the next worker continues its sums.
 fn env_lane(env: &Env) -> Result<Arc<Lane>> {
-    Ok(env_state(env)?.lane.get_or_init(lease_lane).clone())
+    let state = env_state(env)?;
+    if let Some(lane) = state.lane.get() {
+        return Ok(lane.clone());
+    }
+    // One environment is one thread: nothing else sets its lane meanwhile.
+    let lane = lease_lane().map_err(core_err)?;
+    Ok(state.lane.get_or_init(|| lane).clone())
 }
 
 /// Records that this environment's JavaScript holds no cell index it would write without

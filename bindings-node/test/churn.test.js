@@ -81,8 +81,9 @@ test('reset() gives cells back too', () => {
 		g.reset();
 	}
 	const after = [laned(), shared()];
-	assert.ok(after[0].reservedCells - before[0].reservedCells <= 50 * 1002, JSON.stringify({ before, after }));
-	assert.ok(after[1].reservedCells - before[1].reservedCells <= 50, JSON.stringify({ before, after }));
+	// Laned and shared series are blocks of one arena: both views report its cells.
+	assert.equal(after[0].reservedCells, after[1].reservedCells);
+	assert.ok(after[0].reservedCells - before[0].reservedCells <= 50 * 1002 + 50, JSON.stringify({ before, after }));
 	assert.equal(h._cardinality().live, 0);
 });
 

@@ -53,6 +53,8 @@
 //! count rises (rendered by the registry as `footmetrics_cardinality_overflow_total`). So
 //! resolving a series never fails for want of cells.
 
+pub use crate::arena::Holder;
+use crate::arena::{self, Arena, Block};
 use crate::encode::Encoder;
 use crate::error::{Error, Result};
 use crate::exemplar::Exemplar;
@@ -62,70 +64,36 @@ use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWri
 use crate::quantile::QuantileWindow;
 use crate::registry::Collector;
 use arc_swap::ArcSwapOption;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-/// Cells per page.
-pub const PAGE_CELLS: usize = 8192;
-/// Pages per index space: 67M cells.
-const MAX_PAGES: usize = 8192;
+pub use crate::arena::PAGE_CELLS;
+/// Pages per lane in a test's private arena.
+#[cfg(test)]
+const MAX_PAGES: usize = 64;
 
-/// One page of cells, each the bits of an `f64`.
+/// One page of cells, each the bits of an `f64` (a view of [`PAGE_CELLS`] arena cells).
 #[repr(C, align(64))]
 pub struct Page(pub [AtomicU64; PAGE_CELLS]);
 
-/// One writer's pages. See the module invariants.
+/// One writer's lane of the arena. See the module invariants.
 pub struct Lane {
-    pages: Box<[AtomicPtr<Page>]>,
+    arena: &'static Arena,
+    index: usize,
 }
 
 impl Lane {
-    fn new() -> Self {
-        Lane {
-            pages: (0..MAX_PAGES)
-                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-                .collect(),
-        }
-    }
-
-    /// Page `p`, allocated (zeroed) on first use. The pointer is valid for the process' life.
+    /// Page `p` of this lane. The pointer is valid for the process' life (the arena never
+    /// moves or frees cells).
     pub fn page(&self, p: usize) -> Result<*mut Page> {
-        let slot = self
-            .pages
-            .get(p)
-            .ok_or_else(|| Error::InvalidOption(format!("page {p} is out of range")))?;
-        let cur = slot.load(Ordering::Acquire);
-        if !cur.is_null() {
-            return Ok(cur);
-        }
-        let layout = std::alloc::Layout::new::<Page>();
-        // SAFETY: `Page` has non-zero size; all-zero bits are a valid `[AtomicU64; N]`.
-        let fresh = unsafe { std::alloc::alloc_zeroed(layout) } as *mut Page;
-        if fresh.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        match slot.compare_exchange(
-            std::ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => Ok(fresh),
-            Err(winner) => {
-                // SAFETY: `fresh` came from `alloc_zeroed(layout)` and was never shared.
-                unsafe { std::alloc::dealloc(fresh as *mut u8, layout) };
-                Ok(winner)
-            }
-        }
+        Ok(self.arena.page_ptr(self.index, p)?.cast::<Page>())
     }
 
     #[inline]
     fn cell(&self, i: usize) -> Option<&AtomicU64> {
-        let p = self.pages.get(i / PAGE_CELLS)?.load(Ordering::Acquire);
-        // SAFETY: a non-null page pointer is never freed (module invariant).
-        (!p.is_null()).then(|| unsafe { &(*p).0[i % PAGE_CELLS] })
+        (i < self.arena.lane_cells()).then(|| self.arena.cell(self.index, i))
     }
 
     #[inline]
@@ -139,126 +107,33 @@ impl Lane {
             c.store(0, Ordering::Relaxed);
         }
     }
-
-    /// Zeroes `width` cells from `base`, all in one page.
-    fn zero_range(&self, base: usize, width: usize) {
-        let Some(p) = self.pages.get(base / PAGE_CELLS) else {
-            return;
-        };
-        let p = p.load(Ordering::Acquire);
-        if p.is_null() {
-            return;
-        }
-        let first = base % PAGE_CELLS;
-        // SAFETY: a non-null page pointer is never freed (module invariant).
-        for c in unsafe { &(&(*p).0)[first..first + width] } {
-            c.store(0, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Threads that write cells from outside Rust, and the epoch each has caught up with. See the
-/// module's quarantine invariants.
-pub struct Holders {
-    epoch: AtomicU64,
-    list: Mutex<Vec<Arc<Holder>>>,
-}
-
-/// One writer thread's progress through the [`Holders`] epochs.
-pub struct Holder {
-    seen: AtomicU64,
-}
-
-impl Holders {
-    fn new() -> Self {
-        Holders {
-            epoch: AtomicU64::new(0),
-            list: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// A new holder, caught up with the current epoch: call it only where the thread holds no
-    /// index yet.
-    fn register(&self) -> Arc<Holder> {
-        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-        let h = Arc::new(Holder {
-            seen: AtomicU64::new(self.epoch.load(Ordering::SeqCst)),
-        });
-        list.push(h.clone());
-        h
-    }
-
-    fn unregister(&self, h: &Arc<Holder>) {
-        self.list
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|x| !Arc::ptr_eq(x, h));
-    }
-
-    /// Records that `h`'s thread has caught up: it holds no index it would write unchecked.
-    fn quiesce(&self, h: &Holder) {
-        h.seen
-            .store(self.epoch.load(Ordering::SeqCst), Ordering::SeqCst);
-    }
-
-    /// Advances the epoch; returns the new one, which tags a block freed now.
-    fn advance(&self) -> u64 {
-        self.epoch.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
-    /// Blocks tagged with an epoch at most this are unreachable by every holder.
-    fn safe(&self) -> u64 {
-        let list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-        list.iter()
-            .map(|h| h.seen.load(Ordering::SeqCst))
-            .min()
-            .unwrap_or_else(|| self.epoch.load(Ordering::SeqCst))
-    }
-}
-
-fn holders() -> &'static Holders {
-    static H: OnceLock<Holders> = OnceLock::new();
-    H.get_or_init(Holders::new)
 }
 
 /// Registers the calling thread as a cell writer. Call it at a point where the thread holds no
 /// cell index (before its first resolve); it is caught up with the current epoch.
 pub fn register_holder() -> Arc<Holder> {
-    holders().register()
+    arena::global().register_holder()
 }
 
 /// The thread of `h` has ended: it writes no cell any more.
 pub fn unregister_holder(h: &Arc<Holder>) {
-    holders().unregister(h)
+    arena::global().unregister_holder(h)
 }
 
 /// The thread of `h` holds no cell index it would write without checking its family's
 /// generation first (see the module's quarantine invariants).
 pub fn quiesce(h: &Holder) {
-    holders().quiesce(h)
+    arena::global().quiesce(h)
 }
 
-/// The allocator's state: a bump pointer, free blocks by width, and quarantined blocks.
-struct Alloc {
-    next: usize,
-    /// Reusable blocks by width.
-    free: HashMap<usize, Vec<usize>>,
-    /// `(epoch, base, width)`, in epoch order.
-    quarantine: VecDeque<(u64, usize, usize)>,
-    /// Cells in blocks handed out and not freed.
-    live: usize,
-}
-
-/// A set of lanes sharing one index allocator.
+/// A set of lanes over one arena: lanes leased to writer threads, or the one shared lane.
 struct Space {
-    alloc: Mutex<Alloc>,
+    arena: &'static Arena,
     lanes: RwLock<Vec<Arc<Lane>>>,
     free: Mutex<Vec<Arc<Lane>>>,
-    holders: &'static Holders,
-    max_pages: usize,
 }
 
-/// What an index space holds, for tests and benchmarks.
+/// What the arena holds, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SpaceStats {
     /// Cells in live blocks.
@@ -267,97 +142,67 @@ pub struct SpaceStats {
     pub idle_cells: usize,
     /// Cells ever handed out (the high-water mark; pages cover at most this much per lane).
     pub reserved_cells: usize,
-    /// Pages allocated per lane, at most (`reserved_cells` rounded up to pages).
+    /// Pages a lane spans at most (`reserved_cells` rounded up to pages).
     pub pages: usize,
-    /// Lanes (writer threads' page sets, live or released).
+    /// Lanes of this space (writer threads' lanes, live or released).
     pub lanes: usize,
 }
 
 impl Space {
-    fn new(holders: &'static Holders, max_pages: usize) -> Self {
+    fn new(arena: &'static Arena) -> Self {
         Space {
-            alloc: Mutex::new(Alloc {
-                next: 0,
-                free: HashMap::new(),
-                quarantine: VecDeque::new(),
-                live: 0,
-            }),
+            arena,
             lanes: RwLock::new(Vec::new()),
             free: Mutex::new(Vec::new()),
-            holders,
-            max_pages,
         }
     }
 
-    /// `width` contiguous cells within one page, all zero: a reusable freed block of that
-    /// width if there is one, else fresh cells.
+    /// `width` contiguous cells within one page, all zero.
     fn alloc(&self, width: usize) -> Result<usize> {
-        if width == 0 || width > PAGE_CELLS {
-            return Err(Error::InvalidOption(format!(
-                "a series needs {width} cells; at most {PAGE_CELLS} fit a page"
-            )));
-        }
-        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
-        if a.quarantine.front().is_some() {
-            let safe = self.holders.safe();
-            while let Some(&(epoch, base, w)) = a.quarantine.front() {
-                if epoch > safe {
-                    break;
-                }
-                a.quarantine.pop_front();
-                a.free.entry(w).or_default().push(base);
-            }
-        }
-        if let Some(base) = a.free.get_mut(&width).and_then(Vec::pop) {
-            // No holder can write the block any more (it left quarantine), but writes racing
-            // its removal may have landed in it.
-            for l in self.lanes().iter() {
-                l.zero_range(base, width);
-            }
-            a.live += width;
-            return Ok(base);
-        }
-        let mut next = a.next;
-        if next % PAGE_CELLS + width > PAGE_CELLS {
-            next = next.div_ceil(PAGE_CELLS) * PAGE_CELLS;
-        }
-        let base = next;
-        if (base + width).div_ceil(PAGE_CELLS) > self.max_pages {
-            return Err(Error::InvalidOption("out of metric cells".into()));
-        }
-        a.next = base + width;
-        a.live += width;
-        Ok(base)
+        Ok(self.arena.alloc(width)?.base)
     }
 
-    /// Gives a block back. It is quarantined until every holder has caught up with the epoch
-    /// this advances to; the caller has bumped the owning family's generation first.
+    /// Gives a block back (quarantined: see the module invariants); the caller has bumped the
+    /// owning family's generation first.
     fn release(&self, base: usize, width: usize) {
-        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
-        // Advanced under the lock, so the quarantine stays in epoch order.
-        let epoch = self.holders.advance();
-        a.quarantine.push_back((epoch, base, width));
-        a.live -= width;
+        self.arena.release(Block { base, width });
     }
 
     fn stats(&self) -> SpaceStats {
-        let a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
-        let idle = a.quarantine.iter().map(|q| q.2).sum::<usize>()
-            + a.free
-                .iter()
-                .map(|(w, bases)| w * bases.len())
-                .sum::<usize>();
+        let a = self.arena.stats();
         SpaceStats {
-            live_cells: a.live,
-            idle_cells: idle,
-            reserved_cells: a.next,
-            pages: a.next.div_ceil(PAGE_CELLS),
+            live_cells: a.live_cells,
+            idle_cells: a.idle_cells,
+            reserved_cells: a.reserved_cells,
+            pages: a.reserved_cells.div_ceil(PAGE_CELLS),
             lanes: self.lanes.read().unwrap_or_else(|e| e.into_inner()).len(),
         }
     }
 
     fn lanes(&self) -> Vec<Arc<Lane>> {
         self.lanes.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A lane of its own for one writer thread: a released one if any, else the next.
+    fn lease(&self) -> Result<Arc<Lane>> {
+        if let Some(l) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(l);
+        }
+        let mut lanes = self.lanes.write().unwrap_or_else(|e| e.into_inner());
+        let index = lanes.len();
+        if index >= arena::MAX_LANES {
+            return Err(Error::InvalidOption(format!(
+                "more than {} threads write metrics at once",
+                arena::MAX_LANES
+            )));
+        }
+        self.arena.note_lanes_written(index + 1);
+        let l = Arc::new(Lane {
+            arena: self.arena,
+            index,
+        });
+        lanes.push(l.clone());
+        Ok(l)
     }
 
     #[inline]
@@ -368,23 +213,27 @@ impl Space {
 
 fn laned() -> &'static Space {
     static S: OnceLock<Space> = OnceLock::new();
-    S.get_or_init(|| Space::new(holders(), MAX_PAGES))
+    S.get_or_init(|| Space::new(arena::global()))
 }
 
+/// Gauges and family generations: lane 0 of the same arena, in blocks of their own.
 fn shared_space() -> &'static Space {
     static S: OnceLock<Space> = OnceLock::new();
     S.get_or_init(|| {
-        let s = Space::new(holders(), MAX_PAGES);
+        let s = Space::new(arena::global());
         s.lanes
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::new(Lane::new()));
+            .push(Arc::new(Lane {
+                arena: arena::global(),
+                index: 0,
+            }));
         s
     })
 }
 
-/// `(laned space, shared space)` statistics: counters, histograms and summaries; gauges and
-/// family generations.
+/// `(laned space, shared space)` statistics. Both are views of the one arena, so the cell
+/// figures are the arena's; `lanes` is each view's own.
 pub fn space_stats() -> (SpaceStats, SpaceStats) {
     (laned().stats(), shared_space().stats())
 }
@@ -395,18 +244,9 @@ pub fn shared_lane() -> Arc<Lane> {
 }
 
 /// A lane for one writer thread: a released one if any (its sums continue), else a new one.
-pub fn lease_lane() -> Arc<Lane> {
-    let space = laned();
-    if let Some(l) = space.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-        return l;
-    }
-    let l = Arc::new(Lane::new());
-    space
-        .lanes
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(l.clone());
-    l
+/// Fails when [`arena::MAX_LANES`] threads hold one.
+pub fn lease_lane() -> Result<Arc<Lane>> {
+    laned().lease()
 }
 
 /// Gives a lane back when its thread ends. The caller must not write it afterwards.
@@ -1370,7 +1210,7 @@ mod tests {
             bounds: vec![0.1, 1.0],
         };
         let f = Arc::new(CellFamily::new("lat_seconds", "L.", kind, &vals(&["r"])).unwrap());
-        let lane = lease_lane();
+        let lane = lease_lane().unwrap();
         let s = f.resolve(&vals(&["a"])).unwrap();
         write(&lane, s.base() + 1, 1.0);
         write(&lane, s.base() + 3, 0.5);
@@ -1406,7 +1246,7 @@ mod tests {
         let f = Arc::new(
             CellFamily::new("jobs_total", "Jobs.", CellKind::Counter, &vals(&["kind"])).unwrap(),
         );
-        let (a, b) = (lease_lane(), lease_lane());
+        let (a, b) = (lease_lane().unwrap(), lease_lane().unwrap());
         let s = f.resolve(&vals(&["x"])).unwrap();
         write(&a, s.base(), 2.0);
         write(&b, s.base(), 3.0);
@@ -1435,7 +1275,7 @@ mod tests {
     fn hidden_series_show_from_their_first_resolve() {
         let f =
             CellFamily::new("jobs_total", "Jobs.", CellKind::Counter, &vals(&["kind"])).unwrap();
-        let lane = lease_lane();
+        let lane = lease_lane().unwrap();
         let s = f.resolve_hidden(&vals(&["x"])).unwrap();
         assert_eq!(f.values(), vec![], "a new hidden series is not exported");
         write(&lane, s.base(), 2.0);
@@ -1456,7 +1296,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        let lane = lease_lane();
+        let lane = lease_lane().unwrap();
         let s = f.resolve(&[]).unwrap();
         write(&lane, s.base(), 1.0);
         write(&lane, s.base() + 2, 2.0);
@@ -1489,16 +1329,18 @@ mod tests {
         assert!(f.resolve(&[]).is_err());
     }
 
-    /// A space of its own, with holders of its own, so parallel tests do not interfere.
-    fn private_space(max_pages: usize) -> (&'static Holders, Space) {
-        let h: &'static Holders = Box::leak(Box::new(Holders::new()));
-        (h, Space::new(h, max_pages))
+    /// A space over an arena of its own (`max_pages` pages per lane), with holders of its
+    /// own, so parallel tests do not interfere.
+    fn private_space(max_pages: usize) -> (&'static Arena, Space) {
+        let a: &'static Arena = Box::leak(Box::new(Arena::new(
+            max_pages * PAGE_CELLS,
+            max_pages * PAGE_CELLS,
+        )));
+        (a, Space::new(a))
     }
 
     fn with_lane(space: &Space) -> Arc<Lane> {
-        let l = Arc::new(Lane::new());
-        space.lanes.write().unwrap().push(l.clone());
-        l
+        space.lease().unwrap()
     }
 
     #[test]
@@ -1572,7 +1414,7 @@ mod tests {
     #[test]
     fn a_freed_block_waits_until_every_holder_has_caught_up() {
         let (h, s) = private_space(4);
-        let (one, two) = (h.register(), h.register());
+        let (one, two) = (h.register_holder(), h.register_holder());
         let a = s.alloc(2).unwrap();
         s.release(a, 2);
         let fresh = s.alloc(2).unwrap();
@@ -1585,7 +1427,7 @@ mod tests {
         s.release(fresh, 2);
         h.quiesce(&one);
         assert_ne!(s.alloc(2).unwrap(), fresh);
-        h.unregister(&two);
+        h.unregister_holder(&two);
         assert_eq!(
             s.alloc(2).unwrap(),
             fresh,
@@ -1595,7 +1437,7 @@ mod tests {
         let b = s.alloc(2).unwrap();
         s.release(b, 2);
         h.quiesce(&one);
-        let _late = h.register();
+        let _late = h.register_holder();
         assert_eq!(s.alloc(2).unwrap(), b);
     }
 
@@ -1676,7 +1518,7 @@ mod tests {
                 .with_cardinality_limit(2)
                 .unwrap(),
         );
-        let lane = lease_lane();
+        let lane = lease_lane().unwrap();
         let x = f.resolve(&vals(&["1", "1"])).unwrap();
         f.resolve(&vals(&["2", "2"])).unwrap();
         let o1 = f.resolve(&vals(&["3", "3"])).unwrap();

@@ -1,9 +1,11 @@
 //! Counters: monotonically increasing totals.
 //!
 //! # Cell layout (stable, for bindings that write from their own language)
-//! A child's cells are `shard_count()` shards at `cells_ptr()`, each 128 bytes and
-//! 128-byte aligned, so two threads never write the same cache line pair. Shard `i` starts
-//! at `cells_ptr() + 128 * i` and holds two little-endian `u64` words:
+//! A child's cells are a block of two cells in the [arena](crate::arena), in each of
+//! `shard_count()` lanes: shard `i` is at `cells_ptr() + i * shard_stride()` (the arena's
+//! lane stride, a power of two), so two threads writing different shards never share a cache
+//! line, and a lane holds the shard of every counter side by side. Each shard holds two
+//! little-endian `u64` words:
 //! - offset 0: the integer word, whole increments, only ever increased by atomic add;
 //! - offset 8: the bits of an `f64`, the float word, only ever increased by compare-and-swap.
 //!
@@ -42,6 +44,7 @@
 //! `2e19`). Small whole amounts past 2^53 still count exactly in the integer word, where a
 //! single `f64` would round an increment of 1 away.
 
+use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
 use crate::exemplar::{now_seconds, Exemplar};
 use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
@@ -74,10 +77,6 @@ pub struct CounterCell {
     pub float_bits: AtomicU64,
 }
 
-#[repr(C, align(128))]
-#[derive(Debug, Default)]
-struct Shard(CounterCell);
-
 /// Shared by every child of a counter family.
 #[derive(Debug)]
 pub struct CounterConfig {
@@ -89,10 +88,12 @@ pub struct CounterConfig {
 
 #[derive(Debug)]
 pub struct CounterCore {
-    /// Read-only after creation: the pointer and mask are shared by all writers without
-    /// being written, so they stay in every core's cache.
-    shards: Box<[Shard]>,
-    mask: usize,
+    /// Read-only after creation: the pointer, shift and mask are shared by all writers
+    /// without being written, so they stay in every core's cache. Shard `i` is at
+    /// `cells.ptr() + (i << shift)`; `mask + 1` shards, a power of two.
+    cells: OwnedBlock,
+    shift: u32,
+    mask: u32,
     /// `_created` as f64 bits (NaN when the family exports none); moved by [`Counter::reset`].
     created: AtomicU64,
     exemplar: ArcSwapOption<Exemplar>,
@@ -117,14 +118,20 @@ impl Counter {
 
     #[inline(always)]
     fn shard(&self) -> &CounterCell {
+        self.shard_at(shard::thread_index() & self.0.mask as usize)
+    }
+
+    #[inline(always)]
+    fn shard_at(&self, i: usize) -> &CounterCell {
         let core = &*self.0;
-        // `mask + 1 == shards.len()`, a power of two, so the index is in bounds.
-        unsafe {
-            &core
-                .shards
-                .get_unchecked(shard::thread_index() & core.mask)
-                .0
-        }
+        // SAFETY: callers pass `i <= mask`; the block has `mask + 1` lanes of two cells, lane
+        // `i` at `i << shift` bytes, which `CounterCell` (two `AtomicU64`, `repr(C)`) matches.
+        unsafe { &*((core.cells.ptr() as *const u8).add(i << core.shift) as *const CounterCell) }
+    }
+
+    #[inline]
+    fn shards(&self) -> impl Iterator<Item = &CounterCell> {
+        (0..=self.0.mask as usize).map(|i| self.shard_at(i))
     }
 
     /// Adds one: a single atomic add on this thread's shard (no check: see the module docs
@@ -192,9 +199,9 @@ impl Counter {
     fn words(&self) -> (u128, f64) {
         let mut int: u128 = 0;
         let mut float = 0.0;
-        for s in self.0.shards.iter() {
-            int += u128::from(s.0.int.load(Ordering::Relaxed));
-            float += f64::from_bits(s.0.float_bits.load(Ordering::Relaxed));
+        for s in self.shards() {
+            int += u128::from(s.int.load(Ordering::Relaxed));
+            float += f64::from_bits(s.float_bits.load(Ordering::Relaxed));
         }
         (int, float)
     }
@@ -202,9 +209,9 @@ impl Counter {
     /// Sets the counter back to zero, as a restart would (prom-client's and prometheus_client's
     /// `reset`): its `_created` time, when it has one, becomes now.
     pub fn reset(&self) {
-        for s in self.0.shards.iter() {
-            s.0.int.store(0, Ordering::Relaxed);
-            s.0.float_bits.store(0, Ordering::Relaxed);
+        for s in self.shards() {
+            s.int.store(0, Ordering::Relaxed);
+            s.float_bits.store(0, Ordering::Relaxed);
         }
         self.0.exemplar.store(None);
         if !self.created().is_nan() {
@@ -221,12 +228,18 @@ impl Counter {
 
     /// The first shard's cells; see the module docs for the layout.
     pub fn cells_ptr(&self) -> *const CounterCell {
-        &self.0.shards[0].0
+        self.0.cells.ptr() as *const CounterCell
     }
 
-    /// Number of shards at [`cells_ptr`](Self::cells_ptr), 128 bytes apart.
+    /// Number of shards from [`cells_ptr`](Self::cells_ptr), [`shard_stride`](Self::shard_stride)
+    /// bytes apart.
     pub fn shard_count(&self) -> usize {
-        self.0.shards.len()
+        self.0.mask as usize + 1
+    }
+
+    /// Bytes from one shard to the next (a power of two).
+    pub fn shard_stride(&self) -> usize {
+        1 << self.0.shift
     }
 }
 
@@ -269,10 +282,11 @@ impl Metric for Counter {
     }
 
     fn new_child(config: &CounterConfig, meta: ChildMeta) -> Self {
-        let shards: Box<[Shard]> = (0..config.shards).map(|_| Shard::default()).collect();
+        let cells = OwnedBlock::new(2, config.shards);
         Counter(Arc::new(CounterCore {
-            mask: shards.len() - 1,
-            shards,
+            shift: cells.lane_shift(),
+            mask: (config.shards - 1) as u32,
+            cells,
             created: AtomicU64::new(
                 if config.created {
                     now_seconds()
@@ -330,14 +344,14 @@ impl Metric for Counter {
 
     #[inline(always)]
     fn prefetch_cells(&self) {
-        crate::metric::prefetch(self.0.shards.as_ptr());
+        crate::metric::prefetch(self.0.cells.ptr());
         crate::metric::prefetch(self.0.meta.rendered.as_ptr());
     }
 
     fn fingerprint(&self) -> u64 {
-        self.0.shards.iter().fold(0u64, |acc, s| {
-            acc.wrapping_add(s.0.int.load(Ordering::Relaxed))
-                .wrapping_add(s.0.float_bits.load(Ordering::Relaxed))
+        self.shards().fold(0u64, |acc, s| {
+            acc.wrapping_add(s.int.load(Ordering::Relaxed))
+                .wrapping_add(s.float_bits.load(Ordering::Relaxed))
         })
     }
 }
@@ -367,12 +381,12 @@ mod tests {
     #[test]
     fn layout_is_as_documented() {
         let c = Counter::standalone();
-        assert_eq!(std::mem::size_of::<Shard>(), 128);
         let base = c.cells_ptr() as usize;
-        assert_eq!(base % 128, 0);
+        assert_eq!(base % 8, 0);
+        assert!(c.shard_stride().is_power_of_two() && c.shard_stride() >= 64);
         // A write through the documented address shows in the value.
         for i in 0..c.shard_count() {
-            let cell = unsafe { &*((base + 128 * i) as *const CounterCell) };
+            let cell = unsafe { &*((base + c.shard_stride() * i) as *const CounterCell) };
             cell.int.fetch_add(10, Ordering::Relaxed);
             cell.float_bits.store(0.25f64.to_bits(), Ordering::Relaxed);
         }

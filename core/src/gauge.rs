@@ -4,6 +4,7 @@
 //! One `u64` at `cell_ptr()`, 8-byte aligned, holding the bits of an `f64`. `set` is a plain
 //! atomic store; `inc`/`dec` are compare-and-swap loops on the bits.
 
+use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
 use crate::exemplar::now_seconds;
 use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
@@ -13,7 +14,8 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct GaugeCore {
-    bits: AtomicU64,
+    /// One cell in lane 0 of the arena: the bits of the value.
+    bits: OwnedBlock,
     meta: ChildMeta,
 }
 
@@ -28,12 +30,12 @@ impl Gauge {
 
     #[inline]
     pub fn set(&self, v: f64) {
-        self.0.bits.store(v.to_bits(), Ordering::Relaxed);
+        self.0.bits.first().store(v.to_bits(), Ordering::Relaxed);
     }
 
     #[inline]
     pub fn add(&self, v: f64) {
-        crate::counter::add_f64(&self.0.bits, v);
+        crate::counter::add_f64(self.0.bits.first(), v);
     }
 
     #[inline]
@@ -66,12 +68,12 @@ impl Gauge {
     }
 
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.0.bits.load(Ordering::Relaxed))
+        f64::from_bits(self.0.bits.first().load(Ordering::Relaxed))
     }
 
     /// The gauge's cell; see the module docs.
     pub fn cell_ptr(&self) -> *const AtomicU64 {
-        &self.0.bits
+        self.0.bits.first()
     }
 }
 
@@ -94,7 +96,7 @@ impl Metric for Gauge {
 
     fn new_child(_: &(), meta: ChildMeta) -> Self {
         Gauge(Arc::new(GaugeCore {
-            bits: AtomicU64::new(0f64.to_bits()),
+            bits: OwnedBlock::new(1, 1),
             meta,
         }))
     }
@@ -114,7 +116,7 @@ impl Metric for Gauge {
     }
 
     fn fingerprint(&self) -> u64 {
-        self.0.bits.load(Ordering::Relaxed)
+        self.0.bits.first().load(Ordering::Relaxed)
     }
 }
 

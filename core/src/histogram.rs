@@ -13,6 +13,7 @@
 //! buckets never decrease, whatever writers do meanwhile. `_sum` is read separately and may
 //! include or miss observations in flight during the scrape (at most one per writer thread).
 
+use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
 use crate::exemplar::{now_seconds, Exemplar};
 use crate::fmt;
@@ -59,7 +60,8 @@ impl HistogramConfig {
 #[derive(Debug)]
 pub struct HistogramCore {
     bounds: Arc<[f64]>,
-    cells: Box<[AtomicU64]>,
+    /// `bucket_count() + 2` cells in lane 0 of the arena (see the layout above).
+    cells: OwnedBlock,
     created: f64,
     exemplars: OnceLock<Box<[ArcSwapOption<Exemplar>]>>,
     meta: ChildMeta,
@@ -99,7 +101,7 @@ impl Histogram {
             return;
         }
         let i = self.bucket_index(v);
-        let cells = &self.0.cells;
+        let cells = self.0.cells.lane0();
         // In bounds: i <= bounds.len() and cells has bounds.len() + 2 words.
         unsafe { cells.get_unchecked(i) }.fetch_add(1, Ordering::Relaxed);
         crate::counter::add_f64(unsafe { cells.get_unchecked(cells.len() - 1) }, v);
@@ -145,7 +147,7 @@ impl Histogram {
 
     /// Reads every bucket once and derives cumulative counts and `_count` from that reading.
     pub fn snapshot(&self) -> HistogramSnapshot {
-        let cells = &self.0.cells;
+        let cells = self.0.cells.lane0();
         let n = cells.len() - 1;
         let mut cumulative = Vec::with_capacity(n);
         let mut acc = 0u64;
@@ -161,7 +163,7 @@ impl Histogram {
     }
 
     pub fn reset(&self) {
-        for c in self.0.cells.iter() {
+        for c in self.0.cells.lane0().iter() {
             c.store(0, Ordering::Relaxed);
         }
         if let Some(slots) = self.0.exemplars.get() {
@@ -171,7 +173,7 @@ impl Histogram {
 
     /// See the module docs for the layout.
     pub fn cells_ptr(&self) -> *const AtomicU64 {
-        self.0.cells.as_ptr()
+        self.0.cells.ptr()
     }
 
     /// Number of finite bounds `n`; the cells hold `n + 2` words.
@@ -238,7 +240,7 @@ impl Metric for Histogram {
 
     fn new_child(config: &HistogramConfig, meta: ChildMeta) -> Self {
         let words = config.bounds.len() + 2;
-        let cells: Box<[AtomicU64]> = (0..words).map(|_| AtomicU64::new(0)).collect();
+        let cells = OwnedBlock::new(words, 1);
         Histogram(Arc::new(HistogramCore {
             bounds: config.bounds.clone(),
             cells,
@@ -262,7 +264,7 @@ impl Metric for Histogram {
         } else {
             &config.le_text
         };
-        let cells = &self.0.cells;
+        let cells = self.0.cells.lane0();
         let n = cells.len() - 1;
         let mut acc = 0u64;
         for (i, c) in cells[..n].iter().enumerate() {
@@ -314,6 +316,7 @@ impl Metric for Histogram {
     fn fingerprint(&self) -> u64 {
         self.0
             .cells
+            .lane0()
             .iter()
             .fold(0u64, |a, c| a.wrapping_add(c.load(Ordering::Relaxed)))
     }

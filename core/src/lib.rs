@@ -27,6 +27,7 @@
 // Generated from catalog/catalog.toml; `make check-generated` compares it byte for byte.
 #[rustfmt::skip]
 pub mod catalog;
+pub mod arena;
 pub mod cells;
 pub mod counter;
 pub mod encode;

@@ -14,6 +14,7 @@
 //! A poisoned mutex is taken over (the estimator has no invariant a panic could break
 //! halfway that matters more than keeping the series alive).
 
+use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
 use crate::exemplar::now_seconds;
 use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
@@ -31,7 +32,8 @@ pub struct SummaryConfig {
 
 #[derive(Debug)]
 pub struct SummaryCore {
-    cells: [AtomicU64; 2],
+    /// Count and sum: two cells in lane 0 of the arena.
+    cells: OwnedBlock,
     created: f64,
     meta: ChildMeta,
     window: Option<Mutex<TargetedQuantiles>>,
@@ -106,8 +108,8 @@ impl Summary {
         if v.is_nan() {
             return;
         }
-        self.0.cells[0].fetch_add(1, Ordering::Relaxed);
-        crate::counter::add_f64(&self.0.cells[1], v);
+        self.0.cells.lane0()[0].fetch_add(1, Ordering::Relaxed);
+        crate::counter::add_f64(&self.0.cells.lane0()[1], v);
         if let Some(mut w) = self.window() {
             w.observe(v, Instant::now());
         }
@@ -124,14 +126,15 @@ impl Summary {
     /// `(count, sum)`.
     pub fn get(&self) -> (u64, f64) {
         (
-            self.0.cells[0].load(Ordering::Relaxed),
-            f64::from_bits(self.0.cells[1].load(Ordering::Relaxed)),
+            self.0.cells.lane0()[0].load(Ordering::Relaxed),
+            f64::from_bits(self.0.cells.lane0()[1].load(Ordering::Relaxed)),
         )
     }
 
     pub fn reset(&self) {
         self.0
             .cells
+            .lane0()
             .iter()
             .for_each(|c| c.store(0, Ordering::Relaxed));
         if let Some(mut w) = self.window() {
@@ -140,7 +143,7 @@ impl Summary {
     }
 
     pub fn cells_ptr(&self) -> *const AtomicU64 {
-        self.0.cells.as_ptr()
+        self.0.cells.ptr()
     }
 }
 
@@ -176,7 +179,7 @@ impl Metric for Summary {
 
     fn new_child(config: &SummaryConfig, meta: ChildMeta) -> Self {
         Summary(Arc::new(SummaryCore {
-            cells: [AtomicU64::new(0), AtomicU64::new(0)],
+            cells: OwnedBlock::new(2, 1),
             created: if config.created {
                 now_seconds()
             } else {
@@ -234,7 +237,7 @@ impl Metric for Summary {
     }
 
     fn fingerprint(&self) -> u64 {
-        self.0.cells[0].load(Ordering::Relaxed)
+        self.0.cells.lane0()[0].load(Ordering::Relaxed)
     }
 }
 

@@ -26,6 +26,8 @@ use std::sync::{Mutex, OnceLock};
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
 /// One thread's announcement. Leaked: at most one per thread ever alive at once, reused.
+/// Aligned to a cache-line pair, so threads announcing at once never write a shared line.
+#[repr(align(128))]
 struct Slot {
     active: AtomicU64,
     taken: AtomicBool,

@@ -8,6 +8,7 @@ const Counter = require('./lib/counter');
 const Gauge = require('./lib/gauge');
 const Histogram = require('./lib/histogram');
 const Summary = require('./lib/summary');
+const { fail } = require('./lib/errors');
 
 const classes = { counter: Counter, gauge: Gauge, histogram: Histogram, summary: Summary, info: Gauge };
 
@@ -160,7 +161,7 @@ const specs = Object.freeze({
 /** Makes the catalog metric `name`; `registers` as in prom-client (default: the global registry). */
 function create(name, registers) {
 	const s = specs[name];
-	if (!s) throw new Error(`${name} is not in the FootAnalytics catalog`);
+	if (!s) throw fail('NotInCatalog', `${name} is not in the FootAnalytics catalog`);
 	const config = { name: s.name, help: s.help, labelNames: [...s.labelNames] };
 	if (s.buckets.length) config.buckets = [...s.buckets];
 	if (registers) config.registers = registers;

@@ -230,7 +230,8 @@ export class Pushgateway<T extends RegistryContentType = PrometheusContentType> 
 	 * Of Node's request options: `timeout` (ms, default 10000), `headers`, `auth`
 	 * (`'user:password'`, basic auth) and, for an `https://` gateway, `ca` (PEM trusted
 	 * instead of the system's roots), `cert`/`key` (PEM client certificate). A failed TLS
-	 * handshake rejects with `code: 'ERR_FOOTMETRICS_TLS'`.
+	 * handshake rejects with `code: 'ERR_FOOTMETRICS_TLS'`; a gateway that cannot be reached,
+	 * does not answer in time or answers an error status, with `code: 'ERR_FOOTMETRICS_PUSH'`.
 	 */
 	constructor(url: string, options?: Pushgateway.Options, registry?: Registry<T>);
 	pushAdd(params: Pushgateway.Parameters): Promise<{ resp?: unknown; body?: unknown }>;
@@ -298,5 +299,44 @@ export namespace collectDefaultMetrics {
 }
 
 export function validateMetricName(name: string): boolean;
+
+/**
+ * The `code` of every error footmetrics throws, one per kind (docs/node.md, "Errors"): the
+ * error is an `Error`, `TypeError` or `RangeError` as prom-client throws for the same mistake.
+ */
+export type ErrorCode =
+	| 'ERR_FOOTMETRICS_INVALID_METRIC_NAME'
+	| 'ERR_FOOTMETRICS_INVALID_LABEL_NAME'
+	| 'ERR_FOOTMETRICS_RESERVED_LABEL_NAME'
+	| 'ERR_FOOTMETRICS_DUPLICATE_LABEL_NAME'
+	| 'ERR_FOOTMETRICS_LABEL_COUNT'
+	| 'ERR_FOOTMETRICS_UNKNOWN_LABEL'
+	| 'ERR_FOOTMETRICS_INVALID_BUCKETS'
+	| 'ERR_FOOTMETRICS_COUNTER_DECREMENT'
+	| 'ERR_FOOTMETRICS_INVALID_VALUE'
+	| 'ERR_FOOTMETRICS_INVALID_UNIT'
+	| 'ERR_FOOTMETRICS_INVALID_STATE'
+	| 'ERR_FOOTMETRICS_EXEMPLAR_TOO_LONG'
+	| 'ERR_FOOTMETRICS_ALREADY_REGISTERED'
+	| 'ERR_FOOTMETRICS_NOT_REGISTERED'
+	| 'ERR_FOOTMETRICS_INVALID_OPTION'
+	| 'ERR_FOOTMETRICS_PARSE'
+	| 'ERR_FOOTMETRICS_OTHER'
+	| 'ERR_FOOTMETRICS_INVALID_ARGUMENT'
+	| 'ERR_FOOTMETRICS_MISSING_OPTION'
+	| 'ERR_FOOTMETRICS_NOT_IN_CATALOG'
+	| 'ERR_FOOTMETRICS_PUSH'
+	| 'ERR_FOOTMETRICS_TLS'
+	| 'ERR_FOOTMETRICS_TIMEOUT'
+	| 'ERR_FOOTMETRICS_CLUSTER_WORKER'
+	| 'ERR_FOOTMETRICS_SHUT_DOWN'
+	| 'ERR_FOOTMETRICS_SYSTEM'
+	| 'ERR_FOOTMETRICS_LOAD'
+	| 'ERR_FOOTMETRICS_INTERNAL';
+
+/** An error footmetrics threw: `catch (e) { if ((e as FootmetricsError).code === 'ERR_FOOTMETRICS_LABEL_COUNT') … }`. */
+export interface FootmetricsError extends Error {
+	code: ErrorCode;
+}
 
 export * as catalog from './catalog';

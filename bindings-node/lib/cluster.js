@@ -7,6 +7,7 @@
 const cluster = require('cluster');
 const Registry = require('./registry');
 const { native } = require('./native');
+const { fail } = require('./errors');
 
 const GET_METRICS_REQ = 'footmetrics:getMetricsReq';
 const GET_METRICS_RES = 'footmetrics:getMetricsRes';
@@ -37,7 +38,7 @@ class AggregatorRegistry extends Registry {
 			const request = { responses: [], pending: 0, done, errorTimeout: null };
 			request.errorTimeout = setTimeout(() => {
 				requests.delete(requestId);
-				done(new Error('Operation timed out.'));
+				done(fail('Timeout', 'Operation timed out.'));
 			}, TIMEOUT_MS);
 			requests.set(requestId, request);
 			const message = { type: GET_METRICS_REQ, requestId };
@@ -61,6 +62,9 @@ class AggregatorRegistry extends Registry {
 	/** Registries the workers report (default: the global one). */
 	static setRegistries(regs) {
 		if (!Array.isArray(regs)) regs = [regs];
+		for (const reg of regs) {
+			if (!(reg instanceof Registry)) throw fail('InvalidArgument', `Expected Registry, got ${typeof reg}`);
+		}
 		registries = regs;
 	}
 }
@@ -75,7 +79,7 @@ function addListeners() {
 		if (message.error) {
 			clearTimeout(request.errorTimeout);
 			requests.delete(message.requestId);
-			request.done(new Error(message.error));
+			request.done(fail('ClusterWorker', message.error));
 			return;
 		}
 		request.responses.push(message.metrics);

@@ -2,11 +2,12 @@
 
 const { Metric, Child, PAGE_MASK } = require('./metric');
 const { isObject, invalidNumber } = require('./validation');
+const { fail } = require('./errors');
 
 function checkIncrement(value) {
 	if (value === undefined || value === null) return 1;
 	if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
-	if (value < 0) throw new Error('It is not possible to decrease a counter');
+	if (value < 0) throw fail('CounterDecrement', 'It is not possible to decrease a counter');
 	return value;
 }
 

@@ -10,6 +10,7 @@ const Counter = require('./counter');
 const Gauge = require('./gauge');
 const Histogram = require('./histogram');
 const { isObject } = require('./validation');
+const { fail } = require('./errors');
 
 const DEFAULT_GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
 
@@ -189,7 +190,7 @@ const metricsList = Object.keys(collectors);
 
 function collectDefaultMetrics(config) {
 	if (config !== null && config !== undefined && !isObject(config)) {
-		throw new TypeError('config must be null, undefined, or an object');
+		throw fail('InvalidArgument', 'config must be null, undefined, or an object');
 	}
 	config = { eventLoopMonitoringPrecision: 10, ...config };
 	const prefix = config.prefix ? config.prefix : '';

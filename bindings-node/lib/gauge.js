@@ -4,10 +4,11 @@ const util = require('util');
 const { performance } = require('perf_hooks');
 const { Metric, Child, PAGE_MASK } = require('./metric');
 const { isObject, invalidNumber } = require('./validation');
+const { fail } = require('./errors');
 
 function checkDelta(delta) {
 	if (typeof delta !== 'number') {
-		throw new TypeError(`Delta is not a valid number: ${util.format(delta)}`);
+		throw fail('InvalidValue', `Delta is not a valid number: ${util.format(delta)}`);
 	}
 	return delta;
 }

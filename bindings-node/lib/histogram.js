@@ -4,6 +4,7 @@ const { ObservingMetric, ObservingChild, PAGE_MASK } = require('./metric');
 const Registry = require('./registry');
 const { native } = require('./native');
 const { isObject, invalidNumber, validateLabel } = require('./validation');
+const { fail } = require('./errors');
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -34,10 +35,10 @@ class Histogram extends ObservingMetric {
 		super(config, { buckets: DEFAULT_BUCKETS });
 		this.type = 'histogram';
 		for (const label of this.labelNames) {
-			if (label === 'le') throw new Error('le is a reserved label keyword');
+			if (label === 'le') throw fail('ReservedLabelName', 'le is a reserved label keyword');
 		}
 		if (!Array.isArray(this.buckets) || this.buckets.some(b => typeof b !== 'number')) {
-			throw new TypeError('buckets must be an array of numbers');
+			throw fail('InvalidArgument', 'buckets must be an array of numbers');
 		}
 		this.upperBounds = Object.freeze(this.buckets.filter(b => b !== Infinity));
 		this._declare('histogram', { buckets: [...this.upperBounds] });

@@ -11,6 +11,17 @@ const path = require('path');
 const SCOPE = '@footmetrics/';
 const LOCAL = path.join(__dirname, '..', 'footmetrics.node');
 
+// The code of every error thrown here. The others come from the addon's table of error kinds
+// (src/errors.rs, kind `Load`), which cannot be asked before the addon loads; a test compares.
+const LOAD_ERROR = 'ERR_FOOTMETRICS_LOAD';
+
+function loadError(message) {
+	const e = new Error(message);
+	e.code = LOAD_ERROR;
+	Error.captureStackTrace(e, loadError);
+	return e;
+}
+
 /** The program interpreter (dynamic loader) an ELF executable names, or null. */
 function elfInterpreter(file) {
 	let fd;
@@ -99,7 +110,7 @@ function loadNative(options = {}) {
 		try {
 			return load(local);
 		} catch (e) {
-			throw new Error(`footmetrics: ${local} does not load (${e.message}); rebuild it with \`make node\` at the repository root`);
+			throw loadError(`footmetrics: ${local} does not load (${e.message}); rebuild it with \`make node\` at the repository root`);
 		}
 	}
 	const name = platformName(options);
@@ -108,14 +119,14 @@ function loadNative(options = {}) {
 		return load(pkg);
 	} catch (e) {
 		const missing = e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(pkg);
-		if (!missing) throw new Error(`footmetrics: ${pkg} is installed but its binary does not load (${e.message})`);
+		if (!missing) throw loadError(`footmetrics: ${pkg} is installed but its binary does not load (${e.message})`);
 		const published = publishedPlatforms();
 		const hint = published.includes(name)
 			? `install ${pkg} (npm installs it with footmetrics unless optional dependencies are omitted, ` +
 				'e.g. by --omit=optional or a lockfile made on another platform)'
 			: `footmetrics publishes binaries for ${published.join(', ')} only`;
-		throw new Error(`footmetrics: no prebuilt binary for ${name}; ${hint}; or, in a clone of the repository, build it with \`make node\``);
+		throw loadError(`footmetrics: no prebuilt binary for ${name}; ${hint}; or, in a clone of the repository, build it with \`make node\``);
 	}
 }
 
-module.exports = { loadNative, platformName, targetName, publishedPlatforms, linuxLibc, elfInterpreter, SCOPE };
+module.exports = { loadNative, platformName, targetName, publishedPlatforms, linuxLibc, elfInterpreter, SCOPE, LOAD_ERROR };

@@ -10,6 +10,7 @@ const Registry = require('./registry');
 const { native, sharedCell, lanePage, sharedPage, lanePages, sharedPages, PAGE_SHIFT } = require('./native');
 const { activeSpanLabels } = require('./tracing');
 const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
+const { fail } = require('./errors');
 
 /** A cell index's offset in its page. */
 const PAGE_MASK = (1 << PAGE_SHIFT) - 1;
@@ -25,7 +26,7 @@ function labelText(v) {
 class Metric {
 	constructor(config, defaults = {}) {
 		if (!isObject(config)) {
-			throw new TypeError('constructor expected a config object');
+			throw fail('InvalidArgument', 'constructor expected a config object');
 		}
 		Object.assign(
 			this,
@@ -39,16 +40,17 @@ class Metric {
 			config,
 		);
 		if (!this.registers) this.registers = [Registry.globalRegistry];
-		if (!this.help) throw new Error('Missing mandatory help parameter');
-		if (!this.name) throw new Error('Missing mandatory name parameter');
-		if (!validateMetricName(this.name)) throw new Error('Invalid metric name');
-		if (!validateLabelName(this.labelNames)) throw new Error('Invalid label name');
+		if (!this.help) throw fail('MissingOption', 'Missing mandatory help parameter');
+		if (!this.name) throw fail('MissingOption', 'Missing mandatory name parameter');
+		if (!validateMetricName(this.name)) throw fail('InvalidMetricName', 'Invalid metric name');
+		if (!Array.isArray(this.labelNames)) throw fail('InvalidArgument', 'labelNames must be an array of strings');
+		if (!validateLabelName(this.labelNames)) throw fail('InvalidLabelName', 'Invalid label name');
 		if (this.collect && typeof this.collect !== 'function') {
-			throw new Error('Optional "collect" parameter must be a function');
+			throw fail('InvalidOption', 'Optional "collect" parameter must be a function');
 		}
 		const limit = this.cardinalityLimit;
 		if (limit !== undefined && !(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
-			throw new TypeError('cardinalityLimit must be a positive integer or Infinity');
+			throw fail('InvalidArgument', 'cardinalityLimit must be a positive integer or Infinity');
 		}
 		this.labelNames = [...this.labelNames];
 	}
@@ -58,14 +60,14 @@ class Metric {
 		for (const register of this.registers) {
 			const existing = register._metrics[this.name];
 			if (existing && existing !== this) {
-				throw new Error(`A metric with the name ${this.name} has already been registered.`);
+				throw fail('AlreadyRegistered', `A metric with the name ${this.name} has already been registered.`);
 			}
 		}
 		this._fid = native.declareFamily({
 			kind,
-			name: this.name,
-			help: this.help,
-			labelNames: this.labelNames,
+			name: `${this.name}`,
+			help: `${this.help}`,
+			labelNames: this.labelNames.map(String),
 			global: this.registers.some(r => r._id === 0),
 			cardinalityLimit: this.cardinalityLimit,
 			...extra,

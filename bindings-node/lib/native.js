@@ -2,11 +2,31 @@
 // The native addon and this thread's view of the cell pages. Pages are cached per thread:
 // a page's Float64Array stays valid for the life of the process (see core/src/cells.rs).
 
-const native = require('./loader').loadNative();
+const { coded, fail } = require('./errors');
+
+const raw = require('./loader').loadNative();
+
+// Rust throws its errors with their class and code (src/errors.rs); what napi-rs throws itself
+// (an argument it could not convert, a panic caught) gets one here. The summary's per-observation
+// call is left bare: its arguments are numbers the wrapper has checked.
+const BARE = new Set(['observeQuantiles']);
+const native = {};
+for (const [name, f] of Object.entries(raw)) {
+	native[name] =
+		typeof f !== 'function' || BARE.has(name)
+			? f
+			: (...args) => {
+					try {
+						return f(...args);
+					} catch (e) {
+						throw coded(e);
+					}
+				};
+}
 
 const PAGE = native.pageCells();
 const PAGE_SHIFT = Math.log2(PAGE);
-if (!Number.isInteger(PAGE_SHIFT)) throw new Error(`footmetrics: page size ${PAGE} is not a power of two`);
+if (!Number.isInteger(PAGE_SHIFT)) throw fail('Internal', `footmetrics: page size ${PAGE} is not a power of two`);
 const lanePages = [];
 const sharedPages = [];
 

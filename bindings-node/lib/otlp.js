@@ -5,6 +5,7 @@
 
 const Registry = require('./registry');
 const { native } = require('./native');
+const { fail } = require('./errors');
 
 const live = new Set();
 let exitHookInstalled = false;
@@ -21,7 +22,7 @@ function installExitHook() {
 function pairs(obj, what) {
 	if (obj === undefined || obj === null) return [];
 	if (typeof obj !== 'object' || Array.isArray(obj)) {
-		throw new TypeError(`${what} must be an object of string values`);
+		throw fail('InvalidArgument', `${what} must be an object of string values`);
 	}
 	return Registry._flatten(obj);
 }
@@ -32,20 +33,20 @@ function otlpTls(options) {
 	const cert = pem(options.cert, 'options.cert');
 	const key = pem(options.key, 'options.key');
 	if ((cert === undefined) !== (key === undefined)) {
-		throw new TypeError('options.cert and options.key go together: give both or neither');
+		throw fail('InvalidArgument', 'options.cert and options.key go together: give both or neither');
 	}
 	return [pem(options.ca, 'options.ca'), cert, key];
 }
 
 class OtlpExporter {
 	constructor(endpoint, intervalMs = 60000, options = {}) {
-		if (typeof endpoint !== 'string') throw new TypeError('endpoint must be a string');
+		if (typeof endpoint !== 'string') throw fail('InvalidArgument', 'endpoint must be a string');
 		if (typeof intervalMs !== 'number' || !(intervalMs > 0) || !Number.isFinite(intervalMs)) {
-			throw new TypeError(`intervalMs must be a positive number, got ${intervalMs}`);
+			throw fail('InvalidArgument', `intervalMs must be a positive number, got ${intervalMs}`);
 		}
-		if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+		if (options === null || typeof options !== 'object') throw fail('InvalidArgument', 'options must be an object');
 		const registry = options.registry || Registry.globalRegistry;
-		if (!(registry instanceof Registry)) throw new TypeError('options.registry must be a Registry');
+		if (!(registry instanceof Registry)) throw fail('InvalidArgument', 'options.registry must be a Registry');
 		const resource = Object.assign({}, options.resourceAttributes);
 		if (options.serviceName !== undefined) resource['service.name'] = `${options.serviceName}`;
 		this.registry = registry;
@@ -101,7 +102,7 @@ class OtlpExporter {
 
 	/** Counters since start: exported and dropped points, failed requests, queued snapshots. */
 	stats() {
-		if (this._stopped) throw new Error('the OTLP exporter is shut down');
+		if (this._stopped) throw fail('ShutDown', 'the OTLP exporter is shut down');
 		return native.otlpStats(this._id);
 	}
 }

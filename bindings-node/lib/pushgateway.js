@@ -5,6 +5,7 @@
 
 const Registry = require('./registry');
 const { native } = require('./native');
+const { fail } = require('./errors');
 
 const DEFAULT_TIMEOUT_MS = 10000;
 
@@ -16,7 +17,7 @@ function pem(value, what) {
 		.map((v) => {
 			if (typeof v === 'string') return v;
 			if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-			throw new TypeError(`${what} must be PEM text: a string, a Buffer or an array of them`);
+			throw fail('InvalidArgument', `${what} must be PEM text: a string, a Buffer or an array of them`);
 		})
 		.join('\n');
 }
@@ -24,23 +25,17 @@ function pem(value, what) {
 /** The TLS and auth arguments of native.pushRegistry from the request options. */
 function tlsArgs(options) {
 	if (options.rejectUnauthorized === false) {
-		throw new TypeError('rejectUnauthorized: false is not supported; give the server\'s CA as options.ca');
+		throw fail('InvalidArgument', 'rejectUnauthorized: false is not supported; give the server\'s CA as options.ca');
 	}
 	if (options.auth !== undefined && typeof options.auth !== 'string') {
-		throw new TypeError('options.auth must be a "user:password" string');
+		throw fail('InvalidArgument', 'options.auth must be a "user:password" string');
 	}
 	const cert = pem(options.cert, 'options.cert');
 	const key = pem(options.key, 'options.key');
 	if ((cert === undefined) !== (key === undefined)) {
-		throw new TypeError('options.cert and options.key go together: give both or neither');
+		throw fail('InvalidArgument', 'options.cert and options.key go together: give both or neither');
 	}
 	return [options.auth, pem(options.ca, 'options.ca'), cert, key];
-}
-
-/** Marks a failed TLS handshake (a wrong CA, a refused client certificate). */
-function typed(e) {
-	if (e && typeof e.message === 'string' && e.message.startsWith('TLS error')) e.code = 'ERR_FOOTMETRICS_TLS';
-	return e;
 }
 
 class Pushgateway {
@@ -64,27 +59,30 @@ class Pushgateway {
 	}
 
 	async _send(method, params) {
-		if (!params || !params.jobName) throw new Error('Missing jobName parameter');
+		if (!params || !params.jobName) throw fail('MissingOption', 'Missing jobName parameter');
+		if (typeof this.gatewayUrl !== 'string') {
+			throw fail('InvalidArgument', `the gateway URL must be a string, got ${typeof this.gatewayUrl}`);
+		}
 		if (method !== 'delete') await this.registry._collectAll();
 		const grouping = Registry._flatten(params.groupings || {});
 		const headers = Registry._flatten(this.options.headers || {});
 		const timeout = this.options.timeout === undefined ? DEFAULT_TIMEOUT_MS : this.options.timeout;
+		if (typeof timeout !== 'number') throw fail('InvalidArgument', `options.timeout must be a number of milliseconds, got ${typeof timeout}`);
 		const tls = tlsArgs(this.options);
-		await native
-			.pushRegistry(
-				this.registry._id,
-				Registry._flatten(this.registry._defaultLabels),
-				this.gatewayUrl,
-				method,
-				`${params.jobName}`,
-				grouping,
-				headers,
-				timeout,
-				...tls,
-			)
-			.catch((e) => {
-				throw typed(e);
-			});
+		// Rejects with the error's kind: ERR_FOOTMETRICS_TLS for a failed handshake (a wrong CA,
+		// a refused client certificate), ERR_FOOTMETRICS_PUSH for an unreachable or refusing
+		// gateway (src/errors.rs).
+		await native.pushRegistry(
+			this.registry._id,
+			Registry._flatten(this.registry._defaultLabels),
+			this.gatewayUrl,
+			method,
+			`${params.jobName}`,
+			grouping,
+			headers,
+			timeout,
+			...tls,
+		);
 		return { resp: undefined, body: '' };
 	}
 }

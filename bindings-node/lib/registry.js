@@ -3,6 +3,7 @@
 // callbacks here, then renders on the libuv thread pool: the event loop only waits.
 
 const { native } = require('./native');
+const { fail } = require('./errors');
 
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -27,7 +28,7 @@ class Registry {
 
 	constructor(regContentType = PROMETHEUS_CONTENT_TYPE, nativeId) {
 		if (regContentType !== PROMETHEUS_CONTENT_TYPE && regContentType !== OPENMETRICS_CONTENT_TYPE) {
-			throw new TypeError(`Content type ${regContentType} is unsupported`);
+			throw fail('InvalidArgument', `Content type ${regContentType} is unsupported`);
 		}
 		this._metrics = {};
 		this._defaultLabels = {};
@@ -59,7 +60,7 @@ class Registry {
 
 	registerMetric(metric) {
 		if (this._metrics[metric.name] && this._metrics[metric.name] !== metric) {
-			throw new Error(`A metric with the name ${metric.name} has already been registered.`);
+			throw fail('AlreadyRegistered', `A metric with the name ${metric.name} has already been registered.`);
 		}
 		this._metrics[metric.name] = metric;
 		native.registryAdd(this._id, metric._fid);
@@ -95,6 +96,8 @@ class Registry {
 
 	async getSingleMetricAsString(name) {
 		const metric = this._metrics[name];
+		// prom-client fails here with a TypeError too (reading a property of undefined).
+		if (metric === undefined) throw fail('NotRegistered', `No metric named ${name} is registered`);
 		await metric._runCollect();
 		const text = native.renderFamily(metric._fid, this._openMetrics(), flatten(this._defaultLabels));
 		return text.endsWith('\n') ? text.slice(0, -1) : text;
@@ -120,7 +123,7 @@ class Registry {
 		if (metricsContentType === OPENMETRICS_CONTENT_TYPE || metricsContentType === PROMETHEUS_CONTENT_TYPE) {
 			this._contentType = metricsContentType;
 		} else {
-			throw new Error(`Content type ${metricsContentType} is unsupported`);
+			throw fail('InvalidOption', `Content type ${metricsContentType} is unsupported`);
 		}
 	}
 
@@ -128,7 +131,7 @@ class Registry {
 		const regType = registers[0].contentType;
 		for (const reg of registers) {
 			if (reg.contentType !== regType) {
-				throw new Error('Registers can only be merged if they have the same content type');
+				throw fail('InvalidOption', 'Registers can only be merged if they have the same content type');
 			}
 		}
 		const merged = new Registry(regType);

@@ -3,6 +3,7 @@
 const { ObservingMetric, ObservingChild, PAGE_MASK } = require('./metric');
 const { native } = require('./native');
 const { isObject, invalidNumber } = require('./validation');
+const { fail } = require('./errors');
 
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
@@ -31,13 +32,16 @@ class Summary extends ObservingMetric {
 		super(config, { percentiles: DEFAULT_PERCENTILES });
 		this.type = 'summary';
 		for (const label of this.labelNames) {
-			if (label === 'quantile') throw new Error('quantile is a reserved label keyword');
+			if (label === 'quantile') throw fail('ReservedLabelName', 'quantile is a reserved label keyword');
 		}
-		if (this.maxAgeSeconds !== undefined && !(this.maxAgeSeconds >= 0)) {
-			throw new TypeError('maxAgeSeconds must be a non-negative number');
+		if (!Array.isArray(this.percentiles) || this.percentiles.some(p => typeof p !== 'number')) {
+			throw fail('InvalidArgument', 'percentiles must be an array of numbers');
+		}
+		if (this.maxAgeSeconds !== undefined && !(typeof this.maxAgeSeconds === 'number' && this.maxAgeSeconds >= 0)) {
+			throw fail('InvalidArgument', 'maxAgeSeconds must be a non-negative number');
 		}
 		if (this.ageBuckets !== undefined && !(Number.isInteger(this.ageBuckets) && this.ageBuckets >= 0)) {
-			throw new TypeError('ageBuckets must be a non-negative integer');
+			throw fail('InvalidArgument', 'ageBuckets must be a non-negative integer');
 		}
 		this._declare('summary', {
 			percentiles: [...this.percentiles],

@@ -1,7 +1,9 @@
 'use strict';
-// prom-client's rules and messages, so code that catches them keeps working.
+// prom-client's rules and messages, so code that catches them keeps working; each error
+// also has its `code` (lib/errors.js).
 
 const util = require('util');
+const { fail } = require('./errors');
 
 const metricRegexp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const labelRegexp = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -12,7 +14,8 @@ exports.validateLabelName = (names = []) => names.every(n => labelRegexp.test(n)
 exports.validateLabel = function validateLabel(savedLabels, labels) {
 	for (const label in labels) {
 		if (!savedLabels.includes(label)) {
-			throw new Error(
+			throw fail(
+				'UnknownLabel',
 				`Added label "${label}" is not included in initial labelset: ${util.inspect(savedLabels)}`,
 			);
 		}
@@ -21,13 +24,13 @@ exports.validateLabel = function validateLabel(savedLabels, labels) {
 
 exports.isObject = obj => obj !== null && typeof obj === 'object';
 
-exports.invalidNumber = value =>
-	new TypeError(`Value is not a valid number: ${util.format(value)}`);
+exports.invalidNumber = value => fail('InvalidValue', `Value is not a valid number: ${util.format(value)}`);
 
 exports.getLabels = function getLabels(labelNames, args) {
 	if (typeof args[0] === 'object') return args[0];
 	if (labelNames.length !== args.length) {
-		throw new Error(
+		throw fail(
+			'LabelCount',
 			`Invalid number of arguments (${args.length}): "${args.join(', ')}" for label names (${labelNames.length}): "${labelNames.join(', ')}".`,
 		);
 	}

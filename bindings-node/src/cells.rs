@@ -1,7 +1,8 @@
 //! Families: declared from JavaScript, identified by a number so the hot calls are plain
 //! functions taking numbers (cheaper than class methods across N-API).
 
-use crate::core_err;
+use crate::errors::{Failure, Fallible, Kind};
+use crate::Throw;
 use footmetrics::cells::{CellFamily, CellKind, CellValue};
 use footmetrics::{Encoder, Format};
 use napi::bindgen_prelude::*;
@@ -24,13 +25,13 @@ fn global_names() -> &'static Mutex<HashMap<String, u32>> {
     G.get_or_init(Default::default)
 }
 
-pub(crate) fn family(id: u32) -> Result<Arc<CellFamily>> {
+pub(crate) fn family(id: u32) -> Fallible<Arc<CellFamily>> {
     families()
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .get(id as usize)
         .cloned()
-        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no metric family {id}")))
+        .ok_or_else(|| Failure::new(Kind::Internal, format!("no metric family {id}")))
 }
 
 pub(crate) fn forget_global_name(name: &str, id: u32) {
@@ -75,7 +76,7 @@ pub struct FamilySpec {
     pub global: bool,
 }
 
-fn kind_of(spec: &FamilySpec) -> Result<CellKind> {
+fn kind_of(spec: &FamilySpec) -> Fallible<CellKind> {
     Ok(match spec.kind.as_str() {
         "counter" => CellKind::Counter,
         "gauge" => CellKind::Gauge,
@@ -85,8 +86,8 @@ fn kind_of(spec: &FamilySpec) -> Result<CellKind> {
         "summary" => {
             let age = spec.max_age_seconds.unwrap_or(0.0);
             if !(age >= 0.0 && age.is_finite()) {
-                return Err(Error::new(
-                    Status::InvalidArg,
+                return Err(Failure::new(
+                    Kind::InvalidArgument,
                     "maxAgeSeconds must be a non-negative number",
                 ));
             }
@@ -96,19 +97,22 @@ fn kind_of(spec: &FamilySpec) -> Result<CellKind> {
                 age_buckets: spec.age_buckets.unwrap_or(0) as usize,
             }
         }
-        k => return Err(Error::new(Status::InvalidArg, format!("unknown kind {k}"))),
+        k => return Err(Failure::new(Kind::Internal, format!("unknown kind {k}"))),
     })
 }
 
 /// Declares a family; returns its id.
 #[napi(catch_unwind)]
-pub fn declare_family(spec: FamilySpec) -> Result<u32> {
-    let mut fresh = CellFamily::new(&spec.name, &spec.help, kind_of(&spec)?, &spec.label_names)
-        .map_err(core_err)?;
+pub fn declare_family(env: &Env, spec: FamilySpec) -> Result<u32> {
+    declare(spec).throw(env)
+}
+
+fn declare(spec: FamilySpec) -> Fallible<u32> {
+    let mut fresh = CellFamily::new(&spec.name, &spec.help, kind_of(&spec)?, &spec.label_names)?;
     if let Some(limit) = spec.cardinality_limit {
         if !(limit >= 1.0 && (limit.fract() == 0.0 || limit.is_infinite())) {
-            return Err(Error::new(
-                Status::InvalidArg,
+            return Err(Failure::new(
+                Kind::InvalidArgument,
                 "cardinalityLimit must be a positive integer or Infinity",
             ));
         }
@@ -117,7 +121,7 @@ pub fn declare_family(spec: FamilySpec) -> Result<u32> {
         } else {
             limit as usize
         };
-        fresh = fresh.with_cardinality_limit(limit).map_err(core_err)?;
+        fresh = fresh.with_cardinality_limit(limit)?;
     }
     let mut g = spec
         .global
@@ -127,8 +131,8 @@ pub fn declare_family(spec: FamilySpec) -> Result<u32> {
         if existing.same_shape(&fresh) {
             return Ok(id);
         }
-        return Err(Error::new(
-            Status::InvalidArg,
+        return Err(Failure::new(
+            Kind::AlreadyRegistered,
             format!(
                 "A metric with the name {} has already been registered with a different type, help, labels or buckets.",
                 spec.name
@@ -148,21 +152,25 @@ pub fn declare_family(spec: FamilySpec) -> Result<u32> {
 /// every call that returns a series' first cell and compares before every write (see
 /// `footmetrics::cells`, quarantine invariants).
 #[napi(catch_unwind)]
-pub fn family_generation_cell(family_id: u32) -> Result<f64> {
-    Ok(family(family_id)?.generation_cell() as f64)
+pub fn family_generation_cell(env: &Env, family_id: u32) -> Result<f64> {
+    family(family_id)
+        .map(|f| f.generation_cell() as f64)
+        .throw(env)
 }
 
 /// The first cell of the family's overflow series (its only series without labels), reserved
 /// at declaration and never freed.
 #[napi(catch_unwind)]
-pub fn family_overflow_cell(family_id: u32) -> Result<f64> {
-    Ok(family(family_id)?.overflow_base() as f64)
+pub fn family_overflow_cell(env: &Env, family_id: u32) -> Result<f64> {
+    family(family_id)
+        .map(|f| f.overflow_base() as f64)
+        .throw(env)
 }
 
 /// `[live label sets, label sets folded into the overflow series, cardinality limit]`.
 #[napi(catch_unwind)]
-pub fn family_stats(family_id: u32) -> Result<Vec<f64>> {
-    let f = family(family_id)?;
+pub fn family_stats(env: &Env, family_id: u32) -> Result<Vec<f64>> {
+    let f = family(family_id).throw(env)?;
     Ok(vec![
         f.live_series() as f64,
         f.overflow_count() as f64,
@@ -175,8 +183,10 @@ pub fn family_stats(family_id: u32) -> Result<Vec<f64>> {
 /// lookup (see `crate::caught_up`).
 #[napi(catch_unwind)]
 pub fn resolve_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<f64> {
-    crate::caught_up(env)?;
-    let s = family(family_id)?.resolve(&values).map_err(core_err)?;
+    crate::caught_up(env).throw(env)?;
+    let s = family(family_id)
+        .and_then(|f| Ok(f.resolve(&values)?))
+        .throw(env)?;
     Ok(s.base() as f64)
 }
 
@@ -184,42 +194,43 @@ pub fn resolve_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<
 /// `labels()`): the child's first write calls `resolve_series`, which shows it.
 #[napi(catch_unwind)]
 pub fn resolve_series_hidden(env: &Env, family_id: u32, values: Vec<String>) -> Result<f64> {
-    crate::caught_up(env)?;
-    let s = family(family_id)?
-        .resolve_hidden(&values)
-        .map_err(core_err)?;
+    crate::caught_up(env).throw(env)?;
+    let s = family(family_id)
+        .and_then(|f| Ok(f.resolve_hidden(&values)?))
+        .throw(env)?;
     Ok(s.base() as f64)
 }
 
 /// Zeroes and shows the series; returns its first cell.
 #[napi(catch_unwind)]
 pub fn zero_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<f64> {
-    crate::caught_up(env)?;
-    let s = family(family_id)?.zero(&values).map_err(core_err)?;
+    crate::caught_up(env).throw(env)?;
+    let s = family(family_id)
+        .and_then(|f| Ok(f.zero(&values)?))
+        .throw(env)?;
     Ok(s.base() as f64)
 }
 
 #[napi(catch_unwind)]
 pub fn remove_series(env: &Env, family_id: u32, values: Vec<String>) -> Result<bool> {
-    crate::caught_up(env)?;
-    Ok(family(family_id)?.remove(&values))
+    crate::caught_up(env).throw(env)?;
+    family(family_id).map(|f| f.remove(&values)).throw(env)
 }
 
 #[napi(catch_unwind)]
 pub fn reset_family(env: &Env, family_id: u32) -> Result<()> {
-    crate::caught_up(env)?;
-    family(family_id)?.reset();
-    Ok(())
+    crate::caught_up(env).throw(env)?;
+    family(family_id).map(|f| f.reset()).throw(env)
 }
 
 /// One summary observation into the series' quantile window (JS writes count and sum).
 #[napi(catch_unwind)]
-pub fn observe_quantiles(family_id: u32, base: f64, value: f64) -> Result<()> {
-    let f = family(family_id)?;
+pub fn observe_quantiles(env: &Env, family_id: u32, base: f64, value: f64) -> Result<()> {
+    let f = family(family_id).throw(env)?;
     // A series another thread removed since this one checked its generation is no longer
     // found: the observation goes with it, as its count and sum cells do.
     if !f.observe_quantiles(base as usize, value) && !matches!(f.kind(), CellKind::Summary { .. }) {
-        return Err(Error::new(Status::InvalidArg, "not a summary series"));
+        return Err(Failure::new(Kind::Internal, "not a summary series").into_js(env));
     }
     Ok(())
 }
@@ -228,14 +239,15 @@ pub fn observe_quantiles(family_id: u32, base: f64, value: f64) -> Result<()> {
 /// series `values`; JS has written the observation itself into the cells.
 #[napi(catch_unwind)]
 pub fn cell_exemplar(
+    env: &Env,
     family_id: u32,
     values: Vec<String>,
     value: f64,
     labels: Vec<String>,
 ) -> Result<()> {
-    family(family_id)?
-        .set_exemplar(&values, value, &pairs(labels))
-        .map_err(crate::core_err)
+    family(family_id)
+        .and_then(|f| Ok(f.set_exemplar(&values, value, &pairs(labels))?))
+        .throw(env)
 }
 
 /// A series' value for `get()`: `value` for counters and gauges; non-cumulative `buckets`
@@ -251,8 +263,9 @@ pub struct SeriesValue {
 }
 
 #[napi(catch_unwind)]
-pub fn family_values(family_id: u32) -> Result<Vec<SeriesValue>> {
-    Ok(family(family_id)?
+pub fn family_values(env: &Env, family_id: u32) -> Result<Vec<SeriesValue>> {
+    Ok(family(family_id)
+        .throw(env)?
         .values()
         .into_iter()
         .map(|(labels, v)| {
@@ -299,12 +312,13 @@ pub(crate) fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
 /// One family's exposition (`getSingleMetricAsString`), without a trailing `# EOF`.
 #[napi(catch_unwind)]
 pub fn render_family(
+    env: &Env,
     family_id: u32,
     openmetrics: bool,
     default_labels: Vec<String>,
 ) -> Result<String> {
     use footmetrics::Collector;
-    let f = family(family_id)?;
+    let f = family(family_id).throw(env)?;
     let defaults = pairs(default_labels);
     let format = if openmetrics {
         Format::OpenMetrics
@@ -314,5 +328,7 @@ pub fn render_family(
     let mut out = Vec::new();
     let mut enc = Encoder::new(&mut out, format, "").with_default_labels(&defaults);
     f.encode(&mut enc);
-    String::from_utf8(out).map_err(|e| Error::from_reason(e.to_string()))
+    String::from_utf8(out)
+        .map_err(|e| Failure::new(Kind::Internal, e.to_string()))
+        .throw(env)
 }

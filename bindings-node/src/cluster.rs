@@ -2,6 +2,7 @@
 //! string and hands them all here; parsing, aggregating and rendering run on the thread pool,
 //! so the primary's event loop only moves strings.
 
+use crate::errors::{Failure, Fallible, Kind};
 use crate::registry::Exposition;
 use footmetrics::fmt::{escape_help, write_float};
 use footmetrics::render_pairs;
@@ -62,6 +63,9 @@ struct Family {
     values: HashMap<SampleKey, Vec<f64>>,
 }
 
+/// prom-client's aggregators by name.
+const AGGREGATORS: [&str; 6] = ["sum", "first", "min", "max", "average", "omit"];
+
 fn aggregate(aggregator: &str, vs: &[f64]) -> Option<f64> {
     let n = vs.len() as f64;
     match aggregator {
@@ -76,13 +80,20 @@ fn aggregate(aggregator: &str, vs: &[f64]) -> Option<f64> {
 
 /// Aggregates the workers' metrics as prom-client's `AggregatorRegistry` does (per-metric
 /// `aggregator`: sum, first, min, max, average, omit) and renders them.
-fn aggregate_and_render(workers: &[String], openmetrics: bool) -> Result<Vec<u8>> {
+fn aggregate_and_render(workers: &[String], openmetrics: bool) -> Fallible<Vec<u8>> {
     let mut order: Vec<String> = Vec::new();
     let mut fams: HashMap<String, Family> = HashMap::new();
     for w in workers {
         let metrics: Vec<JsonMetric> = serde_json::from_str(w)
-            .map_err(|e| Error::new(Status::InvalidArg, format!("bad worker metrics: {e}")))?;
+            .map_err(|e| Failure::new(Kind::ClusterWorker, format!("bad worker metrics: {e}")))?;
         for m in metrics {
+            if let Some(a) = m.aggregator.as_deref().filter(|a| !AGGREGATORS.contains(a)) {
+                // prom-client's message and class.
+                return Err(Failure::new(
+                    Kind::InvalidOption,
+                    format!("'{a}' is not a defined aggregator."),
+                ));
+            }
             let f = fams.entry(m.name.clone()).or_insert_with(|| {
                 order.push(m.name.clone());
                 Family {
@@ -154,16 +165,29 @@ fn aggregate_and_render(workers: &[String], openmetrics: bool) -> Result<Vec<u8>
 pub struct Aggregate {
     workers: Vec<String>,
     openmetrics: bool,
+    /// Why `compute` failed, for `reject` (on the JavaScript thread) to throw.
+    failure: Option<Failure>,
 }
 
 impl Task for Aggregate {
     type Output = Vec<u8>;
     type JsValue = Exposition;
     fn compute(&mut self) -> Result<Vec<u8>> {
-        aggregate_and_render(&self.workers, self.openmetrics)
+        aggregate_and_render(&self.workers, self.openmetrics).map_err(|f| {
+            let e = Error::from_reason(f.message.clone());
+            self.failure = Some(f);
+            e
+        })
     }
     fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Exposition> {
         Ok(Exposition(out))
+    }
+    fn reject(&mut self, env: Env, err: Error) -> Result<Exposition> {
+        let f = self
+            .failure
+            .take()
+            .unwrap_or_else(|| Failure::new(Kind::Internal, err.reason));
+        Err(f.into_js(&env))
     }
 }
 
@@ -173,5 +197,6 @@ pub fn aggregate_workers(workers: Vec<String>, openmetrics: bool) -> AsyncTask<A
     AsyncTask::new(Aggregate {
         workers,
         openmetrics,
+        failure: None,
     })
 }

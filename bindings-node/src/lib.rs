@@ -4,16 +4,18 @@
 //! values in its own maps and writes into typed arrays over the core's cell pages
 //! ([`footmetrics::cells`]); these functions only declare families, resolve new series, hand
 //! out pages and render. Every export catches panics (`catch_unwind`) so none reaches JS;
-//! core errors become JS `Error`s with the core's message.
+//! every error is thrown as its kind's class with its `code`, from one table ([`errors`]).
 
 // napi-rs registers nothing under `cfg(test)`, so the exports look unused there.
 #![cfg_attr(test, allow(dead_code))]
 
 mod cells;
 mod cluster;
+mod errors;
 mod otlp;
 mod registry;
 
+use errors::{Failure, Fallible};
 use footmetrics::cells::{
     lease_lane, quiesce, register_holder, release_lane, shared_lane, unregister_holder, Holder,
     Lane, PAGE_CELLS,
@@ -21,6 +23,17 @@ use footmetrics::cells::{
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::{Arc, OnceLock};
+
+/// Throwing a [`Failure`] from an export: its kind's class and `code`.
+pub(crate) trait Throw<T> {
+    fn throw(self, env: &Env) -> Result<T>;
+}
+
+impl<T> Throw<T> for Fallible<T> {
+    fn throw(self, env: &Env) -> Result<T> {
+        self.map_err(|f| f.into_js(env))
+    }
+}
 
 /// What each Node environment (main thread or worker) owns: its lane, and its place among the
 /// cell writers whose progress gates the reuse of freed cells (N-API has one instance-data slot
@@ -64,7 +77,7 @@ fn env_lane(env: &Env) -> Result<Arc<Lane>> {
 /// checking its family's generation first: call it only on entry to a call from JavaScript
 /// that is not in the middle of a write (resolve, remove, reset, zero, the idle timer). The
 /// first call registers the environment as a writer, before it can hold any index.
-pub(crate) fn caught_up(env: &Env) -> Result<()> {
+pub(crate) fn caught_up(env: &Env) -> Fallible<()> {
     let state = env_state(env)?;
     match state.holder.get() {
         Some(h) => quiesce(h),
@@ -79,7 +92,7 @@ pub(crate) fn caught_up(env: &Env) -> Result<()> {
 /// back the reuse of freed cells.
 #[napi(catch_unwind)]
 pub fn cells_caught_up(env: &Env) -> Result<()> {
-    caught_up(env)
+    caught_up(env).throw(env)
 }
 
 /// The cell spaces' occupancy: `[laned, shared]`, each `{ liveCells, idleCells,
@@ -108,10 +121,6 @@ pub fn cell_stats() -> Vec<CellStats> {
         .collect()
 }
 
-pub(crate) fn core_err(e: footmetrics::Error) -> Error {
-    Error::new(Status::InvalidArg, e.to_string())
-}
-
 /// Cells per page (JavaScript splits a cell index into page and offset with it).
 #[napi(catch_unwind)]
 pub fn page_cells() -> u32 {
@@ -119,7 +128,7 @@ pub fn page_cells() -> u32 {
 }
 
 fn page_array<'env>(env: &'env Env, lane: &Lane, page: u32) -> Result<Float64ArraySlice<'env>> {
-    let p = lane.page(page as usize).map_err(core_err)?;
+    let p = lane.page(page as usize).map_err(Failure::from).throw(env)?;
     // SAFETY: pages are never freed or moved (footmetrics::cells invariants), so the external
     // array stays valid for the environment's life; f64 and AtomicU64 share size and alignment.
     unsafe { Float64ArraySlice::from_external(env, p.cast::<f64>(), PAGE_CELLS, (), |_, _| {}) }
@@ -128,7 +137,7 @@ fn page_array<'env>(env: &'env Env, lane: &Lane, page: u32) -> Result<Float64Arr
 /// This thread's page `page` of the per-thread lane (counters, histograms, summaries).
 #[napi(catch_unwind)]
 pub fn lane_page(env: &Env, page: u32) -> Result<Float64ArraySlice<'_>> {
-    let lane = env_lane(env)?;
+    let lane = env_lane(env).map_err(Failure::from).throw(env)?;
     page_array(env, &lane, page)
 }
 

@@ -5,7 +5,9 @@
 //! event loop never blocks on the collector.
 
 use crate::cells::pairs;
+use crate::errors::{Failure, Fallible, Kind};
 use crate::registry::registry;
+use crate::Throw;
 use footmetrics_otlp::{Config, OtlpExporter, Protocol};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -17,25 +19,37 @@ fn exporters() -> &'static Mutex<Vec<Option<Arc<OtlpExporter>>>> {
     E.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-fn exporter(id: u32) -> Result<Arc<OtlpExporter>> {
+fn exporter(id: u32) -> Fallible<Arc<OtlpExporter>> {
     exporters()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(id as usize)
         .cloned()
         .flatten()
-        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no running OTLP exporter {id}")))
+        .ok_or_else(|| Failure::new(Kind::ShutDown, format!("no running OTLP exporter {id}")))
 }
 
-fn millis(what: &str, ms: f64, zero_ok: bool) -> Result<Duration> {
+fn millis(what: &str, ms: f64, zero_ok: bool) -> Fallible<Duration> {
     if ms.is_finite() && (ms > 0.0 || (zero_ok && ms == 0.0)) {
         Ok(Duration::from_secs_f64(ms / 1000.0))
     } else {
-        Err(Error::new(
-            Status::InvalidArg,
+        Err(Failure::new(
+            Kind::InvalidArgument,
             format!("{what} must be a positive number of milliseconds, got {ms}"),
         ))
     }
+}
+
+/// The exporter's errors: a bad configuration is the caller's (`TypeError`, as the wrapper's
+/// own checks of the same options); self-metrics the registry already holds under another
+/// shape, a registration clash.
+fn otlp_failure(e: footmetrics_otlp::Error) -> Failure {
+    let kind = match e {
+        footmetrics_otlp::Error::InvalidConfig(_) => Kind::InvalidArgument,
+        footmetrics_otlp::Error::Registry(_) => Kind::AlreadyRegistered,
+        footmetrics_otlp::Error::Spawn(_) => Kind::System,
+    };
+    Failure::new(kind, e.to_string())
 }
 
 /// Starts an exporter of registry `registry_id`; returns its id. `resource`, `headers` and
@@ -44,6 +58,7 @@ fn millis(what: &str, ms: f64, zero_ok: bool) -> Result<Duration> {
 #[allow(clippy::too_many_arguments)]
 #[napi(catch_unwind)]
 pub fn otlp_start(
+    env: &Env,
     registry_id: u32,
     endpoint: String,
     protocol: String,
@@ -57,39 +72,35 @@ pub fn otlp_start(
     cert: Option<String>,
     key: Option<String>,
 ) -> Result<u32> {
-    let invalid = |e: footmetrics_otlp::Error| {
-        let status = match e {
-            footmetrics_otlp::Error::InvalidConfig(_) => Status::InvalidArg,
-            _ => Status::GenericFailure,
-        };
-        Error::new(status, e.to_string())
+    let start = || -> Fallible<u32> {
+        let protocol: Protocol = protocol.parse().map_err(otlp_failure)?;
+        let mut config = Config::new(endpoint)
+            .protocol(protocol)
+            .interval(millis("interval", interval_ms, false)?)
+            .timeout(millis("timeout", timeout_ms, false)?)
+            .max_queue_batches(max_queue_batches as usize);
+        config.periodic = false;
+        config.sdk_language = "nodejs".into();
+        config.headers = pairs(headers);
+        config.default_labels = pairs(default_labels);
+        let tls = crate::registry::client_options(None, ca, cert, key)?;
+        (config.ca, config.client_cert, config.client_key) =
+            (tls.ca, tls.client_cert, tls.client_key);
+        for (k, v) in pairs(resource) {
+            config = config.resource_attribute(k, v);
+        }
+        let e = OtlpExporter::start(&registry(registry_id)?, config).map_err(otlp_failure)?;
+        let mut all = exporters().lock().unwrap_or_else(|e| e.into_inner());
+        all.push(Some(Arc::new(e)));
+        Ok((all.len() - 1) as u32)
     };
-    let protocol: Protocol = protocol.parse().map_err(invalid)?;
-    let mut config = Config::new(endpoint)
-        .protocol(protocol)
-        .interval(millis("interval", interval_ms, false)?)
-        .timeout(millis("timeout", timeout_ms, false)?)
-        .max_queue_batches(max_queue_batches as usize);
-    config.periodic = false;
-    config.sdk_language = "nodejs".into();
-    config.headers = pairs(headers);
-    config.default_labels = pairs(default_labels);
-    let tls = crate::registry::client_options(None, ca, cert, key)?;
-    (config.ca, config.client_cert, config.client_key) = (tls.ca, tls.client_cert, tls.client_key);
-    for (k, v) in pairs(resource) {
-        config = config.resource_attribute(k, v);
-    }
-    let e = OtlpExporter::start(&registry(registry_id)?, config).map_err(invalid)?;
-    let mut all = exporters().lock().unwrap_or_else(|e| e.into_inner());
-    all.push(Some(Arc::new(e)));
-    Ok((all.len() - 1) as u32)
+    start().throw(env)
 }
 
 /// Queues a snapshot now; returns at once.
 #[napi(catch_unwind)]
-pub fn otlp_collect_now(id: u32) -> Result<()> {
-    exporter(id)?.collect_now();
-    Ok(())
+pub fn otlp_collect_now(env: &Env, id: u32) -> Result<()> {
+    exporter(id).map(|e| e.collect_now()).throw(env)
 }
 
 pub struct Wait {
@@ -126,20 +137,20 @@ impl Task for Wait {
 
 /// Queues a snapshot and resolves to whether it reached the collector within `timeout_ms`.
 #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
-pub fn otlp_force_flush(id: u32, timeout_ms: f64) -> Result<AsyncTask<Wait>> {
+pub fn otlp_force_flush(env: &Env, id: u32, timeout_ms: f64) -> Result<AsyncTask<Wait>> {
     Ok(AsyncTask::new(Wait {
-        exporter: exporter(id)?,
-        timeout: millis("timeout", timeout_ms, true)?,
+        exporter: exporter(id).throw(env)?,
+        timeout: millis("timeout", timeout_ms, true).throw(env)?,
         shutdown: None,
     }))
 }
 
 /// Sends a final snapshot and stops; resolves to whether everything was delivered.
 #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
-pub fn otlp_shutdown(id: u32, timeout_ms: f64) -> Result<AsyncTask<Wait>> {
+pub fn otlp_shutdown(env: &Env, id: u32, timeout_ms: f64) -> Result<AsyncTask<Wait>> {
     Ok(AsyncTask::new(Wait {
-        exporter: exporter(id)?,
-        timeout: millis("timeout", timeout_ms, true)?,
+        exporter: exporter(id).throw(env)?,
+        timeout: millis("timeout", timeout_ms, true).throw(env)?,
         shutdown: Some(id),
     }))
 }
@@ -155,8 +166,8 @@ pub struct OtlpStats {
 }
 
 #[napi(catch_unwind)]
-pub fn otlp_stats(id: u32) -> Result<OtlpStats> {
-    let s = exporter(id)?.stats();
+pub fn otlp_stats(env: &Env, id: u32) -> Result<OtlpStats> {
+    let s = exporter(id).throw(env)?.stats();
     Ok(OtlpStats {
         exported_requests: s.exported_requests as f64,
         exported_points: s.exported_points as f64,

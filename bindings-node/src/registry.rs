@@ -2,6 +2,8 @@
 //! and rendering on the libuv thread pool.
 
 use crate::cells::{family, forget_global_name, forget_global_names, pairs};
+use crate::errors::{Failure, Fallible, Kind};
+use crate::Throw;
 use footmetrics::{Format, Registry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -12,7 +14,7 @@ fn registries() -> &'static RwLock<Vec<Registry>> {
     R.get_or_init(|| RwLock::new(vec![Registry::new()]))
 }
 
-pub(crate) fn registry(id: u32) -> Result<Registry> {
+pub(crate) fn registry(id: u32) -> Fallible<Registry> {
     registries()
         .read()
         .unwrap_or_else(|e| e.into_inner())
@@ -21,8 +23,8 @@ pub(crate) fn registry(id: u32) -> Result<Registry> {
         .ok_or_else(|| no_registry(id))
 }
 
-fn no_registry(id: u32) -> Error {
-    Error::new(Status::InvalidArg, format!("no registry {id}"))
+fn no_registry(id: u32) -> Failure {
+    Failure::new(Kind::Internal, format!("no registry {id}"))
 }
 
 #[napi(catch_unwind)]
@@ -34,22 +36,25 @@ pub fn new_registry() -> u32 {
 
 /// Adds a family; adding one already there (another thread joined it) is not an error.
 #[napi(catch_unwind)]
-pub fn registry_add(registry_id: u32, family_id: u32) -> Result<()> {
-    let r = registry(registry_id)?;
-    let f = family(family_id)?;
-    if registry_id == 0 {
-        crate::cells::claim_global_name(f.name(), family_id);
-    }
-    match r.register_arc(f) {
-        Ok(()) | Err(footmetrics::Error::AlreadyRegistered(_)) => Ok(()),
-        Err(e) => Err(crate::core_err(e)),
-    }
+pub fn registry_add(env: &Env, registry_id: u32, family_id: u32) -> Result<()> {
+    let add = || -> Fallible<()> {
+        let r = registry(registry_id)?;
+        let f = family(family_id)?;
+        if registry_id == 0 {
+            crate::cells::claim_global_name(f.name(), family_id);
+        }
+        match r.register_arc(f) {
+            Ok(()) | Err(footmetrics::Error::AlreadyRegistered(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    };
+    add().throw(env)
 }
 
 #[napi(catch_unwind)]
-pub fn registry_remove(registry_id: u32, family_id: u32) -> Result<()> {
-    let r = registry(registry_id)?;
-    let f = family(family_id)?;
+pub fn registry_remove(env: &Env, registry_id: u32, family_id: u32) -> Result<()> {
+    let r = registry(registry_id).throw(env)?;
+    let f = family(family_id).throw(env)?;
     let _ = r.unregister(&*f);
     if registry_id == 0 {
         forget_global_name(f.name(), family_id);
@@ -58,11 +63,12 @@ pub fn registry_remove(registry_id: u32, family_id: u32) -> Result<()> {
 }
 
 #[napi(catch_unwind)]
-pub fn registry_clear(registry_id: u32) -> Result<()> {
+pub fn registry_clear(env: &Env, registry_id: u32) -> Result<()> {
     let mut all = registries().write().unwrap_or_else(|e| e.into_inner());
     let slot = all
         .get_mut(registry_id as usize)
-        .ok_or_else(|| no_registry(registry_id))?;
+        .ok_or_else(|| no_registry(registry_id))
+        .throw(env)?;
     *slot = Registry::new();
     drop(all);
     if registry_id == 0 {
@@ -113,7 +119,8 @@ impl ToNapiValue for Exposition {
             }
         };
         if status != napi::sys::Status::napi_ok {
-            return Err(Error::from_reason("could not create the exposition string"));
+            let failure = Failure::new(Kind::Internal, "could not create the exposition string");
+            return Err(failure.into_js(&Env::from_raw(env)));
         }
         Ok(out)
     }
@@ -138,12 +145,13 @@ impl Task for Render {
 /// Renders the registry on the thread pool; the Promise resolves to the exposition.
 #[napi(catch_unwind, ts_return_type = "Promise<string>")]
 pub fn render_registry(
+    env: &Env,
     registry_id: u32,
     openmetrics: bool,
     default_labels: Vec<String>,
 ) -> Result<AsyncTask<Render>> {
     Ok(AsyncTask::new(Render {
-        registry: registry(registry_id)?,
+        registry: registry(registry_id).throw(env)?,
         format: if openmetrics {
             Format::OpenMetrics
         } else {
@@ -163,20 +171,20 @@ pub struct Push {
     headers: Vec<(String, String)>,
     timeout: std::time::Duration,
     options: footmetrics::push::ClientOptions,
+    /// Why `compute` failed, for `reject` (on the JavaScript thread) to throw.
+    failure: Option<Failure>,
 }
 
-impl Task for Push {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> Result<()> {
+impl Push {
+    fn send(&self) -> Fallible<()> {
         use footmetrics::push::{group_url, send_with, PushError, PushMethod};
         let fail = |e: PushError| {
-            let status = match e {
-                PushError::InvalidArgument(_) => Status::InvalidArg,
-                _ => Status::GenericFailure,
+            let kind = match e {
+                PushError::InvalidArgument(_) => Kind::InvalidArgument,
+                PushError::Tls(_) => Kind::Tls,
+                _ => Kind::Push,
             };
-            Error::new(status, e.to_string())
+            Failure::new(kind, e.to_string())
         };
         let url = group_url(&self.gateway, &self.job, &self.grouping).map_err(fail)?;
         let mut body = Vec::new();
@@ -199,9 +207,30 @@ impl Task for Push {
         )
         .map_err(fail)
     }
+}
+
+impl Task for Push {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        self.send().map_err(|f| {
+            let e = Error::from_reason(f.message.clone());
+            self.failure = Some(f);
+            e
+        })
+    }
 
     fn resolve(&mut self, _env: Env, _out: ()) -> Result<()> {
         Ok(())
+    }
+
+    fn reject(&mut self, env: Env, err: Error) -> Result<()> {
+        let f = self
+            .failure
+            .take()
+            .unwrap_or_else(|| Failure::new(Kind::Internal, err.reason));
+        Err(f.into_js(&env))
     }
 }
 
@@ -212,15 +241,15 @@ pub(crate) fn client_options(
     ca: Option<String>,
     cert: Option<String>,
     key: Option<String>,
-) -> Result<footmetrics::push::ClientOptions> {
+) -> Fallible<footmetrics::push::ClientOptions> {
     use footmetrics::push::{ClientOptions, Pem};
     let basic_auth = match auth {
         None => None,
         Some(a) => match a.split_once(':') {
             Some((user, password)) => Some((user.to_owned(), password.to_owned())),
             None => {
-                return Err(Error::new(
-                    Status::InvalidArg,
+                return Err(Failure::new(
+                    Kind::InvalidArgument,
                     "options.auth must be \"user:password\"",
                 ))
             }
@@ -242,6 +271,7 @@ pub(crate) fn client_options(
 #[allow(clippy::too_many_arguments)]
 #[napi(catch_unwind, ts_return_type = "Promise<void>")]
 pub fn push_registry(
+    env: &Env,
     registry_id: u32,
     default_labels: Vec<String>,
     gateway: String,
@@ -261,20 +291,18 @@ pub fn push_registry(
         "pushAdd" => PushMethod::PushAdd,
         "delete" => PushMethod::Delete,
         m => {
-            return Err(Error::new(
-                Status::InvalidArg,
-                format!("unknown push method {m}"),
-            ))
+            return Err(
+                Failure::new(Kind::Internal, format!("unknown push method {m}")).into_js(env),
+            )
         }
     };
     if !(timeout_ms > 0.0 && timeout_ms.is_finite()) {
-        return Err(Error::new(
-            Status::InvalidArg,
-            "timeout must be a positive number",
-        ));
+        return Err(
+            Failure::new(Kind::InvalidArgument, "timeout must be a positive number").into_js(env),
+        );
     }
     Ok(AsyncTask::new(Push {
-        registry: registry(registry_id)?,
+        registry: registry(registry_id).throw(env)?,
         defaults: pairs(default_labels),
         gateway,
         method,
@@ -282,6 +310,7 @@ pub fn push_registry(
         grouping: pairs(grouping),
         headers: pairs(headers),
         timeout: std::time::Duration::from_secs_f64(timeout_ms / 1000.0),
-        options: client_options(auth, ca, cert, key)?,
+        options: client_options(auth, ca, cert, key).throw(env)?,
+        failure: None,
     }))
 }

@@ -62,7 +62,8 @@ pub fn render_node(c: &Catalog) -> String {
         "'use strict';\n// The FootAnalytics standard metrics: one call makes a metric with the platform's name,\n\
          // help, labels and buckets, e.g. `catalog.http_requests_total().inc({ method: 'GET', route: '/', code: '200' })`.\n\n\
          const Counter = require('./lib/counter');\nconst Gauge = require('./lib/gauge');\n\
-         const Histogram = require('./lib/histogram');\nconst Summary = require('./lib/summary');\n\n\
+         const Histogram = require('./lib/histogram');\nconst Summary = require('./lib/summary');\n\
+         const { fail } = require('./lib/errors');\n\n\
          const classes = { counter: Counter, gauge: Gauge, histogram: Histogram, summary: Summary, info: Gauge };\n\n\
          const specs = Object.freeze({\n",
     );
@@ -72,7 +73,7 @@ pub fn render_node(c: &Catalog) -> String {
     o.push_str(
         "});\n\n/** Makes the catalog metric `name`; `registers` as in prom-client (default: the global registry). */\n\
          function create(name, registers) {\n\tconst s = specs[name];\n\
-         \tif (!s) throw new Error(`${name} is not in the FootAnalytics catalog`);\n\
+         \tif (!s) throw fail('NotInCatalog', `${name} is not in the FootAnalytics catalog`);\n\
          \tconst config = { name: s.name, help: s.help, labelNames: [...s.labelNames] };\n\
          \tif (s.buckets.length) config.buckets = [...s.buckets];\n\
          \tif (registers) config.registers = registers;\n\

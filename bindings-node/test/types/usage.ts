@@ -1,6 +1,6 @@
 // Compiled by `make test-node` (tsc --noEmit): the label-name generics accept the declared
 // labels and reject others (each `@ts-expect-error` fails the build if the error goes away).
-import { Counter, Histogram, Registry, register, catalog, LabelValues, OtlpExporter, startOtlpExporter } from 'footmetrics';
+import { Counter, Histogram, Registry, register, catalog, LabelValues, OtlpExporter, startOtlpExporter, FootmetricsError, ErrorCode } from 'footmetrics';
 
 const requests = new Counter({ name: 'http_requests_total', help: 'Requests.', labelNames: ['method', 'code'] as const });
 requests.inc({ method: 'GET', code: 200 });
@@ -40,3 +40,13 @@ const dropped: number = otlp.stats().droppedPoints;
 void flushed;
 void dropped;
 
+
+// Errors: `code` is one of the documented codes.
+try {
+  requests.labels('GET');
+} catch (e) {
+  const code: ErrorCode = (e as FootmetricsError).code;
+  if (code === 'ERR_FOOTMETRICS_LABEL_COUNT') void code;
+  // @ts-expect-error: not a footmetrics code
+  if (code === 'ERR_FOOTMETRICS_NO_SUCH_CODE') void code;
+}

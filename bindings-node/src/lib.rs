@@ -63,13 +63,13 @@ fn env_state(env: &Env) -> Result<&'static EnvState> {
 
 /// This environment's lane, leased on first use and released when the environment ends (a
 /// worker exits), so the next worker continues its sums.
-fn env_lane(env: &Env) -> Result<Arc<Lane>> {
+fn env_lane(env: &Env) -> Fallible<Arc<Lane>> {
     let state = env_state(env)?;
     if let Some(lane) = state.lane.get() {
         return Ok(lane.clone());
     }
     // One environment is one thread: nothing else sets its lane meanwhile.
-    let lane = lease_lane().map_err(core_err)?;
+    let lane = lease_lane()?;
     Ok(state.lane.get_or_init(|| lane).clone())
 }
 
@@ -137,7 +137,7 @@ fn page_array<'env>(env: &'env Env, lane: &Lane, page: u32) -> Result<Float64Arr
 /// This thread's page `page` of the per-thread lane (counters, histograms, summaries).
 #[napi(catch_unwind)]
 pub fn lane_page(env: &Env, page: u32) -> Result<Float64ArraySlice<'_>> {
-    let lane = env_lane(env).map_err(Failure::from).throw(env)?;
+    let lane = env_lane(env).throw(env)?;
     page_array(env, &lane, page)
 }
 

@@ -84,7 +84,7 @@ pub struct Encoder<'a> {
     style: TextStyle,
     registry_labels: &'a str,
     /// Labels added to each series that lacks a label of that name (prom-client's default
-    /// labels); honoured by [`CellFamily`](crate::cells::CellFamily).
+    /// labels); honoured by `CellFamily`.
     default_labels: &'a [(String, String)],
     /// Scratch for rendering owned label sets, reused across points.
     scratch: String,
@@ -225,7 +225,7 @@ impl<'a> Encoder<'a> {
 
     fn point(&mut self, name: &str, p: &crate::metric::MetricPoint, which: WhichSamples) {
         self.scratch.clear();
-        crate::family::render_pairs(
+        crate::fmt::render_pairs(
             &mut self.scratch,
             p.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         );
@@ -358,7 +358,7 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
         }
         PointValue::Info(labels) => {
             let mut raw = String::new();
-            crate::family::render_pairs(
+            crate::fmt::render_pairs(
                 &mut raw,
                 labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             );

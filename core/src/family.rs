@@ -15,11 +15,12 @@
 
 use crate::epoch::{pin, Guard};
 use crate::error::{Error, Result};
-use crate::fmt::escape_label_value;
+use crate::collector::{Collector, Desc};
+use crate::encode::Encoder;
+use crate::fmt::render_pairs;
 use crate::label_value::{hash_values, AsLabelValue};
 use crate::metric::{ChildMeta, Metric, MetricFamily, MetricPoint, MetricType, SeriesWriter};
 use crate::opts::Opts;
-use crate::registry::{Collector, Encoder};
 use crate::series_map::{with_guard, SeriesMap};
 use crate::validate;
 
@@ -34,35 +35,6 @@ pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 
 /// Most label names a by-name lookup resolves without allocating.
 const MAX_STACK_LABELS: usize = 16;
-
-/// A family's static description.
-#[derive(Debug, Clone)]
-pub struct Desc {
-    /// Base name: no `_total`/`_info` suffix.
-    pub name: String,
-    pub help: String,
-    pub unit: Option<String>,
-    pub kind: MetricType,
-    pub label_names: Vec<String>,
-    pub const_labels: Vec<(String, String)>,
-}
-
-impl Desc {
-    /// Every name this family's output uses, for duplicate detection.
-    pub fn sample_names(&self) -> Vec<String> {
-        let suffixes: &[&str] = match self.kind {
-            MetricType::Counter => &["_total", "_created"],
-            MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
-            MetricType::Summary => &["_count", "_sum", "_created"],
-            MetricType::Info => &["_info"],
-            MetricType::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
-            _ => &[],
-        };
-        std::iter::once(self.name.clone())
-            .chain(suffixes.iter().map(|s| format!("{}{s}", self.name)))
-            .collect()
-    }
-}
 
 /// Stored key: the label values, owned.
 #[derive(Debug, PartialEq, Eq)]
@@ -642,19 +614,6 @@ impl<M: Metric> Family<M> {
                 self.inner.children.collect_garbage();
             }
         }
-    }
-}
-
-/// Appends `k="v",…` with values escaped.
-pub fn render_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
-    for (i, (k, v)) in pairs.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(k);
-        out.push_str("=\"");
-        escape_label_value(out, v);
-        out.push('"');
     }
 }
 

@@ -387,6 +387,19 @@ pub(crate) fn push_small(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// Appends `k="v",…` with values escaped.
+pub fn render_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label_value(out, v);
+        out.push('"');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

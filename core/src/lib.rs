@@ -23,12 +23,14 @@
 
 // `!(v >= 0.0)` is how NaN is rejected alongside negatives; keep it.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
+#![warn(missing_docs)]
 
 // Generated from catalog/catalog.toml; `make check-generated` compares it byte for byte.
 #[rustfmt::skip]
 pub mod catalog;
 pub mod arena;
 pub mod cells;
+pub mod collector;
 pub mod counter;
 pub mod encode;
 mod epoch;
@@ -39,6 +41,7 @@ pub mod fmt;
 pub mod gauge;
 pub mod histogram;
 pub mod info;
+pub mod kind;
 pub mod label_value;
 pub mod metric;
 pub mod opts;
@@ -59,7 +62,9 @@ pub use counter::Counter;
 pub use encode::{Encoder, Format, TextStyle, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 pub use error::{Error, Result};
 pub use exemplar::Exemplar;
-pub use family::{render_pairs, ChildRef, Desc, Family, OVERFLOW_LABEL_VALUE};
+pub use collector::Desc;
+pub use family::{ChildRef, Family, OVERFLOW_LABEL_VALUE};
+pub use fmt::render_pairs;
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSnapshot, HistogramTimer};
 pub use info::Info;
@@ -70,7 +75,8 @@ pub use opts::{
     PYTHON_DEFAULT_BUCKETS,
 };
 pub use process::ProcessCollector;
-pub use registry::{default_registry, Collector, FnCollector, Registry};
+pub use collector::{Collector, FnCollector};
+pub use registry::{default_registry, Registry};
 pub use stateset::StateSet;
 pub use summary::Summary;
 

@@ -8,55 +8,7 @@ use crate::opts::Opts;
 use crate::Result;
 use std::sync::atomic::AtomicU64;
 
-/// The exposition type of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MetricType {
-    Counter,
-    Gauge,
-    Histogram,
-    Summary,
-    Info,
-    StateSet,
-    /// A histogram of a current distribution (e.g. queue items by age): `_gcount`/`_gsum`.
-    GaugeHistogram,
-    Unknown,
-}
-
-impl MetricType {
-    /// The `# TYPE` word in OpenMetrics.
-    pub fn openmetrics_name(self) -> &'static str {
-        match self {
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            MetricType::Summary => "summary",
-            MetricType::Info => "info",
-            MetricType::StateSet => "stateset",
-            MetricType::GaugeHistogram => "gaugehistogram",
-            MetricType::Unknown => "unknown",
-        }
-    }
-
-    /// The `# TYPE` word in the classic text format, which has no info or stateset.
-    pub fn text_name(self) -> &'static str {
-        match self {
-            MetricType::Counter => "counter",
-            MetricType::Gauge | MetricType::Info | MetricType::StateSet => "gauge",
-            MetricType::Histogram | MetricType::GaugeHistogram => "histogram",
-            MetricType::Summary => "summary",
-            MetricType::Unknown => "untyped",
-        }
-    }
-
-    /// The suffix the family's samples carry and the classic format's header names.
-    pub fn name_suffix(self) -> &'static str {
-        match self {
-            MetricType::Counter => "_total",
-            MetricType::Info => "_info",
-            _ => "",
-        }
-    }
-}
+pub use crate::kind::MetricType;
 
 /// Per-child metadata kept next to a child's cells: its label values and their rendered,
 /// escaped form (family const labels first), written once when the child is created.
@@ -318,52 +270,9 @@ impl MetricFamily {
         self
     }
 
-    /// Every sample of the family spelled out, as prometheus_client lists them (`_total`,
-    /// `_bucket{le}`, `_count`/`_gcount`, `_sum`/`_gsum`, `_created`, `{quantile}`, `_info`, one
-    /// per state), owned: the listing of [`crate::pyclient::samples`], which the Python
-    /// exposition writes from, so what `collect()` returns and what a scrape shows agree.
-    pub fn flat_samples(&self) -> Vec<FlatSample> {
-        crate::pyclient::samples(self)
-            .into_iter()
-            .map(|s| FlatSample {
-                name: s.name,
-                labels: s.labels,
-                value: s.value,
-                timestamp: s.timestamp,
-                exemplar: s.exemplar.cloned(),
-            })
-            .collect()
-    }
 
-    /// This family with only the samples named in `names`, each spelled out as a
-    /// [`PointValue::Sample`]; None when none is left (prometheus_client's restricted
-    /// registries yield such families).
-    pub fn restricted(&self, names: &std::collections::HashSet<String>) -> Option<MetricFamily> {
-        let points: Vec<MetricPoint> = self
-            .flat_samples()
-            .into_iter()
-            .filter(|s| names.contains(&s.name))
-            .map(|s| MetricPoint {
-                labels: s.labels,
-                value: PointValue::Sample {
-                    name: s.name,
-                    value: s.value,
-                    timestamp: s.timestamp,
-                    exemplar: s.exemplar,
-                },
-            })
-            .collect();
-        if points.is_empty() {
-            return None;
-        }
-        Some(MetricFamily {
-            name: self.name.clone(),
-            help: self.help.clone(),
-            unit: self.unit.clone(),
-            kind: self.kind,
-            points,
-        })
-    }
+
+
 
     /// Adds a point; label pairs in order.
     pub fn push<K: Into<String>, V: Into<String>>(

@@ -1,7 +1,7 @@
 //! Options shared by every metric type: one struct, so bindings fill one shape.
 
 use crate::error::{Error, Result};
-use crate::metric::MetricType;
+use crate::kind::MetricType;
 use crate::validate;
 use std::time::Duration;
 

@@ -2,9 +2,8 @@
 //! `/proc/self` at scrape time (Linux); elsewhere the collector produces nothing. [`read_at`]
 //! reads any process of any `/proc` tree, for bindings whose collectors take a pid.
 
-use crate::family::Desc;
+use crate::collector::{Collector, Desc};
 use crate::metric::{MetricFamily, MetricType, PointValue};
-use crate::registry::Collector;
 
 /// Collects `process_*` metrics for the current process.
 #[derive(Debug, Default)]

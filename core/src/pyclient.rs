@@ -10,7 +10,7 @@
 
 use crate::exemplar::Exemplar;
 use crate::fmt::{go_string_python, write_go_string_python, write_python_float};
-use crate::metric::{MetricFamily, MetricType, PointValue};
+use crate::metric::{FlatSample, MetricFamily, MetricPoint, MetricType, PointValue};
 
 /// How metric and label names outside the legacy character set are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -774,6 +774,55 @@ fn version_at_least_1(v: &str) -> bool {
         }
     }
     true
+}
+
+impl MetricFamily {
+    /// Every sample of the family spelled out, as prometheus_client lists them (`_total`,
+    /// `_bucket{le}`, `_count`/`_gcount`, `_sum`/`_gsum`, `_created`, `{quantile}`, `_info`, one
+    /// per state), owned: the listing of [`crate::pyclient::samples`], which the Python
+    /// exposition writes from, so what `collect()` returns and what a scrape shows agree.
+    pub fn flat_samples(&self) -> Vec<FlatSample> {
+        crate::pyclient::samples(self)
+            .into_iter()
+            .map(|s| FlatSample {
+                name: s.name,
+                labels: s.labels,
+                value: s.value,
+                timestamp: s.timestamp,
+                exemplar: s.exemplar.cloned(),
+            })
+            .collect()
+    }
+
+    /// This family with only the samples named in `names`, each spelled out as a
+    /// [`PointValue::Sample`]; None when none is left (prometheus_client's restricted
+    /// registries yield such families).
+    pub fn restricted(&self, names: &std::collections::HashSet<String>) -> Option<MetricFamily> {
+        let points: Vec<MetricPoint> = self
+            .flat_samples()
+            .into_iter()
+            .filter(|s| names.contains(&s.name))
+            .map(|s| MetricPoint {
+                labels: s.labels,
+                value: PointValue::Sample {
+                    name: s.name,
+                    value: s.value,
+                    timestamp: s.timestamp,
+                    exemplar: s.exemplar,
+                },
+            })
+            .collect();
+        if points.is_empty() {
+            return None;
+        }
+        Some(MetricFamily {
+            name: self.name.clone(),
+            help: self.help.clone(),
+            unit: self.unit.clone(),
+            kind: self.kind,
+            points,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@ pub use crate::encode::Encoder;
 use crate::encode::Format;
 use crate::encode::TextStyle;
 use crate::error::{Error, Result};
-use crate::family::{render_pairs, Desc, Family};
+pub use crate::collector::{Collector, FnCollector};
+use crate::collector::Desc;
+use crate::family::Family;
+use crate::fmt::render_pairs;
 use crate::metric::{Metric, MetricFamily, MetricType, PointValue};
 use crate::opts::Opts;
 use crate::validate;
@@ -16,56 +19,6 @@ use crate::{Counter, Gauge, Histogram, Info, StateSet, Summary};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
-
-/// Something that produces families at scrape time: label families, the process collector,
-/// or user callbacks.
-pub trait Collector: Send + Sync + 'static {
-    /// Identity used by [`Registry::unregister`]; families return their shared state's address.
-    fn id(&self) -> usize {
-        self as *const Self as *const () as usize
-    }
-
-    /// The families this collector will produce, for duplicate detection at registration.
-    /// A collector that cannot say returns nothing and is not checked.
-    fn descs(&self) -> Vec<Desc>;
-
-    /// The families as owned data.
-    fn collect(&self) -> Vec<MetricFamily>;
-
-    /// Writes the families. The default encodes [`collect`](Self::collect)'s output.
-    fn encode(&self, enc: &mut Encoder<'_>) {
-        for f in self.collect() {
-            enc.family(&f);
-        }
-    }
-
-    /// `(family name, lookups folded into its overflow series)` for families that overflowed.
-    fn overflowed(&self) -> Vec<(String, u64)> {
-        Vec::new()
-    }
-}
-
-/// A collector from a closure returning families (what custom collectors usually are).
-pub struct FnCollector<F> {
-    descs: Vec<Desc>,
-    f: F,
-}
-
-impl<F: Fn() -> Vec<MetricFamily> + Send + Sync + 'static> FnCollector<F> {
-    /// `descs` names what `f` produces (may be empty: then registration does not check it).
-    pub fn new(descs: Vec<Desc>, f: F) -> Self {
-        FnCollector { descs, f }
-    }
-}
-
-impl<F: Fn() -> Vec<MetricFamily> + Send + Sync + 'static> Collector for FnCollector<F> {
-    fn descs(&self) -> Vec<Desc> {
-        self.descs.clone()
-    }
-    fn collect(&self) -> Vec<MetricFamily> {
-        (self.f)()
-    }
-}
 
 struct Entry {
     id: usize,

@@ -27,7 +27,7 @@ pub const OVERHEAD_GOALS: &[(&str, &str, &str, &str, f64, f64)] = &[(
     "prometheus",
     "uninstrumented",
     0.5,
-    150.0,
+    100.0,
 )];
 
 /// Goals from the issue: (group, footmetrics bench, peer bench, max ratio).

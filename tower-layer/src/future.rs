@@ -2,7 +2,7 @@
 //! fails, or is dropped, or when the inner service errors or panics.
 
 use crate::classify::{Classify, CLIENT_CLOSED_REQUEST};
-use crate::series::RouteSeries;
+use crate::series::SeriesLease;
 use crate::trace::TraceContext;
 use http::{HeaderMap, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
@@ -11,7 +11,6 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 /// How far a request has got; decides what a drop records.
@@ -30,7 +29,7 @@ enum Stage {
 /// Invariant: `finish` runs exactly once per recorder (explicitly, or from `Drop`), so each
 /// request increments the counter once, observes the histogram once and balances the gauge.
 pub(crate) struct Recorder {
-    series: Arc<RouteSeries>,
+    series: SeriesLease,
     trace: Option<TraceContext>,
     /// Raw reading of `series.clock`.
     start: u64,
@@ -39,7 +38,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn start(series: Arc<RouteSeries>, trace: Option<TraceContext>) -> Self {
+    pub(crate) fn start(series: SeriesLease, trace: Option<TraceContext>) -> Self {
         series.in_flight.start();
         let start = series.clock.raw();
         Recorder {
@@ -67,10 +66,10 @@ impl Recorder {
                     .observe_with_exemplar(seconds, &labels)
                     .is_err()
                 {
-                    series.duration.observe(seconds);
+                    series.observe(seconds);
                 }
             }
-            None => series.duration.observe(seconds),
+            None => series.observe(seconds),
         }
         series.in_flight.finish();
     }

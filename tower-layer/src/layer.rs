@@ -25,9 +25,14 @@ pub(crate) struct Instruments {
 }
 
 impl Instruments {
+    #[inline]
     pub(crate) fn skips(&self, head: &RequestHead<'_>) -> bool {
-        let path = head.uri.path();
-        self.skip_paths.iter().any(|p| p == path) || self.skip_if.as_ref().is_some_and(|f| f(head))
+        // The path is only worked out when there are paths to compare it with.
+        let skip_path = !self.skip_paths.is_empty() && {
+            let path = head.uri.path();
+            self.skip_paths.iter().any(|p| p == path)
+        };
+        skip_path || self.skip_if.as_ref().is_some_and(|f| f(head))
     }
 }
 

@@ -2,9 +2,10 @@
 //! parent/child split, `labels()`, `remove()` and `clear()`.
 //!
 //! A metric object is either a parent (it has label names; `labels()` gives children) or a
-//! leaf (no label names, or a child): only leaves record. Children are cached in a dict keyed
-//! by the very tuple `labels()` was called with, so a repeated `labels(a, b, c)` is one dict
-//! lookup and no allocation.
+//! leaf (no label names, or a child): only leaves record. Recent children are cached in a
+//! small dict keyed by the very tuple `labels()` was called with, so a repeated
+//! `labels(a, b, c)` is one dict lookup and no allocation; the series themselves live in the
+//! core, so the cache is bounded and a family's memory does not grow with Python objects.
 
 use crate::errors::IntoPy;
 use crate::registry::CollectorRegistry;
@@ -184,6 +185,10 @@ pub(crate) fn label_strings<'a>(
         .collect()
 }
 
+/// Children `labels()` keeps per parent, most. Past it the cache starts over: a repeated label
+/// set is then one dict lookup again after its next call.
+const CHILD_CACHE_SIZE: usize = 256;
+
 /// The shared state of a metric object.
 pub(crate) struct Base<M: Metric> {
     pub family: Family<M>,
@@ -305,10 +310,12 @@ impl<M: Metric + Clone> Base<M> {
         let values = label_strings(key.iter())?;
         let handle = self.family.with_label_values(&values).py()?;
         let child: Py<PyAny> = Bound::new(py, make(handle))?.into_any().unbind();
-        // Bounded like the family: past its limit, lookups fold into the overflow series anyway.
-        if children.len() < 2 * footmetrics::opts::DEFAULT_CARDINALITY_LIMIT {
-            children.set_item(key, &child)?;
+        // The cache serves the label sets a program repeats (its hot path); it is bounded, and
+        // emptied when full, so a family of many series costs no Python memory per series.
+        if children.len() >= CHILD_CACHE_SIZE {
+            children.clear();
         }
+        children.set_item(key, &child)?;
         Ok(child)
     }
 

@@ -330,11 +330,15 @@ impl Arena {
 #[derive(Debug)]
 pub struct OwnedBlock {
     ptr: *const AtomicU64,
-    width: usize,
-    lane_shift: u32,
-    block: Option<Block>,
-    /// The fallback storage (`ptr` points into it); `None` for arena cells.
-    _heap: Option<Box<[AtomicU64]>>,
+    /// The arena block's first cell index (unused for heap cells).
+    base: u32,
+    width: u32,
+    lane_shift: u8,
+    /// Lanes the owner writes (heap cells were sized for them).
+    lanes: u8,
+    /// For the owner's own use (a counter keeps its shard mask here, where it costs no room).
+    pub(crate) spare: u8,
+    heap: bool,
 }
 
 // SAFETY: the cells are atomics that live as long as the value; the pointer is an address.
@@ -345,26 +349,31 @@ impl OwnedBlock {
     /// `width` zeroed cells in each of `lanes` lanes (at most [`MAX_LANES`]).
     pub fn new(width: usize, lanes: usize) -> OwnedBlock {
         let arena = global();
+        let lanes = lanes.clamp(1, MAX_LANES);
         arena.note_lanes_written(lanes);
         match arena.alloc(width) {
             Ok(block) => OwnedBlock {
                 ptr: arena.cell(0, block.base),
-                width,
-                lane_shift: arena.lane_stride().trailing_zeros(),
-                block: Some(block),
-                _heap: None,
+                base: block.base as u32,
+                width: width as u32,
+                lane_shift: arena.lane_stride().trailing_zeros() as u8,
+                lanes: lanes as u8,
+                spare: 0,
+                heap: false,
             },
             Err(_) => {
                 let stride_cells = width.next_power_of_two();
-                let heap: Box<[AtomicU64]> = (0..stride_cells * lanes.max(1))
+                let heap: Box<[AtomicU64]> = (0..stride_cells * lanes)
                     .map(|_| AtomicU64::new(0))
                     .collect();
                 OwnedBlock {
-                    ptr: heap.as_ptr(),
-                    width,
-                    lane_shift: (stride_cells * 8).trailing_zeros(),
-                    block: None,
-                    _heap: Some(heap),
+                    ptr: Box::into_raw(heap) as *const AtomicU64,
+                    base: 0,
+                    width: width as u32,
+                    lane_shift: (stride_cells * 8).trailing_zeros() as u8,
+                    lanes: lanes as u8,
+                    spare: 0,
+                    heap: true,
                 }
             }
         }
@@ -386,25 +395,26 @@ impl OwnedBlock {
     /// log2 of the bytes between lanes.
     #[inline(always)]
     pub fn lane_shift(&self) -> u32 {
-        self.lane_shift
+        u32::from(self.lane_shift)
     }
 
     /// The cells in lane 0.
     #[inline(always)]
     pub fn lane0(&self) -> &[AtomicU64] {
         // SAFETY: `width` cells from `ptr` are this block's for its life.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.width) }
+        unsafe { std::slice::from_raw_parts(self.ptr, self.width as usize) }
     }
 
     /// The cells in lane `lane` (one of the `lanes` it was made with).
     #[inline(always)]
     pub fn lane(&self, lane: usize) -> &[AtomicU64] {
+        debug_assert!(lane < usize::from(self.lanes));
         // SAFETY: lanes are `1 << lane_shift` bytes apart, in the arena's reservation or the
-        // heap block sized for `lanes`.
+        // heap cells sized for `lanes`.
         unsafe {
             std::slice::from_raw_parts(
                 (self.ptr as *const u8).add(lane << self.lane_shift) as *const AtomicU64,
-                self.width,
+                self.width as usize,
             )
         }
     }
@@ -412,8 +422,20 @@ impl OwnedBlock {
 
 impl Drop for OwnedBlock {
     fn drop(&mut self) {
-        if let Some(b) = self.block {
-            global().release(b);
+        if self.heap {
+            let len = (self.width as usize).next_power_of_two() * usize::from(self.lanes);
+            // SAFETY: made by `Box::into_raw` of a slice of exactly `len` cells in `new`.
+            drop(unsafe {
+                Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                    self.ptr as *mut AtomicU64,
+                    len,
+                ))
+            });
+        } else {
+            global().release(Block {
+                base: self.base as usize,
+                width: self.width as usize,
+            });
         }
     }
 }

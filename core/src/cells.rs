@@ -55,10 +55,10 @@
 
 pub use crate::arena::Holder;
 use crate::arena::{self, Arena, Block};
+use crate::collector::{Collector, Desc};
 use crate::encode::Encoder;
 use crate::error::{Error, Result};
 use crate::exemplar::Exemplar;
-use crate::collector::{Collector, Desc};
 use crate::family::OVERFLOW_LABEL_VALUE;
 use crate::fmt::render_pairs;
 use crate::fmt::{float_string, float_string_openmetrics};

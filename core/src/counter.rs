@@ -91,9 +91,8 @@ pub struct CounterCore {
     /// Read-only after creation: the pointer, shift and mask are shared by all writers
     /// without being written, so they stay in every core's cache. Shard `i` is at
     /// `cells.ptr() + (i << shift)`; `mask + 1` shards, a power of two.
+    /// Its `spare` byte holds the shard mask.
     cells: OwnedBlock,
-    shift: u32,
-    mask: u32,
     /// `_created` as f64 bits (NaN when the family exports none); moved by [`Counter::reset`].
     created: AtomicU64,
     exemplar: ArcSwapOption<Exemplar>,
@@ -118,7 +117,7 @@ impl Counter {
 
     #[inline(always)]
     fn shard(&self) -> &CounterCell {
-        self.shard_at(shard::thread_index() & self.0.mask as usize)
+        self.shard_at(shard::thread_index() & usize::from(self.0.cells.spare))
     }
 
     #[inline(always)]
@@ -126,12 +125,15 @@ impl Counter {
         let core = &*self.0;
         // SAFETY: callers pass `i <= mask`; the block has `mask + 1` lanes of two cells, lane
         // `i` at `i << shift` bytes, which `CounterCell` (two `AtomicU64`, `repr(C)`) matches.
-        unsafe { &*((core.cells.ptr() as *const u8).add(i << core.shift) as *const CounterCell) }
+        unsafe {
+            &*((core.cells.ptr() as *const u8).add(i << core.cells.lane_shift())
+                as *const CounterCell)
+        }
     }
 
     #[inline]
     fn shards(&self) -> impl Iterator<Item = &CounterCell> {
-        (0..=self.0.mask as usize).map(|i| self.shard_at(i))
+        (0..=usize::from(self.0.cells.spare)).map(|i| self.shard_at(i))
     }
 
     /// Adds one: a single atomic add on this thread's shard (no check: see the module docs
@@ -234,12 +236,12 @@ impl Counter {
     /// Number of shards from [`cells_ptr`](Self::cells_ptr), [`shard_stride`](Self::shard_stride)
     /// bytes apart.
     pub fn shard_count(&self) -> usize {
-        self.0.mask as usize + 1
+        usize::from(self.0.cells.spare) + 1
     }
 
     /// Bytes from one shard to the next (a power of two).
     pub fn shard_stride(&self) -> usize {
-        1 << self.0.shift
+        1 << self.0.cells.lane_shift()
     }
 }
 
@@ -282,10 +284,10 @@ impl Metric for Counter {
     }
 
     fn new_child(config: &CounterConfig, meta: ChildMeta) -> Self {
-        let cells = OwnedBlock::new(2, config.shards);
+        let mut cells = OwnedBlock::new(2, config.shards);
+        // At most `MAX_SHARDS` (8) shards, a power of two: the mask fits the spare byte.
+        cells.spare = (config.shards - 1) as u8;
         Counter(Arc::new(CounterCore {
-            shift: cells.lane_shift(),
-            mask: (config.shards - 1) as u32,
             cells,
             created: AtomicU64::new(
                 if config.created {
@@ -345,7 +347,7 @@ impl Metric for Counter {
     #[inline(always)]
     fn prefetch_cells(&self) {
         crate::metric::prefetch(self.0.cells.ptr());
-        crate::metric::prefetch(self.0.meta.rendered.as_ptr());
+        crate::metric::prefetch(self.0.meta.rendered().as_ptr());
     }
 
     fn fingerprint(&self) -> u64 {

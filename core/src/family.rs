@@ -13,10 +13,10 @@
 //! overflow child whose label values are all [`OVERFLOW_LABEL_VALUE`], and the family's
 //! `overflowed` count rises (exposed as `footmetrics_cardinality_overflow_total`).
 
-use crate::epoch::{pin, Guard};
-use crate::error::{Error, Result};
 use crate::collector::{Collector, Desc};
 use crate::encode::Encoder;
+use crate::epoch::{pin, Guard};
+use crate::error::{Error, Result};
 use crate::fmt::render_pairs;
 use crate::label_value::{hash_values, AsLabelValue};
 use crate::metric::{ChildMeta, Metric, MetricFamily, MetricPoint, MetricType, SeriesWriter};
@@ -36,11 +36,8 @@ pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 /// Most label names a by-name lookup resolves without allocating.
 const MAX_STACK_LABELS: usize = 16;
 
-/// Stored key: the label values, owned.
-#[derive(Debug, PartialEq, Eq)]
-struct LabelKey(Box<[Box<str>]>);
-
-/// Borrowed lookup key; hashes exactly as [`LabelKey`] does.
+/// Lookup key: label values as given. A child's own values are in its [`ChildMeta`], which
+/// is what a key is compared with (the map stores no second copy).
 struct LabelRef<'a, S>(&'a [S]);
 
 impl<S: AsLabelValue> LabelRef<'_, S> {
@@ -50,17 +47,12 @@ impl<S: AsLabelValue> LabelRef<'_, S> {
     }
 
     #[inline]
-    fn matches(&self, key: &LabelKey) -> bool {
-        self.0.len() == key.0.len()
-            && self
-                .0
-                .iter()
-                .zip(key.0.iter())
-                .all(|(a, b)| a.label_str() == &**b)
+    fn matches<M: Metric>(&self, child: &M) -> bool {
+        child.meta().matches(self.0)
     }
 }
 
-type ChildMap<M> = SeriesMap<LabelKey, M>;
+type ChildMap<M> = SeriesMap<(), M>;
 
 pub(crate) struct FamilyInner<M: Metric> {
     pub(crate) desc: Desc,
@@ -179,10 +171,7 @@ impl<M: Metric> Family<M> {
         let single = if opts.label_names.is_empty() {
             Some(M::new_child(
                 &config,
-                ChildMeta {
-                    rendered: const_rendered.clone().into(),
-                    ..ChildMeta::default()
-                },
+                ChildMeta::unlabelled(&const_rendered),
             ))
         } else {
             None
@@ -250,7 +239,7 @@ impl<M: Metric> Family<M> {
         let key = LabelRef(values);
         let hash = key.hash();
         let guard = pin();
-        if let Some(m) = inner.children.get(hash, |k| key.matches(k), &guard) {
+        if let Some(m) = inner.children.get(hash, |_, m| key.matches(m), &guard) {
             let ptr: *const M = m;
             return Ok(ChildRef {
                 _guard: Some(guard),
@@ -274,7 +263,10 @@ impl<M: Metric> Family<M> {
             // Another thread may have created it meanwhile, or it may be the overflow itself.
             let key = LabelRef(values);
             let guard = pin();
-            if let Some(m) = inner.children.get(key.hash(), |k| key.matches(k), &guard) {
+            if let Some(m) = inner
+                .children
+                .get(key.hash(), |_, m| key.matches(m), &guard)
+            {
                 let ptr: *const M = m;
                 return Ok(ChildRef {
                     _guard: Some(guard),
@@ -291,7 +283,7 @@ impl<M: Metric> Family<M> {
                 let key = LabelRef(values);
                 inner
                     .children
-                    .get(key.hash(), |k| key.matches(k), g)
+                    .get(key.hash(), |_, m| key.matches(m), g)
                     .is_some()
             })
         {
@@ -310,18 +302,12 @@ impl<M: Metric> Family<M> {
         let guard = pin();
         let (m, inserted) = inner.children.get_or_insert_with(
             lookup.hash(),
-            |k| lookup.matches(k),
+            |_, m| lookup.matches(m),
             || {
-                let key = LabelKey(
-                    values
-                        .iter()
-                        .map(|v| Box::<str>::from(v.label_str()))
-                        .collect(),
-                );
-                let child = M::new_child(&inner.config, self.meta_for(&key));
+                let child = M::new_child(&inner.config, self.meta_for(values));
                 let fp = child.fingerprint();
                 child.meta().last_fingerprint.store(fp, Ordering::Relaxed);
-                (key, child)
+                ((), child)
             },
             &guard,
         );
@@ -339,7 +325,7 @@ impl<M: Metric> Family<M> {
         }
     }
 
-    fn meta_for(&self, key: &LabelKey) -> ChildMeta {
+    fn meta_for<S: AsLabelValue>(&self, values: &[S]) -> ChildMeta {
         let inner = &*self.inner;
         let mut rendered = inner.const_rendered.clone();
         if !rendered.is_empty() {
@@ -352,15 +338,15 @@ impl<M: Metric> Family<M> {
                 .label_names
                 .iter()
                 .map(String::as_str)
-                .zip(key.0.iter().map(|v| &**v)),
+                .zip(values.iter().map(|v| v.label_str())),
         );
-        ChildMeta {
-            values: key.0.clone(),
-            rendered: rendered.into(),
-            last_change_ms: AtomicU64::new(self.now_ms()),
-            seq: inner.next_seq.fetch_add(1, Ordering::Relaxed),
-            ..ChildMeta::default()
-        }
+        let values: Vec<&str> = values.iter().map(|v| v.label_str()).collect();
+        ChildMeta::new(
+            &values,
+            &rendered,
+            inner.next_seq.fetch_add(1, Ordering::Relaxed),
+            self.now_ms(),
+        )
     }
 
     fn now_ms(&self) -> u64 {
@@ -427,7 +413,7 @@ impl<M: Metric> Family<M> {
     fn remove_locked<S: AsLabelValue>(&self, key: &LabelRef<'_, S>) -> bool {
         let inner = &*self.inner;
         let is_overflow = key.0.iter().all(|v| v.label_str() == OVERFLOW_LABEL_VALUE);
-        let removed = inner.children.remove(key.hash(), |k| key.matches(k));
+        let removed = inner.children.remove(key.hash(), |_, m| key.matches(m));
         if removed && !is_overflow {
             inner.admitted.fetch_sub(1, Ordering::Relaxed);
             inner.full.store(false, Ordering::Relaxed);
@@ -461,11 +447,12 @@ impl<M: Metric> Family<M> {
             return Ok(0);
         }
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut matching: Vec<Vec<Box<str>>> = Vec::new();
+        let mut matching: Vec<Vec<String>> = Vec::new();
         with_guard(|g| {
-            inner.children.for_each(g, |k, _| {
-                if wanted.iter().all(|(i, v)| &*k.0[*i] == *v) {
-                    matching.push(k.0.to_vec());
+            inner.children.for_each(g, |_, m| {
+                let values: Vec<&str> = m.meta().label_values().collect();
+                if wanted.iter().all(|(i, v)| values[*i] == *v) {
+                    matching.push(values.iter().map(|v| v.to_string()).collect());
                 }
             })
         });
@@ -531,16 +518,16 @@ impl<M: Metric> Family<M> {
         let inner = &*self.inner;
         let Some(ttl) = inner.expiry_ms else { return 0 };
         let now = self.now_ms();
-        let mut stale: Vec<Box<[Box<str>]>> = Vec::new();
+        let mut stale: Vec<Vec<String>> = Vec::new();
         with_guard(|g| {
-            inner.children.for_each(g, |key, m| {
+            inner.children.for_each(g, |_, m| {
                 let meta = m.meta();
                 let fp = m.fingerprint();
                 if fp != meta.last_fingerprint.load(Ordering::Relaxed) {
                     meta.last_fingerprint.store(fp, Ordering::Relaxed);
                     meta.last_change_ms.store(now, Ordering::Relaxed);
                 } else if now.saturating_sub(meta.last_change_ms.load(Ordering::Relaxed)) >= ttl {
-                    stale.push(key.0.clone());
+                    stale.push(meta.label_values().map(str::to_owned).collect());
                 }
             })
         });
@@ -561,8 +548,11 @@ impl<M: Metric> Family<M> {
         }
         let mut out = Vec::new();
         with_guard(|g| {
-            self.inner.children.for_each(g, |k, m| {
-                out.push((k.0.iter().map(|v| v.to_string()).collect(), m.clone()))
+            self.inner.children.for_each(g, |_, m| {
+                out.push((
+                    m.meta().label_values().map(str::to_owned).collect(),
+                    m.clone(),
+                ))
             })
         });
         out
@@ -651,7 +641,7 @@ impl<M: Metric> Collector for Family<M> {
                 openmetrics_label_floats: label_floats,
                 name: &d.name,
                 registry_labels,
-                labels: &m.meta().rendered,
+                labels: m.meta().rendered(),
             };
             m.encode(&self.inner.config, &mut w);
         });
@@ -676,7 +666,7 @@ impl<M: Metric> Collector for Family<M> {
                         openmetrics_label_floats: label_floats,
                         name: &d.name,
                         registry_labels,
-                        labels: &m.meta().rendered,
+                        labels: m.meta().rendered(),
                     };
                     w.start("_created", None);
                     w.f64(c);

@@ -57,11 +57,12 @@ pub mod summary;
 pub mod targeted;
 pub mod validate;
 
+pub use collector::Desc;
+pub use collector::{Collector, FnCollector};
 pub use counter::Counter;
 pub use encode::{Encoder, Format, TextStyle, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 pub use error::{Error, Result};
 pub use exemplar::Exemplar;
-pub use collector::Desc;
 pub use family::{ChildRef, Family, OVERFLOW_LABEL_VALUE};
 pub use fmt::render_pairs;
 pub use gauge::Gauge;
@@ -74,7 +75,6 @@ pub use opts::{
     PYTHON_DEFAULT_BUCKETS,
 };
 pub use process::ProcessCollector;
-pub use collector::{Collector, FnCollector};
 pub use registry::{default_registry, Registry};
 pub use stateset::StateSet;
 pub use summary::Summary;

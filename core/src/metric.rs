@@ -11,11 +11,14 @@ use std::sync::atomic::AtomicU64;
 pub use crate::kind::MetricType;
 
 /// Per-child metadata kept next to a child's cells: its label values and their rendered,
-/// escaped form (family const labels first), written once when the child is created.
+/// escaped form (family const labels first), written once when the child is created, in one
+/// allocation (a child costs memory per series, so it is kept small).
 #[derive(Debug, Default)]
 pub struct ChildMeta {
-    pub(crate) values: Box<[Box<str>]>,
-    pub(crate) rendered: Box<str>,
+    /// The label values, each as its length (LEB128) then its bytes, followed by the rendered
+    /// `k="v",…` block, which starts at `split`.
+    labels: Box<[u8]>,
+    split: u32,
     /// Expiry bookkeeping, touched only by scrapes and sweeps, never by writers:
     /// the cells' fingerprint at the last sweep, and when it last changed (ms since the
     /// family's epoch).
@@ -26,9 +29,77 @@ pub struct ChildMeta {
 }
 
 impl ChildMeta {
+    /// Metadata for label `values` rendered as `rendered`.
+    pub(crate) fn new<S: AsRef<str>>(values: &[S], rendered: &str, seq: u64, now_ms: u64) -> Self {
+        let mut labels = Vec::with_capacity(
+            values.iter().map(|v| v.as_ref().len() + 2).sum::<usize>() + rendered.len(),
+        );
+        for v in values {
+            let v = v.as_ref().as_bytes();
+            let mut n = v.len();
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    labels.push(byte);
+                    break;
+                }
+                labels.push(byte | 0x80);
+            }
+            labels.extend_from_slice(v);
+        }
+        let split = labels.len() as u32;
+        labels.extend_from_slice(rendered.as_bytes());
+        ChildMeta {
+            labels: labels.into_boxed_slice(),
+            split,
+            last_fingerprint: AtomicU64::new(0),
+            last_change_ms: AtomicU64::new(now_ms),
+            seq,
+        }
+    }
+
+    /// Metadata of a child without label values.
+    pub(crate) fn unlabelled(rendered: &str) -> Self {
+        Self::new::<&str>(&[], rendered, 0, 0)
+    }
+
     /// The child's label values, in the family's label-name order.
     pub fn label_values(&self) -> impl Iterator<Item = &str> {
-        self.values.iter().map(|v| &**v)
+        let mut rest = &self.labels[..self.split as usize];
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (mut n, mut shift, mut i) = (0usize, 0, 0);
+            loop {
+                let b = rest[i];
+                n |= usize::from(b & 0x7f) << shift;
+                i += 1;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+            }
+            let (v, tail) = rest[i..].split_at(n);
+            rest = tail;
+            // SAFETY: written from `&str` values in `new`, split at their own lengths.
+            Some(unsafe { std::str::from_utf8_unchecked(v) })
+        })
+    }
+
+    /// The rendered `k="v",…` block (const labels first), without braces.
+    #[inline]
+    pub fn rendered(&self) -> &str {
+        // SAFETY: the bytes from `split` were copied from a `&str` in `new`.
+        unsafe { std::str::from_utf8_unchecked(&self.labels[self.split as usize..]) }
+    }
+
+    /// Whether the label values are `values`.
+    #[inline]
+    pub(crate) fn matches<S: crate::label_value::AsLabelValue>(&self, values: &[S]) -> bool {
+        let mut it = self.label_values();
+        values.iter().all(|v| it.next() == Some(v.label_str())) && it.next().is_none()
     }
 }
 
@@ -65,7 +136,7 @@ pub trait Metric: Clone + Send + Sync + Sized + 'static {
     /// cells and rendered labels. Called once the handle itself is likely cached.
     #[inline(always)]
     fn prefetch_cells(&self) {
-        prefetch(self.meta().rendered.as_ptr());
+        prefetch(self.meta().labels.as_ptr());
     }
 }
 
@@ -269,10 +340,6 @@ impl MetricFamily {
         self.unit = Some(unit.to_owned());
         self
     }
-
-
-
-
 
     /// Adds a point; label pairs in order.
     pub fn push<K: Into<String>, V: Into<String>>(

@@ -4,12 +4,12 @@
 //! list. Metric writers never touch either: they write their cells directly, so a scrape never
 //! makes a writer wait.
 
+use crate::collector::Desc;
+pub use crate::collector::{Collector, FnCollector};
 pub use crate::encode::Encoder;
 use crate::encode::Format;
 use crate::encode::TextStyle;
 use crate::error::{Error, Result};
-pub use crate::collector::{Collector, FnCollector};
-use crate::collector::Desc;
 use crate::family::Family;
 use crate::fmt::render_pairs;
 use crate::metric::{Metric, MetricFamily, MetricType, PointValue};

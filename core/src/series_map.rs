@@ -97,7 +97,7 @@ impl<K, V> SeriesMap<K, V> {
     pub(crate) fn get<'g>(
         &self,
         hash: u64,
-        mut eq: impl FnMut(&K) -> bool,
+        mut eq: impl FnMut(&K, &V) -> bool,
         _guard: &'g Guard,
     ) -> Option<&'g V> {
         // SAFETY: the table and its entries are freed only after every guard that could have
@@ -111,7 +111,7 @@ impl<K, V> SeriesMap<K, V> {
             }
             if p != tombstone() {
                 let e = unsafe { &*p };
-                if e.hash == hash && eq(&e.key) {
+                if e.hash == hash && eq(&e.key, &e.value) {
                     return Some(&e.value);
                 }
             }
@@ -124,7 +124,7 @@ impl<K, V> SeriesMap<K, V> {
     pub(crate) fn get_or_insert_with<'g>(
         &self,
         hash: u64,
-        mut eq: impl FnMut(&K) -> bool,
+        mut eq: impl FnMut(&K, &V) -> bool,
         make: impl FnOnce() -> (K, V),
         guard: &'g Guard,
     ) -> (&'g V, bool) {
@@ -164,7 +164,7 @@ impl<K, V> SeriesMap<K, V> {
     }
 
     /// Removes the entry under `hash`/`eq`; returns whether there was one.
-    pub(crate) fn remove(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> bool {
+    pub(crate) fn remove(&self, hash: u64, mut eq: impl FnMut(&K, &V) -> bool) -> bool {
         let mut w = self.writer();
         let table = unsafe { &*self.table.load(Ordering::Acquire) };
         let mut i = hash as usize & table.mask;
@@ -175,7 +175,7 @@ impl<K, V> SeriesMap<K, V> {
             }
             if p != tombstone() {
                 let e = unsafe { &*p };
-                if e.hash == hash && eq(&e.key) {
+                if e.hash == hash && eq(&e.key, &e.value) {
                     table.slots[i].store(tombstone(), Ordering::Release);
                     self.len.fetch_sub(1, Ordering::Relaxed);
                     // SAFETY: unlinked just now; readers that loaded it hold guards.
@@ -272,19 +272,19 @@ mod tests {
         let m = SeriesMap::<u32, String>::new();
         let g = pin();
         for k in 0..1000u32 {
-            let (v, new) = m.get_or_insert_with(h(k), |x| *x == k, || (k, k.to_string()), &g);
+            let (v, new) = m.get_or_insert_with(h(k), |x, _| *x == k, || (k, k.to_string()), &g);
             assert!(new);
             assert_eq!(v, &k.to_string());
         }
         assert_eq!(m.len(), 1000);
         for k in (0..1000u32).step_by(2) {
-            assert!(m.remove(h(k), |x| *x == k));
-            assert!(!m.remove(h(k), |x| *x == k));
+            assert!(m.remove(h(k), |x, _| *x == k));
+            assert!(!m.remove(h(k), |x, _| *x == k));
         }
         for k in 0..1000u32 {
-            assert_eq!(m.get(h(k), |x| *x == k, &g).is_some(), k % 2 == 1, "{k}");
+            assert_eq!(m.get(h(k), |x, _| *x == k, &g).is_some(), k % 2 == 1, "{k}");
         }
-        let (_, new) = m.get_or_insert_with(h(1), |x| *x == 1, || unreachable!(), &g);
+        let (_, new) = m.get_or_insert_with(h(1), |x, _| *x == 1, || unreachable!(), &g);
         assert!(!new);
         let mut seen = 0;
         m.for_each(&g, |k, v| {
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(seen, 500);
         m.clear();
         assert_eq!(m.len(), 0);
-        assert!(m.get(h(1), |x| *x == 1, &g).is_none());
+        assert!(m.get(h(1), |x, _| *x == 1, &g).is_none());
     }
 
     #[test]
@@ -302,9 +302,9 @@ mod tests {
         let m = SeriesMap::<u32, ()>::new();
         for k in 0..100_000u32 {
             with_guard(|g| {
-                m.get_or_insert_with(h(k), |x| *x == k, || (k, ()), g);
+                m.get_or_insert_with(h(k), |x, _| *x == k, || (k, ()), g);
             });
-            assert!(m.remove(h(k), |x| *x == k));
+            assert!(m.remove(h(k), |x, _| *x == k));
         }
         m.collect_garbage();
         let table = m.table.load(Ordering::Acquire);
@@ -326,7 +326,7 @@ mod tests {
                     while !stop.load(Ordering::Relaxed) {
                         k = (k * 7 + 1) % 512;
                         with_guard(|g| {
-                            if let Some(v) = m.get(h(k), |x| *x == k, g) {
+                            if let Some(v) = m.get(h(k), |x, _| *x == k, g) {
                                 assert_eq!(**v, (k, k));
                             }
                         });
@@ -336,10 +336,10 @@ mod tests {
             for round in 0..200u32 {
                 for k in 0..512u32 {
                     if (k + round) % 3 == 0 {
-                        m.remove(h(k), |x| *x == k);
+                        m.remove(h(k), |x, _| *x == k);
                     } else {
                         with_guard(|g| {
-                            m.get_or_insert_with(h(k), |x| *x == k, || (k, Box::new((k, k))), g);
+                            m.get_or_insert_with(h(k), |x, _| *x == k, || (k, Box::new((k, k))), g);
                         });
                     }
                 }

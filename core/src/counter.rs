@@ -259,6 +259,19 @@ pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
 }
 
 impl Metric for Counter {
+    fn into_raw(self) -> *const () {
+        Arc::into_raw(self.0) as *const ()
+    }
+
+    unsafe fn from_raw(p: *const ()) -> Self {
+        // SAFETY: the caller's contract: `p` is from `into_raw`, its reference not taken back.
+        Counter(unsafe { Arc::from_raw(p as *const CounterCore) })
+    }
+
+    fn as_raw(&self) -> *const () {
+        Arc::as_ptr(&self.0) as *const ()
+    }
+
     const TYPE: MetricType = MetricType::Counter;
     type Config = CounterConfig;
 

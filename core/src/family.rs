@@ -21,10 +21,11 @@ use crate::fmt::render_pairs;
 use crate::label_value::{hash_values, AsLabelValue};
 use crate::metric::{ChildMeta, Metric, MetricFamily, MetricPoint, MetricType, SeriesWriter};
 use crate::opts::Opts;
-use crate::series_map::{with_guard, SeriesMap};
+use crate::series_map::{with_guard, Borrowed, RawHandle, SeriesMap};
 use crate::validate;
 
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,7 +53,7 @@ impl<S: AsLabelValue> LabelRef<'_, S> {
     }
 }
 
-type ChildMap<M> = SeriesMap<(), M>;
+type ChildMap<M> = SeriesMap<Child<M>>;
 
 pub(crate) struct FamilyInner<M: Metric> {
     pub(crate) desc: Desc,
@@ -82,6 +83,10 @@ pub(crate) struct FamilyInner<M: Metric> {
     /// The creation number the next child gets (children are gathered in creation order).
     next_seq: AtomicU64,
     expiry_ms: Option<u64>,
+    /// With an expiry: each child's cells' fingerprint at the last sweep and when it last
+    /// changed (ms since `epoch`), by the child's address. Kept here, not in every child, so
+    /// families without expiry pay no memory for it.
+    idle: Mutex<std::collections::HashMap<usize, (u64, u64)>>,
     epoch: Instant,
     /// The sample is named exactly as the family (see `Opts::exact_name`).
     exact_name: bool,
@@ -119,8 +124,10 @@ impl<M: Metric> std::fmt::Debug for Family<M> {
 /// the child's memory alive even if another thread removes it meanwhile. Meant for one-shot
 /// use (`family.get(&[..])?.inc()`); keep a clone of the handle for long-lived use.
 pub struct ChildRef<'a, M> {
+    /// Borrowed: never dropped, so resolving touches no reference count. Valid while `_guard`
+    /// lives (a child of the map), or while the family is borrowed (its single child).
+    handle: ManuallyDrop<M>,
     _guard: Option<Guard>,
-    ptr: *const M,
     _family: PhantomData<&'a M>,
 }
 
@@ -128,10 +135,40 @@ impl<M> Deref for ChildRef<'_, M> {
     type Target = M;
     #[inline(always)]
     fn deref(&self) -> &M {
-        // Safety: `ptr` points into the family's map entry (protected by `_guard` until this
-        // is dropped) or at the family's single child (alive while the family is borrowed).
-        unsafe { &*self.ptr }
+        &self.handle
     }
+}
+
+impl<'a, M: Metric> ChildRef<'a, M> {
+    /// A child the map handed out under `guard`.
+    #[inline(always)]
+    fn stored(child: Borrowed<'_, Child<M>>, guard: Guard) -> Self {
+        let handle = ManuallyDrop::into_inner(child.into_inner()).0;
+        ChildRef {
+            handle: ManuallyDrop::new(handle),
+            _guard: Some(guard),
+            _family: PhantomData,
+        }
+    }
+}
+
+/// A family's child as its map stores it: by the handle's raw pointer.
+struct Child<M>(M);
+
+// SAFETY: `Metric::into_raw`/`from_raw` are an `Arc`'s, inverse of each other.
+unsafe impl<M: Metric> RawHandle for Child<M> {
+    fn into_raw(self) -> *const () {
+        self.0.into_raw()
+    }
+    unsafe fn from_raw(p: *const ()) -> Self {
+        Child(unsafe { M::from_raw(p) })
+    }
+}
+
+/// A stored child's hash, as lookups compute it from label values.
+fn child_hash<M: Metric>(child: &Child<M>) -> u64 {
+    let values: Vec<&str> = child.0.meta().label_values().collect();
+    hash_values(&values)
 }
 
 impl<M: Metric> Family<M> {
@@ -181,7 +218,7 @@ impl<M: Metric> Family<M> {
                 desc,
                 config,
                 const_rendered,
-                children: ChildMap::new(),
+                children: ChildMap::new(child_hash::<M>),
                 single,
                 write_lock: Mutex::new(()),
                 admitted: AtomicUsize::new(0),
@@ -196,6 +233,7 @@ impl<M: Metric> Family<M> {
                 }),
                 next_seq: AtomicU64::new(0),
                 expiry_ms: opts.expiry.map(|d| d.as_millis().max(1) as u64),
+                idle: Mutex::new(std::collections::HashMap::new()),
                 epoch,
                 exact_name: opts.exact_sample_name(M::TYPE),
             }),
@@ -231,21 +269,20 @@ impl<M: Metric> Family<M> {
         }
         if let Some(single) = &inner.single {
             return Ok(ChildRef {
+                // SAFETY: the family (borrowed for `'_`) holds this reference; never dropped.
+                handle: ManuallyDrop::new(unsafe { M::from_raw(single.as_raw()) }),
                 _guard: None,
-                ptr: single,
                 _family: PhantomData,
             });
         }
         let key = LabelRef(values);
         let hash = key.hash();
         let guard = pin();
-        if let Some(m) = inner.children.get(hash, |_, m| key.matches(m), &guard) {
-            let ptr: *const M = m;
-            return Ok(ChildRef {
-                _guard: Some(guard),
-                ptr,
-                _family: PhantomData,
-            });
+        if let Some(m) = inner.children.get(hash, |m| key.matches(&m.0), &guard) {
+            // SAFETY of the lifetime: the borrow is valid while `guard` lives, which the
+            // `ChildRef` owns.
+            let m: Borrowed<'_, Child<M>> = unsafe { std::mem::transmute(m) };
+            return Ok(ChildRef::stored(m, guard));
         }
         drop(guard);
         self.get_slow(values)
@@ -265,14 +302,10 @@ impl<M: Metric> Family<M> {
             let guard = pin();
             if let Some(m) = inner
                 .children
-                .get(key.hash(), |_, m| key.matches(m), &guard)
+                .get(key.hash(), |m| key.matches(&m.0), &guard)
             {
-                let ptr: *const M = m;
-                return Ok(ChildRef {
-                    _guard: Some(guard),
-                    ptr,
-                    _family: PhantomData,
-                });
+                let m: Borrowed<'_, Child<M>> = unsafe { std::mem::transmute(m) };
+                return Ok(ChildRef::stored(m, guard));
             }
             drop(guard);
             return Ok(overflow());
@@ -283,7 +316,7 @@ impl<M: Metric> Family<M> {
                 let key = LabelRef(values);
                 inner
                     .children
-                    .get(key.hash(), |_, m| key.matches(m), g)
+                    .get(key.hash(), |m| key.matches(&m.0), g)
                     .is_some()
             })
         {
@@ -302,27 +335,28 @@ impl<M: Metric> Family<M> {
         let guard = pin();
         let (m, inserted) = inner.children.get_or_insert_with(
             lookup.hash(),
-            |_, m| lookup.matches(m),
+            |m| lookup.matches(&m.0),
             || {
                 let child = M::new_child(&inner.config, self.meta_for(values));
-                let fp = child.fingerprint();
-                child.meta().last_fingerprint.store(fp, Ordering::Relaxed);
-                ((), child)
+                if inner.expiry_ms.is_some() {
+                    // Idle from its creation on.
+                    inner.idle.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                        child.as_raw() as usize,
+                        (child.fingerprint(), self.now_ms()),
+                    );
+                }
+                Child(child)
             },
             &guard,
         );
+        let m: Borrowed<'_, Child<M>> = unsafe { std::mem::transmute(m) };
         if inserted {
             inner.inserted.fetch_add(1, Ordering::Release);
             if admit {
                 inner.admitted.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let ptr: *const M = m;
-        ChildRef {
-            _guard: Some(guard),
-            ptr,
-            _family: PhantomData,
-        }
+        ChildRef::stored(m, guard)
     }
 
     fn meta_for<S: AsLabelValue>(&self, values: &[S]) -> ChildMeta {
@@ -345,7 +379,6 @@ impl<M: Metric> Family<M> {
             &values,
             &rendered,
             inner.next_seq.fetch_add(1, Ordering::Relaxed),
-            self.now_ms(),
         )
     }
 
@@ -413,7 +446,7 @@ impl<M: Metric> Family<M> {
     fn remove_locked<S: AsLabelValue>(&self, key: &LabelRef<'_, S>) -> bool {
         let inner = &*self.inner;
         let is_overflow = key.0.iter().all(|v| v.label_str() == OVERFLOW_LABEL_VALUE);
-        let removed = inner.children.remove(key.hash(), |_, m| key.matches(m));
+        let removed = inner.children.remove(key.hash(), |m| key.matches(&m.0));
         if removed && !is_overflow {
             inner.admitted.fetch_sub(1, Ordering::Relaxed);
             inner.full.store(false, Ordering::Relaxed);
@@ -449,7 +482,7 @@ impl<M: Metric> Family<M> {
         let _lock = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut matching: Vec<Vec<String>> = Vec::new();
         with_guard(|g| {
-            inner.children.for_each(g, |_, m| {
+            inner.children.for_each(g, |Child(m)| {
                 let values: Vec<&str> = m.meta().label_values().collect();
                 if wanted.iter().all(|(i, v)| values[*i] == *v) {
                     matching.push(values.iter().map(|v| v.to_string()).collect());
@@ -519,18 +552,27 @@ impl<M: Metric> Family<M> {
         let Some(ttl) = inner.expiry_ms else { return 0 };
         let now = self.now_ms();
         let mut stale: Vec<Vec<String>> = Vec::new();
-        with_guard(|g| {
-            inner.children.for_each(g, |_, m| {
-                let meta = m.meta();
-                let fp = m.fingerprint();
-                if fp != meta.last_fingerprint.load(Ordering::Relaxed) {
-                    meta.last_fingerprint.store(fp, Ordering::Relaxed);
-                    meta.last_change_ms.store(now, Ordering::Relaxed);
-                } else if now.saturating_sub(meta.last_change_ms.load(Ordering::Relaxed)) >= ttl {
-                    stale.push(meta.label_values().map(str::to_owned).collect());
-                }
-            })
-        });
+        {
+            let mut idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+            // Rebuilt from the live children, so removed ones leave it.
+            let mut next = std::collections::HashMap::with_capacity(idle.len());
+            with_guard(|g| {
+                inner.children.for_each(g, |Child(m)| {
+                    let key = m.as_raw() as usize;
+                    let fp = m.fingerprint();
+                    let (last_fp, changed) = idle.get(&key).copied().unwrap_or((fp, now));
+                    if fp != last_fp {
+                        next.insert(key, (fp, now));
+                    } else {
+                        next.insert(key, (fp, changed));
+                        if now.saturating_sub(changed) >= ttl {
+                            stale.push(m.meta().label_values().map(str::to_owned).collect());
+                        }
+                    }
+                })
+            });
+            *idle = next;
+        }
         if stale.is_empty() {
             return 0;
         }
@@ -548,7 +590,7 @@ impl<M: Metric> Family<M> {
         }
         let mut out = Vec::new();
         with_guard(|g| {
-            self.inner.children.for_each(g, |_, m| {
+            self.inner.children.for_each(g, |Child(m)| {
                 out.push((
                     m.meta().label_values().map(str::to_owned).collect(),
                     m.clone(),
@@ -599,7 +641,7 @@ impl<M: Metric> Family<M> {
         match &self.inner.single {
             Some(single) => f(single),
             None => {
-                with_guard(|g| self.inner.children.for_each(g, |_, m| f(m)));
+                with_guard(|g| self.inner.children.for_each(g, |Child(m)| f(m)));
                 // Scrapes are where removed children are freed once readers are gone.
                 self.inner.children.collect_garbage();
             }

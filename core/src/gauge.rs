@@ -78,6 +78,19 @@ impl Gauge {
 }
 
 impl Metric for Gauge {
+    fn into_raw(self) -> *const () {
+        Arc::into_raw(self.0) as *const ()
+    }
+
+    unsafe fn from_raw(p: *const ()) -> Self {
+        // SAFETY: the caller's contract: `p` is from `into_raw`, its reference not taken back.
+        Gauge(unsafe { Arc::from_raw(p as *const GaugeCore) })
+    }
+
+    fn as_raw(&self) -> *const () {
+        Arc::as_ptr(&self.0) as *const ()
+    }
+
     const TYPE: MetricType = MetricType::Gauge;
     type Config = ();
 

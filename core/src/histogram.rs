@@ -221,6 +221,19 @@ impl Drop for HistogramTimer {
 }
 
 impl Metric for Histogram {
+    fn into_raw(self) -> *const () {
+        Arc::into_raw(self.0) as *const ()
+    }
+
+    unsafe fn from_raw(p: *const ()) -> Self {
+        // SAFETY: the caller's contract: `p` is from `into_raw`, its reference not taken back.
+        Histogram(unsafe { Arc::from_raw(p as *const HistogramCore) })
+    }
+
+    fn as_raw(&self) -> *const () {
+        Arc::as_ptr(&self.0) as *const ()
+    }
+
     const TYPE: MetricType = MetricType::Histogram;
     type Config = HistogramConfig;
 

@@ -74,6 +74,19 @@ impl Info {
 }
 
 impl Metric for Info {
+    fn into_raw(self) -> *const () {
+        Arc::into_raw(self.0) as *const ()
+    }
+
+    unsafe fn from_raw(p: *const ()) -> Self {
+        // SAFETY: the caller's contract: `p` is from `into_raw`, its reference not taken back.
+        Info(unsafe { Arc::from_raw(p as *const InfoCore) })
+    }
+
+    fn as_raw(&self) -> *const () {
+        Arc::as_ptr(&self.0) as *const ()
+    }
+
     const TYPE: MetricType = MetricType::Info;
     type Config = InfoConfig;
 

@@ -6,7 +6,6 @@ use crate::exemplar::Exemplar;
 use crate::fmt;
 use crate::opts::Opts;
 use crate::Result;
-use std::sync::atomic::AtomicU64;
 
 pub use crate::kind::MetricType;
 
@@ -19,18 +18,13 @@ pub struct ChildMeta {
     /// `k="v",…` block, which starts at `split`.
     labels: Box<[u8]>,
     split: u32,
-    /// Expiry bookkeeping, touched only by scrapes and sweeps, never by writers:
-    /// the cells' fingerprint at the last sweep, and when it last changed (ms since the
-    /// family's epoch).
-    pub(crate) last_fingerprint: AtomicU64,
-    pub(crate) last_change_ms: AtomicU64,
     /// The child's creation number within its family (gathering lists children by it).
     pub(crate) seq: u64,
 }
 
 impl ChildMeta {
     /// Metadata for label `values` rendered as `rendered`.
-    pub(crate) fn new<S: AsRef<str>>(values: &[S], rendered: &str, seq: u64, now_ms: u64) -> Self {
+    pub(crate) fn new<S: AsRef<str>>(values: &[S], rendered: &str, seq: u64) -> Self {
         let mut labels = Vec::with_capacity(
             values.iter().map(|v| v.as_ref().len() + 2).sum::<usize>() + rendered.len(),
         );
@@ -53,15 +47,13 @@ impl ChildMeta {
         ChildMeta {
             labels: labels.into_boxed_slice(),
             split,
-            last_fingerprint: AtomicU64::new(0),
-            last_change_ms: AtomicU64::new(now_ms),
             seq,
         }
     }
 
     /// Metadata of a child without label values.
     pub(crate) fn unlabelled(rendered: &str) -> Self {
-        Self::new::<&str>(&[], rendered, 0, 0)
+        Self::new::<&str>(&[], rendered, 0)
     }
 
     /// The child's label values, in the family's label-name order.
@@ -126,6 +118,22 @@ pub trait Metric: Clone + Send + Sync + Sized + 'static {
     }
     /// A number that changes whenever the cells are written (used by expiry).
     fn fingerprint(&self) -> u64;
+
+    /// The handle as its `Arc`'s raw pointer (the reference is kept): how a family's map
+    /// stores children without an entry of its own.
+    #[doc(hidden)]
+    fn into_raw(self) -> *const ();
+
+    /// The handle back from [`into_raw`](Self::into_raw)'s pointer.
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` of this type and its reference was not taken back yet.
+    #[doc(hidden)]
+    unsafe fn from_raw(p: *const ()) -> Self;
+
+    /// The handle's raw pointer, the reference untouched.
+    #[doc(hidden)]
+    fn as_raw(&self) -> *const ();
 
     /// Asks the CPU to start loading the handle's own allocation (a scrape calls it a few
     /// children ahead of the one it writes; see [`prefetch_cells`](Self::prefetch_cells)).

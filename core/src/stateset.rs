@@ -72,6 +72,19 @@ impl StateSet {
 }
 
 impl Metric for StateSet {
+    fn into_raw(self) -> *const () {
+        Arc::into_raw(self.0) as *const ()
+    }
+
+    unsafe fn from_raw(p: *const ()) -> Self {
+        // SAFETY: the caller's contract: `p` is from `into_raw`, its reference not taken back.
+        StateSet(unsafe { Arc::from_raw(p as *const StateSetCore) })
+    }
+
+    fn as_raw(&self) -> *const () {
+        Arc::as_ptr(&self.0) as *const ()
+    }
+
     const TYPE: MetricType = MetricType::StateSet;
     type Config = StateSetConfig;
 

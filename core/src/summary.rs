@@ -148,6 +148,19 @@ impl Summary {
 }
 
 impl Metric for Summary {
+    fn into_raw(self) -> *const () {
+        Arc::into_raw(self.0) as *const ()
+    }
+
+    unsafe fn from_raw(p: *const ()) -> Self {
+        // SAFETY: the caller's contract: `p` is from `into_raw`, its reference not taken back.
+        Summary(unsafe { Arc::from_raw(p as *const SummaryCore) })
+    }
+
+    fn as_raw(&self) -> *const () {
+        Arc::as_ptr(&self.0) as *const ()
+    }
+
     const TYPE: MetricType = MetricType::Summary;
     type Config = SummaryConfig;
 

@@ -56,7 +56,11 @@ fn main() {
                     if ok { "ok" } else { "MISS" }
                 );
             }
-            _ => println!("  ??   {group:<26} {ours} / {peer}: no result"),
+            _ => {
+                // Not measured is not met.
+                missed += 1;
+                println!("  ??   {group:<26} {ours} / {peer}: no result")
+            }
         }
     }
     println!("\nmiddleware overhead (a request's time minus the uninstrumented service's)");
@@ -82,6 +86,7 @@ fn main() {
         };
         let Some((oa, op, r, how)) = measured else {
             println!("  ??   {group:<26} {ours} / {peer} / {base}: no result");
+            missed += 2;
             continue;
         };
         let ok_ratio = r <= *max_ratio;

@@ -4,7 +4,6 @@ use crate::errors::IntoPy;
 use crate::exemplar::exemplar_labels;
 use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use crate::timer::ExceptionCounter;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -55,7 +54,8 @@ metric_methods!(Counter, {
     fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         let c = self.base.leaf()?;
         if amount.is_nan() || amount < 0.0 {
-            return Err(PyValueError::new_err(
+            return Err(crate::errors::value_error(
+                "COUNTER_DECREMENT",
                 "Counters can only be incremented by non-negative amounts.",
             ));
         }

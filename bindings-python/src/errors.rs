@@ -27,18 +27,34 @@ fn duplicate_timeseries(message: String) -> PyErr {
 }
 
 /// Converts a core error into the Python exception a `prometheus_client` user expects.
+/// The exception carries the kind as `code` (the core's [`Error::code`], e.g.
+/// `"LABEL_COUNT"`), so a caller can tell kinds apart without parsing messages; its class is
+/// still the one prometheus_client raises, so `except ValueError` code keeps working.
 pub(crate) fn to_py(e: Error) -> PyErr {
-    let message = match &e {
-        Error::AlreadyRegistered(name) => {
-            return duplicate_timeseries(format!(
-                "Duplicated timeseries in CollectorRegistry: {{'{name}'}}"
-            ));
-        }
-        Error::LabelCount { .. } => format!("Incorrect label count ({e})"),
-        Error::UnknownLabel(_) => format!("Incorrect label names ({e})"),
-        _ => e.to_string(),
+    let err = match &e {
+        Error::AlreadyRegistered(name) => duplicate_timeseries(format!(
+            "Duplicated timeseries in CollectorRegistry: {{'{name}'}}"
+        )),
+        Error::LabelCount { .. } => PyValueError::new_err(format!("Incorrect label count ({e})")),
+        Error::UnknownLabel(_) => PyValueError::new_err(format!("Incorrect label names ({e})")),
+        _ => PyValueError::new_err(e.to_string()),
     };
-    PyValueError::new_err(message)
+    Python::attach(|py| {
+        // Setting an attribute on a fresh exception cannot fail but for memory; the error
+        // itself still goes out then.
+        let _ = err.value(py).setattr("code", e.code());
+    });
+    err
+}
+
+/// A `ValueError` with prometheus_client's `message` for a mistake the binding checks itself,
+/// carrying the core kind's `code` as core errors do.
+pub(crate) fn value_error(code: &'static str, message: impl Into<String>) -> PyErr {
+    let err = PyValueError::new_err(message.into());
+    Python::attach(|py| {
+        let _ = err.value(py).setattr("code", code);
+    });
+    err
 }
 
 pub(crate) trait IntoPy<T> {

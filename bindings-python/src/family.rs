@@ -7,7 +7,7 @@
 //! `labels(a, b, c)` is one dict lookup and no allocation; the series themselves live in the
 //! core, so the cache is bounded and a family's memory does not grow with Python objects.
 
-use crate::errors::IntoPy;
+use crate::errors::{value_error, IntoPy};
 use crate::registry::CollectorRegistry;
 use footmetrics::{Family, Metric, Opts};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -279,13 +279,13 @@ impl<M: Metric + Clone> Base<M> {
                     return Err(PyValueError::new_err("Can't pass both *args and **kwargs"));
                 }
                 if kw.len() != self.labelnames.len() {
-                    return Err(PyValueError::new_err("Incorrect label names"));
+                    return Err(value_error("UNKNOWN_LABEL", "Incorrect label names"));
                 }
                 let mut ordered = Vec::with_capacity(self.labelnames.len());
                 for name in self.labelnames.iter() {
                     match kw.get_item(name)? {
                         Some(v) => ordered.push(v),
-                        None => return Err(PyValueError::new_err("Incorrect label names")),
+                        None => return Err(value_error("UNKNOWN_LABEL", "Incorrect label names")),
                     }
                 }
                 PyTuple::new(py, ordered)?
@@ -305,7 +305,7 @@ impl<M: Metric + Clone> Base<M> {
             Err(e) => return Err(e),
         };
         if key.len() != self.labelnames.len() {
-            return Err(PyValueError::new_err("Incorrect label count"));
+            return Err(value_error("LABEL_COUNT", "Incorrect label count"));
         }
         let values = label_strings(key.iter())?;
         let handle = self.family.with_label_values(&values).py()?;

@@ -4,7 +4,6 @@ use crate::errors::IntoPy;
 use crate::exemplar::exemplar_labels;
 use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
 use crate::timer::{Timer, TimerTarget};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -23,14 +22,20 @@ impl Histogram {
 /// buckets counting `+Inf`. The core takes the finite bounds.
 fn finite_bounds(buckets: Vec<f64>) -> PyResult<Vec<f64>> {
     if buckets.iter().any(|b| b.is_nan()) || buckets.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(PyValueError::new_err("Buckets not in sorted order"));
+        return Err(crate::errors::value_error(
+            "INVALID_BUCKETS",
+            "Buckets not in sorted order",
+        ));
     }
     let mut bounds = buckets;
     if bounds.last() == Some(&f64::INFINITY) {
         bounds.pop();
     }
     if bounds.is_empty() {
-        return Err(PyValueError::new_err("Must have at least two buckets"));
+        return Err(crate::errors::value_error(
+            "INVALID_BUCKETS",
+            "Must have at least two buckets",
+        ));
     }
     Ok(bounds)
 }

@@ -42,6 +42,32 @@ pub enum Error {
     Parse { line: usize, message: String },
 }
 
+impl Error {
+    /// The kind's stable name in SCREAMING_SNAKE_CASE (`LABEL_COUNT`), the same in every
+    /// language: Python sets it as the exception's `code`, Node's codes and C's result codes
+    /// are named after it. Matched exhaustively here, so a new kind cannot miss its name.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidMetricName(_) => "INVALID_METRIC_NAME",
+            Error::InvalidLabelName(_) => "INVALID_LABEL_NAME",
+            Error::ReservedLabelName(_) => "RESERVED_LABEL_NAME",
+            Error::DuplicateLabelName(_) => "DUPLICATE_LABEL_NAME",
+            Error::LabelCount { .. } => "LABEL_COUNT",
+            Error::UnknownLabel(_) => "UNKNOWN_LABEL",
+            Error::InvalidBuckets(_) => "INVALID_BUCKETS",
+            Error::CounterDecrement(_) => "COUNTER_DECREMENT",
+            Error::InvalidValue(..) => "INVALID_VALUE",
+            Error::InvalidUnit(_) => "INVALID_UNIT",
+            Error::InvalidState(_) => "INVALID_STATE",
+            Error::ExemplarTooLong(_) => "EXEMPLAR_TOO_LONG",
+            Error::AlreadyRegistered(_) => "ALREADY_REGISTERED",
+            Error::NotRegistered(_) => "NOT_REGISTERED",
+            Error::InvalidOption(_) => "INVALID_OPTION",
+            Error::Parse { .. } => "PARSE",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -573,40 +573,28 @@ impl CellFamily {
         kind: CellKind,
         label_names: &[String],
     ) -> Result<Self> {
+        // The same checks as every family's, with prom-client's rules: `__`-prefixed label
+        // names and histograms without finite buckets are accepted.
         crate::validate::metric_name(name)?;
-        for (i, l) in label_names.iter().enumerate() {
-            // Syntax only: prom-client accepts `__`-prefixed label names.
-            if !crate::validate::is_label_name(l) {
-                return Err(Error::InvalidLabelName(l.clone()));
-            }
-            if label_names[..i].contains(l) {
-                return Err(Error::DuplicateLabelName(l.clone()));
-            }
-        }
+        let reserved: &[&str] = match &kind {
+            CellKind::Histogram { .. } => &["le"],
+            CellKind::Summary { .. } => &["quantile"],
+            _ => &[],
+        };
+        crate::validate::label_names_with(label_names.iter().map(String::as_str), reserved, true)?;
         match &kind {
             CellKind::Histogram { bounds } => {
-                if label_names.iter().any(|l| l == "le") {
-                    return Err(Error::ReservedLabelName("le".into()));
-                }
-                if bounds.iter().any(|b| !b.is_finite()) || bounds.windows(2).any(|w| w[0] >= w[1])
-                {
-                    return Err(Error::InvalidBuckets(
-                        "bounds must be finite and strictly increasing".into(),
-                    ));
-                }
+                crate::validate::bucket_bounds(bounds, true)?;
                 if bounds.len() + 2 > PAGE_CELLS {
                     return Err(Error::InvalidBuckets("too many buckets".into()));
                 }
             }
-            CellKind::Summary { quantiles, .. } => {
-                if label_names.iter().any(|l| l == "quantile") {
-                    return Err(Error::ReservedLabelName("quantile".into()));
-                }
-                if quantiles.iter().any(|q| !(0.0..=1.0).contains(q)) {
-                    return Err(Error::InvalidOption(
-                        "percentiles must be between 0 and 1".into(),
-                    ));
-                }
+            CellKind::Summary { quantiles, .. }
+                if quantiles.iter().any(|q| !(0.0..=1.0).contains(q)) =>
+            {
+                return Err(Error::InvalidOption(
+                    "percentiles must be between 0 and 1".into(),
+                ));
             }
             _ => {}
         }

@@ -400,6 +400,39 @@ pub fn render_pairs<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a s
     }
 }
 
+/// `a == b` for slices of equal length, short ones compared inline (label values are
+/// mostly a few bytes, where the C library's `memcmp` call costs more than the comparison).
+#[inline(always)]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n > 16 {
+        return a == b;
+    }
+    // SAFETY: every read below is within the first `n` bytes of `a` and `b` (overlapping
+    // halves for 4..=16 bytes), unaligned loads of plain integers.
+    unsafe {
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        if n >= 8 {
+            let x = std::ptr::read_unaligned(pa as *const u64)
+                ^ std::ptr::read_unaligned(pb as *const u64);
+            let y = std::ptr::read_unaligned(pa.add(n - 8) as *const u64)
+                ^ std::ptr::read_unaligned(pb.add(n - 8) as *const u64);
+            (x | y) == 0
+        } else if n >= 4 {
+            let x = std::ptr::read_unaligned(pa as *const u32)
+                ^ std::ptr::read_unaligned(pb as *const u32);
+            let y = std::ptr::read_unaligned(pa.add(n - 4) as *const u32)
+                ^ std::ptr::read_unaligned(pb.add(n - 4) as *const u32);
+            (x | y) == 0
+        } else {
+            (0..n).all(|i| *pa.add(i) == *pb.add(i))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,5 +655,24 @@ mod below_million_tests {
         super::write_float(&mut out, -0.0);
         super::write_float(&mut out, -42.0);
         assert_eq!(out, b"0-42");
+    }
+}
+
+#[cfg(test)]
+mod bytes_eq_tests {
+    #[test]
+    fn agrees_with_slice_equality_at_every_length_and_difference() {
+        let a: Vec<u8> = (0..40u8).collect();
+        for n in 0..=40 {
+            assert!(super::bytes_eq(&a[..n], &a[..n]));
+            for d in 0..n {
+                let mut b = a[..n].to_vec();
+                b[d] ^= 1;
+                assert!(!super::bytes_eq(&a[..n], &b), "{n} {d}");
+            }
+            if n > 0 {
+                assert!(!super::bytes_eq(&a[..n], &a[..n - 1]));
+            }
+        }
     }
 }

@@ -87,11 +87,29 @@ impl ChildMeta {
         unsafe { std::str::from_utf8_unchecked(&self.labels[self.split as usize..]) }
     }
 
-    /// Whether the label values are `values`.
+    /// Whether the label values are `values` (a lookup's hit test: one length byte and one
+    /// short comparison per value, inline).
     #[inline]
     pub(crate) fn matches<S: crate::label_value::AsLabelValue>(&self, values: &[S]) -> bool {
-        let mut it = self.label_values();
-        values.iter().all(|v| it.next() == Some(v.label_str())) && it.next().is_none()
+        let mut rest: &[u8] = &self.labels[..self.split as usize];
+        for v in values {
+            let v = v.label_str().as_bytes();
+            let n = v.len();
+            if n >= 0x80 {
+                // Multi-byte length: rare, decode in full.
+                return self.label_values().eq(values.iter().map(|v| v.label_str()));
+            }
+            match rest.split_first() {
+                Some((&len, tail)) if usize::from(len) == n && tail.len() >= n => {
+                    if !crate::fmt::bytes_eq(&tail[..n], v) {
+                        return false;
+                    }
+                    rest = &tail[n..];
+                }
+                _ => return false,
+            }
+        }
+        rest.is_empty()
     }
 }
 

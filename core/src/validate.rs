@@ -75,9 +75,25 @@ fn label_name_under(name: &str, utf8: bool) -> Result<()> {
 
 /// Checks a list of label names: each valid, none in `reserved`, no duplicates.
 pub fn label_names<'a>(names: impl IntoIterator<Item = &'a str>, reserved: &[&str]) -> Result<()> {
+    label_names_with(names, reserved, false)
+}
+
+/// [`label_names`], the one check every family declaration goes through; `allow_dunder` takes
+/// `__`-prefixed names, as prom-client does (the others reserve them).
+pub(crate) fn label_names_with<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    reserved: &[&str],
+    allow_dunder: bool,
+) -> Result<()> {
     let mut seen: Vec<&str> = Vec::new();
     for name in names {
-        label_name(name)?;
+        if allow_dunder {
+            if !is_label_name(name) {
+                return Err(Error::InvalidLabelName(name.to_owned()));
+            }
+        } else {
+            label_name(name)?;
+        }
         if reserved.contains(&name) {
             return Err(Error::ReservedLabelName(name.to_owned()));
         }
@@ -89,6 +105,28 @@ pub fn label_names<'a>(names: impl IntoIterator<Item = &'a str>, reserved: &[&st
     Ok(())
 }
 
+/// Finite upper bounds, strictly increasing; none at all only if `allow_empty`.
+pub(crate) fn bucket_bounds(bounds: &[f64], allow_empty: bool) -> Result<()> {
+    if bounds.is_empty() && !allow_empty {
+        return Err(Error::InvalidBuckets(
+            "at least one finite bucket is required".into(),
+        ));
+    }
+    for (i, b) in bounds.iter().enumerate() {
+        if b.is_nan() || b.is_infinite() {
+            return Err(Error::InvalidBuckets(format!("bucket {i} is {b}")));
+        }
+        if i > 0 && bounds[i - 1] >= *b {
+            return Err(Error::InvalidBuckets(format!(
+                "buckets must be strictly increasing: {} is followed by {}",
+                bounds[i - 1],
+                b
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Histogram buckets: non-empty after dropping a trailing `+Inf`, strictly increasing, no NaN.
 /// Returns the finite upper bounds; `+Inf` is always implied.
 pub fn buckets(bounds: &[f64]) -> Result<Vec<f64>> {
@@ -96,23 +134,7 @@ pub fn buckets(bounds: &[f64]) -> Result<Vec<f64>> {
     if out.last() == Some(&f64::INFINITY) {
         out.pop();
     }
-    if out.is_empty() {
-        return Err(Error::InvalidBuckets(
-            "at least one finite bucket is required".into(),
-        ));
-    }
-    for (i, b) in out.iter().enumerate() {
-        if b.is_nan() || b.is_infinite() {
-            return Err(Error::InvalidBuckets(format!("bucket {i} is {b}")));
-        }
-        if i > 0 && out[i - 1] >= *b {
-            return Err(Error::InvalidBuckets(format!(
-                "buckets must be strictly increasing: {} is followed by {}",
-                out[i - 1],
-                b
-            )));
-        }
-    }
+    bucket_bounds(&out, false)?;
     Ok(out)
 }
 

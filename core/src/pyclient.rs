@@ -195,6 +195,11 @@ pub fn is_legacy_label_name(s: &str) -> bool {
 
 /// Backslash, line feed and double quote escaped (label values, OpenMetrics HELP, quoted names).
 fn escape_quoted(out: &mut String, s: &str) {
+    // Most values need no escaping: one scan, one copy.
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'\n' | b'"')) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -383,7 +388,9 @@ impl PointLabels {
         self.joined.clear();
         self.order.clear();
         self.order.extend(0..labels.len());
-        self.order.sort_by(|&a, &b| labels[a].cmp(&labels[b]));
+        if labels.len() > 1 {
+            self.order.sort_by(|&a, &b| labels[a].cmp(&labels[b]));
+        }
         self.extra_at = 0;
         for (i, &at) in self.order.iter().enumerate() {
             let (k, v) = &labels[at];
@@ -394,7 +401,7 @@ impl PointLabels {
             self.joined.push_str("=\"");
             escape_quoted(&mut self.joined, v);
             self.joined.push('"');
-            if k.as_str() < extra {
+            if !extra.is_empty() && k.as_str() < extra {
                 // Sorted, so this ends the labels before the extra one.
                 self.extra_at = self.joined.len();
             }

@@ -260,16 +260,23 @@ pub fn render_rust(c: &Catalog) -> String {
          /// A catalog entry.\n\
          #[derive(Debug, Clone, Copy, PartialEq)]\n\
          pub struct MetricSpec {\n\
+         \x20   /// The family name, as exposed (`http_requests_total`).\n\
          \x20   pub name: &'static str,\n\
+         \x20   /// The `# HELP` text.\n\
          \x20   pub help: &'static str,\n\
+         \x20   /// The metric type.\n\
          \x20   pub kind: MetricType,\n\
+         \x20   /// The unit (`seconds`), the name's suffix; `None` without one.\n\
          \x20   pub unit: Option<&'static str>,\n\
+         \x20   /// Label names, in the order the typed handles take their values.\n\
          \x20   pub labels: &'static [&'static str],\n\
          \x20   /// Histogram upper bounds (`+Inf` implied); empty for other types.\n\
          \x20   pub buckets: &'static [f64],\n\
          \x20   /// Allowed values per label, where the platform fixes them.\n\
          \x20   pub label_values: &'static [(&'static str, &'static [&'static str])],\n\
+         \x20   /// The service that emits it (`api-gateway`): `footmetrics lint` expects it there.\n\
          \x20   pub service: &'static str,\n\
+         \x20   /// The team that owns it.\n\
          \x20   pub team: &'static str,\n\
          }\n\n\
          impl MetricSpec {\n\

@@ -15,16 +15,23 @@ use std::ops::Deref;
 /// A catalog entry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricSpec {
+    /// The family name, as exposed (`http_requests_total`).
     pub name: &'static str,
+    /// The `# HELP` text.
     pub help: &'static str,
+    /// The metric type.
     pub kind: MetricType,
+    /// The unit (`seconds`), the name's suffix; `None` without one.
     pub unit: Option<&'static str>,
+    /// Label names, in the order the typed handles take their values.
     pub labels: &'static [&'static str],
     /// Histogram upper bounds (`+Inf` implied); empty for other types.
     pub buckets: &'static [f64],
     /// Allowed values per label, where the platform fixes them.
     pub label_values: &'static [(&'static str, &'static [&'static str])],
+    /// The service that emits it (`api-gateway`): `footmetrics lint` expects it there.
     pub service: &'static str,
+    /// The team that owns it.
     pub team: &'static str,
 }
 

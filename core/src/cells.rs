@@ -32,7 +32,7 @@
 //! - A writer snapshots the generation **before** the call that resolves a series' index, and
 //!   compares the snapshot with the generation cell before every write; on a mismatch it
 //!   resolves again (a new index) instead of writing.
-//! - Freeing a block advances the global epoch ([`Holders`]) and tags the block with it. Each
+//! - Freeing a block advances the [`arena`]'s release epoch and tags the block with it. Each
 //!   writer thread is a [`Holder`] that records the epoch it has caught up with (`quiesce`)
 //!   only at calls where it holds no index it would write without first checking the
 //!   generation (the Node binding: on entry to resolve, remove, reset, zero, and from an idle
@@ -266,13 +266,19 @@ pub enum CellKind {
     Counter,
     /// One cell in the shared lane.
     Gauge,
-    /// Cells `[bucket 0 … bucket n-1, +Inf bucket, sum]`, counts not cumulative; `bounds` are
-    /// the finite upper bounds, strictly increasing.
-    Histogram { bounds: Vec<f64> },
+    /// Cells `[bucket 0 … bucket n-1, +Inf bucket, sum]`, counts not cumulative.
+    Histogram {
+        /// The finite upper bounds, strictly increasing.
+        bounds: Vec<f64>,
+    },
     /// Cells `[count, sum]`, plus a quantile window per series kept in Rust.
     Summary {
+        /// The quantiles to report, each in `0..=1`.
         quantiles: Vec<f64>,
+        /// How long an observation counts toward the quantiles (prom-client's `maxAgeSeconds`);
+        /// zero: forever.
         max_age: Duration,
+        /// Slices the window is rotated in (prom-client's `ageBuckets`); zero: one, never rotated.
         age_buckets: usize,
     },
 }
@@ -389,7 +395,7 @@ impl Series {
         self.base as usize
     }
 
-    pub fn label_values(&self) -> Vec<String> {
+    pub(crate) fn label_values(&self) -> Vec<String> {
         key_values(&self.labels).map(str::to_owned).collect()
     }
 }
@@ -439,16 +445,22 @@ fn key_values(mut key: &[u8]) -> impl Iterator<Item = &str> {
 /// A series' value, summed over lanes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellValue {
+    /// A counter's or gauge's value.
     Scalar(f64),
     /// Non-cumulative bucket counts (last is `+Inf`), and the sum.
     Histogram {
+        /// Per-bucket counts, not cumulative, `+Inf` last.
         buckets: Vec<f64>,
+        /// The sum of the observations.
         sum: f64,
     },
     /// Count, sum, and `(quantile, value)` (value 0 for an empty window, as prom-client).
     Summary {
+        /// Observations.
         count: f64,
+        /// Their sum.
         sum: f64,
+        /// `(quantile, value)` in the family's quantile order.
         quantiles: Vec<(f64, f64)>,
     },
 }
@@ -556,6 +568,9 @@ impl Drop for CellFamily {
 }
 
 impl CellFamily {
+    /// Declares a family: checks the name, the label names and `kind` (`le` and `quantile`
+    /// reserved, bounds finite and increasing, quantiles in `0..=1`), then reserves its anchor
+    /// series and generation cell. Gauges live in the shared lane, other kinds in every lane.
     pub fn new(name: &str, help: &str, kind: CellKind, label_names: &[String]) -> Result<Self> {
         let space = if kind.shared() {
             shared_space()
@@ -644,6 +659,7 @@ impl CellFamily {
         Ok(self)
     }
 
+    /// Most label sets live at once (see [`with_cardinality_limit`](Self::with_cardinality_limit)).
     pub fn cardinality_limit(&self) -> usize {
         self.limit
     }
@@ -720,15 +736,19 @@ impl CellFamily {
         cell.store(next.to_bits(), Ordering::SeqCst);
     }
 
+    /// The family name, written exactly as given.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The `# HELP` text.
     pub fn help(&self) -> &str {
         &self.help
     }
+    /// What each series holds.
     pub fn kind(&self) -> &CellKind {
         &self.kind
     }
+    /// The label names, in the order [`resolve`](Self::resolve) takes values.
     pub fn label_names(&self) -> &[String] {
         &self.label_names
     }

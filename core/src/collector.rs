@@ -8,16 +8,21 @@ use crate::metric::{MetricFamily, MetricType};
 pub struct Desc {
     /// Base name: no `_total`/`_info` suffix.
     pub name: String,
+    /// The `# HELP` text.
     pub help: String,
+    /// The unit (`seconds`), which the name ends with.
     pub unit: Option<String>,
+    /// The exposition type.
     pub kind: MetricType,
+    /// The label names of its points, in order.
     pub label_names: Vec<String>,
+    /// Labels with a fixed value on every sample.
     pub const_labels: Vec<(String, String)>,
 }
 
 impl Desc {
     /// Every name this family's output uses, for duplicate detection.
-    pub fn sample_names(&self) -> Vec<String> {
+    pub(crate) fn sample_names(&self) -> Vec<String> {
         let suffixes: &[&str] = match self.kind {
             MetricType::Counter => &["_total", "_created"],
             MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
@@ -35,7 +40,8 @@ impl Desc {
 /// Something that produces families at scrape time: label families, the process collector,
 /// or user callbacks.
 pub trait Collector: Send + Sync + 'static {
-    /// Identity used by [`Registry::unregister`]; families return their shared state's address.
+    /// Identity used by [`Registry::unregister`](crate::Registry::unregister); families return
+    /// their shared state's address.
     fn id(&self) -> usize {
         self as *const Self as *const () as usize
     }

@@ -55,7 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Whole amounts below this may go to the integer word (see the module docs).
-pub const INT_AMOUNT_LIMIT: u64 = 1 << 32;
+pub(crate) const INT_AMOUNT_LIMIT: u64 = 1 << 32;
 /// Once the integer word reads this much, amounts other than `inc`'s go to the float word.
 pub const INT_WORD_LIMIT: u64 = 1 << 62;
 
@@ -73,8 +73,9 @@ fn combine_words(int: u128, float: f64) -> f64 {
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct CounterCell {
+    /// The integer word (offset 0): whole increments, only ever added to.
     pub int: AtomicU64,
-    pub float_bits: AtomicU64,
+    pub(crate) float_bits: AtomicU64,
 }
 
 /// Shared by every child of a counter family.
@@ -87,7 +88,7 @@ pub struct CounterConfig {
 }
 
 #[derive(Debug)]
-pub struct CounterCore {
+pub(crate) struct CounterCore {
     /// Read-only after creation: the pointer, shift and mask are shared by all writers
     /// without being written, so they stay in every core's cache. Shard `i` is at
     /// `cells.ptr() + (i << shift)`; `mask + 1` shards, a power of two.

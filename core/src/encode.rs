@@ -13,11 +13,14 @@ pub enum Format {
     OpenMetrics,
 }
 
+/// The `Content-Type` of the classic text format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The `Content-Type` of OpenMetrics 1.0.0 text.
 pub const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 impl Format {
+    /// The `Content-Type` a response in this format carries.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Text => CONTENT_TYPE_TEXT,
@@ -91,6 +94,8 @@ pub struct Encoder<'a> {
 }
 
 impl<'a> Encoder<'a> {
+    /// An encoder appending `format` to `out`. `registry_labels` is a rendered `k="v",…` block
+    /// (see [`render_pairs`](crate::render_pairs)) put first on every series; empty for none.
     pub fn new(out: &'a mut Vec<u8>, format: Format, registry_labels: &'a str) -> Self {
         Encoder {
             out,
@@ -113,23 +118,23 @@ impl<'a> Encoder<'a> {
     }
 
     /// The classic format's style (ignored in OpenMetrics).
-    pub fn with_text_style(mut self, style: TextStyle) -> Self {
+    pub(crate) fn with_text_style(mut self, style: TextStyle) -> Self {
         self.style = style;
         self
     }
 
-    pub fn openmetrics(&self) -> bool {
+    pub(crate) fn openmetrics(&self) -> bool {
         self.openmetrics
     }
 
     /// Whether `le`/`quantile` values take the OpenMetrics spelling (`1.0`).
-    pub fn openmetrics_label_floats(&self) -> bool {
+    pub(crate) fn openmetrics_label_floats(&self) -> bool {
         self.openmetrics || self.style == TextStyle::PrometheusClient
     }
 
     /// Whether `_created` series go out as gauge families of their own (classic format,
     /// `prometheus_client` style).
-    pub fn text_created_families(&self) -> bool {
+    pub(crate) fn text_created_families(&self) -> bool {
         !self.openmetrics && self.style == TextStyle::PrometheusClient
     }
 
@@ -142,7 +147,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// `# HELP`, `# TYPE` and (OpenMetrics) `# UNIT` lines for a family with base name `name`.
-    pub fn header(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricType) {
+    pub(crate) fn header(&mut self, name: &str, help: &str, unit: Option<&str>, kind: MetricType) {
         let suffix = if self.openmetrics {
             ""
         } else {

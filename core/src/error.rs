@@ -17,7 +17,12 @@ pub enum Error {
     /// The same label name appears twice (in label names, const labels or exemplar labels).
     DuplicateLabelName(String),
     /// A child was resolved with the wrong number of label values.
-    LabelCount { expected: usize, got: usize },
+    LabelCount {
+        /// The family's number of label names.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
     /// Labels given by name do not match the family's label names.
     UnknownLabel(String),
     /// Histogram buckets are empty, not strictly increasing, or contain NaN.
@@ -39,7 +44,12 @@ pub enum Error {
     /// Options that do not fit the metric type (e.g. buckets on a counter).
     InvalidOption(String),
     /// An exposition line that cannot be read (1-based line number, reason).
-    Parse { line: usize, message: String },
+    Parse {
+        /// The line number, from 1.
+        line: usize,
+        /// Why the line cannot be read.
+        message: String,
+    },
 }
 
 impl Error {

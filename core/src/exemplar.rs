@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// One exemplar: its labels (rendered once, escaped), the observed value and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exemplar {
+    /// The label pairs (a trace id, say), as given.
     pub labels: Vec<(String, String)>,
+    /// The observed value, or the counter increment.
     pub value: f64,
     /// Seconds since the Unix epoch.
     pub timestamp: f64,
@@ -17,7 +19,7 @@ pub struct Exemplar {
 }
 
 /// OpenMetrics caps the combined length of exemplar label names and values.
-pub const MAX_EXEMPLAR_CHARS: usize = 128;
+pub(crate) const MAX_EXEMPLAR_CHARS: usize = 128;
 
 impl Exemplar {
     /// Validates labels (names valid, unique, at most 128 characters in all) and renders them.
@@ -56,7 +58,7 @@ impl Exemplar {
 /// A wall clock installed by a binding in place of the system's (see [`set_clock`]).
 static CLOCK: std::sync::OnceLock<fn() -> f64> = std::sync::OnceLock::new();
 
-/// Makes [`now_seconds`] (`_created` times, exemplar timestamps, `set_to_current_time`) read
+/// Makes the core's wall clock (`_created` times, exemplar timestamps, `set_to_current_time`) read
 /// `clock` instead of the system clock: the Python binding reads Python's `time.time()`, as
 /// `prometheus_client` does, so programs and tests that patch it see their time. Once per
 /// process; returns false when a clock was installed already.
@@ -66,7 +68,7 @@ pub fn set_clock(clock: fn() -> f64) -> bool {
 
 /// Wall-clock seconds since the Unix epoch, as a float (the unit of `_created` and exemplars),
 /// from the clock a binding installed if any.
-pub fn now_seconds() -> f64 {
+pub(crate) fn now_seconds() -> f64 {
     match CLOCK.get() {
         Some(clock) => clock(),
         None => system_seconds(),

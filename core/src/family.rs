@@ -240,10 +240,12 @@ impl<M: Metric> Family<M> {
         })
     }
 
+    /// The family's name, help, unit, type and label names.
     pub fn desc(&self) -> &Desc {
         &self.inner.desc
     }
 
+    /// The settings every child shares (bucket bounds, state names, …).
     pub fn config(&self) -> &M::Config {
         &self.inner.config
     }
@@ -533,6 +535,7 @@ impl<M: Metric> Family<M> {
         }
     }
 
+    /// Whether no label set is exported.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -547,7 +550,7 @@ impl<M: Metric> Family<M> {
     ///
     /// "Not changed" is judged by the cells' fingerprint between sweeps, so writers pay
     /// nothing for expiry; a gauge set again to the value it already holds counts as idle.
-    pub fn sweep_expired(&self) -> usize {
+    pub(crate) fn sweep_expired(&self) -> usize {
         let inner = &*self.inner;
         let Some(ttl) = inner.expiry_ms else { return 0 };
         let now = self.now_ms();

@@ -23,7 +23,7 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
 
 /// Appends an unsigned integer (bucket and observation counts).
 #[inline]
-pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+pub(crate) fn write_u64(out: &mut Vec<u8>, v: u64) {
     if v < 1_000_000 {
         write_below_million(out, v as u32);
     } else {
@@ -160,7 +160,7 @@ pub(crate) fn write_below_million(out: &mut Vec<u8>, v: u32) {
 /// `1e+16`, `inf`, `nan`): the shortest round-trip digits, fixed notation while the decimal
 /// point falls within 16 digits left of them or 4 right, an exponent of at least two digits
 /// otherwise.
-pub fn write_python_float(out: &mut Vec<u8>, v: f64) {
+pub(crate) fn write_python_float(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         out.extend_from_slice(b"nan");
         return;
@@ -219,7 +219,7 @@ fn write_mantissa_exponent(out: &mut Vec<u8>, d: &[u8], exp: i32) {
 /// Appends `v` as `prometheus_client`'s `floatToGoString` spells sample values and `le` /
 /// `quantile` labels: `+Inf`, `-Inf`, `NaN`, Python's `repr` otherwise, except that a positive
 /// value with 7 to 16 integer digits takes Go's exponent form (`1e+06`, `1.5e+07`).
-pub fn write_go_string_python(out: &mut Vec<u8>, v: f64) {
+pub(crate) fn write_go_string_python(out: &mut Vec<u8>, v: f64) {
     if write_special(out, v) {
         return;
     }
@@ -241,7 +241,7 @@ pub fn write_go_string_python(out: &mut Vec<u8>, v: f64) {
 }
 
 /// [`write_go_string_python`] into a fresh `String`.
-pub fn go_string_python(v: f64) -> String {
+pub(crate) fn go_string_python(v: f64) -> String {
     let mut out = Vec::with_capacity(24);
     write_go_string_python(&mut out, v);
     String::from_utf8(out).expect("ASCII")
@@ -298,7 +298,7 @@ pub fn float_string_openmetrics(v: f64) -> String {
 }
 
 /// Escapes a label value into `out`: backslash, double quote and line feed.
-pub fn escape_label_value(out: &mut String, v: &str) {
+pub(crate) fn escape_label_value(out: &mut String, v: &str) {
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -329,7 +329,8 @@ pub fn escape_help(out: &mut Vec<u8>, help: &str, openmetrics: bool) {
 }
 
 /// Reverses [`escape_label_value`]; used by tests and by parsers of our own output.
-pub fn unescape_label_value(v: &str) -> String {
+#[cfg(test)]
+pub(crate) fn unescape_label_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     let mut chars = v.chars();
     while let Some(c) = chars.next() {

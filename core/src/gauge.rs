@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 #[derive(Debug)]
-pub struct GaugeCore {
+pub(crate) struct GaugeCore {
     /// One cell in lane 0 of the arena: the bits of the value.
     bits: OwnedBlock,
     meta: ChildMeta,
@@ -24,30 +24,36 @@ pub struct GaugeCore {
 pub struct Gauge(Arc<GaugeCore>);
 
 impl Gauge {
+    /// A gauge outside any registry (for tests and custom collectors).
     pub fn standalone() -> Self {
         Self::new_child(&(), ChildMeta::default())
     }
 
+    /// Sets the value: one atomic store (NaN is stored; see [`try_set`](Self::try_set)).
     #[inline]
     pub fn set(&self, v: f64) {
         self.0.bits.first().store(v.to_bits(), Ordering::Relaxed);
     }
 
+    /// Adds `v` (negative to subtract), by compare-and-swap.
     #[inline]
     pub fn add(&self, v: f64) {
         crate::counter::add_f64(self.0.bits.first(), v);
     }
 
+    /// Subtracts `v`.
     #[inline]
     pub fn sub(&self, v: f64) {
         self.add(-v);
     }
 
+    /// Adds 1.
     #[inline]
     pub fn inc(&self) {
         self.add(1.0);
     }
 
+    /// Subtracts 1.
     #[inline]
     pub fn dec(&self) {
         self.add(-1.0);
@@ -67,11 +73,13 @@ impl Gauge {
         Ok(())
     }
 
+    /// The current value.
     pub fn get(&self) -> f64 {
         f64::from_bits(self.0.bits.first().load(Ordering::Relaxed))
     }
 
-    /// The gauge's cell; see the module docs.
+    /// The gauge's cell, in lane 0 of the [arena](crate::arena): the bits of its `f64` value
+    /// (atomic stores; compare-and-swap for `add`).
     pub fn cell_ptr(&self) -> *const AtomicU64 {
         self.0.bits.first()
     }

@@ -34,7 +34,7 @@ pub struct HistogramConfig {
 }
 
 impl HistogramConfig {
-    pub fn new(bounds: &[f64], created: bool) -> Result<Self> {
+    pub(crate) fn new(bounds: &[f64], created: bool) -> Result<Self> {
         let bounds = validate::buckets(bounds)?;
         let le = |f: fn(f64) -> String| -> Box<[String]> {
             bounds
@@ -58,7 +58,7 @@ impl HistogramConfig {
 }
 
 #[derive(Debug)]
-pub struct HistogramCore {
+pub(crate) struct HistogramCore {
     bounds: Arc<[f64]>,
     /// `bucket_count() + 2` cells in lane 0 of the arena (see the layout above).
     cells: OwnedBlock,
@@ -76,11 +76,16 @@ pub struct Histogram(Arc<HistogramCore>);
 pub struct HistogramSnapshot {
     /// Cumulative counts, one per bound plus `+Inf` last.
     pub cumulative: Vec<u64>,
+    /// Observations: the `+Inf` bucket's cumulative count, from the same reading.
     pub count: u64,
+    /// The sum of observations, read after the buckets (it may include or miss observations
+    /// in flight).
     pub sum: f64,
 }
 
 impl Histogram {
+    /// A histogram with upper bounds `bounds`, outside any registry (for tests and custom
+    /// collectors).
     pub fn standalone(bounds: &[f64]) -> Result<Self> {
         Ok(Self::new_child(
             &HistogramConfig::new(bounds, true)?,
@@ -162,6 +167,7 @@ impl Histogram {
         }
     }
 
+    /// Zeroes the buckets and the sum, and drops the exemplars.
     pub fn reset(&self) {
         for c in self.0.cells.lane0().iter() {
             c.store(0, Ordering::Relaxed);
@@ -171,7 +177,9 @@ impl Histogram {
         }
     }
 
-    /// See the module docs for the layout.
+    /// The `bucket_count() + 2` cells, in lane 0 of the [arena](crate::arena): the count of
+    /// each bucket (`u64`, not cumulative, `+Inf` last; one atomic add), then the bits of the
+    /// `f64` sum (compare-and-swap).
     pub fn cells_ptr(&self) -> *const AtomicU64 {
         self.0.cells.ptr()
     }
@@ -181,6 +189,7 @@ impl Histogram {
         self.0.bounds.len()
     }
 
+    /// The finite upper bounds, ascending (`+Inf` implied).
     pub fn bounds(&self) -> &[f64] {
         &self.0.bounds
     }

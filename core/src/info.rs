@@ -21,7 +21,7 @@ struct InfoData {
 }
 
 #[derive(Debug)]
-pub struct InfoCore {
+pub(crate) struct InfoCore {
     data: ArcSwap<InfoData>,
     family_labels: Vec<String>,
     meta: ChildMeta,
@@ -32,6 +32,7 @@ pub struct InfoCore {
 pub struct Info(Arc<InfoCore>);
 
 impl Info {
+    /// An info metric outside any registry, without labels until [`set`](Self::set).
     pub fn standalone() -> Self {
         Self::new_child(
             &InfoConfig {
@@ -68,6 +69,7 @@ impl Info {
         Ok(())
     }
 
+    /// The info labels, as last set.
     pub fn get(&self) -> Vec<(String, String)> {
         self.0.data.load().labels.clone()
     }

@@ -18,43 +18,45 @@
 //! assert!(text.contains("http_requests_total{method=\"GET\",code=\"200\"} 2"));
 //! ```
 //!
-//! Hot paths are atomic operations on cells with a documented, stable layout (see each
-//! type's module), so bindings can write them from other languages.
+//! Hot paths are atomic operations on cells in the [`arena`], with a documented, stable layout
+//! (the [`counter`] module, and each handle's `cells_ptr` or `cell_ptr`), so bindings can
+//! write them from other languages.
 
 // `!(v >= 0.0)` is how NaN is rejected alongside negatives; keep it.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
+#![deny(missing_docs)]
 
 // Generated from catalog/catalog.toml; `make check-generated` compares it byte for byte.
 #[rustfmt::skip]
 pub mod catalog;
 pub mod arena;
 pub mod cells;
-pub mod collector;
+mod collector;
 pub mod counter;
-pub mod encode;
+mod encode;
 mod epoch;
-pub mod error;
+mod error;
 pub mod exemplar;
-pub mod family;
+mod family;
 pub mod fmt;
-pub mod gauge;
-pub mod histogram;
-pub mod info;
-pub mod kind;
-pub mod label_value;
-pub mod metric;
+mod gauge;
+mod histogram;
+mod info;
+mod kind;
+mod label_value;
+mod metric;
 pub mod opts;
 pub mod parse;
 pub mod process;
 pub mod push;
 pub mod pyclient;
-pub mod quantile;
-pub mod registry;
+mod quantile;
+mod registry;
 mod series_map;
-pub mod shard;
-pub mod stateset;
-pub mod summary;
-pub mod targeted;
+mod shard;
+mod stateset;
+mod summary;
+mod targeted;
 pub mod validate;
 
 pub use collector::Desc;
@@ -79,10 +81,14 @@ pub use registry::{default_registry, Registry};
 pub use stateset::StateSet;
 pub use summary::Summary;
 
-/// Label families by their usual names in other clients.
+// Label families by their usual names in other clients (client_golang, the prometheus crate).
+/// A family of [`Counter`]s.
 pub type CounterVec = Family<Counter>;
+/// A family of [`Gauge`]s.
 pub type GaugeVec = Family<Gauge>;
+/// A family of [`Histogram`]s.
 pub type HistogramVec = Family<Histogram>;
+/// A family of [`Summary`]s.
 pub type SummaryVec = Family<Summary>;
 
 /// The README's Rust example runs as a doc test.

@@ -82,7 +82,7 @@ impl ChildMeta {
 
     /// The rendered `k="v",…` block (const labels first), without braces.
     #[inline]
-    pub fn rendered(&self) -> &str {
+    pub(crate) fn rendered(&self) -> &str {
         // SAFETY: the bytes from `split` were copied from a `&str` in `new`.
         unsafe { std::str::from_utf8_unchecked(&self.labels[self.split as usize..]) }
     }
@@ -115,6 +115,7 @@ impl ChildMeta {
 
 /// A metric type that can live in a [`Family`](crate::Family).
 pub trait Metric: Clone + Send + Sync + Sized + 'static {
+    /// The exposition type of this type's families.
     const TYPE: MetricType;
     /// Family-wide settings every child shares (bucket bounds, state names).
     type Config: Send + Sync + 'static;
@@ -125,6 +126,7 @@ pub trait Metric: Clone + Send + Sync + Sized + 'static {
     fn reserved_labels(config: &Self::Config, name: &str) -> Vec<String>;
     /// A new child with zeroed cells.
     fn new_child(config: &Self::Config, meta: ChildMeta) -> Self;
+    /// The child's label values and rendered labels.
     fn meta(&self) -> &ChildMeta;
     /// Writes this child's samples.
     fn encode(&self, config: &Self::Config, w: &mut SeriesWriter<'_>);
@@ -181,26 +183,26 @@ pub struct SeriesWriter<'a> {
 impl SeriesWriter<'_> {
     /// Whether the output is OpenMetrics (exemplars, `_created`, `le="1.0"`).
     #[inline]
-    pub fn openmetrics(&self) -> bool {
+    pub(crate) fn openmetrics(&self) -> bool {
         self.openmetrics
     }
 
     /// Whether `le`/`quantile` label values take the OpenMetrics spelling (`1.0`, not `1`).
     #[inline]
-    pub fn openmetrics_label_floats(&self) -> bool {
+    pub(crate) fn openmetrics_label_floats(&self) -> bool {
         self.openmetrics_label_floats
     }
 
     /// Starts a sample line: name, suffix, label block and the separating space. `extra` is a
     /// label whose value is already escaped.
     #[inline]
-    pub fn start(&mut self, suffix: &str, extra: Option<(&str, &str)>) {
+    pub(crate) fn start(&mut self, suffix: &str, extra: Option<(&str, &str)>) {
         self.start_with(suffix, extra, "");
     }
 
     /// Like [`start`](Self::start) with an already rendered `k="v",…` block appended.
     #[inline]
-    pub fn start_with(&mut self, suffix: &str, extra: Option<(&str, &str)>, raw: &str) {
+    pub(crate) fn start_with(&mut self, suffix: &str, extra: Option<(&str, &str)>, raw: &str) {
         let out = &mut *self.out;
         if extra.is_none() && raw.is_empty() && self.registry_labels.is_empty() {
             // Most lines: `name suffix {labels} `, with small copies done inline.
@@ -246,17 +248,17 @@ impl SeriesWriter<'_> {
     }
 
     #[inline]
-    pub fn f64(&mut self, v: f64) {
+    pub(crate) fn f64(&mut self, v: f64) {
         fmt::write_float(self.out, v);
     }
 
     #[inline]
-    pub fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         fmt::write_u64(self.out, v);
     }
 
     /// Appends ` # {labels} value timestamp` in OpenMetrics; nothing in the classic format.
-    pub fn exemplar(&mut self, e: Option<&Exemplar>) {
+    pub(crate) fn exemplar(&mut self, e: Option<&Exemplar>) {
         if let (true, Some(e)) = (self.openmetrics, e) {
             self.out.extend_from_slice(b" # {");
             self.out.extend_from_slice(e.rendered.as_bytes());
@@ -268,12 +270,12 @@ impl SeriesWriter<'_> {
     }
 
     #[inline]
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         self.out.push(b'\n');
     }
 
     /// A whole `name_created{labels} <seconds>` line, OpenMetrics only.
-    pub fn created(&mut self, created: f64) {
+    pub(crate) fn created(&mut self, created: f64) {
         if self.openmetrics {
             self.start("_created", None);
             self.f64(created);
@@ -285,37 +287,56 @@ impl SeriesWriter<'_> {
 /// A value in the owned data model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PointValue {
+    /// A counter's total.
     Counter {
+        /// The total.
         value: f64,
+        /// Creation time in seconds since the epoch, exported as `_created`.
         created: Option<f64>,
+        /// The exemplar of the last increment that had one.
         exemplar: Option<Exemplar>,
     },
+    /// A gauge's value.
     Gauge(f64),
+    /// A histogram's buckets, count and sum.
     Histogram {
         /// `(upper bound, cumulative count, exemplar)`; the last bound is `+Inf`.
         buckets: Vec<(f64, u64, Option<Exemplar>)>,
+        /// Observations: the `+Inf` bucket's count.
         count: u64,
+        /// The sum of observations.
         sum: f64,
+        /// Creation time in seconds since the epoch, exported as `_created`.
         created: Option<f64>,
     },
+    /// A summary's count, sum and quantiles.
     Summary {
+        /// Observations.
         count: u64,
+        /// The sum of observations.
         sum: f64,
+        /// `(quantile, value)` per objective, ascending; empty without objectives.
         quantiles: Vec<(f64, f64)>,
+        /// Creation time in seconds since the epoch, exported as `_created`.
         created: Option<f64>,
     },
     /// Info labels; the sample value is always 1.
     Info(Vec<(String, String)>),
     /// `(state, enabled)` in declaration order.
     StateSet(Vec<(String, bool)>),
+    /// An untyped value.
     Unknown(f64),
     /// One sample spelled out by a foreign collector: its full name (the family name plus any
     /// suffix), value, optional timestamp (seconds) and exemplar. The point's labels are the
     /// sample's.
     Sample {
+        /// The full sample name.
         name: String,
+        /// The sample value.
         value: f64,
+        /// Seconds since the epoch, for a sample that carries its own time.
         timestamp: Option<f64>,
+        /// The sample's exemplar, if any.
         exemplar: Option<Exemplar>,
     },
 }
@@ -323,7 +344,9 @@ pub enum PointValue {
 /// One labelled point of a family.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricPoint {
+    /// The point's label pairs, in order.
     pub labels: Vec<(String, String)>,
+    /// Its value, shaped by the family's type.
     pub value: PointValue,
 }
 
@@ -332,10 +355,13 @@ pub struct MetricPoint {
 pub struct FlatSample {
     /// The full sample name (`requests_total`, `latency_bucket`).
     pub name: String,
+    /// Label pairs, with `le` or `quantile` last where the sample has one.
     pub labels: Vec<(String, String)>,
+    /// The sample value.
     pub value: f64,
+    /// Seconds since the epoch, for a sample that carries its own time.
     pub timestamp: Option<f64>,
-    pub exemplar: Option<Exemplar>,
+    pub(crate) exemplar: Option<Exemplar>,
 }
 
 /// A family in the owned data model: what custom collectors produce and `gather()` returns.
@@ -343,10 +369,15 @@ pub struct FlatSample {
 /// `http_requests_total`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricFamily {
+    /// The family name, without the type suffix.
     pub name: String,
+    /// The `# HELP` text.
     pub help: String,
+    /// The unit (`seconds`), which the name ends with; OpenMetrics writes it as `# UNIT`.
     pub unit: Option<String>,
+    /// The exposition type.
     pub kind: MetricType,
+    /// Its points, usually one per label set.
     pub points: Vec<MetricPoint>,
 }
 
@@ -362,6 +393,7 @@ impl MetricFamily {
         }
     }
 
+    /// This family with unit `unit`.
     pub fn with_unit(mut self, unit: &str) -> Self {
         self.unit = Some(unit.to_owned());
         self
@@ -386,7 +418,7 @@ impl MetricFamily {
     /// Whether a sample of this family, as prometheus_client names samples (`x_total`,
     /// `x_created`, `x_bucket`, `x_count`, `x_sum` or `x_gcount`/`x_gsum`, `x_info`, `x`),
     /// is named `name`: the test of a `name[]` scrape filter, which serves whole families.
-    pub fn has_sample_named(&self, name: &str) -> bool {
+    pub(crate) fn has_sample_named(&self, name: &str) -> bool {
         let suffix = name.strip_prefix(self.name.as_str());
         let gauge_histogram = self.kind == MetricType::GaugeHistogram;
         self.points.iter().any(|p| {

@@ -24,45 +24,49 @@ pub const PYTHON_DEFAULT_BUCKETS: &[f64] = &[
 /// Options for creating a metric or family.
 #[derive(Debug, Clone)]
 pub struct Opts {
+    /// The metric name: the last part of the full name, after namespace and subsystem.
     pub name: String,
-    pub help: String,
-    pub namespace: String,
-    pub subsystem: String,
-    pub unit: Option<String>,
+    pub(crate) help: String,
+    pub(crate) namespace: String,
+    pub(crate) subsystem: String,
+    pub(crate) unit: Option<String>,
+    /// Label names, in the order children take their values.
     pub label_names: Vec<String>,
-    pub const_labels: Vec<(String, String)>,
+    pub(crate) const_labels: Vec<(String, String)>,
     /// Histogram upper bounds (`+Inf` implied); `None` means [`DEFAULT_BUCKETS`].
-    pub buckets: Option<Vec<f64>>,
+    pub(crate) buckets: Option<Vec<f64>>,
     /// State names of a state set / enum.
-    pub states: Vec<String>,
+    pub(crate) states: Vec<String>,
     /// Maximum label sets before new ones fold into the overflow series.
-    pub cardinality_limit: usize,
+    pub(crate) cardinality_limit: usize,
     /// Remove label sets whose cells have not changed for this long (checked at scrape time).
-    pub expiry: Option<Duration>,
+    pub(crate) expiry: Option<Duration>,
     /// Shards per counter cell; `None` picks the machine default.
-    pub shards: Option<usize>,
+    pub(crate) shards: Option<usize>,
     /// Emit `_created` samples in OpenMetrics output.
     pub created: bool,
     /// The name is the family's base name as given: a type suffix it ends with (`_total`,
     /// `_info`) is kept, as prometheus_client keeps `requests_total` built from `requests` and
     /// the unit `total` (its samples are then `requests_total_total`).
-    pub name_is_base: bool,
+    pub(crate) name_is_base: bool,
     /// Summaries: `(quantile, epsilon)` objectives; empty keeps count and sum only. See
     /// [`crate::targeted`] (client_golang's quantile semantics).
-    pub objectives: Vec<(f64, f64)>,
+    pub(crate) objectives: Vec<(f64, f64)>,
     /// Summaries with objectives: the quantile window (zero: 10 min), the streams it is split
     /// into (zero: 5) and the hot buffer's capacity (zero: 500).
-    pub max_age: Duration,
-    pub age_buckets: u32,
-    pub buf_cap: u32,
+    pub(crate) max_age: Duration,
+    pub(crate) age_buckets: u32,
+    pub(crate) buf_cap: u32,
     /// A counter's sample is the family's name exactly, as client_golang writes a counter
     /// named without `_total` (`# TYPE requests counter` / `requests 5`; in OpenMetrics, as
     /// client_golang's expfmt writes it, `# TYPE requests unknown` / `requests 5`). A name
     /// that ends in `_total` is unaffected. Other kinds ignore it.
-    pub exact_name: bool,
+    pub(crate) exact_name: bool,
 }
 
 impl Opts {
+    /// Options for a metric named `name` with help text `help`; no labels, default buckets,
+    /// `_created` samples on, at most [`DEFAULT_CARDINALITY_LIMIT`] label sets.
     pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
         Opts {
             name: name.into(),
@@ -86,51 +90,65 @@ impl Opts {
             exact_name: false,
         }
     }
+    /// Prefixes the name with `ns` and an underscore (client_golang's `Namespace`).
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
         self.namespace = ns.into();
         self
     }
+    /// Puts `sub` and an underscore before the name, after the namespace.
     pub fn subsystem(mut self, sub: impl Into<String>) -> Self {
         self.subsystem = sub.into();
         self
     }
+    /// The unit (`seconds`, `bytes`): the name must end with it; OpenMetrics writes `# UNIT`.
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
+    /// The label names; children take their values in this order.
     pub fn labels<S: AsRef<str>>(mut self, names: &[S]) -> Self {
         self.label_names = names.iter().map(|s| s.as_ref().to_owned()).collect();
         self
     }
+    /// Adds a label with a fixed value to every sample of the family.
     pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.const_labels.push((name.into(), value.into()));
         self
     }
+    /// Histogram upper bounds, finite and strictly increasing (`+Inf` implied); without them,
+    /// [`DEFAULT_BUCKETS`].
     pub fn buckets(mut self, buckets: impl Into<Vec<f64>>) -> Self {
         self.buckets = Some(buckets.into());
         self
     }
+    /// A state set's state names, in exposition order.
     pub fn states<S: AsRef<str>>(mut self, states: &[S]) -> Self {
         self.states = states.iter().map(|s| s.as_ref().to_owned()).collect();
         self
     }
+    /// Most label sets the family admits; past it, new ones fold into the overflow series (every
+    /// label value [`OVERFLOW_LABEL_VALUE`](crate::OVERFLOW_LABEL_VALUE)).
     pub fn cardinality_limit(mut self, limit: usize) -> Self {
         self.cardinality_limit = limit;
         self
     }
+    /// Removes label sets whose cells have not changed for `ttl` (checked at scrape time).
     pub fn expiry(mut self, ttl: Duration) -> Self {
         self.expiry = Some(ttl);
         self
     }
+    /// Shards per counter cell: more shards, less contention between writing threads, more
+    /// memory. Rounded up to a power of two, at most 8; by default the machine's parallelism,
+    /// rounded the same way.
     pub fn shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
         self
     }
+    /// Whether the family exports `_created` samples (on by default).
     pub fn created(mut self, enabled: bool) -> Self {
         self.created = enabled;
         self
     }
-    /// See [`name_is_base`](Self::name_is_base).
     /// Quantile objectives for a summary: `(quantile, epsilon)` pairs.
     pub fn objectives(mut self, objectives: impl Into<Vec<(f64, f64)>>) -> Self {
         self.objectives = objectives.into();
@@ -144,12 +162,18 @@ impl Opts {
         self.buf_cap = buf_cap;
         self
     }
+    /// Keeps a type suffix the name ends with (`_total`, `_info`) in the base name, as
+    /// prometheus_client does: a counter named `requests_total` then writes
+    /// `requests_total_total`.
     pub fn name_is_base(mut self, yes: bool) -> Self {
         self.name_is_base = yes;
         self
     }
 
-    /// See [`exact_name`](Self::exact_name).
+    /// Writes a counter's sample under the name exactly as given, as client_golang writes a
+    /// counter named without `_total` (`# TYPE requests counter` / `requests 5`; in
+    /// OpenMetrics `# TYPE requests unknown`). A name ending in `_total` is unaffected; other
+    /// kinds ignore it.
     pub fn exact_name(mut self, yes: bool) -> Self {
         self.exact_name = yes;
         self
@@ -164,7 +188,7 @@ impl Opts {
     }
 
     /// `namespace_subsystem_name`, skipping empty parts (as `client_golang` builds it).
-    pub fn fq_name(&self) -> String {
+    pub(crate) fn fq_name(&self) -> String {
         [
             self.namespace.as_str(),
             self.subsystem.as_str(),
@@ -210,7 +234,7 @@ impl Opts {
 
 /// Strips the suffix the type adds to its samples, so `http_requests_total` and
 /// `http_requests` name the same counter family.
-pub fn base_name(name: &str, kind: MetricType) -> &str {
+pub(crate) fn base_name(name: &str, kind: MetricType) -> &str {
     let suffix = kind.name_suffix();
     if suffix.is_empty() {
         name

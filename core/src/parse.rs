@@ -7,9 +7,11 @@ use crate::error::{Error, Result};
 /// One sample line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The sample name, suffix included (`requests_total`).
     pub name: String,
     /// In exposition order.
     pub labels: Vec<(String, String)>,
+    /// The sample value.
     pub value: f64,
 }
 

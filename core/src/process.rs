@@ -68,13 +68,13 @@ const SPECS: &[Spec] = &[
 /// file descriptors (both or neither, as prometheus_client reports them).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProcessStats {
-    pub cpu_seconds: Option<f64>,
-    pub open_fds: Option<f64>,
-    pub max_fds: Option<f64>,
-    pub virtual_memory_bytes: Option<f64>,
-    pub resident_memory_bytes: Option<f64>,
-    pub start_time_seconds: Option<f64>,
-    pub threads: Option<f64>,
+    pub(crate) cpu_seconds: Option<f64>,
+    pub(crate) open_fds: Option<f64>,
+    pub(crate) max_fds: Option<f64>,
+    pub(crate) virtual_memory_bytes: Option<f64>,
+    pub(crate) resident_memory_bytes: Option<f64>,
+    pub(crate) start_time_seconds: Option<f64>,
+    pub(crate) threads: Option<f64>,
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`), the unit of `stat`'s CPU and start times.
@@ -195,12 +195,14 @@ pub fn descs(prefix: &str) -> Vec<Desc> {
 }
 
 impl ProcessCollector {
+    /// A collector of the current process' CPU, memory, file descriptors, start time and threads,
+    /// read from `/proc` at each scrape.
     pub fn new() -> Self {
         ProcessCollector::default()
     }
 
     /// Reads the current process' stats (`/proc/self`); `None` where `/proc` is unavailable.
-    pub fn read() -> Option<ProcessStats> {
+    pub(crate) fn read() -> Option<ProcessStats> {
         read_at(
             std::path::Path::new("/proc"),
             "self",

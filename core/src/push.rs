@@ -22,7 +22,12 @@ pub enum PushError {
     /// The gateway could not be reached or did not answer in time.
     Io(String),
     /// The gateway answered with an error status.
-    Status { code: u16, message: String },
+    Status {
+        /// The HTTP status code.
+        code: u16,
+        /// The reason phrase, then the first line of the body if there is one.
+        message: String,
+    },
     /// The TLS handshake failed: an untrusted or mismatched server certificate, a client
     /// certificate the server refused, or unreadable certificate/key files.
     Tls(String),
@@ -55,6 +60,7 @@ pub enum PushMethod {
 }
 
 impl PushMethod {
+    /// The HTTP method of the operation.
     pub fn http_method(self) -> &'static str {
         match self {
             PushMethod::Push => "PUT",
@@ -210,7 +216,9 @@ fn base64_with(out: &mut String, bytes: &[u8], alphabet: &[u8; 64]) {
 /// PEM data: a file to read when a connection needs it, or the text itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pem {
+    /// A PEM file, read when a connection needs it.
     File(PathBuf),
+    /// The PEM text itself.
     Inline(Vec<u8>),
 }
 
@@ -244,27 +252,32 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// Trusts the certificate(s) in the PEM file at `path` instead of the system's roots.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca = Some(Pem::File(path.into()));
         self
     }
 
+    /// Mutual TLS: the client certificate chain and its private key, as PEM files.
     pub fn client_cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.client_cert = Some(Pem::File(cert.into()));
         self.client_key = Some(Pem::File(key.into()));
         self
     }
 
+    /// HTTP basic authentication.
     pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.basic_auth = Some((user.into(), password.into()));
         self
     }
 
+    /// Sends `Authorization: Bearer <token>`.
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.bearer_token = Some(token.into());
         self
     }
 
+    /// Adds a request header, sent as given.
     pub fn header(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.headers.push((k.into(), v.into()));
         self
@@ -367,10 +380,11 @@ impl ClientOptions {
 /// An HTTP response as [`HttpClient::exchange`] read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
+    /// The HTTP status code.
     pub status: u16,
     /// The status's reason phrase (`Not Found`).
     pub reason: String,
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body, transfer encoding undone (empty when `truncated`).
     pub body: Vec<u8>,
     /// The body was over the size limit and was not read.
@@ -526,7 +540,7 @@ impl HttpClient {
 
     /// One exchange, as [`exchange`](Self::exchange). A 2xx status is success; anything
     /// else is [`PushError::Status`] with the body's first line.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         url: &str,
         method: &str,
@@ -619,7 +633,8 @@ pub fn exchange(
     )
 }
 
-/// One exchange with default [`ClientOptions`]; see [`HttpClient::send`].
+/// One exchange with default [`ClientOptions`]: a 2xx status is success; anything else is
+/// [`PushError::Status`] with the body's first line.
 pub fn send(
     url: &str,
     method: &str,

@@ -5,8 +5,8 @@
 //! escaping schemes a scraper may ask for (`escaping=` in `Accept`), UTF-8 names included.
 //!
 //! It works on the owned data model ([`MetricFamily`]), listing each family's samples as
-//! `prometheus_client` lists them ([`samples`]). The Go-style encoder ([`Encoder`](crate::Encoder))
-//! every other binding uses is untouched.
+//! `prometheus_client` lists them ([`MetricFamily::flat_samples`]). The Go-style encoder
+//! ([`Encoder`](crate::Encoder)) every other binding uses is untouched.
 
 use crate::exemplar::Exemplar;
 use crate::fmt::{go_string_python, write_go_string_python, write_python_float};
@@ -38,6 +38,7 @@ impl NameEscaping {
         })
     }
 
+    /// The scheme's name, as [`parse`](Self::parse) reads it.
     pub fn name(self) -> &'static str {
         match self {
             NameEscaping::AllowUtf8 => "allow-utf-8",
@@ -50,19 +51,19 @@ impl NameEscaping {
 
 /// One sample as `prometheus_client` lists it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample<'a> {
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub value: f64,
+pub(crate) struct Sample<'a> {
+    pub(crate) name: String,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) value: f64,
     /// Seconds since the epoch.
-    pub timestamp: Option<f64>,
-    pub exemplar: Option<&'a Exemplar>,
+    pub(crate) timestamp: Option<f64>,
+    pub(crate) exemplar: Option<&'a Exemplar>,
 }
 
 /// The samples of `f` in `prometheus_client`'s order and names: `_total` then `_created` per
 /// counter child, buckets (`le` as `floatToGoString` spells it), `_count` (`_gcount`), `_sum`
 /// (`_gsum`), `_created` per histogram child, and so on.
-pub fn samples(f: &MetricFamily) -> Vec<Sample<'_>> {
+pub(crate) fn samples(f: &MetricFamily) -> Vec<Sample<'_>> {
     let mut out = Vec::new();
     let n = &f.name;
     let gauge_histogram = f.kind == MetricType::GaugeHistogram;
@@ -184,12 +185,12 @@ fn is_metric_rune(c: char, i: usize) -> bool {
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-pub fn is_legacy_metric_name(s: &str) -> bool {
+pub(crate) fn is_legacy_metric_name(s: &str) -> bool {
     !s.is_empty() && s.chars().enumerate().all(|(i, c)| is_metric_rune(c, i))
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, not `__`-prefixed.
-pub fn is_legacy_label_name(s: &str) -> bool {
+pub(crate) fn is_legacy_label_name(s: &str) -> bool {
     !s.is_empty() && s.chars().enumerate().all(|(i, c)| is_label_rune(c, i)) && !s.starts_with("__")
 }
 
@@ -271,11 +272,11 @@ fn escape_name(
     }
 }
 
-pub fn escape_metric_name(out: &mut String, s: &str, escaping: NameEscaping) {
+pub(crate) fn escape_metric_name(out: &mut String, s: &str, escaping: NameEscaping) {
     escape_name(out, s, escaping, is_legacy_metric_name, is_metric_rune)
 }
 
-pub fn escape_label_name(out: &mut String, s: &str, escaping: NameEscaping) {
+pub(crate) fn escape_label_name(out: &mut String, s: &str, escaping: NameEscaping) {
     escape_name(out, s, escaping, is_legacy_label_name, is_label_rune)
 }
 
@@ -580,7 +581,7 @@ fn write_text_direct(out: &mut String, f: &MetricFamily, escaping: NameEscaping)
 }
 
 /// The classic text format (0.0.4) of `families`, as `prometheus_client.generate_latest`.
-pub fn write_text(out: &mut String, families: &[MetricFamily], escaping: NameEscaping) {
+pub(crate) fn write_text(out: &mut String, families: &[MetricFamily], escaping: NameEscaping) {
     for f in families {
         if !write_text_direct(out, f, escaping) {
             write_text_listed(out, f, escaping);
@@ -635,7 +636,11 @@ fn write_text_listed(out: &mut String, f: &MetricFamily, escaping: NameEscaping)
 
 /// OpenMetrics 1.0 text of `families` (with `# EOF`), as
 /// `prometheus_client.openmetrics.exposition.generate_latest`.
-pub fn write_openmetrics(out: &mut String, families: &[MetricFamily], escaping: NameEscaping) {
+pub(crate) fn write_openmetrics(
+    out: &mut String,
+    families: &[MetricFamily],
+    escaping: NameEscaping,
+) {
     for f in families {
         out.push_str("# HELP ");
         escape_metric_name(out, &f.name, escaping);
@@ -786,8 +791,8 @@ fn version_at_least_1(v: &str) -> bool {
 impl MetricFamily {
     /// Every sample of the family spelled out, as prometheus_client lists them (`_total`,
     /// `_bucket{le}`, `_count`/`_gcount`, `_sum`/`_gsum`, `_created`, `{quantile}`, `_info`, one
-    /// per state), owned: the listing of [`crate::pyclient::samples`], which the Python
-    /// exposition writes from, so what `collect()` returns and what a scrape shows agree.
+    /// per state), owned: the listing the Python exposition writes from, so what `collect()`
+    /// returns and what a scrape shows agree.
     pub fn flat_samples(&self) -> Vec<FlatSample> {
         crate::pyclient::samples(self)
             .into_iter()
@@ -804,7 +809,10 @@ impl MetricFamily {
     /// This family with only the samples named in `names`, each spelled out as a
     /// [`PointValue::Sample`]; None when none is left (prometheus_client's restricted
     /// registries yield such families).
-    pub fn restricted(&self, names: &std::collections::HashSet<String>) -> Option<MetricFamily> {
+    pub(crate) fn restricted(
+        &self,
+        names: &std::collections::HashSet<String>,
+    ) -> Option<MetricFamily> {
         let points: Vec<MetricPoint> = self
             .flat_samples()
             .into_iter()

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Relative accuracy of a reported quantile.
-pub const RELATIVE_ACCURACY: f64 = 0.01;
+pub(crate) const RELATIVE_ACCURACY: f64 = 0.01;
 
 /// Values smaller than this in magnitude count as zero (keeps the bucket index bounded).
 const MIN_MAGNITUDE: f64 = 1e-12;
@@ -33,7 +33,7 @@ impl Sketch {
 }
 
 #[derive(Debug, Clone)]
-pub struct QuantileWindow {
+pub(crate) struct QuantileWindow {
     slices: Vec<Sketch>,
     newest: usize,
     /// Zero: one slice that is never rotated (quantiles over all time).
@@ -44,7 +44,7 @@ pub struct QuantileWindow {
 
 impl QuantileWindow {
     /// `max_age` of zero (or `age_buckets` of zero) keeps every observation's bucket forever.
-    pub fn new(max_age: Duration, age_buckets: usize) -> Self {
+    pub(crate) fn new(max_age: Duration, age_buckets: usize) -> Self {
         let (n, slice_len) = if max_age.is_zero() || age_buckets == 0 {
             (1, Duration::ZERO)
         } else {
@@ -79,7 +79,7 @@ impl QuantileWindow {
     }
 
     /// Records `v`; NaN is ignored.
-    pub fn observe(&mut self, v: f64) {
+    pub(crate) fn observe(&mut self, v: f64) {
         if v.is_nan() {
             return;
         }
@@ -101,7 +101,8 @@ impl QuantileWindow {
     }
 
     /// Observations in the window.
-    pub fn len(&mut self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn len(&mut self) -> u64 {
         self.rotate(Instant::now());
         self.slices
             .iter()
@@ -109,12 +110,8 @@ impl QuantileWindow {
             .sum()
     }
 
-    pub fn is_empty(&mut self) -> bool {
-        self.len() == 0
-    }
-
     /// Each of `qs` (in 0..=1) over the window, or `None` for all of them when it is empty.
-    pub fn quantiles(&mut self, qs: &[f64]) -> Option<Vec<f64>> {
+    pub(crate) fn quantiles(&mut self, qs: &[f64]) -> Option<Vec<f64>> {
         self.rotate(Instant::now());
         let mut positive: BTreeMap<i32, u64> = BTreeMap::new();
         let mut negative: BTreeMap<i32, u64> = BTreeMap::new();
@@ -159,7 +156,7 @@ impl QuantileWindow {
         )
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         for s in &mut self.slices {
             s.clear();
         }

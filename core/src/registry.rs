@@ -4,9 +4,9 @@
 //! list. Metric writers never touch either: they write their cells directly, so a scrape never
 //! makes a writer wait.
 
+use crate::collector::Collector;
 use crate::collector::Desc;
-pub use crate::collector::{Collector, FnCollector};
-pub use crate::encode::Encoder;
+use crate::encode::Encoder;
 use crate::encode::Format;
 use crate::encode::TextStyle;
 use crate::error::{Error, Result};
@@ -30,7 +30,7 @@ struct Entry {
 }
 
 /// The sample name the target info family takes; no collector may produce it while it is set.
-pub const TARGET_INFO: &str = "target_info";
+pub(crate) const TARGET_INFO: &str = "target_info";
 
 /// The registry's target info: an info family `target` (`target_info{...} 1`) and its labels.
 struct TargetInfo {
@@ -64,9 +64,10 @@ impl Default for Registry {
 }
 
 /// Name of the self-metric counting lookups folded into overflow series.
-pub const OVERFLOW_METRIC: &str = "footmetrics_cardinality_overflow";
+pub(crate) const OVERFLOW_METRIC: &str = "footmetrics_cardinality_overflow";
 
 impl Registry {
+    /// An empty registry without const labels.
     pub fn new() -> Self {
         Registry {
             inner: Arc::new(RegistryInner {
@@ -112,6 +113,7 @@ impl Registry {
         self.inner.text_style.store(v, Ordering::Relaxed);
     }
 
+    /// The classic text format's style (see [`set_text_style`](Self::set_text_style)).
     pub fn text_style(&self) -> TextStyle {
         match self.inner.text_style.load(Ordering::Relaxed) {
             0 => TextStyle::Go,
@@ -193,6 +195,7 @@ impl Registry {
         self.register_arc(Arc::new(collector))
     }
 
+    /// [`register`](Self::register) for a collector already shared behind an `Arc`.
     pub fn register_arc(&self, collector: Arc<dyn Collector>) -> Result<()> {
         let descs = collector.descs();
         for d in &descs {
@@ -288,30 +291,39 @@ impl Registry {
     pub fn counter(&self, opts: &Opts) -> Result<Counter> {
         self.family::<Counter>(&unlabelled(opts)?)?.unlabelled()
     }
+    /// Creates and registers an unlabelled gauge.
     pub fn gauge(&self, opts: &Opts) -> Result<Gauge> {
         self.family::<Gauge>(&unlabelled(opts)?)?.unlabelled()
     }
+    /// Creates and registers an unlabelled histogram.
     pub fn histogram(&self, opts: &Opts) -> Result<Histogram> {
         self.family::<Histogram>(&unlabelled(opts)?)?.unlabelled()
     }
+    /// Creates and registers an unlabelled summary.
     pub fn summary(&self, opts: &Opts) -> Result<Summary> {
         self.family::<Summary>(&unlabelled(opts)?)?.unlabelled()
     }
+    /// Creates and registers an unlabelled info metric.
     pub fn info(&self, opts: &Opts) -> Result<Info> {
         self.family::<Info>(&unlabelled(opts)?)?.unlabelled()
     }
+    /// Creates and registers an unlabelled state set.
     pub fn state_set(&self, opts: &Opts) -> Result<StateSet> {
         self.family::<StateSet>(&unlabelled(opts)?)?.unlabelled()
     }
+    /// Creates and registers a family of counters labelled by `opts`' label names.
     pub fn counter_vec(&self, opts: &Opts) -> Result<Family<Counter>> {
         self.family(opts)
     }
+    /// Creates and registers a family of gauges labelled by `opts`' label names.
     pub fn gauge_vec(&self, opts: &Opts) -> Result<Family<Gauge>> {
         self.family(opts)
     }
+    /// Creates and registers a family of histograms labelled by `opts`' label names.
     pub fn histogram_vec(&self, opts: &Opts) -> Result<Family<Histogram>> {
         self.family(opts)
     }
+    /// Creates and registers a family of summaries labelled by `opts`' label names.
     pub fn summary_vec(&self, opts: &Opts) -> Result<Family<Summary>> {
         self.family(opts)
     }

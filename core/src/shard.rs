@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Upper bound on shards per cell: beyond 8, memory grows faster than contention falls.
-pub const MAX_SHARDS: usize = 8;
+pub(crate) const MAX_SHARDS: usize = 8;
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
@@ -20,7 +20,7 @@ thread_local! {
 
 /// This thread's index (any `usize`; callers mask it to their shard count).
 #[inline(always)]
-pub fn thread_index() -> usize {
+pub(crate) fn thread_index() -> usize {
     THREAD_INDEX.with(|c| {
         let i = c.get();
         if i != usize::MAX {
@@ -35,7 +35,7 @@ pub fn thread_index() -> usize {
 
 /// Default shard count: the machine's parallelism rounded up to a power of two, at most
 /// [`MAX_SHARDS`]. Decided once per process.
-pub fn default_shards() -> usize {
+pub(crate) fn default_shards() -> usize {
     static SHARDS: OnceLock<usize> = OnceLock::new();
     *SHARDS.get_or_init(|| {
         let n = std::thread::available_parallelism()
@@ -46,7 +46,7 @@ pub fn default_shards() -> usize {
 }
 
 /// Rounds a requested shard count to what cells support: a power of two in `1..=MAX_SHARDS`.
-pub fn normalize(requested: usize) -> usize {
+pub(crate) fn normalize(requested: usize) -> usize {
     requested
         .clamp(1, MAX_SHARDS)
         .next_power_of_two()

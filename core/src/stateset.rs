@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// At most 64 states: the on/off bits live in one atomic word.
-pub const MAX_STATES: usize = 64;
+pub(crate) const MAX_STATES: usize = 64;
 
 #[derive(Debug)]
 pub struct StateSetConfig {
@@ -20,7 +20,7 @@ pub struct StateSetConfig {
 }
 
 #[derive(Debug)]
-pub struct StateSetCore {
+pub(crate) struct StateSetCore {
     bits: AtomicU64,
     states: Arc<[String]>,
     meta: ChildMeta,

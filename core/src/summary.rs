@@ -31,7 +31,7 @@ pub struct SummaryConfig {
 }
 
 #[derive(Debug)]
-pub struct SummaryCore {
+pub(crate) struct SummaryCore {
     /// Count and sum: two cells in lane 0 of the arena.
     cells: OwnedBlock,
     created: f64,
@@ -44,6 +44,7 @@ pub struct SummaryCore {
 pub struct Summary(Arc<SummaryCore>);
 
 impl Summary {
+    /// A summary without quantiles, outside any registry (for tests and custom collectors).
     pub fn standalone() -> Self {
         Self::new_child(
             &SummaryConfig {
@@ -55,7 +56,8 @@ impl Summary {
     }
 
     /// A summary without labels reporting quantiles for `objectives`.
-    pub fn standalone_with_objectives(objectives: Objectives) -> Self {
+    #[cfg(test)]
+    pub(crate) fn standalone_with_objectives(objectives: Objectives) -> Self {
         Self::new_child(
             &SummaryConfig {
                 created: true,
@@ -115,6 +117,7 @@ impl Summary {
         }
     }
 
+    /// Records `v`, rejecting NaN with a typed error.
     pub fn try_observe(&self, v: f64) -> Result<()> {
         if v.is_nan() {
             return Err(Error::InvalidValue("summary observation", v));
@@ -131,6 +134,7 @@ impl Summary {
         )
     }
 
+    /// Zeroes the count and the sum, and forgets the observations of the quantile window.
     pub fn reset(&self) {
         self.0
             .cells
@@ -142,6 +146,8 @@ impl Summary {
         }
     }
 
+    /// The two cells, in lane 0 of the [arena](crate::arena): the observation count (`u64`,
+    /// atomic add), then the bits of the `f64` sum (compare-and-swap).
     pub fn cells_ptr(&self) -> *const AtomicU64 {
         self.0.cells.ptr()
     }

@@ -28,28 +28,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// client_golang's `DefMaxAge`.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
 /// client_golang's `DefAgeBuckets`.
-pub const DEFAULT_AGE_BUCKETS: u32 = 5;
+pub(crate) const DEFAULT_AGE_BUCKETS: u32 = 5;
 /// client_golang's `DefBufCap`.
-pub const DEFAULT_BUF_CAP: u32 = 500;
+pub(crate) const DEFAULT_BUF_CAP: u32 = 500;
 /// perks' per-stream insert buffer (fixed, independent of `buf_cap`).
 const STREAM_BUF: usize = 500;
 
 /// The objectives and window of a summary: what [`TargetedQuantiles::new`] takes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Objectives {
+pub(crate) struct Objectives {
     /// `(quantile, epsilon)` pairs, sorted by quantile.
     targets: Arc<[(f64, f64)]>,
-    pub max_age: Duration,
-    pub age_buckets: u32,
-    pub buf_cap: u32,
+    pub(crate) max_age: Duration,
+    pub(crate) age_buckets: u32,
+    pub(crate) buf_cap: u32,
 }
 
 impl Objectives {
     /// Validates `(quantile, epsilon)` pairs (`0 < q < 1`, `0 ≤ ε < 1`, no quantile twice) and
     /// the window; zero `max_age`, `age_buckets` or `buf_cap` take client_golang's defaults.
-    pub fn new(
+    pub(crate) fn new(
         targets: &[(f64, f64)],
         max_age: Duration,
         age_buckets: u32,
@@ -109,16 +109,8 @@ impl Objectives {
     }
 
     /// The objective quantiles, ascending.
-    pub fn quantiles(&self) -> impl Iterator<Item = f64> + '_ {
+    pub(crate) fn quantiles(&self) -> impl Iterator<Item = f64> + '_ {
         self.targets.iter().map(|t| t.0)
-    }
-
-    pub fn len(&self) -> usize {
-        self.targets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
     }
 }
 
@@ -131,7 +123,7 @@ struct Sample {
 
 /// One CKMS stream with targeted objectives (perks' `Stream` from `NewTargeted`).
 #[derive(Debug, Clone)]
-pub struct TargetedStream {
+pub(crate) struct TargetedStream {
     targets: Arc<[(f64, f64)]>,
     /// Observations merged into `list` (a float, as perks keeps it).
     n: f64,
@@ -168,7 +160,7 @@ impl TargetedStream {
         m
     }
 
-    pub fn insert(&mut self, v: f64) {
+    pub(crate) fn insert(&mut self, v: f64) {
         self.buf.push(v);
         self.sorted = false;
         if self.buf.len() == STREAM_BUF {
@@ -177,18 +169,18 @@ impl TargetedStream {
     }
 
     /// Observations in the stream, buffered ones included.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.buf.len() as u64 + self.n as u64
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.list.clear();
         self.n = 0.0;
         self.buf.clear();
     }
 
     /// The `q` quantile; 0 when empty (callers report NaN for an empty stream first).
-    pub fn query(&mut self, q: f64) -> f64 {
+    pub(crate) fn query(&mut self, q: f64) -> f64 {
         if self.list.is_empty() {
             // Nothing merged yet: exact, from the buffer.
             let l = self.buf.len();
@@ -298,7 +290,7 @@ impl TargetedStream {
 /// A sliding window of [`TargetedStream`]s fed through a hot buffer (client_golang's summary
 /// with objectives). See the module documentation.
 #[derive(Debug, Clone)]
-pub struct TargetedQuantiles {
+pub(crate) struct TargetedQuantiles {
     objectives: Objectives,
     streams: Vec<TargetedStream>,
     head: usize,
@@ -311,7 +303,7 @@ pub struct TargetedQuantiles {
 }
 
 impl TargetedQuantiles {
-    pub fn new(objectives: &Objectives, now: Instant) -> Self {
+    pub(crate) fn new(objectives: &Objectives, now: Instant) -> Self {
         let stream_duration = objectives.max_age / objectives.age_buckets;
         let streams = (0..objectives.age_buckets)
             .map(|_| TargetedStream::new(objectives.targets.clone()))
@@ -328,7 +320,7 @@ impl TargetedQuantiles {
     }
 
     /// Records `v` at time `now`. Callers drop NaN first (its order is undefined).
-    pub fn observe(&mut self, v: f64, now: Instant) {
+    pub(crate) fn observe(&mut self, v: f64, now: Instant) {
         if now > self.hot_exp {
             self.flush(now);
         }
@@ -339,7 +331,7 @@ impl TargetedQuantiles {
     }
 
     /// Moves the hot buffer into every stream and retires streams older than the window.
-    pub fn flush(&mut self, now: Instant) {
+    pub(crate) fn flush(&mut self, now: Instant) {
         if now > self.hot_exp {
             // Advance by whole stream durations to the first expiry at or after `now`.
             let behind = (now - self.hot_exp).as_nanos();
@@ -371,7 +363,7 @@ impl TargetedQuantiles {
     }
 
     /// `(quantile, value)` for each objective, ascending; NaN values when the window is empty.
-    pub fn quantiles(&mut self, now: Instant) -> Vec<(f64, f64)> {
+    pub(crate) fn quantiles(&mut self, now: Instant) -> Vec<(f64, f64)> {
         self.flush(now);
         let Self {
             objectives,
@@ -394,13 +386,9 @@ impl TargetedQuantiles {
     }
 
     /// Forgets every observation (the window's timing is kept).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.hot.clear();
         self.streams.iter_mut().for_each(TargetedStream::reset);
-    }
-
-    pub fn objectives(&self) -> &Objectives {
-        &self.objectives
     }
 }
 

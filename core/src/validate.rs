@@ -16,11 +16,12 @@ pub fn set_utf8_names(on: bool) {
 }
 
 /// See [`set_utf8_names`].
-pub fn utf8_names() -> bool {
+pub(crate) fn utf8_names() -> bool {
     UTF8_NAMES.load(Ordering::Relaxed)
 }
 
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*` (any non-empty name when [`utf8_names`] is on).
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*` (any non-empty name when [`set_utf8_names`] turned UTF-8 names
+/// on).
 pub fn metric_name(name: &str) -> Result<()> {
     metric_name_under(name, utf8_names())
 }
@@ -40,7 +41,7 @@ fn metric_name_under(name: &str, utf8: bool) -> Result<()> {
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`: the label name syntax alone (prom-client accepts `__` names);
 /// any non-empty name when [`utf8_names`] is on.
-pub fn is_label_name(name: &str) -> bool {
+pub(crate) fn is_label_name(name: &str) -> bool {
     is_label_name_under(name, utf8_names())
 }
 
@@ -53,13 +54,13 @@ fn is_label_name_under(name: &str, utf8: bool) -> bool {
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, and not `__`-prefixed (reserved for Prometheus' own use).
-pub fn label_name(name: &str) -> Result<()> {
+pub(crate) fn label_name(name: &str) -> Result<()> {
     label_name_under(name, utf8_names())
 }
 
 /// [`label_name`] under the legacy character set whatever the switch says (Pushgateway
 /// grouping keys, which travel in a URL path).
-pub fn legacy_label_name(name: &str) -> Result<()> {
+pub(crate) fn legacy_label_name(name: &str) -> Result<()> {
     label_name_under(name, false)
 }
 
@@ -74,7 +75,10 @@ fn label_name_under(name: &str, utf8: bool) -> Result<()> {
 }
 
 /// Checks a list of label names: each valid, none in `reserved`, no duplicates.
-pub fn label_names<'a>(names: impl IntoIterator<Item = &'a str>, reserved: &[&str]) -> Result<()> {
+pub(crate) fn label_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    reserved: &[&str],
+) -> Result<()> {
     label_names_with(names, reserved, false)
 }
 
@@ -129,7 +133,7 @@ pub(crate) fn bucket_bounds(bounds: &[f64], allow_empty: bool) -> Result<()> {
 
 /// Histogram buckets: non-empty after dropping a trailing `+Inf`, strictly increasing, no NaN.
 /// Returns the finite upper bounds; `+Inf` is always implied.
-pub fn buckets(bounds: &[f64]) -> Result<Vec<f64>> {
+pub(crate) fn buckets(bounds: &[f64]) -> Result<Vec<f64>> {
     let mut out: Vec<f64> = bounds.to_vec();
     if out.last() == Some(&f64::INFINITY) {
         out.pop();

@@ -94,7 +94,7 @@ impl RouteSeries {
     /// first buckets, where the scan ends after a compare or two the branch predictor knows,
     /// while each step of a binary search waits for the one before (about 15 ns a request
     /// on the benchmark machine). Writes through the cell layout the core documents for
-    /// bindings (`footmetrics::histogram`); a test holds it to `Histogram::observe`.
+    /// bindings (`footmetrics::Histogram::cells_ptr`); a test holds it to `Histogram::observe`.
     #[inline]
     pub(crate) fn observe(&self, seconds: f64) {
         debug_assert!(!seconds.is_nan(), "durations come from integer nanoseconds");

@@ -62,7 +62,7 @@ use crate::exemplar::Exemplar;
 use crate::family::OVERFLOW_LABEL_VALUE;
 use crate::fmt::render_pairs;
 use crate::fmt::{float_string, float_string_openmetrics};
-use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWriter};
+use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWriter, SumCount};
 use crate::quantile::QuantileWindow;
 use arc_swap::ArcSwapOption;
 use std::collections::HashSet;
@@ -1165,19 +1165,15 @@ impl Collector for CellFamily {
                 CellKind::Counter | CellKind::Gauge => {
                     sample(w, "", None, &defaults, Space::sum(&lanes, s.base()))
                 }
-                CellKind::Histogram { .. } => {
-                    let mut acc = 0.0;
-                    for (i, le) in les.iter().enumerate() {
-                        acc += Space::sum(&lanes, s.base() + i);
-                        w.start_with("_bucket", Some(("le", le)), &defaults);
-                        w.f64(acc);
-                        w.exemplar(s.exemplar(i).as_deref());
-                        w.end();
-                    }
-                    let sum = Space::sum(&lanes, s.base() + les.len());
-                    sample(w, "_sum", None, &defaults, sum);
-                    sample(w, "_count", None, &defaults, acc);
-                }
+                // The same line writers as every family's, in prom-client's order.
+                CellKind::Histogram { .. } => w.histogram_lines(
+                    &les,
+                    (0..les.len()).map(|i| Space::sum(&lanes, s.base() + i)),
+                    Space::sum(&lanes, s.base() + les.len()),
+                    SumCount::SumFirst,
+                    &defaults,
+                    |i| s.exemplar(i),
+                ),
                 CellKind::Summary { .. } => {
                     let CellValue::Summary {
                         count,
@@ -1187,11 +1183,13 @@ impl Collector for CellFamily {
                     else {
                         unreachable!("summary families produce summary values")
                     };
-                    for (q, (_, v)) in qs.iter().zip(quantiles) {
-                        sample(w, "", Some(("quantile", q)), &defaults, v);
-                    }
-                    sample(w, "_sum", None, &defaults, sum);
-                    sample(w, "_count", None, &defaults, count);
+                    w.summary_lines(
+                        qs.iter().zip(quantiles).map(|(q, (_, v))| (q, v)),
+                        count,
+                        sum,
+                        SumCount::SumFirst,
+                        &defaults,
+                    );
                 }
             }
         }

@@ -17,7 +17,7 @@ use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
 use crate::exemplar::{now_seconds, Exemplar};
 use crate::fmt;
-use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
+use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter, SumCount};
 use crate::opts::{Opts, DEFAULT_BUCKETS};
 use crate::validate;
 use arc_swap::ArcSwapOption;
@@ -288,24 +288,14 @@ impl Metric for Histogram {
         };
         let cells = self.0.cells.lane0();
         let n = cells.len() - 1;
-        let mut acc = 0u64;
-        for (i, c) in cells[..n].iter().enumerate() {
-            acc = acc.wrapping_add(c.load(Ordering::Relaxed));
-            w.start("_bucket", Some(("le", &les[i])));
-            w.u64(acc);
-            if w.openmetrics() {
-                if let Some(ex) = self.exemplar(i) {
-                    w.exemplar(ex.as_deref());
-                }
-            }
-            w.end();
-        }
-        w.start("_count", None);
-        w.u64(acc);
-        w.end();
-        w.start("_sum", None);
-        w.f64(f64::from_bits(cells[n].load(Ordering::Relaxed)));
-        w.end();
+        w.histogram_lines(
+            les,
+            cells[..n].iter().map(|c| c.load(Ordering::Relaxed) as f64),
+            f64::from_bits(cells[n].load(Ordering::Relaxed)),
+            SumCount::CountFirst,
+            "",
+            |i| self.exemplar(i).and_then(|g| g.as_ref().cloned()),
+        );
         if !self.0.created.is_nan() {
             w.created(self.0.created);
         }

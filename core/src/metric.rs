@@ -168,6 +168,16 @@ pub trait Metric: Clone + Send + Sync + Sized + 'static {
     }
 }
 
+/// Which of `_count` and `_sum` a histogram or summary writes first: client_golang's expfmt
+/// and prometheus_client write `_count` first, prom-client `_sum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SumCount {
+    /// `_count`, then `_sum`.
+    CountFirst,
+    /// `_sum`, then `_count`.
+    SumFirst,
+}
+
 /// Writes the samples of one child: `name+suffix{registry labels,child labels,extra} value`.
 pub struct SeriesWriter<'a> {
     pub(crate) out: &'a mut Vec<u8>,
@@ -272,6 +282,75 @@ impl SeriesWriter<'_> {
     #[inline]
     pub(crate) fn end(&mut self) {
         self.out.push(b'\n');
+    }
+
+    /// A histogram's lines, the one expansion every family's histograms go through:
+    /// cumulative `_bucket{le}` lines from per-bucket `counts` (each with the exemplar
+    /// `exemplar(i)` gives, in OpenMetrics), then `_count` and `_sum` in `order`. `raw` is a
+    /// rendered label block appended to every line (default labels), `les` the `le` values.
+    pub(crate) fn histogram_lines<L: AsRef<str>>(
+        &mut self,
+        les: &[L],
+        counts: impl Iterator<Item = f64>,
+        sum: f64,
+        order: SumCount,
+        raw: &str,
+        exemplar: impl Fn(usize) -> Option<std::sync::Arc<Exemplar>>,
+    ) {
+        let mut acc = 0.0;
+        for (i, (le, c)) in les.iter().zip(counts).enumerate() {
+            acc += c;
+            self.start_with("_bucket", Some(("le", le.as_ref())), raw);
+            self.f64(acc);
+            if self.openmetrics {
+                if let Some(ex) = exemplar(i) {
+                    self.exemplar(Some(&ex));
+                }
+            }
+            self.end();
+        }
+        self.count_and_sum(acc, sum, order, raw);
+    }
+
+    /// A summary's lines: `{quantile}` lines from `(rendered quantile, value)` pairs, then
+    /// `_count` and `_sum` in `order`.
+    pub(crate) fn summary_lines<Q: AsRef<str>>(
+        &mut self,
+        quantiles: impl Iterator<Item = (Q, f64)>,
+        count: f64,
+        sum: f64,
+        order: SumCount,
+        raw: &str,
+    ) {
+        for (q, v) in quantiles {
+            self.start_with("", Some(("quantile", q.as_ref())), raw);
+            self.f64(v);
+            self.end();
+        }
+        self.count_and_sum(count, sum, order, raw);
+    }
+
+    fn count_and_sum(&mut self, count: f64, sum: f64, order: SumCount, raw: &str) {
+        let count_line = |w: &mut Self| {
+            w.start_with("_count", None, raw);
+            w.f64(count);
+            w.end();
+        };
+        let sum_line = |w: &mut Self| {
+            w.start_with("_sum", None, raw);
+            w.f64(sum);
+            w.end();
+        };
+        match order {
+            SumCount::CountFirst => {
+                count_line(self);
+                sum_line(self);
+            }
+            SumCount::SumFirst => {
+                sum_line(self);
+                count_line(self);
+            }
+        }
     }
 
     /// A whole `name_created{labels} <seconds>` line, OpenMetrics only.

@@ -17,7 +17,7 @@
 use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
 use crate::exemplar::now_seconds;
-use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
+use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter, SumCount};
 use crate::opts::Opts;
 use crate::targeted::{Objectives, TargetedQuantiles};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -218,23 +218,24 @@ impl Metric for Summary {
 
     fn encode(&self, _: &SummaryConfig, w: &mut SeriesWriter<'_>) {
         // Quantiles first (ascending), read before count and sum as client_golang does.
-        for (q, v) in self.quantiles() {
-            let label = if w.openmetrics_label_floats() {
+        let om = w.openmetrics_label_floats();
+        let quantiles = self.quantiles().into_iter().map(|(q, v)| {
+            let label = if om {
                 crate::fmt::float_string_openmetrics(q)
             } else {
                 crate::fmt::float_string(q)
             };
-            w.start("", Some(("quantile", &label)));
-            w.f64(v);
-            w.end();
-        }
+            (label, v)
+        });
+        let quantiles: Vec<(String, f64)> = quantiles.collect();
         let (count, sum) = self.get();
-        w.start("_count", None);
-        w.u64(count);
-        w.end();
-        w.start("_sum", None);
-        w.f64(sum);
-        w.end();
+        w.summary_lines(
+            quantiles.into_iter(),
+            count as f64,
+            sum,
+            SumCount::CountFirst,
+            "",
+        );
         if !self.0.created.is_nan() {
             w.created(self.0.created);
         }

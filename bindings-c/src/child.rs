@@ -4,6 +4,7 @@ use crate::family::fm_kind;
 use crate::{
     boundary, err, fm_result, fm_str, free_handle, non_null, out_ptr, pairs_arg, FfiResult,
 };
+use fm::arena::HasCells;
 use fm::{Counter, Gauge, Histogram, Summary};
 
 #[derive(Debug, Clone)]
@@ -334,24 +335,22 @@ pub extern "C" fn fm_child_cells(child: *const fm_child, out: *mut fm_cells) -> 
     boundary(|| {
         let child = non_null(child, "child")?;
         let out = out_ptr(out, "out")?;
-        let (kind, cells, shard_count, shard_stride, bucket_count) = match &child.inner {
-            AnyChild::Counter(c) => (
-                fm_kind::FM_KIND_COUNTER,
-                c.cells_ptr() as *mut u64,
-                c.shard_count(),
-                c.shard_stride(),
-                0,
-            ),
-            AnyChild::Gauge(g) => (fm_kind::FM_KIND_GAUGE, g.cell_ptr() as *mut u64, 1, 8, 0),
+        let (kind, cells, bucket_count) = match &child.inner {
+            AnyChild::Counter(c) => (fm_kind::FM_KIND_COUNTER, c.series_cells(), 0),
+            AnyChild::Gauge(g) => (fm_kind::FM_KIND_GAUGE, g.series_cells(), 0),
             AnyChild::Histogram(h) => (
                 fm_kind::FM_KIND_HISTOGRAM,
-                h.cells_ptr() as *mut u64,
-                1,
-                8,
+                h.series_cells(),
                 h.bucket_count(),
             ),
-            AnyChild::Summary(s) => (fm_kind::FM_KIND_SUMMARY, s.cells_ptr() as *mut u64, 1, 8, 0),
+            AnyChild::Summary(s) => (fm_kind::FM_KIND_SUMMARY, s.series_cells(), 0),
         };
+        // One lane: no stride to follow (and the C contract has always said 8 then).
+        let (shard_count, shard_stride) = match cells.lanes {
+            1 => (1, 8),
+            n => (n, cells.lane_stride),
+        };
+        let cells = cells.ptr as *mut u64;
         *out = fm_cells {
             kind: kind as u32,
             overflow: child.overflow as u8,

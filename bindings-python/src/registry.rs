@@ -3,6 +3,7 @@
 
 use crate::collector::PyCollector;
 use crate::errors::IntoPy;
+use footmetrics::arena::HasCells;
 use footmetrics::pyclient::{self, NameEscaping};
 use footmetrics::{Collector, Family, Format, Gauge, Metric, MetricFamily, Registry, TextStyle};
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
@@ -143,7 +144,7 @@ impl CollectorRegistry {
     pub(crate) fn add_function(&self, gauge: Gauge, f: Py<PyAny>) {
         let mut fns = self.functions.fns.lock().unwrap_or_else(|e| e.into_inner());
         // One function per gauge: a new `set_function` replaces the old one.
-        fns.retain(|(g, _)| g.cell_ptr() != gauge.cell_ptr());
+        fns.retain(|(g, _)| g.series_cells() != gauge.series_cells());
         fns.push((gauge, f));
     }
 

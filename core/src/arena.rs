@@ -440,6 +440,39 @@ impl Drop for OwnedBlock {
     }
 }
 
+/// Where one series' cells are, for code that writes them directly (the C ABI, through which
+/// Go writes; the tower layer's duration histogram). Valid while the handle it came from
+/// lives; what each cell holds is the metric type's layout (see its module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesCells {
+    /// The first cell in lane 0.
+    pub ptr: *const AtomicU64,
+    /// Cells in each lane.
+    pub width: usize,
+    /// Lanes the series' writers use: a counter's shards, 1 for the other types.
+    pub lanes: usize,
+    /// Bytes from a cell to the same cell in the next lane (a power of two).
+    pub lane_stride: usize,
+}
+
+/// A metric handle whose cells can be written directly: the one public way to raw cells.
+pub trait HasCells {
+    /// Where the handle's cells are.
+    fn series_cells(&self) -> SeriesCells;
+}
+
+impl OwnedBlock {
+    /// This block as [`SeriesCells`] written in `lanes` lanes.
+    pub(crate) fn series_cells(&self, lanes: usize) -> SeriesCells {
+        SeriesCells {
+            ptr: self.ptr,
+            width: self.width as usize,
+            lanes,
+            lane_stride: 1 << self.lane_shift,
+        }
+    }
+}
+
 /// What an arena holds, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ArenaStats {

@@ -2,7 +2,7 @@
 //!
 //! # Cell layout (stable, for bindings that write from their own language)
 //! A child's cells are a block of two cells in the [arena](crate::arena), in each of
-//! `shard_count()` lanes: shard `i` is at `cells_ptr() + i * shard_stride()` (the arena's
+//! `shard_count()` lanes: shard `i` is at `ptr + i * lane_stride` of its [`SeriesCells`](crate::arena::SeriesCells) (the arena's
 //! lane stride, a power of two), so two threads writing different shards never share a cache
 //! line, and a lane holds the shard of every counter side by side. Each shard holds two
 //! little-endian `u64` words:
@@ -229,20 +229,9 @@ impl Counter {
         f64::from_bits(self.0.created.load(Ordering::Relaxed))
     }
 
-    /// The first shard's cells; see the module docs for the layout.
-    pub fn cells_ptr(&self) -> *const CounterCell {
-        self.0.cells.ptr() as *const CounterCell
-    }
-
-    /// Number of shards from [`cells_ptr`](Self::cells_ptr), [`shard_stride`](Self::shard_stride)
-    /// bytes apart.
-    pub fn shard_count(&self) -> usize {
+    /// Number of shards (lanes of its [`SeriesCells`](crate::arena::SeriesCells)).
+    pub(crate) fn shard_count(&self) -> usize {
         usize::from(self.0.cells.spare) + 1
-    }
-
-    /// Bytes from one shard to the next (a power of two).
-    pub fn shard_stride(&self) -> usize {
-        1 << self.0.cells.lane_shift()
     }
 }
 
@@ -256,6 +245,12 @@ pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
             Ok(_) => return,
             Err(actual) => old = actual,
         }
+    }
+}
+
+impl crate::arena::HasCells for Counter {
+    fn series_cells(&self) -> crate::arena::SeriesCells {
+        self.0.cells.series_cells(self.shard_count())
     }
 }
 
@@ -397,12 +392,14 @@ mod tests {
     #[test]
     fn layout_is_as_documented() {
         let c = Counter::standalone();
-        let base = c.cells_ptr() as usize;
+        let cells = crate::arena::HasCells::series_cells(&c);
+        let base = cells.ptr as usize;
         assert_eq!(base % 8, 0);
-        assert!(c.shard_stride().is_power_of_two() && c.shard_stride() >= 64);
+        assert_eq!((cells.width, cells.lanes), (2, c.shard_count()));
+        assert!(cells.lane_stride.is_power_of_two() && cells.lane_stride >= 64);
         // A write through the documented address shows in the value.
         for i in 0..c.shard_count() {
-            let cell = unsafe { &*((base + c.shard_stride() * i) as *const CounterCell) };
+            let cell = unsafe { &*((base + cells.lane_stride * i) as *const CounterCell) };
             cell.int.fetch_add(10, Ordering::Relaxed);
             cell.float_bits.store(0.25f64.to_bits(), Ordering::Relaxed);
         }

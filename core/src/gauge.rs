@@ -1,7 +1,7 @@
 //! Gauges: values that go up and down.
 //!
 //! # Cell layout
-//! One `u64` at `cell_ptr()`, 8-byte aligned, holding the bits of an `f64`. `set` is a plain
+//! One `u64` at its [`SeriesCells`](crate::arena::SeriesCells)`.ptr`, 8-byte aligned, holding the bits of an `f64`. `set` is a plain
 //! atomic store; `inc`/`dec` are compare-and-swap loops on the bits.
 
 use crate::arena::OwnedBlock;
@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::exemplar::now_seconds;
 use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter};
 use crate::opts::Opts;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -77,11 +77,11 @@ impl Gauge {
     pub fn get(&self) -> f64 {
         f64::from_bits(self.0.bits.first().load(Ordering::Relaxed))
     }
+}
 
-    /// The gauge's cell, in lane 0 of the [arena](crate::arena): the bits of its `f64` value
-    /// (atomic stores; compare-and-swap for `add`).
-    pub fn cell_ptr(&self) -> *const AtomicU64 {
-        self.0.bits.first()
+impl crate::arena::HasCells for Gauge {
+    fn series_cells(&self) -> crate::arena::SeriesCells {
+        self.0.bits.series_cells(1)
     }
 }
 

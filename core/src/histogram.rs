@@ -1,7 +1,7 @@
 //! Histograms with fixed buckets.
 //!
 //! # Cell layout
-//! `cells_ptr()` points to `bucket_count() + 2` little-endian `u64` words, 8-byte aligned:
+//! Its [`SeriesCells`](crate::arena::SeriesCells)`.ptr` points to `bucket_count() + 2` little-endian `u64` words, 8-byte aligned:
 //! words `0..=n` count observations per bucket, *not* cumulative (word `i` counts values in
 //! `(bound[i-1], bound[i]]`, word `n` those above the last bound, i.e. the `+Inf` bucket);
 //! word `n + 1` holds the bits of the `f64` sum. An observation is one atomic add on its
@@ -21,7 +21,7 @@ use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter, Sum
 use crate::opts::{Opts, DEFAULT_BUCKETS};
 use crate::validate;
 use arc_swap::ArcSwapOption;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 /// Bucket bounds and their rendered `le` values, shared by a family's children.
@@ -177,13 +177,6 @@ impl Histogram {
         }
     }
 
-    /// The `bucket_count() + 2` cells, in lane 0 of the [arena](crate::arena): the count of
-    /// each bucket (`u64`, not cumulative, `+Inf` last; one atomic add), then the bits of the
-    /// `f64` sum (compare-and-swap).
-    pub fn cells_ptr(&self) -> *const AtomicU64 {
-        self.0.cells.ptr()
-    }
-
     /// Number of finite bounds `n`; the cells hold `n + 2` words.
     pub fn bucket_count(&self) -> usize {
         self.0.bounds.len()
@@ -226,6 +219,12 @@ impl HistogramTimer {
 impl Drop for HistogramTimer {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+impl crate::arena::HasCells for Histogram {
+    fn series_cells(&self) -> crate::arena::SeriesCells {
+        self.0.cells.series_cells(1)
     }
 }
 
@@ -355,7 +354,12 @@ mod tests {
     #[test]
     fn layout_is_as_documented() {
         let h = Histogram::standalone(&[1.0, 2.0]).unwrap();
-        let words = unsafe { std::slice::from_raw_parts(h.cells_ptr(), h.bucket_count() + 2) };
+        let words = unsafe {
+            std::slice::from_raw_parts(
+                crate::arena::HasCells::series_cells(&h).ptr,
+                h.bucket_count() + 2,
+            )
+        };
         words[1].fetch_add(3, Ordering::Relaxed);
         words[3].store(4.5f64.to_bits(), Ordering::Relaxed);
         let s = h.snapshot();

@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Hot paths are atomic operations on cells in the [`arena`], with a documented, stable layout
-//! (the [`counter`] module, and each handle's `cells_ptr` or `cell_ptr`), so bindings can
+//! (the [`arena`] module: [`arena::HasCells`] gives a handle's cells), so bindings can
 //! write them from other languages.
 
 // `!(v >= 0.0)` is how NaN is rejected alongside negatives; keep it.

@@ -3,7 +3,7 @@
 //! [`crate::targeted`]).
 //!
 //! # Cell layout
-//! Two little-endian `u64` words at `cells_ptr()`: the observation count (atomic add) and
+//! Two little-endian `u64` words at its [`SeriesCells`](crate::arena::SeriesCells)`.ptr`: the observation count (atomic add) and
 //! the bits of the `f64` sum (compare-and-swap).
 //!
 //! # Locking
@@ -20,7 +20,7 @@ use crate::exemplar::now_seconds;
 use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter, SumCount};
 use crate::opts::Opts;
 use crate::targeted::{Objectives, TargetedQuantiles};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -145,11 +145,11 @@ impl Summary {
             w.reset();
         }
     }
+}
 
-    /// The two cells, in lane 0 of the [arena](crate::arena): the observation count (`u64`,
-    /// atomic add), then the bits of the `f64` sum (compare-and-swap).
-    pub fn cells_ptr(&self) -> *const AtomicU64 {
-        self.0.cells.ptr()
+impl crate::arena::HasCells for Summary {
+    fn series_cells(&self) -> crate::arena::SeriesCells {
+        self.0.cells.series_cells(1)
     }
 }
 

@@ -2,6 +2,7 @@
 //! sum (within float rounding, exactly below 2^53), and a reading is never below an earlier
 //! one, also while other threads add.
 
+use footmetrics::arena::HasCells;
 use footmetrics::counter::{CounterCell, INT_WORD_LIMIT};
 use footmetrics::*;
 use proptest::prelude::*;
@@ -145,10 +146,11 @@ fn the_issue_cases() {
 #[test]
 fn a_full_integer_word_sends_amounts_to_the_float_word() {
     let c = Counter::standalone();
-    let base = c.cells_ptr() as usize;
-    for i in 0..c.shard_count() {
+    let cells = c.series_cells();
+    let base = cells.ptr as usize;
+    for i in 0..cells.lanes {
         // SAFETY: the documented layout; the counter is alive.
-        let cell = unsafe { &*((base + 128 * i) as *const CounterCell) };
+        let cell = unsafe { &*((base + cells.lane_stride * i) as *const CounterCell) };
         cell.int.store(INT_WORD_LIMIT, Ordering::Relaxed);
     }
     let start = c.get();
@@ -157,11 +159,11 @@ fn a_full_integer_word_sends_amounts_to_the_float_word() {
         c.inc_by(3.0).unwrap();
     }
     let mut ints = 0u128;
-    for i in 0..c.shard_count() {
-        let cell = unsafe { &*((base + 128 * i) as *const CounterCell) };
+    for i in 0..cells.lanes {
+        let cell = unsafe { &*((base + cells.lane_stride * i) as *const CounterCell) };
         ints += u128::from(cell.int.load(Ordering::Relaxed));
     }
-    assert_eq!(ints, c.shard_count() as u128 * u128::from(INT_WORD_LIMIT));
+    assert_eq!(ints, cells.lanes as u128 * u128::from(INT_WORD_LIMIT));
     assert_eq!(c.get(), start + 1000.0 * (2f64.powi(31) + 3.0));
 }
 

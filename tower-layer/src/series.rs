@@ -15,6 +15,7 @@
 //! exits or its table fills up and starts over (at most `LOCAL_MAX` entries a thread).
 
 use crate::in_flight::InFlight;
+use footmetrics::arena::HasCells;
 use footmetrics::{Counter, Family, Histogram};
 use http::StatusCode;
 use std::cell::RefCell;
@@ -103,10 +104,13 @@ impl RouteSeries {
             .iter()
             .position(|&b| seconds <= b)
             .unwrap_or(bounds.len());
-        // Safety: `cells_ptr` points to `bucket_count() + 2` words, live as long as a handle
+        // Safety: `series_cells().ptr` points to `bucket_count() + 2` words, live as long as a handle
         // to the histogram is, and `self.duration` is one.
         let cells = unsafe {
-            std::slice::from_raw_parts(self.duration.cells_ptr(), self.duration.bucket_count() + 2)
+            std::slice::from_raw_parts(
+                self.duration.series_cells().ptr,
+                self.duration.bucket_count() + 2,
+            )
         };
         let (sum, counts) = cells.split_last().expect("a histogram has a sum word");
         counts[bucket].fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 //! `Accept` header by [`Format::negotiate`].
 
 use crate::fmt::{self, escape_help, escape_label_value};
-use crate::metric::{MetricFamily, MetricType, PointValue, SeriesWriter};
+use crate::metric::{MetricFamily, MetricType, PointValue, SeriesWriter, SumCount};
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,19 +322,16 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             sum,
             created,
         } => {
-            for (bound, c, ex) in buckets {
-                let l = le(*bound, w.openmetrics_label_floats());
-                w.start("_bucket", Some(("le", &l)));
-                w.u64(*c);
-                w.exemplar(ex.as_ref());
-                w.end();
-            }
-            w.start("_count", None);
-            w.u64(*count);
-            w.end();
-            w.start("_sum", None);
-            w.f64(*sum);
-            w.end();
+            let om = w.openmetrics_label_floats();
+            let les: Vec<String> = buckets.iter().map(|(b, _, _)| le(*b, om)).collect();
+            w.histogram_lines_cumulative(
+                &les,
+                buckets.iter().map(|(_, c, _)| *c as f64),
+                *count as f64,
+                *sum,
+                SumCount::CountFirst,
+                |i| buckets[i].2.clone().map(std::sync::Arc::new),
+            );
             if let Some(c) = created {
                 w.created(*c);
             }
@@ -345,18 +342,14 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             quantiles,
             created,
         } => {
-            for (q, v) in quantiles {
-                let l = le(*q, w.openmetrics_label_floats());
-                w.start("", Some(("quantile", &l)));
-                w.f64(*v);
-                w.end();
-            }
-            w.start("_count", None);
-            w.u64(*count);
-            w.end();
-            w.start("_sum", None);
-            w.f64(*sum);
-            w.end();
+            let om = w.openmetrics_label_floats();
+            w.summary_lines(
+                quantiles.iter().map(|(q, v)| (le(*q, om), *v)),
+                *count as f64,
+                *sum,
+                SumCount::CountFirst,
+                "",
+            );
             if let Some(c) = created {
                 w.created(*c);
             }

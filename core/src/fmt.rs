@@ -21,16 +21,6 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
     write_go_g(out, neg, &digits[..], dp);
 }
 
-/// Appends an unsigned integer (bucket and observation counts).
-#[inline]
-pub(crate) fn write_u64(out: &mut Vec<u8>, v: u64) {
-    if v < 1_000_000 {
-        write_below_million(out, v as u32);
-    } else {
-        write_float(out, v as f64);
-    }
-}
-
 /// Splits a shortest round-trip decimal (as ryu or `{:e}` print it) into sign, significant
 /// digits without leading or trailing zeros, and the decimal point position `dp` such that
 /// the value is `0.d1d2d3… × 10^dp`.

@@ -262,11 +262,6 @@ impl SeriesWriter<'_> {
         fmt::write_float(self.out, v);
     }
 
-    #[inline]
-    pub(crate) fn u64(&mut self, v: u64) {
-        fmt::write_u64(self.out, v);
-    }
-
     /// Appends ` # {labels} value timestamp` in OpenMetrics; nothing in the classic format.
     pub(crate) fn exemplar(&mut self, e: Option<&Exemplar>) {
         if let (true, Some(e)) = (self.openmetrics, e) {
@@ -286,8 +281,9 @@ impl SeriesWriter<'_> {
 
     /// A histogram's lines, the one expansion every family's histograms go through:
     /// cumulative `_bucket{le}` lines from per-bucket `counts` (each with the exemplar
-    /// `exemplar(i)` gives, in OpenMetrics), then `_count` and `_sum` in `order`. `raw` is a
-    /// rendered label block appended to every line (default labels), `les` the `le` values.
+    /// `exemplar(i)` gives, in OpenMetrics), then `_count` (their total) and `_sum` in
+    /// `order`. `raw` is a rendered label block appended to every line (default labels), `les`
+    /// the `le` values.
     pub(crate) fn histogram_lines<L: AsRef<str>>(
         &mut self,
         les: &[L],
@@ -298,10 +294,42 @@ impl SeriesWriter<'_> {
         exemplar: impl Fn(usize) -> Option<std::sync::Arc<Exemplar>>,
     ) {
         let mut acc = 0.0;
-        for (i, (le, c)) in les.iter().zip(counts).enumerate() {
+        let cumulative = counts.map(|c| {
             acc += c;
+            acc
+        });
+        let total = self.cumulative_buckets(les, cumulative, raw, exemplar);
+        self.count_and_sum(total, sum, order, raw);
+    }
+
+    /// [`histogram_lines`](Self::histogram_lines) from cumulative bucket counts and a `count`
+    /// of its own (as a collector's owned data gives them).
+    pub(crate) fn histogram_lines_cumulative<L: AsRef<str>>(
+        &mut self,
+        les: &[L],
+        cumulative: impl Iterator<Item = f64>,
+        count: f64,
+        sum: f64,
+        order: SumCount,
+        exemplar: impl Fn(usize) -> Option<std::sync::Arc<Exemplar>>,
+    ) {
+        self.cumulative_buckets(les, cumulative, "", exemplar);
+        self.count_and_sum(count, sum, order, "");
+    }
+
+    /// The `_bucket` lines; returns the last cumulative count.
+    fn cumulative_buckets<L: AsRef<str>>(
+        &mut self,
+        les: &[L],
+        cumulative: impl Iterator<Item = f64>,
+        raw: &str,
+        exemplar: impl Fn(usize) -> Option<std::sync::Arc<Exemplar>>,
+    ) -> f64 {
+        let mut last = 0.0;
+        for (i, (le, c)) in les.iter().zip(cumulative).enumerate() {
+            last = c;
             self.start_with("_bucket", Some(("le", le.as_ref())), raw);
-            self.f64(acc);
+            self.f64(c);
             if self.openmetrics {
                 if let Some(ex) = exemplar(i) {
                     self.exemplar(Some(&ex));
@@ -309,7 +337,7 @@ impl SeriesWriter<'_> {
             }
             self.end();
         }
-        self.count_and_sum(acc, sum, order, raw);
+        last
     }
 
     /// A summary's lines: `{quantile}` lines from `(rendered quantile, value)` pairs, then

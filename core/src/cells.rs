@@ -60,8 +60,8 @@ use crate::encode::Encoder;
 use crate::error::{Error, Result};
 use crate::exemplar::Exemplar;
 use crate::family::OVERFLOW_LABEL_VALUE;
-use crate::fmt::render_pairs;
-use crate::fmt::{float_string, float_string_openmetrics};
+use crate::fmt::{float_string, float_string_openmetrics, render_pairs};
+use crate::label_value::{encoded_values, push_encoded_values};
 use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWriter, SumCount};
 use crate::quantile::QuantileWindow;
 use arc_swap::ArcSwapOption;
@@ -396,50 +396,15 @@ impl Series {
     }
 
     pub(crate) fn label_values(&self) -> Vec<String> {
-        key_values(&self.labels).map(str::to_owned).collect()
+        encoded_values(&self.labels).map(str::to_owned).collect()
     }
 }
 
-/// Label values as one byte string: each value's length (LEB128), then its bytes.
+/// Label values as one byte string (see [`push_encoded_values`]).
 fn encode_key<S: AsRef<str>>(values: &[S]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.iter().map(|v| v.as_ref().len() + 1).sum());
-    for v in values {
-        let v = v.as_ref().as_bytes();
-        let mut n = v.len();
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
-        out.extend_from_slice(v);
-    }
+    push_encoded_values(&mut out, values);
     out
-}
-
-/// The values [`encode_key`] encoded.
-fn key_values(mut key: &[u8]) -> impl Iterator<Item = &str> {
-    std::iter::from_fn(move || {
-        if key.is_empty() {
-            return None;
-        }
-        let (mut n, mut shift, mut i) = (0usize, 0, 0);
-        while let Some(&b) = key.get(i) {
-            n |= ((b & 0x7f) as usize) << shift;
-            shift += 7;
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let end = (i + n).min(key.len());
-        let v = std::str::from_utf8(&key[i..end]).unwrap_or_default();
-        key = &key[end..];
-        Some(v)
-    })
 }
 
 /// A series' value, summed over lanes.
@@ -1056,7 +1021,7 @@ impl Collector for CellFamily {
                 .label_names
                 .iter()
                 .cloned()
-                .zip(key_values(&s.labels).map(str::to_owned))
+                .zip(encoded_values(&s.labels).map(str::to_owned))
                 .collect();
             let value = match v {
                 CellValue::Scalar(x) => match self.kind {
@@ -1151,7 +1116,7 @@ impl Collector for CellFamily {
                 self.label_names
                     .iter()
                     .map(String::as_str)
-                    .zip(key_values(&s.labels)),
+                    .zip(encoded_values(&s.labels)),
             );
             let w = &mut SeriesWriter {
                 out: &mut *out,
@@ -1361,7 +1326,7 @@ mod tests {
             vals(&["é\u{0}", &long, "z"]),
         ] {
             let key = encode_key(&values);
-            assert_eq!(key_values(&key).collect::<Vec<_>>(), values);
+            assert_eq!(encoded_values(&key).collect::<Vec<_>>(), values);
         }
         assert_ne!(
             encode_key(&vals(&["ab", "c"])),

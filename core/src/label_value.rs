@@ -110,11 +110,11 @@ impl AsLabelValue for LabelValue {
 impl AsLabelValue for &LabelValue {
     #[inline(always)]
     fn label_str(&self) -> &str {
-        &self.text
+        (**self).label_str()
     }
     #[inline(always)]
     fn label_hash(&self) -> u64 {
-        self.hash
+        (**self).label_hash()
     }
 }
 
@@ -122,6 +122,47 @@ impl AsLabelValue for &LabelValue {
 #[inline]
 pub(crate) fn hash_values<S: AsLabelValue>(values: &[S]) -> u64 {
     values.iter().fold(0, |acc, v| combine(acc, v.label_hash()))
+}
+
+/// Appends label values as one byte string: each value's length (LEB128), then its bytes.
+/// Both kinds of family store a series' values this way, in one allocation.
+pub(crate) fn push_encoded_values<S: AsRef<str>>(out: &mut Vec<u8>, values: &[S]) {
+    for v in values {
+        let v = v.as_ref().as_bytes();
+        let mut n = v.len();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        out.extend_from_slice(v);
+    }
+}
+
+/// The values [`push_encoded_values`] wrote, in order.
+pub(crate) fn encoded_values(mut key: &[u8]) -> impl Iterator<Item = &str> {
+    std::iter::from_fn(move || {
+        if key.is_empty() {
+            return None;
+        }
+        let (mut n, mut shift, mut i) = (0usize, 0, 0);
+        while let Some(&b) = key.get(i) {
+            n |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = (i + n).min(key.len());
+        let v = std::str::from_utf8(&key[i..end]).unwrap_or_default();
+        key = &key[end..];
+        Some(v)
+    })
 }
 
 #[cfg(test)]

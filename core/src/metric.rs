@@ -4,6 +4,7 @@
 
 use crate::exemplar::Exemplar;
 use crate::fmt;
+use crate::label_value::{encoded_values, push_encoded_values};
 use crate::opts::Opts;
 use crate::Result;
 
@@ -28,20 +29,7 @@ impl ChildMeta {
         let mut labels = Vec::with_capacity(
             values.iter().map(|v| v.as_ref().len() + 2).sum::<usize>() + rendered.len(),
         );
-        for v in values {
-            let v = v.as_ref().as_bytes();
-            let mut n = v.len();
-            loop {
-                let byte = (n & 0x7f) as u8;
-                n >>= 7;
-                if n == 0 {
-                    labels.push(byte);
-                    break;
-                }
-                labels.push(byte | 0x80);
-            }
-            labels.extend_from_slice(v);
-        }
+        push_encoded_values(&mut labels, values);
         let split = labels.len() as u32;
         labels.extend_from_slice(rendered.as_bytes());
         ChildMeta {
@@ -58,26 +46,7 @@ impl ChildMeta {
 
     /// The child's label values, in the family's label-name order.
     pub fn label_values(&self) -> impl Iterator<Item = &str> {
-        let mut rest = &self.labels[..self.split as usize];
-        std::iter::from_fn(move || {
-            if rest.is_empty() {
-                return None;
-            }
-            let (mut n, mut shift, mut i) = (0usize, 0, 0);
-            loop {
-                let b = rest[i];
-                n |= usize::from(b & 0x7f) << shift;
-                i += 1;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
-            let (v, tail) = rest[i..].split_at(n);
-            rest = tail;
-            // SAFETY: written from `&str` values in `new`, split at their own lengths.
-            Some(unsafe { std::str::from_utf8_unchecked(v) })
-        })
+        encoded_values(&self.labels[..self.split as usize])
     }
 
     /// The rendered `k="v",…` block (const labels first), without braces.

@@ -736,8 +736,10 @@ impl<M: Metric> Collector for Family<M> {
         };
         // In creation order, as prometheus_client and prom-client list children (the map's own
         // order is its hashing's).
-        let children = self.scrape_order().children.clone();
-        children.iter().for_each(|m| {
+        // Walked under the list's lock, as `encode` does: no copy of the list, no counts touched.
+        let order = self.scrape_order();
+        family.points.reserve(order.children.len());
+        order.children.iter().for_each(|m| {
             let labels = d
                 .const_labels
                 .iter()

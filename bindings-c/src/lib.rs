@@ -134,6 +134,7 @@ impl From<fm::Error> for FfiError {
             | E::InvalidState(_)
             | E::ExemplarTooLong(_)
             | E::InvalidOption(_)
+            | E::Storage(_)
             | E::Parse { .. } => fm_result::FM_ERR_INVALID_OPTION,
             // The core's `Error` is `#[non_exhaustive]`, so a kind it adds later lands here
             // until it is given its own arm above; `every_core_error_has_a_chosen_code`
@@ -463,6 +464,7 @@ mod tests {
                 },
                 fm_result::FM_ERR_INVALID_OPTION,
             ),
+            (E::Storage("x".into()), fm_result::FM_ERR_INVALID_OPTION),
         ];
         for (e, code) in cases {
             let message = e.to_string();

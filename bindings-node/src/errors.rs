@@ -118,6 +118,8 @@ kinds! {
         /// type or cluster aggregator, a `collect` that is not a function).
         InvalidOption => "ERR_FOOTMETRICS_INVALID_OPTION", Error;
         Parse => "ERR_FOOTMETRICS_PARSE", Error;
+        /// The cluster's shared directory cannot be created, written or grown (a full disk).
+        Storage => "ERR_FOOTMETRICS_STORAGE", Error;
     }
     own {
         /// The fallback for a kind the core adds later (see `From<&footmetrics::Error>`).

@@ -338,7 +338,18 @@ pub struct OwnedBlock {
     lanes: u8,
     /// For the owner's own use (a counter keeps its shard mask here, where it costs no room).
     pub(crate) spare: u8,
-    heap: bool,
+    home: Home,
+}
+
+/// Where a block's cells are, which says what dropping it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Home {
+    /// The process' arena: released to it.
+    Arena,
+    /// The heap, sized for its lanes: freed.
+    Heap,
+    /// A multi-process lane file (one lane): the file keeps them, nothing to do.
+    File,
 }
 
 // SAFETY: the cells are atomics that live as long as the value; the pointer is an address.
@@ -359,7 +370,7 @@ impl OwnedBlock {
                 lane_shift: arena.lane_stride().trailing_zeros() as u8,
                 lanes: lanes as u8,
                 spare: 0,
-                heap: false,
+                home: Home::Arena,
             },
             Err(_) => {
                 let stride_cells = width.next_power_of_two();
@@ -373,9 +384,23 @@ impl OwnedBlock {
                     lane_shift: (stride_cells * 8).trailing_zeros() as u8,
                     lanes: lanes as u8,
                     spare: 0,
-                    heap: true,
+                    home: Home::Heap,
                 }
             }
+        }
+    }
+
+    /// `width` cells (one lane) at `ptr` in a multi-process lane file, which stays mapped for
+    /// the life of the process (see [`crate::multiprocess`]).
+    pub(crate) fn in_file(ptr: *const AtomicU64, width: usize) -> OwnedBlock {
+        OwnedBlock {
+            ptr,
+            base: 0,
+            width: width as u32,
+            lane_shift: 3,
+            lanes: 1,
+            spare: 0,
+            home: Home::File,
         }
     }
 
@@ -422,7 +447,10 @@ impl OwnedBlock {
 
 impl Drop for OwnedBlock {
     fn drop(&mut self) {
-        if self.heap {
+        if self.home == Home::File {
+            return;
+        }
+        if self.home == Home::Heap {
             let len = (self.width as usize).next_power_of_two() * usize::from(self.lanes);
             // SAFETY: made by `Box::into_raw` of a slice of exactly `len` cells in `new`.
             drop(unsafe {

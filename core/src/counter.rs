@@ -82,6 +82,7 @@ pub struct CounterCell {
 #[derive(Debug)]
 pub struct CounterConfig {
     shards: usize,
+    cells: crate::multiprocess::CellSource,
     created: bool,
     /// The sample is the family name without `_total` (see `Opts::exact_name`).
     exact_name: bool,
@@ -110,6 +111,7 @@ impl Counter {
     pub fn standalone() -> Self {
         let config = CounterConfig {
             shards: shard::default_shards(),
+            cells: Default::default(),
             created: true,
             exact_name: false,
         };
@@ -277,12 +279,18 @@ impl Metric for Counter {
                 "counters take no buckets or states".into(),
             ));
         }
-        let shards = opts
-            .shards
-            .map(shard::normalize)
-            .unwrap_or_else(shard::default_shards);
+        let cells = crate::multiprocess::CellSource::for_family(opts, MetricType::Counter, &[])?;
+        // A lane file holds one shard per series: other processes read it as one lane.
+        let shards = if cells.is_file() {
+            1
+        } else {
+            opts.shards
+                .map(shard::normalize)
+                .unwrap_or_else(shard::default_shards)
+        };
         Ok(CounterConfig {
             shards,
+            cells,
             created: opts.created,
             exact_name: opts.exact_sample_name(MetricType::Counter),
         })
@@ -293,7 +301,7 @@ impl Metric for Counter {
     }
 
     fn new_child(config: &CounterConfig, meta: ChildMeta) -> Self {
-        let mut cells = OwnedBlock::new(2, config.shards);
+        let mut cells = config.cells.block(2, config.shards, &meta);
         // At most `MAX_SHARDS` (8) shards, a power of two: the mask fits the spare byte.
         cells.spare = (config.shards - 1) as u8;
         Counter(Arc::new(CounterCore {

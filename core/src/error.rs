@@ -43,6 +43,8 @@ pub enum Error {
     NotRegistered(String),
     /// Options that do not fit the metric type (e.g. buckets on a counter).
     InvalidOption(String),
+    /// A file of multi-process mode cannot be created, grown or read (the path and why).
+    Storage(String),
     /// An exposition line that cannot be read (1-based line number, reason).
     Parse {
         /// The line number, from 1.
@@ -73,6 +75,7 @@ impl Error {
             Error::AlreadyRegistered(_) => "ALREADY_REGISTERED",
             Error::NotRegistered(_) => "NOT_REGISTERED",
             Error::InvalidOption(_) => "INVALID_OPTION",
+            Error::Storage(_) => "STORAGE",
             Error::Parse { .. } => "PARSE",
         }
     }
@@ -114,6 +117,7 @@ impl fmt::Display for Error {
             }
             Error::NotRegistered(n) => write!(f, "not registered: {n:?}"),
             Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
+            Error::Storage(why) => write!(f, "multi-process storage: {why}"),
             Error::Parse { line, message } => write!(f, "exposition line {line}: {message}"),
         }
     }

@@ -2,7 +2,9 @@
 //!
 //! # Cell layout
 //! One `u64` at its [`SeriesCells`](crate::arena::SeriesCells)`.ptr`, 8-byte aligned, holding the bits of an `f64`. `set` is a plain
-//! atomic store; `inc`/`dec` are compare-and-swap loops on the bits.
+//! atomic store; `inc`/`dec` are compare-and-swap loops on the bits. In a multi-process lane
+//! file a gauge has a second cell, the time of its last write (the bits of an `f64`, seconds
+//! since the epoch), written after the value by gauges of the `mostrecent` modes.
 
 use crate::arena::OwnedBlock;
 use crate::error::{Error, Result};
@@ -14,9 +16,16 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub(crate) struct GaugeCore {
-    /// One cell in lane 0 of the arena: the bits of the value.
+    /// One cell in lane 0 of the arena: the bits of the value (two in a lane file; its
+    /// `spare` byte is 1 when writes record their time).
     bits: OwnedBlock,
     meta: ChildMeta,
+}
+
+/// Shared by every child of a gauge family: where its cells come from.
+#[derive(Debug, Default)]
+pub struct GaugeConfig {
+    cells: crate::multiprocess::CellSource,
 }
 
 /// A handle to one gauge.
@@ -26,19 +35,29 @@ pub struct Gauge(Arc<GaugeCore>);
 impl Gauge {
     /// A gauge outside any registry (for tests and custom collectors).
     pub fn standalone() -> Self {
-        Self::new_child(&(), ChildMeta::default())
+        Self::new_child(&GaugeConfig::default(), ChildMeta::default())
     }
 
     /// Sets the value: one atomic store (NaN is stored; see [`try_set`](Self::try_set)).
     #[inline]
     pub fn set(&self, v: f64) {
         self.0.bits.first().store(v.to_bits(), Ordering::Relaxed);
+        self.written();
+    }
+
+    /// Records the time of a write, for gauges whose mode needs it.
+    #[inline(always)]
+    fn written(&self) {
+        if self.0.bits.spare != 0 {
+            self.0.bits.lane0()[1].store(now_seconds().to_bits(), Ordering::Relaxed);
+        }
     }
 
     /// Adds `v` (negative to subtract), by compare-and-swap.
     #[inline]
     pub fn add(&self, v: f64) {
         crate::counter::add_f64(self.0.bits.first(), v);
+        self.written();
     }
 
     /// Subtracts `v`.
@@ -100,24 +119,28 @@ impl Metric for Gauge {
     }
 
     const TYPE: MetricType = MetricType::Gauge;
-    type Config = ();
+    type Config = GaugeConfig;
 
-    fn config(opts: &Opts) -> Result<()> {
+    fn config(opts: &Opts) -> Result<GaugeConfig> {
         if opts.buckets.is_some() || !opts.states.is_empty() {
             return Err(Error::InvalidOption(
                 "gauges take no buckets or states".into(),
             ));
         }
-        Ok(())
+        Ok(GaugeConfig {
+            cells: crate::multiprocess::CellSource::for_family(opts, MetricType::Gauge, &[])?,
+        })
     }
 
-    fn reserved_labels(_: &(), _: &str) -> Vec<String> {
+    fn reserved_labels(_: &GaugeConfig, _: &str) -> Vec<String> {
         Vec::new()
     }
 
-    fn new_child(_: &(), meta: ChildMeta) -> Self {
+    fn new_child(config: &GaugeConfig, meta: ChildMeta) -> Self {
+        // A lane file's gauge has a second cell for the time of its last write.
+        let width = if config.cells.is_file() { 2 } else { 1 };
         Gauge(Arc::new(GaugeCore {
-            bits: OwnedBlock::new(1, 1),
+            bits: config.cells.block(width, 1, &meta),
             meta,
         }))
     }
@@ -126,13 +149,13 @@ impl Metric for Gauge {
         &self.0.meta
     }
 
-    fn encode(&self, _: &(), w: &mut SeriesWriter<'_>) {
+    fn encode(&self, _: &GaugeConfig, w: &mut SeriesWriter<'_>) {
         w.start("", None);
         w.f64(self.get());
         w.end();
     }
 
-    fn point(&self, _: &()) -> PointValue {
+    fn point(&self, _: &GaugeConfig) -> PointValue {
         PointValue::Gauge(self.get())
     }
 

@@ -31,6 +31,7 @@ pub struct HistogramConfig {
     le_text: Box<[String]>,
     le_openmetrics: Box<[String]>,
     created: bool,
+    cells: crate::multiprocess::CellSource,
 }
 
 impl HistogramConfig {
@@ -49,6 +50,7 @@ impl HistogramConfig {
             le_openmetrics: le(fmt::float_string_openmetrics),
             bounds: bounds.into(),
             created,
+            cells: Default::default(),
         })
     }
 
@@ -249,10 +251,14 @@ impl Metric for Histogram {
         if !opts.states.is_empty() {
             return Err(Error::InvalidOption("histograms take no states".into()));
         }
-        HistogramConfig::new(
-            opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS),
-            opts.created,
-        )
+        let mut config =
+            HistogramConfig::new(opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS), opts.created)?;
+        config.cells = crate::multiprocess::CellSource::for_family(
+            opts,
+            MetricType::Histogram,
+            &config.bounds,
+        )?;
+        Ok(config)
     }
 
     fn reserved_labels(_: &HistogramConfig, _: &str) -> Vec<String> {
@@ -261,7 +267,7 @@ impl Metric for Histogram {
 
     fn new_child(config: &HistogramConfig, meta: ChildMeta) -> Self {
         let words = config.bounds.len() + 2;
-        let cells = OwnedBlock::new(words, 1);
+        let cells = config.cells.block(words, 1, &meta);
         Histogram(Arc::new(HistogramCore {
             bounds: config.bounds.clone(),
             cells,

@@ -45,6 +45,7 @@ mod info;
 mod kind;
 mod label_value;
 mod metric;
+pub mod multiprocess;
 pub mod opts;
 pub mod parse;
 pub mod process;

@@ -62,9 +62,25 @@ pub struct Opts {
     /// client_golang's expfmt writes it, `# TYPE requests unknown` / `requests 5`). A name
     /// that ends in `_total` is unaffected. Other kinds ignore it.
     pub(crate) exact_name: bool,
+    /// Multi-process mode: series cells in this process' lane files, and a gauge's mode.
+    pub(crate) multiprocess: Option<(
+        std::sync::Arc<crate::multiprocess::ProcessLanes>,
+        crate::multiprocess::GaugeMode,
+    )>,
 }
 
 impl Opts {
+    /// Multi-process mode: the series' cells live in `lanes`' files, where any process can
+    /// sum them ([`crate::multiprocess`]); `mode` says how a gauge's values combine.
+    pub fn multiprocess(
+        mut self,
+        lanes: std::sync::Arc<crate::multiprocess::ProcessLanes>,
+        mode: crate::multiprocess::GaugeMode,
+    ) -> Self {
+        self.multiprocess = Some((lanes, mode));
+        self
+    }
+
     /// Options for a metric named `name` with help text `help`; no labels, default buckets,
     /// `_created` samples on, at most [`DEFAULT_CARDINALITY_LIMIT`] label sets.
     pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
@@ -88,6 +104,7 @@ impl Opts {
             age_buckets: 0,
             buf_cap: 0,
             exact_name: false,
+            multiprocess: None,
         }
     }
     /// Prefixes the name with `ns` and an underscore (client_golang's `Namespace`).

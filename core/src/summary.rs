@@ -27,6 +27,7 @@ use std::time::Instant;
 #[derive(Debug)]
 pub struct SummaryConfig {
     created: bool,
+    cells: crate::multiprocess::CellSource,
     objectives: Option<Objectives>,
 }
 
@@ -50,6 +51,7 @@ impl Summary {
             &SummaryConfig {
                 created: true,
                 objectives: None,
+                cells: Default::default(),
             },
             ChildMeta::default(),
         )
@@ -62,6 +64,7 @@ impl Summary {
             &SummaryConfig {
                 created: true,
                 objectives: Some(objectives),
+                cells: Default::default(),
             },
             ChildMeta::default(),
         )
@@ -188,6 +191,7 @@ impl Metric for Summary {
         };
         Ok(SummaryConfig {
             created: opts.created,
+            cells: crate::multiprocess::CellSource::for_family(opts, MetricType::Summary, &[])?,
             objectives,
         })
     }
@@ -198,7 +202,7 @@ impl Metric for Summary {
 
     fn new_child(config: &SummaryConfig, meta: ChildMeta) -> Self {
         Summary(Arc::new(SummaryCore {
-            cells: OwnedBlock::new(2, 1),
+            cells: config.cells.block(2, 1, &meta),
             created: if config.created {
                 now_seconds()
             } else {
@@ -312,6 +316,7 @@ mod tests {
         SummaryConfig {
             created: false,
             objectives: None,
+            cells: Default::default(),
         }
     }
 

@@ -88,8 +88,34 @@ metric_methods!(Counter, {
         Ok(())
     }
 
+    /// prometheus_client's value holder: `_value.get()` reads the counter.
+    #[getter]
+    fn _value(&self) -> PyResult<ValueView> {
+        Ok(ValueView(ValueOf::Counter(self.base.leaf()?.clone())))
+    }
+
     /// Current value (tests and debugging; prometheus_client keeps it in `_value`).
     fn _get(&self) -> PyResult<f64> {
         Ok(self.base.leaf()?.get())
     }
 });
+
+/// What `_value` of a counter or gauge gives: prometheus_client's value object, read-only.
+#[pyclass(module = "footmetrics._core", frozen)]
+pub(crate) struct ValueView(pub(crate) ValueOf);
+
+pub(crate) enum ValueOf {
+    Counter(footmetrics::Counter),
+    Gauge(footmetrics::Gauge),
+}
+
+#[pymethods]
+impl ValueView {
+    /// The current value.
+    fn get(&self) -> f64 {
+        match &self.0 {
+            ValueOf::Counter(c) => c.get(),
+            ValueOf::Gauge(g) => g.get(),
+        }
+    }
+}

@@ -50,6 +50,8 @@ pub(crate) struct MetricArgs<'py> {
     pub subsystem: String,
     pub unit: String,
     pub registry: Option<Bound<'py, PyAny>>,
+    /// A gauge's `multiprocess_mode` (prometheus_client's default, `all`, for the others).
+    pub multiprocess_mode: String,
 }
 
 impl<'py> MetricArgs<'py> {
@@ -96,6 +98,7 @@ impl<'py> MetricArgs<'py> {
             subsystem: subsystem.to_owned(),
             unit: unit.to_owned(),
             registry,
+            multiprocess_mode: "all".to_owned(),
         })
     }
 
@@ -200,6 +203,8 @@ pub(crate) struct Base<M: Metric> {
     /// Shared by the parent and every child (a child costs a pointer, not a copy).
     pub name: Arc<str>,
     pub labelnames: Arc<[String]>,
+    /// In multi-process mode with a custom process identifier: asked before each write.
+    mp: Option<crate::multiprocess::Follower>,
 }
 
 impl<M: Metric + Clone> Base<M> {
@@ -211,6 +216,7 @@ impl<M: Metric + Clone> Base<M> {
         opts: Opts,
         kind: &'static str,
     ) -> PyResult<Self> {
+        let (opts, mp) = crate::multiprocess::apply(py, opts, kind, &args.multiprocess_mode)?;
         let family = Family::<M>::new(&opts).py()?;
         if let Some(registry) = &args.registry {
             let registry = registry.cast::<CollectorRegistry>().map_err(|_| {
@@ -230,12 +236,16 @@ impl<M: Metric + Clone> Base<M> {
             children,
             kind,
             labelnames: args.labelnames.as_slice().into(),
+            mp,
         })
     }
 
     /// The handle to record into, or prometheus_client's error for a parent.
     #[inline]
     pub fn leaf(&self) -> PyResult<&M> {
+        if let Some(mp) = &self.mp {
+            mp.check()?;
+        }
         self.leaf.as_ref().ok_or_else(|| {
             PyValueError::new_err(format!("{} metric is missing label values", self.kind))
         })
@@ -250,6 +260,7 @@ impl<M: Metric + Clone> Base<M> {
             kind: self.kind,
             name: self.name.clone(),
             labelnames: self.labelnames.clone(),
+            mp: self.mp.clone(),
         }
     }
 
@@ -322,6 +333,7 @@ impl<M: Metric + Clone> Base<M> {
     /// `remove(*labelvalues)`.
     pub fn remove(&self, py: Python<'_>, values: &Bound<'_, PyTuple>) -> PyResult<()> {
         let children = self.parent_children("remove")?;
+        warn_in_multiprocess_mode(py, "Removal of labels has not been implemented in  multi process mode yet.")?;
         if values.len() != self.labelnames.len() {
             return Err(PyValueError::new_err(format!(
                 "Incorrect label count (expected {}, got {})",
@@ -355,6 +367,7 @@ impl<M: Metric + Clone> Base<M> {
     /// `clear()`: a metric without labels has nothing to clear.
     pub fn clear(&self, py: Python<'_>) -> PyResult<()> {
         if let Some(children) = &self.children {
+            warn_in_multiprocess_mode(py, "Clearing labels has not been implemented in multi process mode yet.")?;
             self.family.clear();
             children.bind(py).clear();
         }
@@ -369,6 +382,19 @@ impl<M: Metric + Clone> Base<M> {
             ))
         })
     }
+}
+
+/// prometheus_client's warning for what multi-process mode does not do (the series stays in
+/// the files, so other processes' scrapes keep showing it), when its directory is set.
+fn warn_in_multiprocess_mode(py: Python<'_>, message: &str) -> PyResult<()> {
+    let environ = py.import("os")?.getattr("environ")?;
+    if environ.contains("PROMETHEUS_MULTIPROC_DIR")? || environ.contains("prometheus_multiproc_dir")? {
+        py.import("warnings")?.call_method1(
+            "warn",
+            (message, py.get_type::<pyo3::exceptions::PyUserWarning>()),
+        )?;
+    }
+    Ok(())
 }
 
 /// Generates a metric class's `#[pymethods]`: the methods every class shares (`labels`,

@@ -6,18 +6,7 @@ use crate::timer::{InprogressTracker, Timer, TimerTarget};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-const MULTIPROCESS_MODES: &[&str] = &[
-    "all",
-    "liveall",
-    "min",
-    "livemin",
-    "max",
-    "livemax",
-    "sum",
-    "livesum",
-    "mostrecent",
-    "livemostrecent",
-];
+
 
 #[pyclass(module = "footmetrics._core", frozen)]
 pub(crate) struct Gauge {
@@ -54,12 +43,12 @@ metric_methods!(Gauge, {
         _labelvalues: Option<&Bound<'_, PyAny>>,
         multiprocess_mode: &str,
     ) -> PyResult<Self> {
-        if !MULTIPROCESS_MODES.contains(&multiprocess_mode) {
+        if footmetrics::multiprocess::GaugeMode::parse(multiprocess_mode).is_err() {
             return Err(PyValueError::new_err(format!(
                 "Invalid multiprocess mode: {multiprocess_mode}"
             )));
         }
-        let args = MetricArgs::extract(
+        let mut args = MetricArgs::extract(
             py,
             name,
             documentation,
@@ -69,6 +58,7 @@ metric_methods!(Gauge, {
             unit,
             registry,
         )?;
+        args.multiprocess_mode = multiprocess_mode.to_owned();
         let opts = args.opts(None, true)?;
         let registry = match &args.registry {
             Some(r) => Some(r.cast::<CollectorRegistry>()?.clone().unbind()),
@@ -134,5 +124,13 @@ metric_methods!(Gauge, {
 
     fn _get(&self) -> PyResult<f64> {
         Ok(self.base.leaf()?.get())
+    }
+
+    /// prometheus_client's value holder: `_value.get()` reads the gauge.
+    #[getter]
+    fn _value(&self) -> PyResult<crate::counter::ValueView> {
+        Ok(crate::counter::ValueView(crate::counter::ValueOf::Gauge(
+            self.base.leaf()?.clone(),
+        )))
     }
 });

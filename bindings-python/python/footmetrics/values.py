@@ -1,25 +1,26 @@
 """Value holders, as ``prometheus_client.values``.
 
 footmetrics keeps every metric's values in the Rust core (atomic cells), so its metric classes
-use none of these. ``MutexValue`` is a working lock-protected float for code that builds on it;
-``MultiProcessValue`` (prometheus_client's multi-process mode, values in per-process files) is
-not supported yet: the class it returns raises ``NotImplementedError`` when instantiated."""
+use none of these holders' storage. ``ValueClass`` still selects the mode, as in
+prometheus_client: a metric created while it is a ``MultiProcessValue(...)`` class keeps its
+series in memory-mapped files under ``PROMETHEUS_MULTIPROC_DIR`` (see
+``footmetrics.multiprocess``). ``MutexValue`` is a working lock-protected float for code that
+builds on it."""
 
 import os
 import threading
 import warnings
 from typing import Any, Callable, Optional, Union
 
+from footmetrics import _core
 from footmetrics.samples import Exemplar
 
-MULTIPROCESS_NOT_SUPPORTED = (
-    "multi-process mode (PROMETHEUS_MULTIPROC_DIR) is not supported yet by footmetrics: each "
-    "process serves its own metrics"
-)
 
 
 def close_all_multiprocess_files() -> None:
-    """Closes the files of multi-process mode: none, as footmetrics does not open any yet."""
+    """Releases this process' hold on its multi-process files (values written later still
+    land in them)."""
+    _core.close_all_multiprocess_files()
 
 
 class MutexValue:
@@ -64,25 +65,28 @@ def _adopt_lowercase_multiproc_dir() -> None:
                       stacklevel=3)
 
 
-class _MultiProcessValueNotSupported:
-    """What ``MultiProcessValue`` returns: the value class of multi-process mode, which cannot
-    be instantiated until footmetrics supports that mode."""
+class _MultiProcessValueBase:
+    """What ``MultiProcessValue`` classes derive from: they mark multi-process mode for the
+    metric classes, which keep the values in the core, so instances are not used and cannot
+    be made."""
 
     _multiprocess = True
 
-    def __init__(self, typ: str, metric_name: str, name: str, labelnames: Any, labelvalues: Any,
-                 help_text: str, multiprocess_mode: str = "", **kwargs: Any) -> None:
-        raise NotImplementedError(MULTIPROCESS_NOT_SUPPORTED)
-
-    @classmethod
-    def close_all_files(cls) -> None:
-        """Nothing is ever opened."""
+    def __init__(self, typ: str, metric_name: str, name: str, labelnames: Any,
+                 labelvalues: Any, help_text: str, multiprocess_mode: str = "",
+                 **kwargs: Any) -> None:
+        raise NotImplementedError(
+            "footmetrics' metric classes keep multi-process values in the core; create a "
+            "Counter, Gauge, Histogram or Summary instead of a value")
 
 
 def MultiProcessValue(process_identifier: Callable[[], Union[int, str]] = os.getpid) -> type:
-    """The value class of multi-process mode for processes told apart by
-    ``process_identifier``. Not supported yet: instantiating it raises NotImplementedError."""
-    return _MultiProcessValueNotSupported
+    """The value class of multi-process mode, for processes told apart by
+    ``process_identifier`` (the pid by default; another callable is asked at every write, as
+    prometheus_client does). Metrics created while ``ValueClass`` is such a class keep their
+    series in this process' files under ``PROMETHEUS_MULTIPROC_DIR``."""
+    context = _core.MultiProcessContext(process_identifier)
+    return type("MmapedValue", (_MultiProcessValueBase,), {"_footmetrics_context": context})
 
 
 def get_value_class() -> type:
@@ -94,6 +98,11 @@ def get_value_class() -> type:
 
 
 ValueClass = get_value_class()
+
+# A forked child writes its own files from its first write on (gunicorn workers, fork-started
+# multiprocessing pools): the lanes opened under the parent's pid switch to the child's.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_core.after_fork_in_child)
 
 __all__ = [
     "MultiProcessValue",

@@ -333,7 +333,10 @@ impl<M: Metric + Clone> Base<M> {
     /// `remove(*labelvalues)`.
     pub fn remove(&self, py: Python<'_>, values: &Bound<'_, PyTuple>) -> PyResult<()> {
         let children = self.parent_children("remove")?;
-        warn_in_multiprocess_mode(py, "Removal of labels has not been implemented in  multi process mode yet.")?;
+        warn_in_multiprocess_mode(
+            py,
+            "Removal of labels has not been implemented in  multi process mode yet.",
+        )?;
         if values.len() != self.labelnames.len() {
             return Err(PyValueError::new_err(format!(
                 "Incorrect label count (expected {}, got {})",
@@ -367,7 +370,10 @@ impl<M: Metric + Clone> Base<M> {
     /// `clear()`: a metric without labels has nothing to clear.
     pub fn clear(&self, py: Python<'_>) -> PyResult<()> {
         if let Some(children) = &self.children {
-            warn_in_multiprocess_mode(py, "Clearing labels has not been implemented in multi process mode yet.")?;
+            warn_in_multiprocess_mode(
+                py,
+                "Clearing labels has not been implemented in multi process mode yet.",
+            )?;
             self.family.clear();
             children.bind(py).clear();
         }
@@ -388,7 +394,9 @@ impl<M: Metric + Clone> Base<M> {
 /// the files, so other processes' scrapes keep showing it), when its directory is set.
 fn warn_in_multiprocess_mode(py: Python<'_>, message: &str) -> PyResult<()> {
     let environ = py.import("os")?.getattr("environ")?;
-    if environ.contains("PROMETHEUS_MULTIPROC_DIR")? || environ.contains("prometheus_multiproc_dir")? {
+    if environ.contains("PROMETHEUS_MULTIPROC_DIR")?
+        || environ.contains("prometheus_multiproc_dir")?
+    {
         py.import("warnings")?.call_method1(
             "warn",
             (message, py.get_type::<pyo3::exceptions::PyUserWarning>()),

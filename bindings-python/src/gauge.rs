@@ -6,8 +6,6 @@ use crate::timer::{InprogressTracker, Timer, TimerTarget};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-
-
 #[pyclass(module = "footmetrics._core", frozen)]
 pub(crate) struct Gauge {
     base: Base<footmetrics::Gauge>,

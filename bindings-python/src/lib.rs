@@ -64,7 +64,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<multiprocess::MultiProcessContext>()?;
     m.add_class::<multiprocess::MultiProcessDir>()?;
     m.add_function(wrap_pyfunction!(multiprocess::after_fork_in_child, m)?)?;
-    m.add_function(wrap_pyfunction!(multiprocess::close_all_multiprocess_files, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        multiprocess::close_all_multiprocess_files,
+        m
+    )?)?;
     m.add_function(wrap_pyfunction!(multiprocess::mark_process_dead, m)?)?;
     m.add_function(wrap_pyfunction!(multiprocess::merge_files, m)?)?;
     m.add_class::<gauge::Gauge>()?;

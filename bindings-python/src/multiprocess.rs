@@ -129,7 +129,10 @@ impl Follower {
 fn env_dir(py: Python<'_>) -> PyResult<Option<PathBuf>> {
     let environ = py.import("os")?.getattr("environ")?;
     for name in ["PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"] {
-        if let Some(v) = environ.call_method1("get", (name,))?.extract::<Option<String>>()? {
+        if let Some(v) = environ
+            .call_method1("get", (name,))?
+            .extract::<Option<String>>()?
+        {
             return Ok(Some(PathBuf::from(v)));
         }
     }
@@ -158,7 +161,9 @@ pub(crate) fn apply(
     }
     let ctx = class.getattr("_footmetrics_context")?;
     let ctx = ctx.cast::<MultiProcessContext>().map_err(|_| {
-        PyTypeError::new_err("values.ValueClass must come from footmetrics.values.MultiProcessValue")
+        PyTypeError::new_err(
+            "values.ValueClass must come from footmetrics.values.MultiProcessValue",
+        )
     })?;
     let inner = ctx.get().inner.clone();
     let Some(dir) = env_dir(py)? else {
@@ -175,24 +180,40 @@ pub(crate) fn apply(
 #[pyfunction]
 pub(crate) fn after_fork_in_child() -> PyResult<()> {
     let pid = std::process::id().to_string();
+    let mut failed = Vec::new();
     for ctx in contexts() {
         if !ctx.default_identifier {
             continue;
         }
         let mut st = ctx.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Every lane is switched even if one fails (its directory removed since, say).
         for lanes in st.1.values() {
-            lanes.switch_identity(&pid).map_err(storage_error)?;
+            if let Err(e) = lanes.switch_identity(&pid) {
+                failed.push(e.to_string());
+            }
         }
         st.0 = pid.clone();
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(storage_error(footmetrics::Error::Storage(
+            failed.join("; "),
+        )))
+    }
 }
 
 /// `values.close_all_multiprocess_files()`: releases this process' locks on its files.
 #[pyfunction]
 pub(crate) fn close_all_multiprocess_files() {
     for ctx in contexts() {
-        for lanes in ctx.state.lock().unwrap_or_else(|p| p.into_inner()).1.values() {
+        for lanes in ctx
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .values()
+        {
             lanes.close();
         }
     }
@@ -231,9 +252,7 @@ impl MultiProcessDir {
     /// The merged families as plain data (see `families_data`).
     #[pyo3(signature = (accumulate = true))]
     fn read<'py>(&self, py: Python<'py>, accumulate: bool) -> PyResult<Bound<'py, PyList>> {
-        let view = py
-            .detach(|| self.collector.read())
-            .map_err(storage_error)?;
+        let view = py.detach(|| self.collector.read()).map_err(storage_error)?;
         families_data(py, &view, accumulate)
     }
 }
@@ -286,9 +305,11 @@ fn families_data<'py>(
         };
         for (values, m) in &f.series {
             match m {
-                Merged::Counter { .. } => {
-                    samples.append((format!("{}_total", f.name), labels(values, None)?, m.value()))?
-                }
+                Merged::Counter { .. } => samples.append((
+                    format!("{}_total", f.name),
+                    labels(values, None)?,
+                    m.value(),
+                ))?,
                 Merged::Gauge { value, .. } => {
                     samples.append((f.name.clone(), labels(values, None)?, *value))?
                 }
@@ -297,10 +318,10 @@ fn families_data<'py>(
                     let mut acc = 0u64;
                     for (i, n) in buckets.iter().enumerate() {
                         acc = acc.saturating_add(*n);
-                        let le = f
-                            .bounds
-                            .get(i)
-                            .map_or_else(|| "+Inf".to_owned(), |b| footmetrics::fmt::float_string_openmetrics(*b));
+                        let le = f.bounds.get(i).map_or_else(
+                            || "+Inf".to_owned(),
+                            |b| footmetrics::fmt::float_string_openmetrics(*b),
+                        );
                         let v = if accumulate { acc } else { *n };
                         samples.append((
                             format!("{}_bucket", f.name),
@@ -309,11 +330,19 @@ fn families_data<'py>(
                         ))?;
                     }
                     if accumulate {
-                        samples.append((format!("{}_count", f.name), labels(values, None)?, acc as f64))?;
+                        samples.append((
+                            format!("{}_count", f.name),
+                            labels(values, None)?,
+                            acc as f64,
+                        ))?;
                     }
                 }
                 Merged::Summary { count, sum } => {
-                    samples.append((format!("{}_count", f.name), labels(values, None)?, *count as f64))?;
+                    samples.append((
+                        format!("{}_count", f.name),
+                        labels(values, None)?,
+                        *count as f64,
+                    ))?;
                     samples.append((format!("{}_sum", f.name), labels(values, None)?, *sum))?;
                 }
             }

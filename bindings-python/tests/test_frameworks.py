@@ -73,13 +73,22 @@ def test_django_view_defaults_to_the_default_registry(django_rf):
     assert b"process_cpu_seconds_total" in response.content
 
 
-def test_django_view_in_multiprocess_mode_refuses_clearly(django_rf, tmp_path, monkeypatch):
+def test_django_view_in_multiprocess_mode_serves_every_process(django_rf, tmp_path,
+                                                               monkeypatch):
     from footmetrics.django import PrometheusDjangoView
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(footmetrics.values, "ValueClass",
+                        footmetrics.values.MultiProcessValue(lambda: 7))
+    footmetrics.Counter("django_mp_jobs", "Jobs.", registry=None).inc(3)
+    # Another process' file, written under another identifier.
+    monkeypatch.setattr(footmetrics.values, "ValueClass",
+                        footmetrics.values.MultiProcessValue(lambda: 8))
+    footmetrics.Counter("django_mp_jobs", "Jobs.", registry=None).inc(4)
     view = PrometheusDjangoView.as_view(multiprocess_mode=True)
-    with pytest.raises(NotImplementedError, match="multi-process mode"):
-        view(django_rf.get("/metrics"))
+    body = view(django_rf.get("/metrics")).content
+    assert b"django_mp_jobs_total 7.0" in body
+    footmetrics.values.close_all_multiprocess_files()
 
 
 # aiohttp

@@ -251,8 +251,10 @@ impl Metric for Histogram {
         if !opts.states.is_empty() {
             return Err(Error::InvalidOption("histograms take no states".into()));
         }
-        let mut config =
-            HistogramConfig::new(opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS), opts.created)?;
+        let mut config = HistogramConfig::new(
+            opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS),
+            opts.created,
+        )?;
         config.cells = crate::multiprocess::CellSource::for_family(
             opts,
             MetricType::Histogram,

@@ -430,7 +430,7 @@ impl LaneFile {
 
     /// Appends `entry` (its length field is filled here) and returns its offset.
     fn append(&self, st: &mut LaneState, mut entry: Vec<u8>) -> Result<usize> {
-        while entry.len() % 8 != 0 {
+        while !entry.len().is_multiple_of(8) {
             entry.push(0);
         }
         let len = entry.len();
@@ -468,8 +468,7 @@ impl LaneFile {
         log[..HEADER_LEN].copy_from_slice(&header(ident, 0, lane_id));
         log[16..24].copy_from_slice(&(st.used as u64).to_le_bytes());
         zero_cells(&mut log);
-        let (file, path) =
-            create_lane_file(dir, &self.kind.prefix(), ident, &log, st.allocated)?;
+        let (file, path) = create_lane_file(dir, &self.kind.prefix(), ident, &log, st.allocated)?;
         self.map(&file, &path)?;
         st.file = file;
         st.path = path;
@@ -504,7 +503,10 @@ impl std::fmt::Debug for ProcessLanes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessLanes")
             .field("dir", &self.dir)
-            .field("ident", &*self.ident.lock().unwrap_or_else(|p| p.into_inner()))
+            .field(
+                "ident",
+                &*self.ident.lock().unwrap_or_else(|p| p.into_inner()),
+            )
             .finish()
     }
 }
@@ -632,7 +634,12 @@ impl ProcessLanes {
     /// Releases this process' locks on its lane files (prometheus_client's
     /// `close_all_multiprocess_files`); the cells stay mapped, so writes still land.
     pub fn close(&self) {
-        for lane in self.lanes.lock().unwrap_or_else(|p| p.into_inner()).values() {
+        for lane in self
+            .lanes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
             flock(&lane.lock().file, libc::LOCK_UN);
         }
     }
@@ -665,7 +672,10 @@ fn check_ident(ident: &str) -> Result<()> {
 fn check_writable_dir(dir: &Path) -> Result<()> {
     let meta = fs::metadata(dir).map_err(|e| storage_error("cannot use", dir, e))?;
     if !meta.is_dir() {
-        return Err(Error::Storage(format!("{} is not a directory", dir.display())));
+        return Err(Error::Storage(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
     }
     let probe = dir.join(format!("{TMP_PREFIX}probe.{}", random_u64()));
     OpenOptions::new()
@@ -808,7 +818,7 @@ fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<P
     let start = u64::from_le_bytes(bytes[32..40].try_into().unwrap());
     let lane_id = u64::from_le_bytes(bytes[40..48].try_into().unwrap());
     let ident = String::from_utf8_lossy(&bytes[64..64 + ident_len]).into_owned();
-    if used < HEADER_LEN || used > bytes.len() || used % 8 != 0 {
+    if used < HEADER_LEN || used > bytes.len() || !used.is_multiple_of(8) {
         return Err(format!("{used} bytes used of {}", bytes.len()));
     }
     let mut p = Parsed {
@@ -825,7 +835,7 @@ fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<P
     while pos < used {
         let bad = |why: &str| format!("entry at byte {pos}: {why}");
         let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        if len < 16 || len % 8 != 0 || pos + len > used {
+        if len < 16 || !len.is_multiple_of(8) || pos + len > used {
             return Err(bad("bad length"));
         }
         let e = &bytes[pos..pos + len];
@@ -1050,7 +1060,13 @@ impl Merged {
                 *int += i2;
                 *float += f2;
             }
-            (Merged::Gauge { value, time }, Merged::Gauge { value: v2, time: t2 }) => {
+            (
+                Merged::Gauge { value, time },
+                Merged::Gauge {
+                    value: v2,
+                    time: t2,
+                },
+            ) => {
                 match mode.unwrap_or(GaugeMode::Sum) {
                     GaugeMode::Min | GaugeMode::LiveMin => *value = value.min(*v2),
                     GaugeMode::Max | GaugeMode::LiveMax => *value = value.max(*v2),
@@ -1064,7 +1080,13 @@ impl Merged {
                     _ => *value += v2,
                 }
             }
-            (Merged::Histogram { buckets, sum }, Merged::Histogram { buckets: b2, sum: s2 }) => {
+            (
+                Merged::Histogram { buckets, sum },
+                Merged::Histogram {
+                    buckets: b2,
+                    sum: s2,
+                },
+            ) => {
                 for (a, b) in buckets.iter_mut().zip(b2) {
                     *a = a.saturating_add(*b);
                 }
@@ -1352,7 +1374,9 @@ fn fold_locked(
     let mut leftovers: Vec<PathBuf> = Vec::new();
     let mut folded_ids: Vec<u64> = Vec::new();
     for path in lanes {
-        let Ok(file) = File::open(&path) else { continue };
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
         if !flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
             continue; // a live writer holds it
         }
@@ -1423,7 +1447,7 @@ fn write_archive(
 ) -> Result<()> {
     let mut log = header("archive", FLAG_ARCHIVE, 0).to_vec();
     let entry = |log: &mut Vec<u8>, mut e: Vec<u8>| {
-        while e.len() % 8 != 0 {
+        while !e.len().is_multiple_of(8) {
             e.push(0);
         }
         let len = e.len() as u32;
@@ -1632,7 +1656,10 @@ impl crate::collector::Collector for DirCollector {
                 out
             }
             Err(e) => {
-                warn_once(&format!("multi-process scrape of {}: {e}", self.dir.display()));
+                warn_once(&format!(
+                    "multi-process scrape of {}: {e}",
+                    self.dir.display()
+                ));
                 Vec::new()
             }
         }

@@ -71,9 +71,7 @@ fn run_child(role: &str, dir: &Path, extra: &[(&str, String)]) -> std::process::
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    cmd.stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+    cmd.stdout(std::process::Stdio::null()).spawn().unwrap()
 }
 
 /// What a child process does, by `FM_MP_ROLE`: `write` counts `FM_MP_N` requests over
@@ -96,11 +94,14 @@ fn child_role() {
                     .multiprocess(lanes.clone(), GaugeMode::All),
             )
             .unwrap();
-            let spread: u64 = std::env::var("FM_MP_SERIES")
-                .map_or(1, |s| s.parse().unwrap());
+            let spread: u64 = std::env::var("FM_MP_SERIES").map_or(1, |s| s.parse().unwrap());
             let series: Vec<Counter> = (0..spread)
                 .map(|i| {
-                    let r = if i == 0 { route.clone() } else { format!("{route}/{i}") };
+                    let r = if i == 0 {
+                        route.clone()
+                    } else {
+                        format!("{route}/{i}")
+                    };
                     c.with_label_values(&[r.as_str()]).unwrap()
                 })
                 .collect();
@@ -162,7 +163,10 @@ fn processes_sum_in_one_view() {
         let name = format!("g_{mode:?}").to_lowercase();
         assert_eq!(value(&dir, &name, &[]), Some(expect), "{mode:?}");
     }
-    let (ga, gb) = (gauge(&a, GaugeMode::MostRecent), gauge(&b, GaugeMode::MostRecent));
+    let (ga, gb) = (
+        gauge(&a, GaugeMode::MostRecent),
+        gauge(&b, GaugeMode::MostRecent),
+    );
     gb.set(2.0);
     std::thread::sleep(std::time::Duration::from_millis(5));
     ga.set(1.0);
@@ -187,7 +191,11 @@ fn processes_sum_in_one_view() {
     h(&b).observe(3.0);
     h(&b).observe(30.0);
     let view = read_dir(&dir).unwrap();
-    let f = view.to_families().into_iter().find(|f| f.name == "h").unwrap();
+    let f = view
+        .to_families()
+        .into_iter()
+        .find(|f| f.name == "h")
+        .unwrap();
     match &f.points[0].value {
         PointValue::Histogram {
             buckets,
@@ -387,7 +395,9 @@ fn a_fold_stopped_at_each_step_reads_the_same() {
                 view.to_families()
                     .into_iter()
                     .find(|f| f.name == "requests")
-                    .unwrap_or_else(|| panic!("{step} round {round}: {view:?} {:?}", lane_files(dir)))
+                    .unwrap_or_else(|| {
+                        panic!("{step} round {round}: {view:?} {:?}", lane_files(dir))
+                    })
                     .points
                     .iter()
                     .map(|p| match p.value {

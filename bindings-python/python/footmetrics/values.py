@@ -16,7 +16,6 @@ from footmetrics import _core
 from footmetrics.samples import Exemplar
 
 
-
 def close_all_multiprocess_files() -> None:
     """Releases this process' hold on its multi-process files (values written later still
     land in them)."""

@@ -799,7 +799,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<Parsed, String> {
+/// A file's header, checked.
+struct Header {
+    archive: bool,
+    ident: String,
+    os_pid: u32,
+    start: u64,
+    lane_id: u64,
+    /// Bytes of complete entries (loaded with acquire: the entries up to it are complete).
+    used: usize,
+}
+
+fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
     if bytes.len() < HEADER_LEN {
         return Err(format!("{} bytes, shorter than a header", bytes.len()));
     }
@@ -813,27 +824,48 @@ fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<P
     }
     let flags = h.u32().unwrap_or(0);
     let used = header_used(bytes.as_ptr()).load(Ordering::Acquire) as usize;
-    let os_pid = h.pos_u32(24);
     let ident_len = (h.pos_u32(28) as usize).min(MAX_IDENT);
-    let start = u64::from_le_bytes(bytes[32..40].try_into().unwrap());
-    let lane_id = u64::from_le_bytes(bytes[40..48].try_into().unwrap());
-    let ident = String::from_utf8_lossy(&bytes[64..64 + ident_len]).into_owned();
-    if used < HEADER_LEN || used > bytes.len() || !used.is_multiple_of(8) {
+    if used < HEADER_LEN || !used.is_multiple_of(8) {
         return Err(format!("{used} bytes used of {}", bytes.len()));
     }
-    let mut p = Parsed {
+    Ok(Header {
         archive: flags & FLAG_ARCHIVE != 0,
-        ident,
-        os_pid,
-        start,
-        lane_id,
-        families: Vec::new(),
-        series: Vec::new(),
-        folded: Vec::new(),
-    };
-    let mut pos = HEADER_LEN;
+        ident: String::from_utf8_lossy(&bytes[64..64 + ident_len]).into_owned(),
+        os_pid: h.pos_u32(24),
+        start: u64::from_le_bytes(bytes[32..40].try_into().unwrap()),
+        lane_id: u64::from_le_bytes(bytes[40..48].try_into().unwrap()),
+        used,
+    })
+}
+
+/// A series entry: its family's number in the file, where its cells start, and its label
+/// values.
+struct SeriesEntry {
+    family: u32,
+    cells_at: usize,
+    values: Vec<String>,
+}
+
+/// Parses the entries in `bytes[from..used]` (`from` the end of an entry), appending to
+/// `families`, `series` and `folded`. An error names the first bad entry; what was parsed
+/// before it stays.
+fn parse_entries(
+    bytes: &[u8],
+    from: usize,
+    used: usize,
+    families: &mut Vec<FamilyRecord>,
+    series: &mut Vec<SeriesEntry>,
+    folded: &mut Vec<u64>,
+) -> std::result::Result<(), String> {
+    if used > bytes.len() {
+        return Err(format!("{used} bytes used of {}", bytes.len()));
+    }
+    let mut pos = from;
     while pos < used {
         let bad = |why: &str| format!("entry at byte {pos}: {why}");
+        if pos + 16 > used {
+            return Err(bad("truncated"));
+        }
         let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
         if len < 16 || !len.is_multiple_of(8) || pos + len > used {
             return Err(bad("bad length"));
@@ -871,7 +903,7 @@ fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<P
                 let labels = (0..nl).map(|_| r.str()).collect::<Option<Vec<_>>>();
                 match (name, help, unit, labels) {
                     (Some(name), Some(help), Some(unit), Some(label_names)) => {
-                        p.families.push(FamilyRecord {
+                        families.push(FamilyRecord {
                             kind,
                             mode,
                             pid_included: e[10] & FAMILY_PID_INCLUDED != 0,
@@ -888,31 +920,65 @@ fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<P
             TAG_SERIES => {
                 let family = r.u32().unwrap();
                 let ncells = r.u32().unwrap() as usize;
-                let f = p
-                    .families
+                let f = families
                     .get(family as usize)
                     .ok_or_else(|| bad("series of an unknown family"))?;
                 if 16 + ncells * 8 > len || ncells != cells_for(f) {
                     return Err(bad("wrong number of cells"));
                 }
-                let cells = (0..ncells).map(|i| cells_of(pos + 16 + 8 * i)).collect();
                 r.pos = 16 + ncells * 8;
                 let values = (0..f.label_names.len())
                     .map(|_| r.str())
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| bad("truncated label values"))?;
-                p.series.push(SeriesRecord {
+                series.push(SeriesEntry {
                     family,
-                    cells,
+                    cells_at: pos + 16,
                     values,
                 });
             }
-            TAG_FOLDED => p.folded.push(r.u64().unwrap()),
+            TAG_FOLDED => folded.push(r.u64().unwrap()),
             _ => return Err(bad("unknown tag")),
         }
         pos += len;
     }
-    Ok(p)
+    Ok(())
+}
+
+fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<Parsed, String> {
+    let h = parse_header(bytes)?;
+    let mut families = Vec::new();
+    let mut entries = Vec::new();
+    let mut folded = Vec::new();
+    parse_entries(
+        bytes,
+        HEADER_LEN,
+        h.used,
+        &mut families,
+        &mut entries,
+        &mut folded,
+    )?;
+    let series = entries
+        .into_iter()
+        .map(|e| {
+            let n = cells_for(&families[e.family as usize]);
+            SeriesRecord {
+                family: e.family,
+                cells: (0..n).map(|i| cells_of(e.cells_at + 8 * i)).collect(),
+                values: e.values,
+            }
+        })
+        .collect();
+    Ok(Parsed {
+        archive: h.archive,
+        ident: h.ident,
+        os_pid: h.os_pid,
+        start: h.start,
+        lane_id: h.lane_id,
+        families,
+        series,
+        folded,
+    })
 }
 
 impl Reader<'_> {
@@ -971,6 +1037,10 @@ impl Mapped {
         unsafe { (*(self.ptr.add(off) as *const AtomicU64)).load(Ordering::Relaxed) }
     }
 }
+
+// SAFETY: a read-only mapping, read through atomics or as immutable bytes below `used`.
+unsafe impl Send for Mapped {}
+unsafe impl Sync for Mapped {}
 
 impl Drop for Mapped {
     fn drop(&mut self) {
@@ -1051,6 +1121,75 @@ impl Merged {
                 count: c[0],
                 sum: f64::from_bits(c[1]),
             },
+        }
+    }
+
+    /// Sets (`first`) or combines this value with a series' cells read by `cell(i)`, without
+    /// allocating: what a scrape does for every series of every file.
+    fn take_cells(
+        &mut self,
+        kind: MetricType,
+        mode: Option<GaugeMode>,
+        first: bool,
+        cell: impl Fn(usize) -> u64,
+    ) {
+        match (self, kind) {
+            (Merged::Counter { int, float }, MetricType::Counter) => {
+                let (i, f) = (u128::from(cell(0)), f64::from_bits(cell(1)));
+                if first {
+                    (*int, *float) = (i, f);
+                } else {
+                    *int += i;
+                    *float += f;
+                }
+            }
+            (Merged::Gauge { value, time }, MetricType::Gauge) => {
+                let other = Merged::Gauge {
+                    value: f64::from_bits(cell(0)),
+                    time: f64::from_bits(cell(1)),
+                };
+                if first {
+                    (*value, *time) = (f64::from_bits(cell(0)), f64::from_bits(cell(1)));
+                } else {
+                    Merged::Gauge {
+                        value: *value,
+                        time: *time,
+                    }
+                    .add_into(&other, mode, value, time);
+                }
+            }
+            (Merged::Histogram { buckets, sum }, MetricType::Histogram) => {
+                let s = f64::from_bits(cell(buckets.len()));
+                for (i, b) in buckets.iter_mut().enumerate() {
+                    let c = cell(i);
+                    *b = if first { c } else { b.saturating_add(c) };
+                }
+                *sum = if first { s } else { *sum + s };
+            }
+            (Merged::Summary { count, sum }, MetricType::Summary) => {
+                let (c, s) = (cell(0), f64::from_bits(cell(1)));
+                if first {
+                    (*count, *sum) = (c, s);
+                } else {
+                    *count = count.saturating_add(c);
+                    *sum += s;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A gauge's `self` combined with `other` by `mode`, written to `value` and `time`.
+    fn add_into(
+        mut self,
+        other: &Merged,
+        mode: Option<GaugeMode>,
+        value: &mut f64,
+        time: &mut f64,
+    ) {
+        self.add(other, mode);
+        if let Merged::Gauge { value: v, time: t } = self {
+            (*value, *time) = (v, t);
         }
     }
 
@@ -1158,50 +1297,11 @@ impl MergedFamily {
         let mut f = MetricFamily::new(&self.name, &self.help, self.kind);
         f.name = self.name.clone();
         f.unit = self.unit.clone();
-        for (values, m) in &self.series {
-            let labels = self
-                .label_names
-                .iter()
-                .cloned()
-                .zip(values.iter().cloned())
-                .collect();
-            let value = match m {
-                Merged::Counter { .. } => PointValue::Counter {
-                    value: m.value(),
-                    created: None,
-                    exemplar: None,
-                },
-                Merged::Gauge { value, .. } => PointValue::Gauge(*value),
-                Merged::Histogram { buckets, sum } => {
-                    let mut acc = 0u64;
-                    let buckets = buckets
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| {
-                            acc = acc.saturating_add(*n);
-                            (
-                                self.bounds.get(i).copied().unwrap_or(f64::INFINITY),
-                                acc,
-                                None,
-                            )
-                        })
-                        .collect();
-                    PointValue::Histogram {
-                        buckets,
-                        count: acc,
-                        sum: *sum,
-                        created: None,
-                    }
-                }
-                Merged::Summary { count, sum } => PointValue::Summary {
-                    count: *count,
-                    sum: *sum,
-                    quantiles: Vec::new(),
-                    created: None,
-                },
-            };
-            f.points.push(MetricPoint { labels, value });
-        }
+        f.points = self
+            .series
+            .iter()
+            .map(|(values, m)| point(self, values, m))
+            .collect();
         f
     }
 }
@@ -1217,43 +1317,47 @@ pub struct MergedView {
 }
 
 impl MergedView {
+    /// The merged family a file's family `f` goes to (created if new), and whether its
+    /// series get a `pid` label; `None` if a family of that name is declared differently.
+    fn family_slot(&mut self, f: &FamilyRecord) -> Option<(usize, bool)> {
+        let per_process = f.mode.is_some_and(GaugeMode::per_process) && !f.pid_included;
+        let mut names = f.label_names.clone();
+        if per_process {
+            names.push("pid".into());
+        }
+        let i = match self.by_name.get(&f.name) {
+            Some(&i) => {
+                let m = &self.families[i];
+                // The same name declared differently elsewhere: keep the first.
+                (m.kind == f.kind && m.label_names == names && m.bounds == f.bounds).then_some(i)
+            }
+            None => {
+                self.by_name.insert(f.name.clone(), self.families.len());
+                self.families.push(MergedFamily {
+                    name: f.name.clone(),
+                    help: f.help.clone(),
+                    unit: (!f.unit.is_empty()).then(|| f.unit.clone()),
+                    kind: f.kind,
+                    mode: f.mode,
+                    label_names: names,
+                    bounds: f.bounds.clone(),
+                    series: Vec::new(),
+                    index: HashMap::new(),
+                });
+                Some(self.families.len() - 1)
+            }
+        };
+        i.map(|i| (i, per_process))
+    }
+
     fn add_file(&mut self, p: &Parsed, skip_live: bool) {
         let mut local: Vec<Option<(usize, bool)>> = Vec::with_capacity(p.families.len());
         for f in &p.families {
-            let live = f.mode.is_some_and(GaugeMode::is_live);
-            if skip_live && live {
+            if skip_live && f.mode.is_some_and(GaugeMode::is_live) {
                 local.push(None);
-                continue;
+            } else {
+                local.push(self.family_slot(f));
             }
-            let per_process = f.mode.is_some_and(GaugeMode::per_process) && !f.pid_included;
-            let mut names = f.label_names.clone();
-            if per_process {
-                names.push("pid".into());
-            }
-            let i = match self.by_name.get(&f.name) {
-                Some(&i) => {
-                    let m = &self.families[i];
-                    // The same name declared differently elsewhere: keep the first.
-                    (m.kind == f.kind && m.label_names == names && m.bounds == f.bounds)
-                        .then_some(i)
-                }
-                None => {
-                    self.by_name.insert(f.name.clone(), self.families.len());
-                    self.families.push(MergedFamily {
-                        name: f.name.clone(),
-                        help: f.help.clone(),
-                        unit: (!f.unit.is_empty()).then(|| f.unit.clone()),
-                        kind: f.kind,
-                        mode: f.mode,
-                        label_names: names,
-                        bounds: f.bounds.clone(),
-                        series: Vec::new(),
-                        index: HashMap::new(),
-                    });
-                    Some(self.families.len() - 1)
-                }
-            };
-            local.push(i.map(|i| (i, per_process)));
         }
         for s in &p.series {
             let Some(&Some((i, per_process))) = local.get(s.family as usize) else {
@@ -1527,43 +1631,288 @@ fn write_archive(
 /// Reads `dir` as one view: the archive plus every lane it does not list, folding dead
 /// lanes into the archive first when no other process is folding.
 pub fn read_dir(dir: &Path) -> Result<MergedView> {
-    let lock = DirLock::open(dir)?;
-    let mut view = MergedView::default();
-    let mut skipped = Vec::new();
-    if flock(&lock.0, libc::LOCK_EX | libc::LOCK_NB) {
-        if let Err(e) = fold_locked(dir, &mut skipped, None) {
-            skipped.push((dir.to_owned(), e.to_string()));
+    DirReader::new(dir).read()
+}
+
+/// A file as the reader keeps it between scrapes: mapped, and parsed up to `parsed_to`
+/// (files only grow by appending, so later scrapes parse only what is new).
+struct CachedFile {
+    ino: u64,
+    file: File,
+    map: Mapped,
+    header: Header,
+    parsed_to: usize,
+    families: Vec<FamilyRecord>,
+    /// Per family of the file: its merged family and whether a `pid` label is added.
+    slots: Vec<Option<(usize, bool)>>,
+    /// Per series of the file: its family in the file, merged family, merged series and
+    /// where its cells are.
+    series: Vec<(u32, usize, usize, usize)>,
+    folded: Vec<u64>,
+    /// `folded` as a set (an archive's list of folded lanes), built when it is parsed.
+    folded_set: HashSet<u64>,
+}
+
+/// Reads a directory scrape after scrape, keeping each file mapped and parsed, and each
+/// merged series in place: a scrape parses only entries appended since the last one, then
+/// sums cells. Its cost follows the live files and series, not the history.
+pub struct DirReader {
+    dir: PathBuf,
+    files: HashMap<std::ffi::OsString, CachedFile>,
+    view: MergedView,
+    /// Per merged family and series: whether a file has the series this scrape, and the
+    /// merged value (kept between scrapes so that nothing is allocated to sum).
+    values: Vec<Vec<(bool, Merged)>>,
+}
+
+impl DirReader {
+    /// A reader of `dir` (nothing is read yet).
+    pub fn new(dir: impl Into<PathBuf>) -> DirReader {
+        DirReader {
+            dir: dir.into(),
+            files: HashMap::new(),
+            view: MergedView::default(),
+            values: Vec::new(),
         }
-        // Downgrade: readers may share from here.
-        flock(&lock.0, libc::LOCK_SH);
-    } else {
-        flock(&lock.0, libc::LOCK_SH);
     }
-    let mut folded: HashSet<u64> = HashSet::new();
-    let archive_path = dir.join(ARCHIVE);
-    match read_file(&archive_path) {
-        Ok(Some((a, _))) => {
-            view.add_file(&a, false);
-            folded.extend(a.folded.iter().copied());
+
+    /// Folds dead lanes if this process can take the directory's exclusive lock, then sums
+    /// every file under the shared lock.
+    fn scrape(&mut self) -> Result<Vec<(PathBuf, String)>> {
+        let lock = DirLock::open(&self.dir)?;
+        let mut skipped = Vec::new();
+        if flock(&lock.0, libc::LOCK_EX | libc::LOCK_NB) {
+            if self.something_to_fold() {
+                if let Err(e) = fold_locked(&self.dir, &mut skipped, None) {
+                    skipped.push((self.dir.clone(), e.to_string()));
+                }
+            }
+            // Downgrade: readers may share from here.
+            flock(&lock.0, libc::LOCK_SH);
+        } else {
+            flock(&lock.0, libc::LOCK_SH);
         }
-        Ok(None) => {}
-        Err(why) => {
-            if !skipped.iter().any(|(p, _)| *p == archive_path) {
-                skipped.push((archive_path, why));
+        self.refresh(&mut skipped)?;
+        self.sum();
+        Ok(skipped)
+    }
+
+    /// Whether a lane is dead (its lock free and its writer gone), or left over by a fold
+    /// that stopped before deleting it, or a temporary file was left by a killed writer.
+    /// Looks at the files as the last scrape left them (a lane made since is young: the
+    /// next scrape looks at it), through the descriptors already open.
+    fn something_to_fold(&self) -> bool {
+        let empty = HashSet::new();
+        let folded = self
+            .files
+            .get(std::ffi::OsStr::new(ARCHIVE))
+            .map_or(&empty, |a| &a.folded_set);
+        if self.files.is_empty() {
+            // First scrape: look at everything.
+            return true;
+        }
+        for f in self.files.values() {
+            if f.header.archive {
+                continue;
+            }
+            if folded.contains(&f.header.lane_id) {
+                return true;
+            }
+            if flock(&f.file, libc::LOCK_EX | libc::LOCK_NB) {
+                flock(&f.file, libc::LOCK_UN);
+                if !process_alive(f.header.os_pid, f.header.start) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Brings the cached files up to date with the directory.
+    fn refresh(&mut self, skipped: &mut Vec<(PathBuf, String)>) -> Result<()> {
+        use std::os::unix::fs::DirEntryExt;
+        let mut present: HashMap<std::ffi::OsString, u64> = HashMap::new();
+        for e in fs::read_dir(&self.dir).map_err(|e| storage_error("cannot list", &self.dir, e))? {
+            let Ok(e) = e else { continue };
+            let name = e.file_name();
+            if name.as_bytes().ends_with(b".db") && !name.as_bytes().starts_with(b".") {
+                present.insert(name, e.ino());
+            }
+        }
+        self.files
+            .retain(|name, f| present.get(name).is_some_and(|ino| *ino == f.ino));
+        let mut names: Vec<_> = present.into_iter().collect();
+        names.sort();
+        for (name, ino) in names {
+            let path = self.dir.join(&name);
+            if !self.files.contains_key(&name) {
+                match open_cached(&path, ino) {
+                    Ok(Some(f)) => {
+                        self.files.insert(name.clone(), f);
+                    }
+                    Ok(None) => continue,
+                    Err(why) => {
+                        skipped.push((path, why));
+                        continue;
+                    }
+                }
+            }
+            let f = self.files.get_mut(&name).expect("inserted above");
+            if let Err(why) = catch_up(f, &mut self.view, &mut self.values) {
+                self.files.remove(&name);
+                skipped.push((path, why));
+            }
+        }
+        Ok(())
+    }
+
+    /// This scrape's values: every series of every file not folded into the archive.
+    fn sum(&mut self) {
+        for v in &mut self.values {
+            v.iter_mut().for_each(|x| x.0 = false);
+        }
+        let empty = HashSet::new();
+        let folded = self
+            .files
+            .get(std::ffi::OsStr::new(ARCHIVE))
+            .map_or(&empty, |a| &a.folded_set);
+        let mut names: Vec<_> = self.files.keys().cloned().collect();
+        names.sort();
+        for name in names {
+            let f = &self.files[&name];
+            if !f.header.archive && folded.contains(&f.header.lane_id) {
+                continue;
+            }
+            for &(local, fam, idx, at) in &f.series {
+                let rec = &f.families[local as usize];
+                let mode = self.view.families[fam].mode;
+                let (present, acc) = &mut self.values[fam][idx];
+                acc.take_cells(rec.kind, mode, !*present, |i| f.map.cell(at + 8 * i));
+                *present = true;
             }
         }
     }
-    for path in lane_paths(dir)?.0 {
-        match read_file(&path) {
-            Ok(Some((p, _))) if !folded.contains(&p.lane_id) && !p.archive => {
-                view.add_file(&p, false)
+
+    /// Reads the directory: the merged view, and the files it skipped.
+    pub fn read(&mut self) -> Result<MergedView> {
+        let skipped = self.scrape()?;
+        let mut view = MergedView {
+            skipped,
+            ..MergedView::default()
+        };
+        for (fi, f) in self.view.families.iter().enumerate() {
+            let series: Vec<_> = f
+                .series
+                .iter()
+                .zip(&self.values[fi])
+                .filter(|(_, (present, _))| *present)
+                .map(|((k, _), (_, v))| (k.clone(), v.clone()))
+                .collect();
+            if series.is_empty() {
+                continue;
             }
-            Ok(_) => {}
-            Err(why) => skipped.push((path, why)),
+            view.by_name.insert(f.name.clone(), view.families.len());
+            view.families.push(MergedFamily {
+                series,
+                index: HashMap::new(),
+                ..f.clone()
+            });
+        }
+        Ok(view)
+    }
+}
+
+fn open_cached(path: &Path, ino: u64) -> std::result::Result<Option<CachedFile>, String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let map = Mapped::open(&file)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "empty file".to_string())?;
+    let header = parse_header(map.bytes())?;
+    Ok(Some(CachedFile {
+        ino,
+        file,
+        map,
+        header,
+        parsed_to: HEADER_LEN,
+        families: Vec::new(),
+        slots: Vec::new(),
+        series: Vec::new(),
+        folded: Vec::new(),
+        folded_set: HashSet::new(),
+    }))
+}
+
+/// Parses what `f` gained since the last scrape (mapping it again if it grew past the
+/// mapping) and enters its new families and series in the merged view.
+fn catch_up(
+    f: &mut CachedFile,
+    view: &mut MergedView,
+    values: &mut Vec<Vec<(bool, Merged)>>,
+) -> std::result::Result<(), String> {
+    let used = header_used(f.map.bytes().as_ptr()).load(Ordering::Acquire) as usize;
+    if used == f.parsed_to {
+        return Ok(());
+    }
+    if used > f.map.len {
+        // A lane grows by appending only: map it again, longer (the file covers `used`
+        // before `used` is published).
+        f.map = Mapped::open(&f.file)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "emptied".to_string())?;
+        if used > f.map.len {
+            return Err(format!("{used} bytes used of {}", f.map.len));
         }
     }
-    view.skipped = skipped;
-    Ok(view)
+    let mut entries = Vec::new();
+    let families_before = f.families.len();
+    parse_entries(
+        f.map.bytes(),
+        f.parsed_to,
+        used,
+        &mut f.families,
+        &mut entries,
+        &mut f.folded,
+    )?;
+    for rec in &f.families[families_before..] {
+        f.slots.push(view.family_slot(rec));
+    }
+    for e in entries {
+        let Some((fam, per_process)) = f.slots[e.family as usize] else {
+            continue;
+        };
+        let mut key = e.values;
+        if per_process {
+            key.push(f.header.ident.clone());
+        }
+        let mf = &mut view.families[fam];
+        let idx = match mf.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let rec = &f.families[e.family as usize];
+                mf.index.insert(key.clone(), mf.series.len());
+                mf.series
+                    .push((key, Merged::from_cells(rec, &vec![0; cells_for(rec)])));
+                mf.series.len() - 1
+            }
+        };
+        if values.len() <= fam {
+            values.resize_with(fam + 1, Vec::new);
+        }
+        if values[fam].len() <= idx {
+            let zero = view.families[fam].series[idx].1.clone();
+            values[fam].resize(idx + 1, (false, zero));
+        }
+        f.series.push((e.family, fam, idx, e.cells_at));
+    }
+    if f.folded.len() != f.folded_set.len() {
+        f.folded_set = f.folded.iter().copied().collect();
+    }
+    f.parsed_to = used;
+    Ok(())
 }
 
 /// Removes the files of `live*` gauges of process `ident` (prometheus_client's
@@ -1598,10 +1947,19 @@ pub fn mark_process_dead(dir: &Path, ident: &str) -> Result<usize> {
 }
 
 /// A collector of every process' series in a directory: what a scrape in multi-process
-/// mode serves.
-#[derive(Debug, Clone)]
+/// mode serves. It keeps a [`DirReader`], so a scrape parses only what changed since the
+/// last one.
 pub struct DirCollector {
     dir: PathBuf,
+    reader: Mutex<DirReader>,
+}
+
+impl std::fmt::Debug for DirCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirCollector")
+            .field("dir", &self.dir)
+            .finish()
+    }
 }
 
 impl DirCollector {
@@ -1614,7 +1972,10 @@ impl DirCollector {
                 dir.display()
             )));
         }
-        Ok(DirCollector { dir })
+        Ok(DirCollector {
+            reader: Mutex::new(DirReader::new(&dir)),
+            dir,
+        })
     }
 
     /// The directory.
@@ -1624,12 +1985,101 @@ impl DirCollector {
 
     /// The merged view.
     pub fn read(&self) -> Result<MergedView> {
-        read_dir(&self.dir)
+        self.reader.lock().unwrap_or_else(|p| p.into_inner()).read()
     }
 }
 
 /// The self-metric a scrape adds when it had to skip files.
 pub const SKIPPED_FILES_METRIC: &str = "footmetrics_multiprocess_skipped_files";
+
+impl DirReader {
+    /// This scrape's families in the owned data model (series no file has now left out),
+    /// with the skipped-files gauge when files were skipped.
+    fn families(&mut self) -> Vec<MetricFamily> {
+        let skipped = match self.scrape() {
+            Ok(s) => s,
+            Err(e) => {
+                warn_once(&format!(
+                    "footmetrics: multi-process scrape of {}: {e}",
+                    self.dir.display()
+                ));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::with_capacity(self.view.families.len() + 1);
+        for (fi, f) in self.view.families.iter().enumerate() {
+            let mut family = MetricFamily::new(&f.name, &f.help, f.kind);
+            family.name = f.name.clone();
+            family.unit = f.unit.clone();
+            family.points.reserve(f.series.len());
+            for ((values, _), (present, v)) in f.series.iter().zip(&self.values[fi]) {
+                if *present {
+                    family.points.push(point(f, values, v));
+                }
+            }
+            if !family.points.is_empty() {
+                out.push(family);
+            }
+        }
+        if !skipped.is_empty() {
+            warn_skipped(&skipped);
+            let mut f = MetricFamily::new(
+                SKIPPED_FILES_METRIC,
+                "Files in the multi-process directory the last scrape could not read.",
+                MetricType::Gauge,
+            );
+            f.points.push(MetricPoint {
+                labels: Vec::new(),
+                value: PointValue::Gauge(skipped.len() as f64),
+            });
+            out.push(f);
+        }
+        out
+    }
+}
+
+/// One merged series in the owned data model (no `_created`: processes start at different
+/// times).
+fn point(f: &MergedFamily, values: &[String], m: &Merged) -> MetricPoint {
+    let labels = f
+        .label_names
+        .iter()
+        .cloned()
+        .zip(values.iter().cloned())
+        .collect();
+    let value = match m {
+        Merged::Counter { .. } => PointValue::Counter {
+            value: m.value(),
+            created: None,
+            exemplar: None,
+        },
+        Merged::Gauge { value, .. } => PointValue::Gauge(*value),
+        Merged::Histogram { buckets, sum } => {
+            let mut acc = 0u64;
+            let buckets = buckets
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    acc = acc.saturating_add(*n);
+                    (f.bounds.get(i).copied().unwrap_or(f64::INFINITY), acc, None)
+                })
+                .collect();
+            PointValue::Histogram {
+                buckets,
+                count: acc,
+                sum: *sum,
+                created: None,
+            }
+        }
+        Merged::Summary { count, sum } => PointValue::Summary {
+            count: *count,
+            sum: *sum,
+            quantiles: Vec::new(),
+            created: None,
+        },
+    };
+    MetricPoint { labels, value }
+}
 
 impl crate::collector::Collector for DirCollector {
     fn descs(&self) -> Vec<crate::collector::Desc> {
@@ -1637,32 +2087,10 @@ impl crate::collector::Collector for DirCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        match self.read() {
-            Ok(view) => {
-                let mut out = view.to_families();
-                if !view.skipped.is_empty() {
-                    warn_skipped(&view.skipped);
-                    let mut f = MetricFamily::new(
-                        SKIPPED_FILES_METRIC,
-                        "Files in the multi-process directory the last scrape could not read.",
-                        MetricType::Gauge,
-                    );
-                    f.points.push(MetricPoint {
-                        labels: Vec::new(),
-                        value: PointValue::Gauge(view.skipped.len() as f64),
-                    });
-                    out.push(f);
-                }
-                out
-            }
-            Err(e) => {
-                warn_once(&format!(
-                    "multi-process scrape of {}: {e}",
-                    self.dir.display()
-                ));
-                Vec::new()
-            }
-        }
+        self.reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .families()
     }
 }
 

@@ -437,3 +437,49 @@ fn a_live_process_is_never_folded() {
     assert_eq!(lane_files(&dir), vec![ARCHIVE]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// One collector kept across scrapes (as a server keeps it) follows lanes that grow past
+/// their first mapping, new series, dead processes folded away and a replaced archive.
+#[test]
+fn a_kept_collector_follows_growth_folds_and_new_files() {
+    let dir = tempdir("kept");
+    let collector = DirCollector::new(&dir).unwrap();
+    let total = |c: &DirCollector| -> (f64, usize) {
+        let fams = c.collect();
+        let f = fams.iter().find(|f| f.name == "requests");
+        f.map_or((0.0, 0), |f| {
+            let sum = f
+                .points
+                .iter()
+                .map(|p| match p.value {
+                    PointValue::Counter { value, .. } => value,
+                    _ => 0.0,
+                })
+                .sum();
+            (sum, f.points.len())
+        })
+    };
+    let lanes = ProcessLanes::new(&dir, "live").unwrap();
+    let c = counter_family(&lanes, "requests");
+    let mut expected = 0.0;
+    for round in 0..5 {
+        // 1,000 more series a round: the lane grows well past its first 64 KiB.
+        for i in 0..1000 {
+            c.with_label_values(&[format!("/r{round}/{i}").as_str()])
+                .unwrap()
+                .inc();
+            expected += 1.0;
+        }
+        // Plus the dead processes' route "/" after the first round.
+        let series = 1000 * (round + 1) + usize::from(round > 0);
+        assert_eq!(total(&collector), (expected, series));
+        // A process that counts on shared routes and dies: folded at the next scrape.
+        let w = run_child("write", &dir, &[("FM_MP_N", "7".into())]);
+        assert!(w.wait_with_output().unwrap().status.success());
+        expected += 7.0;
+        let (sum, _) = total(&collector);
+        assert_eq!(sum, expected, "round {round}");
+    }
+    assert!(lane_files(&dir).contains(&ARCHIVE.to_string()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,8 +17,8 @@ class PrometheusDjangoView(View):  # type: ignore[misc]
     """GET answers with the metrics (negotiated format, ``name[]`` filter, gzip); OPTIONS
     lists the methods."""
 
-    # As in prometheus_client: set when the process runs in multi-process mode (not supported
-    # by footmetrics yet: serving then raises NotImplementedError).
+    # As in prometheus_client: set when the process runs in multi-process mode, where a scrape
+    # serves every process' series from PROMETHEUS_MULTIPROC_DIR.
     multiprocess_mode: bool = ("PROMETHEUS_MULTIPROC_DIR" in os.environ
                                or "prometheus_multiproc_dir" in os.environ)
     registry: Optional[CollectorRegistry] = None

@@ -247,3 +247,35 @@ def test_gunicorn_workers_killed_and_replaced_keep_exact_totals(tmp_path, preloa
         assert len(served_by) > 1
     finally:
         server.stop()
+
+
+def test_an_unusable_directory_is_a_clear_error_when_the_metric_is_created(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr(footmetrics.values, "ValueClass", footmetrics.values.MultiProcessValue())
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for path in (tmp_path / "missing", not_a_dir):
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(path))
+        with pytest.raises(OSError, match="multi-process storage") as e:
+            footmetrics.Counter("unusable_jobs", "Jobs.", registry=None)
+        assert e.value.code == "STORAGE"
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    with pytest.raises(ValueError, match="PROMETHEUS_MULTIPROC_DIR"):
+        footmetrics.Counter("unusable_jobs", "Jobs.", registry=None)
+    # Gauges name their mode as prometheus_client does.
+    with pytest.raises(ValueError, match="Invalid multiprocess mode"):
+        footmetrics.Gauge("g", "Gauge.", registry=None, multiprocess_mode="average")
+
+
+def test_a_foreign_file_is_skipped_with_a_warning_and_counted(mp_dir):
+    footmetrics.Counter("foreign_jobs", "Jobs.", registry=None).inc(2)
+    # A prometheus_client file left in the directory, and one cut short by a crash.
+    with open(os.path.join(mp_dir, "counter_4242.db"), "wb") as f:
+        f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00" + b"\x00" * 64)
+    open(os.path.join(mp_dir, "gauge_all_4243.db"), "wb").close()
+    with pytest.warns(UserWarning, match="counter_4242.db"):
+        families = {m.name: m for m in MultiProcessCollector(None, mp_dir).collect()}
+    assert families["foreign_jobs"].samples[0].value == 2
+    text = footmetrics.generate_latest(scrape(mp_dir)).decode()
+    assert "foreign_jobs_total 2.0" in text
+    assert "footmetrics_multiprocess_skipped_files 2.0" in text

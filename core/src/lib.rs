@@ -44,6 +44,7 @@ mod histogram;
 mod info;
 mod kind;
 mod label_value;
+mod lanes;
 mod metric;
 pub mod multiprocess;
 pub mod opts;

@@ -64,8 +64,8 @@ pub struct Opts {
     pub(crate) exact_name: bool,
     /// Multi-process mode: series cells in this process' lane files, and a gauge's mode.
     pub(crate) multiprocess: Option<(
-        std::sync::Arc<crate::multiprocess::ProcessLanes>,
-        crate::multiprocess::GaugeMode,
+        std::sync::Arc<crate::lanes::ProcessLanes>,
+        crate::lanes::GaugeMode,
     )>,
 }
 
@@ -74,8 +74,8 @@ impl Opts {
     /// sum them ([`crate::multiprocess`]); `mode` says how a gauge's values combine.
     pub fn multiprocess(
         mut self,
-        lanes: std::sync::Arc<crate::multiprocess::ProcessLanes>,
-        mode: crate::multiprocess::GaugeMode,
+        lanes: std::sync::Arc<crate::lanes::ProcessLanes>,
+        mode: crate::lanes::GaugeMode,
     ) -> Self {
         self.multiprocess = Some((lanes, mode));
         self

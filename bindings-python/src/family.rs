@@ -220,12 +220,10 @@ impl<T> Slot<T> {
     /// (a subclass's `__init__` that does not call `super().__init__`).
     #[inline]
     pub fn get(&self) -> PyResult<&T> {
-        self.0.get().ok_or_else(|| {
-            pyo3::exceptions::PyAttributeError::new_err(
-                "metric is not initialized: a subclass's __init__ must call \
-                 super().__init__(name, documentation, ...)",
-            )
-        })
+        match self.0.get() {
+            Some(value) => Ok(value),
+            None => Err(not_initialized()),
+        }
     }
 
     fn set(&self, value: T) -> PyResult<()> {
@@ -233,6 +231,15 @@ impl<T> Slot<T> {
             .set(value)
             .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("metric is already initialized"))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn not_initialized() -> PyErr {
+    pyo3::exceptions::PyAttributeError::new_err(
+        "metric is not initialized: a subclass's __init__ must call \
+         super().__init__(name, documentation, ...)",
+    )
 }
 
 /// A metric class: its state slot, and what a fresh parent or child needs (an Enum starts in
@@ -323,9 +330,10 @@ impl<M: Metric + Clone, X: Clone> Base<M, X> {
         if let Some(mp) = &self.mp {
             mp.check()?;
         }
-        self.leaf.as_ref().ok_or_else(|| {
-            PyValueError::new_err(format!("{} metric is missing label values", self.kind))
-        })
+        match &self.leaf {
+            Some(leaf) => Ok(leaf),
+            None => Err(missing_label_values(self.kind)),
+        }
     }
 
     /// A child sharing this family, for `labels()`.
@@ -644,6 +652,12 @@ fn subclass_child(
         )));
     }
     Ok(child.unbind())
+}
+
+#[cold]
+#[inline(never)]
+fn missing_label_values(kind: &str) -> PyErr {
+    PyValueError::new_err(format!("{kind} metric is missing label values"))
 }
 
 /// prometheus_client's warning for what multi-process mode does not do (the series stays in

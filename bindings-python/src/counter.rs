@@ -2,28 +2,32 @@
 
 use crate::errors::IntoPy;
 use crate::exemplar::exemplar_labels;
-use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
+use crate::family::{metric_methods, Base, MetricArgs, MetricClass, RegistryArg, Slot};
 use crate::timer::ExceptionCounter;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-#[pyclass(module = "footmetrics._core", frozen)]
+#[pyclass(module = "footmetrics._core", frozen, subclass)]
 pub(crate) struct Counter {
-    base: Base<footmetrics::Counter>,
+    base: Slot<Base<footmetrics::Counter>>,
 }
 
-impl Counter {
-    fn with_base(&self, base: Base<footmetrics::Counter>) -> Self {
+impl MetricClass for Counter {
+    type M = footmetrics::Counter;
+    type X = ();
+    fn slot(&self) -> &Slot<Base<Self::M>> {
+        &self.base
+    }
+    fn with_slot(base: Slot<Base<Self::M>>) -> Self {
         Counter { base }
     }
 }
 
-metric_methods!(Counter, {
-    #[new]
+metric_methods!(#[pymethods] Counter, "(name, documentation, labelnames=None, namespace=\"\", subsystem=\"\", unit=\"\", registry=..., _labelvalues=None)", {
     #[pyo3(signature = (name, documentation, labelnames = None, namespace = "", subsystem = "", unit = "", registry = RegistryArg::Default, _labelvalues = None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
+    fn __init__(
+        slf: &Bound<'_, Self>,
         name: &Bound<'_, PyAny>,
         documentation: &Bound<'_, PyAny>,
         labelnames: Option<&Bound<'_, PyAny>>,
@@ -32,7 +36,11 @@ metric_methods!(Counter, {
         unit: &str,
         registry: RegistryArg,
         _labelvalues: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
+    ) -> PyResult<()> {
+        if crate::family::attach_child(slf, _labelvalues)? {
+            return Ok(());
+        }
+        let py = slf.py();
         let args = MetricArgs::extract(
             py,
             name,
@@ -44,15 +52,14 @@ metric_methods!(Counter, {
             registry,
         )?;
         let opts = args.opts(Some("_total"), true)?;
-        Ok(Counter {
-            base: Base::new(py, &args, opts, "counter")?,
-        })
+        let base = Base::new(py, &args, opts, "counter", ())?;
+        crate::family::init(slf, name, &args, base, &[])
     }
 
     /// Adds `amount` (default 1); `exemplar` is a dict of labels (trace_id, …).
     #[pyo3(signature = (amount = 1.0, exemplar = None))]
     fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        let c = self.base.leaf()?;
+        let c = self.base()?.leaf()?;
         if amount.is_nan() || amount < 0.0 {
             return Err(crate::errors::value_error(
                 "COUNTER_DECREMENT",
@@ -79,24 +86,24 @@ metric_methods!(Counter, {
                 .into_any()
                 .unbind(),
         };
-        Ok(ExceptionCounter::new(self.base.leaf()?.clone(), exception))
+        Ok(ExceptionCounter::new(self.base()?.leaf()?.clone(), exception))
     }
 
     /// Back to zero, as if the process had restarted: `_created` becomes now.
     fn reset(&self) -> PyResult<()> {
-        self.base.leaf()?.reset();
+        self.base()?.leaf()?.reset();
         Ok(())
     }
 
     /// prometheus_client's value holder: `_value.get()` reads the counter.
     #[getter]
     fn _value(&self) -> PyResult<ValueView> {
-        Ok(ValueView(ValueOf::Counter(self.base.leaf()?.clone())))
+        Ok(ValueView(ValueOf::Counter(self.base()?.leaf()?.clone())))
     }
 
     /// Current value (tests and debugging; prometheus_client keeps it in `_value`).
     fn _get(&self) -> PyResult<f64> {
-        Ok(self.base.leaf()?.get())
+        Ok(self.base()?.leaf()?.get())
     }
 });
 

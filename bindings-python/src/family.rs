@@ -6,14 +6,25 @@
 //! small dict keyed by the very tuple `labels()` was called with, so a repeated
 //! `labels(a, b, c)` is one dict lookup and no allocation; the series themselves live in the
 //! core, so the cache is bounded and a family's memory does not grow with Python objects.
+//!
+//! The classes can be subclassed, as prometheus_client's: the Rust state is built by
+//! `__init__` (which a subclass's `__init__` reaches through `super().__init__(...)`, with the
+//! arguments it chose), and kept in a [`Slot`] written once. A subclass instance's `labels()`
+//! builds each child as prometheus_client does, by calling the subclass with the parent's
+//! original arguments and `_labelvalues`; the child attaches to the parent's family (see
+//! [`subclass_child`]) rather than building one of its own.
 
 use crate::errors::{value_error, IntoPy};
 use crate::registry::CollectorRegistry;
 use footmetrics::{Family, Metric, Opts};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pyclass::boolean_struct::True;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use std::sync::Arc;
+use pyo3::PyClass;
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 /// The `registry` argument: omitted means `REGISTRY`, an explicit `None` means no registry.
 pub(crate) enum RegistryArg {
@@ -192,8 +203,75 @@ pub(crate) fn label_strings<'a>(
 /// set is then one dict lookup again after its next call.
 const CHILD_CACHE_SIZE: usize = 256;
 
+/// A metric object's state: empty from `__new__` until `__init__` builds it, then never
+/// changed (the classes are frozen: no borrow flag on the recording path).
+pub(crate) struct Slot<T>(OnceLock<T>);
+
+impl<T> Slot<T> {
+    pub fn empty() -> Self {
+        Slot(OnceLock::new())
+    }
+
+    pub fn full(value: T) -> Self {
+        Slot(OnceLock::from(value))
+    }
+
+    /// The state, or prometheus_client's error for an object whose `__init__` did not run
+    /// (a subclass's `__init__` that does not call `super().__init__`).
+    #[inline]
+    pub fn get(&self) -> PyResult<&T> {
+        match self.0.get() {
+            Some(value) => Ok(value),
+            None => Err(not_initialized()),
+        }
+    }
+
+    fn set(&self, value: T) -> PyResult<()> {
+        self.0
+            .set(value)
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("metric is already initialized"))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_initialized() -> PyErr {
+    pyo3::exceptions::PyAttributeError::new_err(
+        "metric is not initialized: a subclass's __init__ must call \
+         super().__init__(name, documentation, ...)",
+    )
+}
+
+/// A metric class: its state slot, and what a fresh parent or child needs (an Enum starts in
+/// its first state).
+pub(crate) trait MetricClass: PyClass<Frozen = True> + Sync + Sized {
+    type M: Metric + Clone + Send + 'static;
+    /// What the class keeps besides the family (shared by its children).
+    type X: Clone;
+    fn slot(&self) -> &Slot<Base<Self::M, Self::X>>;
+    fn with_slot(slot: Slot<Base<Self::M, Self::X>>) -> Self;
+    fn started(_base: &Base<Self::M, Self::X>) {}
+
+    #[inline]
+    fn base(&self) -> PyResult<&Base<Self::M, Self::X>> {
+        self.slot().get()
+    }
+}
+
+/// On the labelled parent of a subclass instance: what its children are built from, as
+/// prometheus_client builds them.
+struct SubclassParent {
+    /// The name as passed to `__init__` (before namespace, subsystem and unit).
+    name: Py<PyString>,
+    /// documentation, labelnames, namespace, subsystem, unit and the class's own arguments.
+    kwargs: Py<PyDict>,
+    /// Every child by its label values' strings, as prometheus_client keeps them: a child of a
+    /// subclass may carry state of its own, so `labels()` must give the same object each time.
+    children: Py<PyDict>,
+}
+
 /// The shared state of a metric object.
-pub(crate) struct Base<M: Metric> {
+pub(crate) struct Base<M: Metric, X = ()> {
     pub family: Family<M>,
     /// The handle to record into: the unlabelled metric itself, or this child.
     pub leaf: Option<M>,
@@ -205,9 +283,12 @@ pub(crate) struct Base<M: Metric> {
     pub labelnames: Arc<[String]>,
     /// In multi-process mode with a custom process identifier: asked before each write.
     mp: Option<crate::multiprocess::Follower>,
+    /// The class's own state (a gauge's registry, an enum's first state).
+    pub extra: X,
+    subclass: Option<Box<SubclassParent>>,
 }
 
-impl<M: Metric + Clone> Base<M> {
+impl<M: Metric + Clone, X: Clone> Base<M, X> {
     /// Builds the family, registers it when a registry is given, and resolves the leaf of an
     /// unlabelled metric.
     pub fn new(
@@ -215,6 +296,7 @@ impl<M: Metric + Clone> Base<M> {
         args: &MetricArgs<'_>,
         opts: Opts,
         kind: &'static str,
+        extra: X,
     ) -> PyResult<Self> {
         let (opts, mp) = crate::multiprocess::apply(py, opts, kind, &args.multiprocess_mode)?;
         let family = Family::<M>::new(&opts).py()?;
@@ -237,6 +319,8 @@ impl<M: Metric + Clone> Base<M> {
             kind,
             labelnames: args.labelnames.as_slice().into(),
             mp,
+            extra,
+            subclass: None,
         })
     }
 
@@ -246,9 +330,10 @@ impl<M: Metric + Clone> Base<M> {
         if let Some(mp) = &self.mp {
             mp.check()?;
         }
-        self.leaf.as_ref().ok_or_else(|| {
-            PyValueError::new_err(format!("{} metric is missing label values", self.kind))
-        })
+        match &self.leaf {
+            Some(leaf) => Ok(leaf),
+            None => Err(missing_label_values(self.kind)),
+        }
     }
 
     /// A child sharing this family, for `labels()`.
@@ -261,20 +346,20 @@ impl<M: Metric + Clone> Base<M> {
             name: self.name.clone(),
             labelnames: self.labelnames.clone(),
             mp: self.mp.clone(),
+            extra: self.extra.clone(),
+            subclass: None,
         }
     }
 
-    /// `labels(*args)` / `labels(**kwargs)`: the cached child, or `make` builds a new one.
-    pub fn labels<T: pyo3::PyClass>(
+    /// `labels(*args)` / `labels(**kwargs)`: the cached child, or `make` builds a new one from
+    /// the label values and their series.
+    pub fn labels(
         &self,
         py: Python<'_>,
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
-        make: impl FnOnce(M) -> T,
-    ) -> PyResult<Py<PyAny>>
-    where
-        PyClassInitializer<T>: From<T>,
-    {
+        make: impl FnOnce(&[String], M) -> PyResult<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let Some(children) = &self.children else {
             return Err(PyValueError::new_err(format!(
                 "No label names were set when constructing {}:{}",
@@ -319,8 +404,21 @@ impl<M: Metric + Clone> Base<M> {
             return Err(value_error("LABEL_COUNT", "Incorrect label count"));
         }
         let values = label_strings(key.iter())?;
-        let handle = self.family.with_label_values(&values).py()?;
-        let child: Py<PyAny> = Bound::new(py, make(handle))?.into_any().unbind();
+        let child = match &self.subclass {
+            None => make(&values, self.family.with_label_values(&values).py()?)?,
+            Some(sub) => {
+                let id = PyTuple::new(py, &values)?;
+                let all = sub.children.bind(py);
+                match all.get_item(&id)? {
+                    Some(child) => child.unbind(),
+                    None => {
+                        let child = make(&values, self.family.with_label_values(&values).py()?)?;
+                        all.set_item(id, &child)?;
+                        child
+                    }
+                }
+            }
+        };
         // The cache serves the label sets a program repeats (its hot path); it is bounded, and
         // emptied when full, so a family of many series costs no Python memory per series.
         if children.len() >= CHILD_CACHE_SIZE {
@@ -348,6 +446,13 @@ impl<M: Metric + Clone> Base<M> {
         self.family.remove(&values).py()?;
         // Several argument tuples may name the same child (1 and "1"): drop the whole cache.
         children.bind(py).clear();
+        if let Some(sub) = &self.subclass {
+            let all = sub.children.bind(py);
+            let id = PyTuple::new(py, &values)?;
+            if all.contains(&id)? {
+                all.del_item(id)?;
+            }
+        }
         Ok(())
     }
 
@@ -363,6 +468,26 @@ impl<M: Metric + Clone> Base<M> {
         }
         if self.family.remove_matching(&pairs).py()? > 0 {
             children.bind(py).clear();
+            if let Some(sub) = &self.subclass {
+                let all = sub.children.bind(py);
+                let matches = |values: &[String]| {
+                    pairs.iter().all(|(name, value)| {
+                        self.labelnames
+                            .iter()
+                            .position(|n| n == name)
+                            .is_some_and(|i| values.get(i) == Some(value))
+                    })
+                };
+                let mut gone = Vec::new();
+                for (id, _) in all.iter() {
+                    if matches(&id.extract::<Vec<String>>()?) {
+                        gone.push(id);
+                    }
+                }
+                for id in gone {
+                    all.del_item(id)?;
+                }
+            }
         }
         Ok(())
     }
@@ -376,6 +501,9 @@ impl<M: Metric + Clone> Base<M> {
             )?;
             self.family.clear();
             children.bind(py).clear();
+            if let Some(sub) = &self.subclass {
+                sub.children.bind(py).clear();
+            }
         }
         Ok(())
     }
@@ -388,6 +516,148 @@ impl<M: Metric + Clone> Base<M> {
             ))
         })
     }
+}
+
+/// `__init__` of a metric object (not of a subclass instance's child, see [`attach_child`]):
+/// installs the state built from the arguments `__init__` received. A subclass instance with
+/// label names keeps what its children are built from: `name` and `args` as given, and the
+/// class's own arguments (`own`, as prometheus_client's `_kwargs`).
+pub(crate) fn init<T: MetricClass>(
+    slf: &Bound<'_, T>,
+    name: &Bound<'_, PyAny>,
+    args: &MetricArgs<'_>,
+    mut base: Base<T::M, T::X>,
+    own: &[(&str, Bound<'_, PyAny>)],
+) -> PyResult<()> {
+    let py = slf.py();
+    if !slf.as_any().is_exact_instance_of::<T>() && !args.labelnames.is_empty() {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("documentation", &args.documentation)?;
+        kwargs.set_item("labelnames", PyTuple::new(py, &args.labelnames)?)?;
+        kwargs.set_item("namespace", &args.namespace)?;
+        kwargs.set_item("subsystem", &args.subsystem)?;
+        kwargs.set_item("unit", &args.unit)?;
+        for (key, value) in own {
+            kwargs.set_item(key, value)?;
+        }
+        base.subclass = Some(Box::new(SubclassParent {
+            name: name.cast::<PyString>()?.clone().unbind(),
+            kwargs: kwargs.unbind(),
+            children: PyDict::new(py).unbind(),
+        }));
+    }
+    T::started(&base);
+    slf.get().slot().set(base)
+}
+
+/// The child a subclass instance's `labels()` is building: its parent (an instance of the
+/// same class) and the series it records into, handed from [`subclass_child`] to the child's
+/// `__init__` across the subclass's own `__init__`, which cannot pass them on.
+struct PendingChild {
+    parent: Py<PyAny>,
+    handle: Box<dyn Any + Send>,
+}
+
+thread_local! {
+    static PENDING_CHILD: RefCell<Option<PendingChild>> = const { RefCell::new(None) };
+}
+
+/// In `__init__`: when this object is the child a subclass instance's `labels()` is building
+/// (`_labelvalues` given and a child pending), it becomes a child of that parent's family, as
+/// the plain class's child would (no family of its own, nothing registered; the name,
+/// documentation and other arguments the subclass passed are its parent's). Returns whether
+/// it did.
+pub(crate) fn attach_child<T: MetricClass>(
+    slf: &Bound<'_, T>,
+    labelvalues: Option<&Bound<'_, PyAny>>,
+) -> PyResult<bool> {
+    if labelvalues.is_none_or(|v| v.is_none()) {
+        return Ok(false);
+    }
+    let Some(pending) = PENDING_CHILD.with(|p| p.borrow_mut().take()) else {
+        return Ok(false);
+    };
+    let py = slf.py();
+    let parent = pending.parent.bind(py);
+    if !parent.get_type().is(slf.as_any().get_type()) {
+        return Err(PyTypeError::new_err(format!(
+            "a child of {} was built as {}",
+            parent.get_type().name()?,
+            slf.as_any().get_type().name()?
+        )));
+    }
+    let parent = parent.cast::<T>()?.get().base()?;
+    let handle = pending
+        .handle
+        .downcast::<T::M>()
+        .map_err(|_| PyTypeError::new_err("a child of another metric type"))?;
+    let base = parent.child(*handle);
+    T::started(&base);
+    slf.get().slot().set(base)?;
+    Ok(true)
+}
+
+/// `labels()` of any metric object: a plain class's child is built here; a subclass
+/// instance's by calling the subclass (see [`subclass_child`]).
+pub(crate) fn labels<T: MetricClass>(
+    slf: &Bound<'_, T>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>>
+where
+    PyClassInitializer<T>: From<T>,
+{
+    let py = slf.py();
+    let base = slf.get().base()?;
+    base.labels(py, args, kwargs, |values, handle| match &base.subclass {
+        None => {
+            let child = base.child(handle);
+            T::started(&child);
+            Ok(Bound::new(py, T::with_slot(Slot::full(child)))?
+                .into_any()
+                .unbind())
+        }
+        Some(sub) => subclass_child(slf.as_any(), sub, values, Box::new(handle)),
+    })
+}
+
+/// A subclass instance's child, built as prometheus_client builds it:
+/// `type(parent)(name, documentation=..., labelnames=..., namespace=..., subsystem=...,
+/// unit=..., _labelvalues=..., **own)`, so it is an instance of the subclass whose `__init__`
+/// ran. Its `__init__` reaches the metric class's with `_labelvalues`, which takes the pending
+/// child ([`attach_child`]) and records into `handle`, the parent's series for these values.
+fn subclass_child(
+    parent: &Bound<'_, PyAny>,
+    sub: &SubclassParent,
+    values: &[String],
+    handle: Box<dyn Any + Send>,
+) -> PyResult<Py<PyAny>> {
+    let py = parent.py();
+    let kwargs = sub.kwargs.bind(py).copy()?;
+    kwargs.set_item("_labelvalues", PyTuple::new(py, values)?)?;
+    let pending = PendingChild {
+        parent: parent.clone().unbind(),
+        handle,
+    };
+    // Restored after the call: the subclass's __init__ may itself call labels() of others.
+    let outer = PENDING_CHILD.with(|p| p.replace(Some(pending)));
+    let built = parent.get_type().call((sub.name.bind(py),), Some(&kwargs));
+    let unused = PENDING_CHILD.with(|p| p.replace(outer));
+    let child = built?;
+    if unused.is_some() {
+        return Err(PyTypeError::new_err(format!(
+            "{}.__init__ did not pass _labelvalues on to super().__init__(), which builds the \
+             child labels() asked for",
+            parent.get_type().name()?
+        )));
+    }
+    Ok(child.unbind())
+}
+
+#[cold]
+#[inline(never)]
+fn missing_label_values(kind: &str) -> PyErr {
+    PyValueError::new_err(format!("{kind} metric is missing label values"))
 }
 
 /// prometheus_client's warning for what multi-process mode does not do (the series stays in
@@ -405,52 +675,69 @@ fn warn_in_multiprocess_mode(py: Python<'_>, message: &str) -> PyResult<()> {
     Ok(())
 }
 
-/// Generates a metric class's `#[pymethods]`: the methods every class shares (`labels`,
-/// `remove`, `clear`, registration handle, introspection) followed by the class's own.
+/// Generates a metric class's `#[pymethods]`: the methods every class shares (`__new__`,
+/// `labels`, `remove`, `clear`, registration handle, introspection) followed by the class's
+/// own, `__init__` first. `__new__` takes any arguments and leaves the state empty: `__init__`
+/// builds it, from the arguments a subclass's `__init__` chose; `$signature` is the class's
+/// (for `inspect.signature` and the stubs' check). `#[pymethods]` is written at the call site: the code PyO3 generates for `__init__` mixes its own identifiers with the
+/// signature's, so both must come from the same place.
 macro_rules! metric_methods {
-    ($ty:ident, { $($own:tt)* }) => {
-        #[pymethods]
+    ($hash:tt $pymethods:tt $ty:ident, $signature:literal, { $($own:tt)* }) => {
+        $hash $pymethods
         impl $ty {
+            #[new]
+            #[pyo3(signature = (*_args, **_kwargs), text_signature = $signature)]
+            fn __new__(
+                _args: &Bound<'_, pyo3::types::PyTuple>,
+                _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+            ) -> Self {
+                <$ty as $crate::family::MetricClass>::with_slot($crate::family::Slot::empty())
+            }
+
             #[pyo3(signature = (*args, **kwargs))]
             fn labels(
-                &self,
-                py: Python<'_>,
+                slf: &Bound<'_, Self>,
                 args: &Bound<'_, pyo3::types::PyTuple>,
                 kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
             ) -> PyResult<Py<PyAny>> {
-                self.base
-                    .labels(py, args, kwargs, |h| self.with_base(self.base.child(h)))
+                $crate::family::labels(slf, args, kwargs)
             }
 
             #[pyo3(signature = (*labelvalues))]
             fn remove(&self, py: Python<'_>, labelvalues: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
-                self.base.remove(py, labelvalues)
+                $crate::family::MetricClass::base(self)?.remove(py, labelvalues)
             }
 
             fn clear(&self, py: Python<'_>) -> PyResult<()> {
-                self.base.clear(py)
+                $crate::family::MetricClass::base(self)?.clear(py)
             }
 
             fn remove_by_labels(&self, py: Python<'_>, labels: &Bound<'_, PyAny>) -> PyResult<()> {
-                self.base.remove_by_labels(py, labels)
+                $crate::family::MetricClass::base(self)?.remove_by_labels(py, labels)
             }
 
-            fn _footmetrics_collector(&self) -> $crate::registry::CollectorHandle {
-                $crate::registry::handle_of(&self.base.family)
+            fn _footmetrics_collector(&self) -> PyResult<$crate::registry::CollectorHandle> {
+                Ok($crate::registry::handle_of(&$crate::family::MetricClass::base(self)?.family))
             }
 
             #[getter]
-            fn _name(&self) -> &str {
-                &*self.base.name
+            fn _name(&self) -> PyResult<&str> {
+                Ok(&*$crate::family::MetricClass::base(self)?.name)
             }
 
             #[getter]
             fn _labelnames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
-                pyo3::types::PyTuple::new(py, self.base.labelnames.iter())
+                pyo3::types::PyTuple::new(py, $crate::family::MetricClass::base(self)?.labelnames.iter())
             }
 
-            fn __repr__(&self) -> String {
-                format!("footmetrics.metrics.{}({})", stringify!($ty), self.base.name)
+            /// prometheus_client's shape; a subclass is named by its own module and name.
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                let name = &$crate::family::MetricClass::base(slf.get())?.name;
+                if slf.is_exact_instance_of::<Self>() {
+                    return Ok(format!("footmetrics.metrics.{}({})", stringify!($ty), name));
+                }
+                let ty = slf.get_type();
+                Ok(format!("{}.{}({})", ty.module()?, ty.name()?, name))
             }
 
             $($own)*

@@ -2,18 +2,23 @@
 
 use crate::errors::IntoPy;
 use crate::exemplar::exemplar_labels;
-use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
+use crate::family::{metric_methods, Base, MetricArgs, MetricClass, RegistryArg, Slot};
 use crate::timer::{Timer, TimerTarget};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-#[pyclass(module = "footmetrics._core", frozen)]
+#[pyclass(module = "footmetrics._core", frozen, subclass)]
 pub(crate) struct Histogram {
-    base: Base<footmetrics::Histogram>,
+    base: Slot<Base<footmetrics::Histogram>>,
 }
 
-impl Histogram {
-    fn with_base(&self, base: Base<footmetrics::Histogram>) -> Self {
+impl MetricClass for Histogram {
+    type M = footmetrics::Histogram;
+    type X = ();
+    fn slot(&self) -> &Slot<Base<Self::M>> {
+        &self.base
+    }
+    fn with_slot(base: Slot<Base<Self::M>>) -> Self {
         Histogram { base }
     }
 }
@@ -40,12 +45,11 @@ fn finite_bounds(buckets: Vec<f64>) -> PyResult<Vec<f64>> {
     Ok(bounds)
 }
 
-metric_methods!(Histogram, {
-    #[new]
+metric_methods!(#[pymethods] Histogram, "(name, documentation, labelnames=None, namespace=\"\", subsystem=\"\", unit=\"\", registry=..., _labelvalues=None, buckets=None)", {
     #[pyo3(signature = (name, documentation, labelnames = None, namespace = "", subsystem = "", unit = "", registry = RegistryArg::Default, _labelvalues = None, buckets = None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
+    fn __init__(
+        slf: &Bound<'_, Self>,
         name: &Bound<'_, PyAny>,
         documentation: &Bound<'_, PyAny>,
         labelnames: Option<&Bound<'_, PyAny>>,
@@ -55,7 +59,11 @@ metric_methods!(Histogram, {
         registry: RegistryArg,
         _labelvalues: Option<&Bound<'_, PyAny>>,
         buckets: Option<Vec<f64>>,
-    ) -> PyResult<Self> {
+    ) -> PyResult<()> {
+        if crate::family::attach_child(slf, _labelvalues)? {
+            return Ok(());
+        }
+        let py = slf.py();
         let args = MetricArgs::extract(
             py,
             name,
@@ -70,10 +78,13 @@ metric_methods!(Histogram, {
             Some(b) => finite_bounds(b)?,
             None => footmetrics::PYTHON_DEFAULT_BUCKETS.to_vec(),
         };
+        // A subclass's children get the buckets in effect, +Inf last (prometheus_client
+        // passes its `buckets` argument on).
+        let upper: Vec<f64> = bounds.iter().copied().chain([f64::INFINITY]).collect();
+        let upper = pyo3::types::PyTuple::new(py, upper)?;
         let opts = args.opts(None, true)?.buckets(bounds);
-        Ok(Histogram {
-            base: Base::new(py, &args, opts, "histogram")?,
-        })
+        let base = Base::new(py, &args, opts, "histogram", ())?;
+        crate::family::init(slf, name, &args, base, &[("buckets", upper.into_any())])
     }
 
     /// prometheus_client's default buckets, `+Inf` included, used when `buckets` is not given.
@@ -90,7 +101,7 @@ metric_methods!(Histogram, {
 
     #[pyo3(signature = (amount, exemplar = None))]
     fn observe(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        let h = self.base.leaf()?;
+        let h = self.base()?.leaf()?;
         match exemplar {
             None => h.observe(amount),
             Some(e) => h.observe_with_exemplar(amount, &exemplar_labels(e)?).py()?,
@@ -100,23 +111,24 @@ metric_methods!(Histogram, {
 
     /// Observes the duration of a block or call, in seconds. On a labelled parent, the
     /// block picks the child with the timer's `labels()`.
-    fn time(slf: &Bound<'_, Self>) -> Timer {
-        match &slf.get().base.leaf {
+    fn time(slf: &Bound<'_, Self>) -> PyResult<Timer> {
+        Ok(match &slf.get().base()?.leaf {
             Some(h) => Timer::new(TimerTarget::Histogram(h.clone())),
             None => Timer::new(TimerTarget::parent(slf, "observe")),
-        }
+        })
     }
 
     /// The bucket upper bounds, `+Inf` last (prometheus_client's attribute).
     #[getter]
-    fn _upper_bounds(&self) -> Vec<f64> {
-        self.base
+    fn _upper_bounds(&self) -> PyResult<Vec<f64>> {
+        Ok(self
+            .base()?
             .family
             .config()
             .bounds()
             .iter()
             .copied()
             .chain([f64::INFINITY])
-            .collect()
+            .collect())
     }
 });

@@ -1,28 +1,32 @@
 //! `Info`, as `prometheus_client.Info`.
 
 use crate::errors::IntoPy;
-use crate::family::{metric_methods, Base, MetricArgs, RegistryArg};
+use crate::family::{metric_methods, Base, MetricArgs, MetricClass, RegistryArg, Slot};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-#[pyclass(module = "footmetrics._core", frozen)]
+#[pyclass(module = "footmetrics._core", frozen, subclass)]
 pub(crate) struct Info {
-    base: Base<footmetrics::Info>,
+    base: Slot<Base<footmetrics::Info>>,
 }
 
-impl Info {
-    fn with_base(&self, base: Base<footmetrics::Info>) -> Self {
+impl MetricClass for Info {
+    type M = footmetrics::Info;
+    type X = ();
+    fn slot(&self) -> &Slot<Base<Self::M>> {
+        &self.base
+    }
+    fn with_slot(base: Slot<Base<Self::M>>) -> Self {
         Info { base }
     }
 }
 
-metric_methods!(Info, {
-    #[new]
+metric_methods!(#[pymethods] Info, "(name, documentation, labelnames=None, namespace=\"\", subsystem=\"\", unit=\"\", registry=..., _labelvalues=None)", {
     #[pyo3(signature = (name, documentation, labelnames = None, namespace = "", subsystem = "", unit = "", registry = RegistryArg::Default, _labelvalues = None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
+    fn __init__(
+        slf: &Bound<'_, Self>,
         name: &Bound<'_, PyAny>,
         documentation: &Bound<'_, PyAny>,
         labelnames: Option<&Bound<'_, PyAny>>,
@@ -31,7 +35,11 @@ metric_methods!(Info, {
         unit: &str,
         registry: RegistryArg,
         _labelvalues: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
+    ) -> PyResult<()> {
+        if crate::family::attach_child(slf, _labelvalues)? {
+            return Ok(());
+        }
+        let py = slf.py();
         let args = MetricArgs::extract(
             py,
             name,
@@ -43,19 +51,19 @@ metric_methods!(Info, {
             registry,
         )?;
         let opts = args.opts(None, false)?;
-        Ok(Info {
-            base: Base::new(py, &args, opts, "info")?,
-        })
+        let base = Base::new(py, &args, opts, "info", ())?;
+        crate::family::init(slf, name, &args, base, &[])
     }
 
     /// Sets the info labels (a dict of str to str).
     fn info(&self, val: &Bound<'_, PyDict>) -> PyResult<()> {
-        let info = self.base.leaf()?;
+        let base = self.base()?;
+        let info = base.leaf()?;
         if val.values().iter().any(|v| v.is_none()) {
             return Err(PyValueError::new_err("Label value cannot be None"));
         }
         let pairs = crate::exemplar::string_pairs(val)?;
-        if pairs.iter().any(|(k, _)| self.base.labelnames.contains(k)) {
+        if pairs.iter().any(|(k, _)| base.labelnames.contains(k)) {
             return Err(PyValueError::new_err("Overlapping labels for Info metric"));
         }
         info.set(&pairs).py()

@@ -1,6 +1,7 @@
 # Types of the native module (Rust, PyO3). Checked against the built module by mypy's stubtest
 # (`make test-python`), so a signature change in Rust that is not mirrored here fails CI.
-# The classes are final: PyO3 classes here are not subclassable.
+# The classes are final (PyO3 classes are not subclassable) except the metric classes, which
+# can be subclassed as prometheus_client's are.
 from collections.abc import Iterable, Sequence
 from os import PathLike
 from types import TracebackType
@@ -75,7 +76,6 @@ class _Metric:
     def remove_by_labels(self, labels: dict[str, _Labels]) -> None: ...
     def _footmetrics_collector(self) -> CollectorHandle: ...
 
-@final
 class Counter(_Metric):
     def __init__(self, name: str, documentation: str,
                  labelnames: Iterable[str] | None = None, namespace: str = "",
@@ -93,7 +93,6 @@ class Counter(_Metric):
 class ValueView:
     def get(self) -> float: ...
 
-@final
 class Gauge(_Metric):
     def __init__(self, name: str, documentation: str,
                  labelnames: Iterable[str] | None = None, namespace: str = "",
@@ -111,7 +110,6 @@ class Gauge(_Metric):
     @property
     def _value(self) -> ValueView: ...
 
-@final
 class Histogram(_Metric):
     DEFAULT_BUCKETS: ClassVar[tuple[float, ...]]
     def __init__(self, name: str, documentation: str,
@@ -124,7 +122,6 @@ class Histogram(_Metric):
     @property
     def _upper_bounds(self) -> list[float]: ...
 
-@final
 class Summary(_Metric):
     def __init__(self, name: str, documentation: str,
                  labelnames: Iterable[str] | None = None, namespace: str = "",
@@ -133,7 +130,6 @@ class Summary(_Metric):
     def observe(self, amount: float) -> None: ...
     def time(self) -> Timer: ...
 
-@final
 class Info(_Metric):
     def __init__(self, name: str, documentation: str,
                  labelnames: Iterable[str] | None = None, namespace: str = "",
@@ -141,7 +137,6 @@ class Info(_Metric):
                  _labelvalues: Sequence[str] | None = None) -> None: ...
     def info(self, val: dict[str, str]) -> None: ...
 
-@final
 class Enum(_Metric):
     def __init__(self, name: str, documentation: str,
                  labelnames: Iterable[str] | None = None, namespace: str = "",

@@ -183,3 +183,22 @@ pub fn shared_write(env: &Env, family_id: u32, series: u32, value: f64) -> Resul
     };
     write().throw(env)
 }
+
+/// Makes `dir` (and its parents) if missing, then checks that this process can create files
+/// in it: an `ERR_FOOTMETRICS_STORAGE` error saying why not.
+#[napi(catch_unwind)]
+pub fn prepare_shared_dir(env: &Env, dir: String) -> Result<()> {
+    let dir = std::path::Path::new(&dir);
+    let prepare = || -> Fallible<()> {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Failure::new(
+                    Kind::Storage,
+                    format!("cannot create the shared directory {}: {e}", dir.display()),
+                )
+            })?;
+        }
+        Ok(footmetrics::multiprocess::check_dir(dir)?)
+    };
+    prepare().throw(env)
+}

@@ -669,6 +669,13 @@ fn check_ident(ident: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks that `dir` is a directory this process can create files in (as
+/// [`ProcessLanes::new`] does): an [`Error::Storage`] saying why not. For a process that reads
+/// a directory others write (a cluster's primary) to report a bad one before they start.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    check_writable_dir(dir)
+}
+
 fn check_writable_dir(dir: &Path) -> Result<()> {
     let meta = fs::metadata(dir).map_err(|e| storage_error("cannot use", dir, e))?;
     if !meta.is_dir() {

@@ -1,0 +1,227 @@
+'use strict';
+// cluster with a shared directory: workers write their series into lane files and the
+// primary's AggregatorRegistry reads them without asking the workers, so a stopped worker's
+// counts are still served at once, and a killed worker's counts stay in the totals.
+//
+// Each test runs a cluster primary as a child process; the primary prints one JSON line per
+// event (`pids` first), the test asserts on them, and every process is stopped by PID in
+// teardown (the primary's workers too, should the primary have died first).
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn } = require('child_process');
+const { parseExposition } = require('./helpers');
+
+const PKG = path.join(__dirname, '..');
+
+/** Runs `script` (a cluster program) to its end; returns its JSON lines, keyed by `event`. */
+function runPrimary(t, script, env = {}) {
+	const file = path.join(os.tmpdir(), `fm-cluster-shared-${process.pid}-${Date.now()}.js`);
+	fs.writeFileSync(file, script);
+	const pids = new Set();
+	const child = spawn(process.execPath, [file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+	pids.add(child.pid);
+	t.after(() => {
+		for (const pid of pids) {
+			try {
+				process.kill(pid, 'SIGKILL');
+			} catch {
+				// Already gone.
+			}
+		}
+		fs.rmSync(file, { force: true });
+	});
+	return new Promise((resolve, reject) => {
+		const events = {};
+		let out = '';
+		let err = '';
+		const timer = setTimeout(() => reject(new Error(`primary timed out; stderr: ${err}`)), 60000);
+		child.stdout.on('data', d => {
+			out += d;
+			let nl;
+			while ((nl = out.indexOf('\n')) >= 0) {
+				const line = out.slice(0, nl);
+				out = out.slice(nl + 1);
+				const ev = JSON.parse(line);
+				if (ev.event === 'pids') for (const p of ev.pids) pids.add(p);
+				events[ev.event] = ev;
+			}
+		});
+		child.stderr.on('data', d => (err += d));
+		child.on('exit', code => {
+			clearTimeout(timer);
+			if (code !== 0) reject(new Error(`primary exited ${code}; stderr: ${err}`));
+			else resolve(events);
+		});
+	});
+}
+
+// The worker: counts ID * 1000 events on route "a" and ID on route "b", observes ID
+// histogram values, sets a gauge; with COLLECT set, also a gauge with a collect() callback
+// (which only IPC carries). Then it says `ready` and waits.
+const WORKER = `
+	const id = Number(process.env.ID);
+	const c = new client.Counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['route'] });
+	const h = new client.Histogram({ name: 'job_seconds', help: 'J.', buckets: [1, 10] });
+	const g = new client.Gauge({ name: 'queue_max', help: 'Q.', aggregator: 'max' });
+	const child = c.labels('b');
+	for (let i = 0; i < id * 1000; i++) c.inc({ route: 'a' });
+	for (let i = 0; i < id; i++) { child.inc(); h.observe(id); }
+	g.set(id * 10);
+	if (process.env.COLLECT) {
+		new client.Gauge({ name: 'worker_alive', help: 'A.', collect() { this.set(1); } });
+	}
+	process.send({ ready: process.pid });
+	setInterval(() => {}, 1000);`;
+
+function primary(body) {
+	return `
+		const cluster = require('cluster');
+		const client = require(${JSON.stringify(PKG)});
+		const emit = o => process.stdout.write(JSON.stringify(o) + '\\n');
+		if (cluster.isWorker) {
+			${WORKER}
+		} else {
+			const agg = new client.AggregatorRegistry(undefined, { ipcTimeout: Number(process.env.IPC_TIMEOUT || 250) });
+			emit({ event: 'dir', dir: agg.sharedDirectory });
+			const ready = new Map();
+			const waiters = [];
+			cluster.on('message', (w, m) => {
+				if (m && m.ready) { ready.set(w.id, m.ready); waiters.splice(0).forEach(f => f()); }
+			});
+			const fork = id => cluster.fork({ ID: id });
+			const untilReady = async ws => { while (!ws.every(w => ready.has(w.id))) await new Promise(r => waiters.push(r)); };
+			const scrape = async () => {
+				const t0 = performance.now();
+				const text = await agg.clusterMetrics();
+				return { text, ms: performance.now() - t0 };
+			};
+			(async () => {
+				${body}
+			})().then(() => process.exit(0), e => { console.error(e); process.exit(1); });
+		}`;
+}
+
+test('cluster: 4 workers share their counts; a SIGSTOPped worker is read from its file at once; a SIGKILLed one stays counted', async t => {
+	const events = await runPrimary(
+		t,
+		primary(`
+			const workers = [1, 2, 3, 4].map(fork);
+			emit({ event: 'pids', pids: workers.map(w => w.process.pid) });
+			await untilReady(workers);
+			emit({ event: 'all', ...(await scrape()) });
+			const stopped = workers[3];
+			process.kill(stopped.process.pid, 'SIGSTOP');
+			const during = [];
+			for (let i = 0; i < 5; i++) during.push(await scrape());
+			emit({ event: 'stopped', scrapes: during });
+			process.kill(stopped.process.pid, 'SIGCONT');
+			const killed = workers[2];
+			const exited = new Promise(r => killed.once('exit', r));
+			process.kill(killed.process.pid, 'SIGKILL');
+			await exited;
+			emit({ event: 'killed', ...(await scrape()) });
+			const replacement = fork(5);
+			emit({ event: 'pids', pids: [replacement.process.pid] });
+			await untilReady([replacement]);
+			emit({ event: 'replaced', ...(await scrape()), files: require('fs').readdirSync(agg.sharedDirectory) });
+			for (const w of [workers[0], workers[1], workers[3], replacement]) process.kill(w.process.pid, 'SIGKILL');
+		`),
+	);
+	assert.match(events.dir.dir, /footmetrics-cluster-/, 'the primary made a directory under os.tmpdir()');
+	const check = (text, ids, what) => {
+		const s = parseExposition(text).samples;
+		const sum = ids.reduce((a, b) => a + b, 0);
+		assert.equal(s.get('jobs_total{route="a"}'), sum * 1000, `${what}: route a`);
+		assert.equal(s.get('jobs_total{route="b"}'), sum, `${what}: route b (a labels() child)`);
+		assert.equal(s.get('job_seconds_count{}'), sum, `${what}: histogram count`);
+		assert.equal(s.get('job_seconds_sum{}'), ids.reduce((a, i) => a + i * i, 0), `${what}: histogram sum`);
+		assert.equal(s.get('job_seconds_bucket{le="1"}'), 1, `${what}: worker 1's observations in le=1`);
+		return s;
+	};
+	const all = check(events.all.text, [1, 2, 3, 4], 'every worker');
+	assert.equal(all.get('queue_max{}'), 40, 'the max aggregator');
+	assert.match(events.all.text, /# TYPE jobs_total counter/);
+	for (const s of events.stopped.scrapes) {
+		check(s.text, [1, 2, 3, 4], 'worker 4 stopped');
+		assert.ok(s.ms < 100, `a scrape with a stopped worker took ${s.ms.toFixed(1)} ms`);
+	}
+	// Worker 3's counters stay (its lanes fold into the archive); its live gauge goes.
+	const killed = check(events.killed.text, [1, 2, 3, 4], 'worker 3 killed');
+	assert.equal(killed.get('queue_max{}'), 40);
+	const replaced = check(events.replaced.text, [1, 2, 3, 4, 5], 'worker 5 forked');
+	assert.equal(replaced.get('queue_max{}'), 50);
+	assert.ok(events.replaced.files.includes('archive.db'), `the dead worker's lanes were folded: ${events.replaced.files}`);
+});
+
+test('cluster: metrics only IPC carries (collect callbacks) are waited for at most ipcTimeout; shared counts are complete', async t => {
+	const events = await runPrimary(
+		t,
+		primary(`
+			const workers = [1, 2, 3, 4].map(fork);
+			emit({ event: 'pids', pids: workers.map(w => w.process.pid) });
+			await untilReady(workers);
+			await new Promise(r => setTimeout(r, 100)); // the workers' notes that they have IPC metrics
+			emit({ event: 'all', ...(await scrape()) });
+			process.kill(workers[0].process.pid, 'SIGSTOP');
+			emit({ event: 'stopped', ...(await scrape()) });
+			process.kill(workers[0].process.pid, 'SIGCONT');
+			emit({ event: 'resumed', ...(await scrape()) });
+			for (const w of workers) process.kill(w.process.pid, 'SIGKILL');
+		`),
+		{ COLLECT: '1', IPC_TIMEOUT: '50' },
+	);
+	const all = parseExposition(events.all.text).samples;
+	assert.equal(all.get('worker_alive{}'), 4, 'every worker answered over IPC');
+	assert.equal(all.get('jobs_total{route="a"}'), 10000);
+	const stopped = parseExposition(events.stopped.text).samples;
+	assert.ok(events.stopped.ms < 100, `the scrape took ${events.stopped.ms.toFixed(1)} ms`);
+	assert.ok(events.stopped.ms >= 45, 'it waited for the stopped worker up to ipcTimeout');
+	assert.equal(stopped.get('worker_alive{}'), 3, 'the stopped worker\'s IPC metrics are missing');
+	assert.equal(stopped.get('jobs_total{route="a"}'), 10000, 'its shared counts are not');
+	assert.equal(parseExposition(events.resumed.text).samples.get('worker_alive{}'), 4);
+});
+
+test('cluster: a directory that cannot be written is an ERR_FOOTMETRICS_STORAGE error when a metric or the AggregatorRegistry is made', async t => {
+	// Not writable even by root; a file where a directory should be.
+	const file = path.join(os.tmpdir(), `fm-not-a-dir-${process.pid}`);
+	fs.writeFileSync(file, '');
+	t.after(() => fs.rmSync(file, { force: true }));
+	const events = await runPrimary(
+		t,
+		`
+		const cluster = require('cluster');
+		const client = require(${JSON.stringify(PKG)});
+		const emit = o => process.stdout.write(JSON.stringify(o) + '\\n');
+		const caught = f => { try { f(); return null; } catch (e) { return { code: e.code, name: e.name, message: e.message }; } };
+		if (cluster.isWorker) {
+			const e = caught(() => new client.Counter({ name: 'x_total', help: 'X.' }));
+			process.send({ e, after: caught(() => new client.Gauge({ name: 'y', help: 'Y.', collect() {} })) }, () => process.exit(0));
+		} else {
+			emit({ event: 'primary', e: caught(() => new client.AggregatorRegistry()) });
+			process.env.FOOTMETRICS_MULTIPROC_DIR = ${JSON.stringify(file)};
+			emit({ event: 'file', e: caught(() => new client.AggregatorRegistry()) });
+			// A worker given an unusable directory directly (the primary did not make it).
+			const w = cluster.fork({ FOOTMETRICS_MULTIPROC_DIR: '/proc' });
+			emit({ event: 'pids', pids: [w.process.pid] });
+			w.on('message', m => { if (!m.type) emit({ event: 'worker', ...m }); });
+			w.on('exit', () => process.exit(0));
+		}`,
+		{ FOOTMETRICS_MULTIPROC_DIR: '/proc/footmetrics-cannot-be-made' },
+	);
+	for (const what of ['primary', 'file']) {
+		const e = events[what].e;
+		assert.ok(e, `${what}: no error`);
+		assert.equal(e.code, 'ERR_FOOTMETRICS_STORAGE', `${what}: ${e.message}`);
+		assert.equal(e.name, 'Error');
+	}
+	assert.match(events.primary.e.message, /footmetrics-cannot-be-made/);
+	assert.match(events.file.e.message, /not a directory/);
+	const w = events.worker;
+	assert.equal(w.e && w.e.code, 'ERR_FOOTMETRICS_STORAGE', JSON.stringify(w.e));
+	assert.match(w.e.message, /\/proc/);
+	assert.equal(w.after, null, 'a metric with a collect callback is not shared, so not refused');
+});

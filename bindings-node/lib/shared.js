@@ -49,7 +49,8 @@ function announceIpc() {
 
 /** Called when `registry` gains `metric`: a reported metric not shared needs IPC. */
 function noteRegistered(registry, metric) {
-	if (!metric._sh && cluster.isWorker && state.registries.includes(registry)) announceIpc();
+	// The primary renders nothing of an `omit` metric: no need to be asked for it.
+	if (!metric._sh && metric.aggregator !== 'omit' && cluster.isWorker && state.registries.includes(registry)) announceIpc();
 }
 
 Registry._onRegister = noteRegistered;

@@ -185,6 +185,65 @@ test('cluster: metrics only IPC carries (collect callbacks) are waited for at mo
 	assert.equal(parseExposition(events.resumed.text).samples.get('worker_alive{}'), 4);
 });
 
+test('cluster: shared gauges follow their aggregator over live workers; summaries and labelled series are summed; a worker\'s own registry is unchanged', async t => {
+	const events = await runPrimary(
+		t,
+		`
+		const cluster = require('cluster');
+		const client = require(${JSON.stringify(PKG)});
+		const emit = o => process.stdout.write(JSON.stringify(o) + '\\n');
+		if (cluster.isWorker) {
+			const id = Number(process.env.ID);
+			const gauges = {};
+			for (const a of ['sum', 'min', 'max', 'average', 'first']) {
+				gauges[a] = new client.Gauge({ name: 'g_' + a, help: a, labelNames: ['k'], aggregator: a });
+			}
+			const s = new client.Summary({ name: 's_seconds', help: 'S.', labelNames: ['k'] });
+			const omitted = new client.Counter({ name: 'omitted_total', help: 'O.', aggregator: 'omit' });
+			omitted.inc();
+			(async () => {
+				// Worker 3 writes last, so its value is the most recent ('first').
+				await new Promise(r => setTimeout(r, id * 50));
+				for (const a in gauges) { gauges[a].set({ k: 'x' }, id * 10); gauges[a].labels('y').inc(id); }
+				gauges.sum.dec({ k: 'x' }, 1);
+				s.observe({ k: 'x' }, id);
+				process.send({ ready: true, own: await client.register.metrics(), shared: Boolean(gauges.sum._sh) });
+			})();
+			setInterval(() => {}, 1000);
+		} else {
+			const agg = new client.AggregatorRegistry();
+			const workers = [1, 2, 3].map(id => cluster.fork({ ID: id }));
+			emit({ event: 'pids', pids: workers.map(w => w.process.pid) });
+			let ready = 0;
+			cluster.on('message', async (w, m) => {
+				if (!m || !m.ready) return;
+				if (w === workers[0]) emit({ event: 'own', text: m.own, shared: m.shared });
+				if (++ready < workers.length) return;
+				emit({ event: 'all', text: await agg.clusterMetrics() });
+				for (const x of workers) process.kill(x.process.pid, 'SIGKILL');
+				process.exit(0);
+			});
+		}`,
+	);
+	assert.equal(events.own.shared, true, 'the workers\' gauges were shared');
+	// A worker's own registry shows its own values, as without a shared directory.
+	const own = parseExposition(events.own.text).samples;
+	assert.equal(own.get('g_sum{k="x"}'), 9);
+	assert.equal(own.get('s_seconds_count{k="x"}'), 1);
+	const s = parseExposition(events.all.text).samples;
+	assert.equal(s.get('g_sum{k="x"}'), 60 - 3);
+	assert.equal(s.get('g_sum{k="y"}'), 6);
+	assert.equal(s.get('g_min{k="x"}'), 10);
+	assert.equal(s.get('g_max{k="x"}'), 30);
+	assert.equal(s.get('g_average{k="x"}'), 20);
+	assert.equal(s.get('g_average{k="y"}'), 2);
+	assert.equal(s.get('g_first{k="x"}'), 30, 'the value written last');
+	assert.equal(s.get('s_seconds_count{k="x"}'), 3);
+	assert.equal(s.get('s_seconds_sum{k="x"}'), 6);
+	assert.ok(![...s.keys()].some(k => k.startsWith('omitted_total')), 'the omit aggregator omits');
+	assert.ok(![...s.keys()].some(k => k.includes('pid=')), 'no per-worker series');
+});
+
 test('cluster: a directory that cannot be written is an ERR_FOOTMETRICS_STORAGE error when a metric or the AggregatorRegistry is made', async t => {
 	// Not writable even by root; a file where a directory should be.
 	const file = path.join(os.tmpdir(), `fm-not-a-dir-${process.pid}`);

@@ -110,7 +110,9 @@ fn share(dir: &str, family_id: u32, aggregator: &str) -> Fallible<()> {
     let fam = match cells.kind() {
         CellKind::Counter => Fam::Counter(Family::new(&opts)?),
         CellKind::Gauge => Fam::Gauge(Family::new(&opts)?),
-        CellKind::Histogram { bounds } => Fam::Histogram(Family::new(&opts.buckets(bounds.clone()))?),
+        CellKind::Histogram { bounds } => {
+            Fam::Histogram(Family::new(&opts.buckets(bounds.clone()))?)
+        }
         CellKind::Summary { .. } => Fam::Summary(Family::new(&opts)?),
     };
     shared()
@@ -130,12 +132,7 @@ fn share(dir: &str, family_id: u32, aggregator: &str) -> Fallible<()> {
 /// Mirrors cell family `familyId` into this process' lane file in `dir` (created if needed):
 /// an `ERR_FOOTMETRICS_STORAGE` error if the directory cannot take it.
 #[napi(catch_unwind)]
-pub fn share_family(
-    env: &Env,
-    dir: String,
-    family_id: u32,
-    aggregator: String,
-) -> Result<()> {
+pub fn share_family(env: &Env, dir: String, family_id: u32, aggregator: String) -> Result<()> {
     share(&dir, family_id, &aggregator).throw(env)
 }
 

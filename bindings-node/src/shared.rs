@@ -16,7 +16,6 @@ use footmetrics::{Counter, Family, Gauge, Histogram, Opts, Summary};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 enum Handle {
@@ -45,7 +44,7 @@ fn lanes(dir: &str) -> Fallible<Arc<ProcessLanes>> {
     static L: Mutex<Option<Arc<ProcessLanes>>> = Mutex::new(None);
     let mut l = L.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(lanes) = l.as_ref() {
-        if lanes.dir() == PathBuf::from(dir) {
+        if lanes.dir() == std::path::Path::new(dir) {
             return Ok(lanes.clone());
         }
     }

@@ -178,7 +178,8 @@ test('cluster: metrics only IPC carries (collect callbacks) are waited for at mo
 	assert.equal(all.get('worker_alive{}'), 4, 'every worker answered over IPC');
 	assert.equal(all.get('jobs_total{route="a"}'), 10000);
 	const stopped = parseExposition(events.stopped.text).samples;
-	assert.ok(events.stopped.ms < 100, `the scrape took ${events.stopped.ms.toFixed(1)} ms`);
+	// ipcTimeout (50 ms) and the render: far from the 5 s a scrape without shared series waits.
+	assert.ok(events.stopped.ms < 500, `the scrape took ${events.stopped.ms.toFixed(1)} ms`);
 	assert.ok(events.stopped.ms >= 45, 'it waited for the stopped worker up to ipcTimeout');
 	assert.equal(stopped.get('worker_alive{}'), 3, 'the stopped worker\'s IPC metrics are missing');
 	assert.equal(stopped.get('jobs_total{route="a"}'), 10000, 'its shared counts are not');
@@ -201,24 +202,31 @@ test('cluster: shared gauges follow their aggregator over live workers; summarie
 			const s = new client.Summary({ name: 's_seconds', help: 'S.', labelNames: ['k'] });
 			const omitted = new client.Counter({ name: 'omitted_total', help: 'O.', aggregator: 'omit' });
 			omitted.inc();
-			(async () => {
-				// Worker 3 writes last, so its value is the most recent ('first').
-				await new Promise(r => setTimeout(r, id * 50));
+			// The primary tells the workers to write in turn: worker 3's value is the most recent.
+			process.on('message', async m => {
+				if (m !== 'write') return;
 				for (const a in gauges) { gauges[a].set({ k: 'x' }, id * 10); gauges[a].labels('y').inc(id); }
 				gauges.sum.dec({ k: 'x' }, 1);
 				s.observe({ k: 'x' }, id);
 				process.send({ ready: true, own: await client.register.metrics(), shared: Boolean(gauges.sum._sh) });
-			})();
+			});
+			process.send({ started: true });
 			setInterval(() => {}, 1000);
 		} else {
 			const agg = new client.AggregatorRegistry();
 			const workers = [1, 2, 3].map(id => cluster.fork({ ID: id }));
 			emit({ event: 'pids', pids: workers.map(w => w.process.pid) });
+			let started = 0;
 			let ready = 0;
 			cluster.on('message', async (w, m) => {
+				if (m && m.started && ++started === workers.length) workers[0].send('write');
 				if (!m || !m.ready) return;
 				if (w === workers[0]) emit({ event: 'own', text: m.own, shared: m.shared });
-				if (++ready < workers.length) return;
+				if (++ready < workers.length) {
+					// 5 ms apart: the most recent write is told by its time.
+					setTimeout(() => workers[ready].send('write'), 5);
+					return;
+				}
 				emit({ event: 'all', text: await agg.clusterMetrics() });
 				for (const x of workers) process.kill(x.process.pid, 'SIGKILL');
 				process.exit(0);

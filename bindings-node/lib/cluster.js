@@ -14,6 +14,7 @@
 // plus whatever answered; without one it waits as prom-client does (5 s, then rejects).
 
 const cluster = require('cluster');
+const { isMainThread } = require('worker_threads');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -85,7 +86,8 @@ class AggregatorRegistry extends Registry {
 			throw fail('InvalidArgument', 'ipcTimeout must be a non-negative number of milliseconds');
 		}
 		this._ipcTimeout = ipcTimeout;
-		this._dir = cluster.isPrimary ? makePrimaryDir() : null;
+		// A worker thread is a primary to `cluster` (even in a cluster worker): not ours to set up.
+		this._dir = cluster.isPrimary && isMainThread ? makePrimaryDir() : null;
 		addListeners();
 	}
 

@@ -9,6 +9,7 @@
 
 const cluster = require('cluster');
 const Registry = require('./registry');
+const { native } = require('./native');
 
 const ENV = 'FOOTMETRICS_MULTIPROC_DIR';
 const IPC_METRICS = 'footmetrics:ipcMetrics';
@@ -16,12 +17,17 @@ const IPC_METRICS = 'footmetrics:ipcMetrics';
 /** The registries a worker reports (`AggregatorRegistry.setRegistries`). */
 const state = { registries: [Registry.globalRegistry], announced: false };
 
-/** In a cluster worker: the shared directory, or null (not a worker, or none given). */
+/**
+ * In a cluster worker: the shared directory, or null (not a worker, or none given). The main
+ * thread names it for the whole process (in Rust): Node's `cluster` module sees a worker
+ * thread as a primary, but its metrics join the process' families and share with them.
+ */
 function workerDir() {
-	if (!cluster.isWorker) return null;
-	const dir = process.env[ENV];
+	const dir = native.processSharedDir();
 	return dir ? dir : null;
 }
+
+if (cluster.isWorker && process.env[ENV]) native.setProcessSharedDir(process.env[ENV]);
 
 function reported(metric) {
 	return metric.registers.some(r => state.registries.includes(r));

@@ -198,3 +198,26 @@ pub fn prepare_shared_dir(env: &Env, dir: String) -> Result<()> {
     };
     prepare().throw(env)
 }
+
+/// The shared directory of this process, named by its main thread (a cluster worker's):
+/// worker threads are not cluster workers to Node's `cluster` module, but their metrics join
+/// the process' families and must write the same lanes.
+fn process_dir() -> &'static Mutex<Option<String>> {
+    static D: Mutex<Option<String>> = Mutex::new(None);
+    &D
+}
+
+/// Sets this process' shared directory (the main thread of a cluster worker, at load).
+#[napi(catch_unwind)]
+pub fn set_process_shared_dir(dir: String) {
+    *process_dir().lock().unwrap_or_else(|e| e.into_inner()) = Some(dir);
+}
+
+/// This process' shared directory, if its main thread named one.
+#[napi(catch_unwind)]
+pub fn process_shared_dir() -> Option<String> {
+    process_dir()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}

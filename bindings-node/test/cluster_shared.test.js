@@ -252,6 +252,40 @@ test('cluster: shared gauges follow their aggregator over live workers; summarie
 	assert.ok(![...s.keys()].some(k => k.includes('pid=')), 'no per-worker series');
 });
 
+test('cluster: a worker\'s worker_threads write the shared lanes too (to Node\'s cluster module they are primaries)', async t => {
+	const events = await runPrimary(
+		t,
+		`
+		const cluster = require('cluster');
+		const client = require(${JSON.stringify(PKG)});
+		const emit = o => process.stdout.write(JSON.stringify(o) + '\\n');
+		if (cluster.isPrimary) {
+			const agg = new client.AggregatorRegistry();
+			const w = cluster.fork();
+			emit({ event: 'pids', pids: [w.process.pid] });
+			w.on('message', async m => {
+				if (m !== 'done') return;
+				emit({ event: 'all', text: await agg.clusterMetrics() });
+				process.kill(w.process.pid, 'SIGKILL');
+				process.exit(0);
+			});
+		} else {
+			const { Worker } = require('worker_threads');
+			const c = new client.Counter({ name: 't_total', help: 'T.', labelNames: ['who'] });
+			c.inc({ who: 'main' }, 5);
+			const thread = new Worker(\`const client = require(${JSON.stringify(PKG)});
+				const c = new client.Counter({ name: 't_total', help: 'T.', labelNames: ['who'] });
+				const h = new client.Histogram({ name: 't_seconds', help: 'T.', buckets: [1] });
+				for (let i = 0; i < 1000; i++) { c.inc({ who: 'thread' }); c.inc({ who: 'main' }); h.observe(0.5); }\`, { eval: true });
+			thread.on('exit', () => process.send('done'));
+		}`,
+	);
+	const s = parseExposition(events.all.text).samples;
+	assert.equal(s.get('t_total{who="main"}'), 1005);
+	assert.equal(s.get('t_total{who="thread"}'), 1000);
+	assert.equal(s.get('t_seconds_count{}'), 1000, 'a family declared only in the thread');
+});
+
 test('cluster: a directory that cannot be written is an ERR_FOOTMETRICS_STORAGE error when a metric or the AggregatorRegistry is made', async t => {
 	// Not writable even by root; a file where a directory should be.
 	const file = path.join(os.tmpdir(), `fm-not-a-dir-${process.pid}`);

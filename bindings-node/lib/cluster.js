@@ -11,7 +11,8 @@
 // workers forked before the directory existed): the primary asks the workers that said they
 // have such metrics; each answers with one JSON string (cheap for the IPC channel to carry).
 // With a shared directory it waits at most `ipcTimeout` ms, then serves the shared series
-// plus whatever answered; without one it waits as prom-client does (5 s, then rejects).
+// plus whatever answered (a worker that missed the deadline is not waited for again until it
+// answers); without one it waits as prom-client does (5 s, then rejects).
 
 const cluster = require('cluster');
 const { isMainThread } = require('worker_threads');
@@ -33,6 +34,12 @@ let listenersAdded = false;
 const requests = new Map();
 /** Workers that said they have metrics only IPC carries. */
 const ipcWorkers = new WeakSet();
+/**
+ * With a shared directory: workers asked and not answered yet. A worker that missed a scrape's
+ * deadline is not asked (nor waited for) again until it answers, so only the first scrape after
+ * a worker hangs waits `ipcTimeout`.
+ */
+const unanswered = new WeakSet();
 /** The primary's shared directory, once made (one per primary process). */
 let primaryDir = null;
 
@@ -124,11 +131,15 @@ class AggregatorRegistry extends Registry {
 			const message = { type: GET_METRICS_REQ, requestId };
 			for (const id in cluster.workers) {
 				const w = cluster.workers[id];
-				// With a shared directory, only the workers with IPC-only metrics are asked.
-				if (w.isConnected() && (dir === null || ipcWorkers.has(w))) {
-					w.send(message);
-					request.pending++;
+				// With a shared directory, only the workers with IPC-only metrics are asked, and
+				// not those still silent since an earlier scrape.
+				if (!w.isConnected()) continue;
+				if (dir !== null) {
+					if (!ipcWorkers.has(w) || unanswered.has(w)) continue;
+					unanswered.add(w);
 				}
+				w.send(message);
+				request.pending++;
 			}
 			if (request.pending === 0) {
 				clearTimeout(request.errorTimeout);
@@ -155,6 +166,7 @@ function addListeners() {
 	listenersAdded = true;
 	cluster.on('message', (worker, message) => {
 		if (!message || message.type !== GET_METRICS_RES) return;
+		unanswered.delete(worker);
 		const request = requests.get(message.requestId);
 		if (!request) return;
 		if (message.error) {

@@ -157,7 +157,7 @@ test('cluster: 4 workers share their counts; a SIGSTOPped worker is read from it
 	assert.ok(events.replaced.files.includes('archive.db'), `the dead worker's lanes were folded: ${events.replaced.files}`);
 });
 
-test('cluster: metrics only IPC carries (collect callbacks) are waited for at most ipcTimeout; shared counts are complete', async t => {
+test('cluster: metrics only IPC carries (collect callbacks) are waited for at most ipcTimeout, and a silent worker not again; shared counts are complete', async t => {
 	const events = await runPrimary(
 		t,
 		primary(`
@@ -168,21 +168,29 @@ test('cluster: metrics only IPC carries (collect callbacks) are waited for at mo
 			emit({ event: 'all', ...(await scrape()) });
 			process.kill(workers[0].process.pid, 'SIGSTOP');
 			emit({ event: 'stopped', ...(await scrape()) });
+			emit({ event: 'stillStopped', ...(await scrape()) });
 			process.kill(workers[0].process.pid, 'SIGCONT');
+			// Its late answer to the first request marks it as answering again.
+			await new Promise(r => setTimeout(r, 300));
 			emit({ event: 'resumed', ...(await scrape()) });
 			for (const w of workers) process.kill(w.process.pid, 'SIGKILL');
 		`),
-		{ COLLECT: '1', IPC_TIMEOUT: '50' },
+		{ COLLECT: '1', IPC_TIMEOUT: '200' },
 	);
 	const all = parseExposition(events.all.text).samples;
 	assert.equal(all.get('worker_alive{}'), 4, 'every worker answered over IPC');
 	assert.equal(all.get('jobs_total{route="a"}'), 10000);
 	const stopped = parseExposition(events.stopped.text).samples;
-	// ipcTimeout (50 ms) and the render: far from the 5 s a scrape without shared series waits.
-	assert.ok(events.stopped.ms < 500, `the scrape took ${events.stopped.ms.toFixed(1)} ms`);
-	assert.ok(events.stopped.ms >= 45, 'it waited for the stopped worker up to ipcTimeout');
+	// ipcTimeout (200 ms) and the render: far from the 5 s a scrape without shared series waits.
+	assert.ok(events.stopped.ms < 1000, `the scrape took ${events.stopped.ms.toFixed(1)} ms`);
+	assert.ok(events.stopped.ms >= 195, 'it waited for the stopped worker up to ipcTimeout');
 	assert.equal(stopped.get('worker_alive{}'), 3, 'the stopped worker\'s IPC metrics are missing');
 	assert.equal(stopped.get('jobs_total{route="a"}'), 10000, 'its shared counts are not');
+	// The next scrape does not wait for a worker that has not answered the last one.
+	const still = parseExposition(events.stillStopped.text).samples;
+	assert.ok(events.stillStopped.ms < 100, `the next scrape took ${events.stillStopped.ms.toFixed(1)} ms`);
+	assert.equal(still.get('worker_alive{}'), 3);
+	assert.equal(still.get('jobs_total{route="a"}'), 10000);
 	assert.equal(parseExposition(events.resumed.text).samples.get('worker_alive{}'), 4);
 });
 

@@ -326,9 +326,10 @@ bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw a
 	$(MAKE) --no-print-directory bench-go
 
 .PHONY: bench-node
-bench-node: node ## Node: each operation timed against prom-client in the same run, the event loop's stall during a 100k-series scrape, and RSS under 1M-series churn and per live series (one process per library)
+bench-node: node ## Node: each operation timed against prom-client in the same run, the event loop's stall during a 100k-series scrape, RSS under 1M-series churn and per live series (one process per library), and a cluster worker's update cost with and without the shared directory
 	node bindings-node/bench/bench.js
 	node bindings-node/bench/memory.js
+	node bindings-node/bench/cluster.js
 
 .PHONY: bench-python
 bench-python: python ## Python: each operation timed against prometheus_client in the same run

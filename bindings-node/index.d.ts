@@ -71,8 +71,27 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
 	static merge<T extends RegistryContentType>(registers: Registry<T>[]): Registry<T>;
 }
 
+export interface AggregatorRegistryOptions {
+	/**
+	 * With a shared directory: how long (ms) `clusterMetrics()` waits for the workers' IPC
+	 * answers (metrics with `collect` callbacks, ...) before serving without them. Default 250.
+	 */
+	ipcTimeout?: number;
+}
+
 export class AggregatorRegistry<T extends RegistryContentType = PrometheusContentType> extends Registry<T> {
-	/** In the cluster primary: every worker's metrics, aggregated per metric `aggregator`. */
+	/**
+	 * In the primary, makes the cluster's shared directory (`FOOTMETRICS_MULTIPROC_DIR`, or a new
+	 * one under `os.tmpdir()`) that workers forked from then on write their metrics into: construct
+	 * it before `cluster.fork()`. Throws `ERR_FOOTMETRICS_STORAGE` if the directory is unusable.
+	 */
+	constructor(regContentType?: T, options?: AggregatorRegistryOptions);
+	/** In the primary: the cluster's shared directory; `null` in a worker. */
+	readonly sharedDirectory: string | null;
+	/**
+	 * In the cluster primary: every worker's metrics, aggregated per metric `aggregator`; shared
+	 * series read from the shared directory, the rest asked of the workers over IPC.
+	 */
 	clusterMetrics(): Promise<string>;
 	/** In workers: the registries to report (default: the global registry). */
 	static setRegistries(regs: Registry | Registry[]): void;

@@ -16,6 +16,7 @@ class CounterChild extends Child {
 		value = value === undefined ? 1 : checkIncrement(value);
 		const b = this._cell();
 		this.m._arr(b)[b & PAGE_MASK] += value;
+		if (this.m._sh) this._share(value);
 	}
 }
 
@@ -38,6 +39,7 @@ class Counter extends Metric {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkIncrement(value);
 		this._arr(b)[b & PAGE_MASK] += value;
+		if (this._sh) this._share(b, labels, value);
 	}
 
 	/** prom-client's exemplar form `inc({labels, value, exemplarLabels})`; exemplars are not kept. */

@@ -18,16 +18,21 @@ class GaugeChild extends Child {
 		if (typeof value !== 'number') throw invalidNumber(value);
 		const b = this._cell();
 		this.m._arr(b)[b & PAGE_MASK] = value;
+		if (this.m._sh) this._share(value);
 	}
 	inc(value) {
 		value = value === undefined ? 1 : checkDelta(value);
 		const b = this._cell();
-		this.m._arr(b)[b & PAGE_MASK] += value;
+		const a = this.m._arr(b);
+		a[b & PAGE_MASK] += value;
+		if (this.m._sh) this._share(a[b & PAGE_MASK]);
 	}
 	dec(value) {
 		value = value === undefined ? 1 : checkDelta(value);
 		const b = this._cell();
-		this.m._arr(b)[b & PAGE_MASK] -= value;
+		const a = this.m._arr(b);
+		a[b & PAGE_MASK] -= value;
+		if (this.m._sh) this._share(a[b & PAGE_MASK]);
 	}
 	setToCurrentTime() {
 		this.set(Date.now() / 1000);
@@ -59,20 +64,25 @@ class Gauge extends Metric {
 		if (typeof value !== 'number') throw invalidNumber(value);
 		const b = this._base(labels);
 		this._arr(b)[b & PAGE_MASK] = value;
+		if (this._sh) this._share(b, labels, value);
 	}
 
 	inc(labels, value) {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
 		const b = this._base(labels);
-		this._arr(b)[b & PAGE_MASK] += value;
+		const a = this._arr(b);
+		a[b & PAGE_MASK] += value;
+		if (this._sh) this._share(b, labels, a[b & PAGE_MASK]);
 	}
 
 	dec(labels, value) {
 		if (!isObject(labels)) value = labels;
 		value = value === undefined ? 1 : checkDelta(value);
 		const b = this._base(labels);
-		this._arr(b)[b & PAGE_MASK] -= value;
+		const a = this._arr(b);
+		a[b & PAGE_MASK] -= value;
+		if (this._sh) this._share(b, labels, a[b & PAGE_MASK]);
 	}
 
 	setToCurrentTime(labels) {

@@ -27,6 +27,7 @@ class HistogramChild extends ObservingChild {
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
 		observeAt(this.m, this._cell(), value);
+		if (this.m._sh) this._share(value);
 	}
 }
 
@@ -56,9 +57,11 @@ class Histogram extends ObservingMetric {
 		if (isObject(labels)) {
 			if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
 			observeAt(this, b, value);
+			if (this._sh) this._share(b, labels, value);
 		} else {
 			if (typeof labels !== 'number' || !Number.isFinite(labels)) throw invalidNumber(labels);
 			observeAt(this, b, labels);
+			if (this._sh) this._share(b, undefined, labels);
 		}
 	}
 
@@ -72,6 +75,8 @@ class Histogram extends ObservingMetric {
 	zero(labels) {
 		validateLabel(this.labelNames, labels || {});
 		native.zeroSeries(this._fid, this._values(labels || {}));
+		// Shared: the series shows (its counts in the cluster's view are not zeroed).
+		if (this._sh) native.sharedSeries(this._fid, this._values(labels || {}));
 	}
 
 	reset() {

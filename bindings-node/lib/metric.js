@@ -11,6 +11,7 @@ const { native, sharedCell, lanePage, sharedPage, lanePages, sharedPages, PAGE_S
 const { activeSpanLabels } = require('./tracing');
 const { validateMetricName, validateLabelName, validateLabel, isObject, getLabels } = require('./validation');
 const { fail } = require('./errors');
+const sharing = require('./shared');
 
 /** A cell index's offset in its page. */
 const PAGE_MASK = (1 << PAGE_SHIFT) - 1;
@@ -84,6 +85,14 @@ class Metric {
 		this._tg = this._ga[this._go];
 		this._tree = new Map();
 		this._ub = -1;
+		// In a cluster worker with a shared directory: every write is also written into this
+		// process' lane file (lib/shared.js), for the primary to read without asking. `_sh`
+		// maps a cell index to its shared series' number, cleared with `_tree`.
+		this._sh = null;
+		if (sharing.shouldShare(this, kind)) {
+			native.shareFamily(sharing.workerDir(), this._fid, `${this.aggregator}`);
+			this._sh = new Map();
+		}
 		for (const register of this.registers) register.registerMetric(this);
 	}
 
@@ -105,6 +114,7 @@ class Metric {
 			this._tree = new Map();
 			this._ub = -1;
 			this._tg = g;
+			if (this._sh) this._sh.clear();
 		}
 	}
 
@@ -231,6 +241,29 @@ class Metric {
 		this._tree = new Map();
 		this._ub = -1;
 		this._tg = this._ga[this._go];
+		if (this._sh) this._sh.clear();
+	}
+
+	/**
+	 * Shared mode: the number of the shared series of cell `b`, the first cell `_base(labels)`
+	 * returned (its label values are the overflow series' when `b` is that series').
+	 */
+	_shared(b, labels) {
+		let s = this._sh.get(b);
+		if (s === undefined) {
+			const values =
+				b === this._overflowBase && this._nLabels > 0
+					? this.labelNames.map(() => OVERFLOW)
+					: this._values(isObject(labels) ? labels : {});
+			s = native.sharedSeries(this._fid, values);
+			this._sh.set(b, s);
+		}
+		return s;
+	}
+
+	/** Shared mode: writes `value` (an increment, a gauge's new value, an observation). */
+	_share(b, labels, value) {
+		native.sharedWrite(this._fid, this._shared(b, labels), value);
 	}
 
 	/** `{ live, overflowed, limit }`: live label sets, label sets folded into the overflow series. */
@@ -297,6 +330,14 @@ class Child {
 		this.v = values;
 		this.b = base;
 		this.g = gen;
+		// Shared mode: the shared series' number (a label set keeps it for the process' life).
+		this.s = -1;
+	}
+
+	/** Shared mode: writes `value` into the shared series of these label values. */
+	_share(value) {
+		if (this.s < 0) this.s = native.sharedSeries(this.m._fid, this.v);
+		native.sharedWrite(this.m._fid, this.s, value);
 	}
 
 	/** The first cell, checked fresh; nothing may call into Rust between this and the write. */

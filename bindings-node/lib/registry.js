@@ -64,6 +64,7 @@ class Registry {
 		}
 		this._metrics[metric.name] = metric;
 		native.registryAdd(this._id, metric._fid);
+		if (Registry._onRegister) Registry._onRegister(this, metric);
 	}
 
 	clear() {
@@ -73,8 +74,13 @@ class Registry {
 	}
 
 	async getMetricsAsJSON() {
+		return this._json(this.getMetricsAsArray());
+	}
+
+	/** `getMetricsAsJSON()` of some of the metrics (a cluster worker's, those not shared). */
+	async _json(metrics) {
 		const defaultLabelNames = Object.keys(this._defaultLabels);
-		const items = await Promise.all(this.getMetricsAsArray().map(m => m.get()));
+		const items = await Promise.all(metrics.map(m => m.get()));
 		for (const item of items) {
 			if (item.values && defaultLabelNames.length > 0) {
 				for (const val of item.values) {

@@ -24,6 +24,7 @@ class SummaryChild extends ObservingChild {
 	observe(value) {
 		if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidNumber(value);
 		observeAt(this.m, this._cell(), value);
+		if (this.m._sh) this._share(value);
 	}
 }
 
@@ -60,6 +61,7 @@ class Summary extends ObservingMetric {
 		const v = isObject(labels) ? value : labels;
 		if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidNumber(v);
 		observeAt(this, b, v);
+		if (this._sh) this._share(b, labels, v);
 	}
 
 	/** As prom-client: every series stays, with count, sum and window emptied. */

@@ -14,6 +14,7 @@ mod cluster;
 mod errors;
 mod otlp;
 mod registry;
+mod shared;
 
 use errors::{Failure, Fallible};
 use footmetrics::cells::{

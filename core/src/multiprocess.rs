@@ -960,6 +960,13 @@ fn write_archive(
     })
 }
 
+/// Checks that `dir` is a directory this process can create files in (as
+/// [`ProcessLanes::new`] does): an [`Error::Storage`] saying why not. For a process that reads
+/// a directory others write (a cluster's primary) to report a bad one before they start.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    check_writable_dir(dir)
+}
+
 /// Reads `dir` as one view: the archive plus every lane it does not list, folding dead
 /// lanes into the archive first when no other process is folding.
 pub fn read_dir(dir: &Path) -> Result<MergedView> {

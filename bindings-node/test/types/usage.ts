@@ -1,6 +1,6 @@
 // Compiled by `make test-node` (tsc --noEmit): the label-name generics accept the declared
 // labels and reject others (each `@ts-expect-error` fails the build if the error goes away).
-import { Counter, Histogram, Registry, register, catalog, LabelValues, OtlpExporter, startOtlpExporter, FootmetricsError, ErrorCode } from 'footmetrics';
+import { AggregatorRegistry, Counter, Histogram, Registry, register, catalog, LabelValues, OtlpExporter, startOtlpExporter, FootmetricsError, ErrorCode } from 'footmetrics';
 
 const requests = new Counter({ name: 'http_requests_total', help: 'Requests.', labelNames: ['method', 'code'] as const });
 requests.inc({ method: 'GET', code: 200 });
@@ -50,3 +50,12 @@ try {
   // @ts-expect-error: not a footmetrics code
   if (code === 'ERR_FOOTMETRICS_NO_SUCH_CODE') void code;
 }
+
+// cluster: the primary's shared directory, and how long a scrape waits for IPC answers.
+const aggregator = new AggregatorRegistry(Registry.OPENMETRICS_CONTENT_TYPE, { ipcTimeout: 100 });
+const sharedDir: string | null = aggregator.sharedDirectory;
+const clusterText: Promise<string> = aggregator.clusterMetrics();
+void sharedDir;
+void clusterText;
+// @ts-expect-error: ipcTimeout is a number of milliseconds
+new AggregatorRegistry(undefined, { ipcTimeout: '100' });

@@ -279,3 +279,23 @@ def test_a_foreign_file_is_skipped_with_a_warning_and_counted(mp_dir):
     text = footmetrics.generate_latest(scrape(mp_dir)).decode()
     assert "foreign_jobs_total 2.0" in text
     assert "footmetrics_multiprocess_skipped_files 2.0" in text
+
+
+def test_exemplars_are_kept_across_processes(mp_dir):
+    from footmetrics.openmetrics.exposition import generate_latest as om_latest
+
+    c = footmetrics.Counter("traced_jobs", "Jobs.", registry=None)
+    h = footmetrics.Histogram("traced_seconds", "Time.", registry=None, buckets=(0.1, 1.0))
+    c.inc(2, exemplar={"trace_id": "abc"})
+    h.observe(0.5, exemplar={"trace_id": "def"})
+    # Read by another process, as a scrape in another worker would.
+    code = ("import sys; from footmetrics import CollectorRegistry;"
+            "from footmetrics.multiprocess import MultiProcessCollector;"
+            "from footmetrics.openmetrics.exposition import generate_latest;"
+            "r = CollectorRegistry(); MultiProcessCollector(r, sys.argv[1]);"
+            "sys.stdout.write(generate_latest(r).decode())")
+    text = subprocess.run([sys.executable, "-c", code, mp_dir], capture_output=True,
+                          text=True, check=True).stdout
+    assert 'traced_jobs_total 2.0 # {trace_id="abc"} 2.0' in text, text
+    assert 'traced_seconds_bucket{le="1.0"} 1.0 # {trace_id="def"} 0.5' in text, text
+    assert om_latest(scrape(mp_dir)).decode().count("trace_id") == 2

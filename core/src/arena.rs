@@ -404,6 +404,12 @@ impl OwnedBlock {
         }
     }
 
+    /// Whether the cells are in a multi-process lane file.
+    #[inline]
+    pub(crate) fn in_lane_file(&self) -> bool {
+        self.home == Home::File
+    }
+
     /// The first cell in lane 0; lane `l`'s is `l << lane_shift()` bytes on.
     #[inline(always)]
     pub fn ptr(&self) -> *const AtomicU64 {

@@ -187,6 +187,9 @@ impl Counter {
     ) -> Result<()> {
         let exemplar = Exemplar::new(labels, v)?;
         self.inc_by(v)?;
+        if self.0.cells.in_lane_file() {
+            crate::lanes::record_exemplar(self.0.cells.ptr(), 0, &exemplar);
+        }
         self.0.exemplar.store(Some(Arc::new(exemplar)));
         Ok(())
     }

@@ -139,7 +139,11 @@ impl Histogram {
                 .map(|_| ArcSwapOption::empty())
                 .collect()
         });
-        slots[self.bucket_index(v)].store(Some(Arc::new(exemplar)));
+        let bucket = self.bucket_index(v);
+        if self.0.cells.in_lane_file() {
+            crate::lanes::record_exemplar(self.0.cells.ptr(), bucket as u32, &exemplar);
+        }
+        slots[bucket].store(Some(Arc::new(exemplar)));
         Ok(())
     }
 

@@ -22,6 +22,11 @@ pub(crate) const FLAG_ARCHIVE: u32 = 1;
 pub(crate) const TAG_FAMILY: u8 = 1;
 pub(crate) const TAG_SERIES: u8 = 2;
 pub(crate) const TAG_FOLDED: u8 = 3;
+pub(crate) const TAG_EXEMPLAR: u8 = 4;
+/// An exemplar slot: `0` sequence `u64` (odd while written), `8` value `f64`, `16` timestamp
+/// `f64`, `24` bytes of labels `u32`, `28` zero, `32` the labels (each name and value a `u32`
+/// length and UTF-8 bytes; OpenMetrics' 128 characters take at most 512 bytes).
+pub(crate) const EXEMPLAR_SLOT: usize = 32 + 520;
 pub(crate) const FAMILY_PID_INCLUDED: u8 = 1;
 /// Address space reserved per lane file: the most a lane can grow to (1 GiB, millions of
 /// series). Only the part of the file in use has memory or disk behind it.
@@ -161,6 +166,79 @@ pub(crate) struct LaneFile {
     base: *mut u8,
     kind: LaneKind,
     state: Mutex<LaneState>,
+    /// Exemplar slots made so far: (offset of the series' cells, bucket) -> slot offset.
+    exemplars: Mutex<HashMap<(usize, u32), usize>>,
+}
+
+/// Every lane file of the process, to find the one holding a cell (lanes are never dropped
+/// while a handle could write them).
+static LANE_FILES: Mutex<Vec<Arc<LaneFile>>> = Mutex::new(Vec::new());
+
+/// Records an exemplar for the series whose cells start at `cells` (a block in a lane file)
+/// and bucket `bucket` (0 for counters): in a slot of the lane file, made when the series'
+/// first exemplar (for that bucket) comes, written under a sequence lock that readers check.
+/// A write racing another for the same slot is dropped (an exemplar is a sample). An error
+/// making the slot (a full disk) leaves the exemplar in the process only.
+pub(crate) fn record_exemplar(cells: *const AtomicU64, bucket: u32, e: &crate::exemplar::Exemplar) {
+    let addr = cells as usize;
+    let lane = LANE_FILES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|l| (l.base as usize..l.base as usize + LANE_RESERVATION).contains(&addr))
+        .cloned();
+    let Some(lane) = lane else { return };
+    let cells_at = addr - lane.base as usize;
+    let slot_at = {
+        let mut slots = lane.exemplars.lock().unwrap_or_else(|p| p.into_inner());
+        match slots.get(&(cells_at, bucket)) {
+            Some(&at) => at,
+            None => {
+                let mut entry = vec![0u8; 24 + EXEMPLAR_SLOT];
+                entry[4] = TAG_EXEMPLAR;
+                entry[8..16].copy_from_slice(&(cells_at as u64).to_le_bytes());
+                entry[16..20].copy_from_slice(&bucket.to_le_bytes());
+                let mut st = lane.lock();
+                let Ok(at) = lane.append(&mut st, entry) else {
+                    return;
+                };
+                slots.insert((cells_at, bucket), at + 24);
+                at + 24
+            }
+        }
+    };
+    let mut text = Vec::with_capacity(64);
+    for (k, v) in &e.labels {
+        push_str(&mut text, k);
+        push_str(&mut text, v);
+    }
+    if text.len() > EXEMPLAR_SLOT - 32 {
+        return;
+    }
+    let len = text.len();
+    text.resize(len.next_multiple_of(8), 0);
+    // SAFETY: the slot is `EXEMPLAR_SLOT` bytes of the published mapping, 8-aligned, and only
+    // accessed through atomics.
+    let word = |i: usize| unsafe { &*(lane.base.add(slot_at + 8 * i) as *const AtomicU64) };
+    let seq = word(0).load(Ordering::Relaxed);
+    if seq % 2 == 1
+        || word(0)
+            .compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    std::sync::atomic::fence(Ordering::Release);
+    word(1).store(e.value.to_bits(), Ordering::Relaxed);
+    word(2).store(e.timestamp.to_bits(), Ordering::Relaxed);
+    word(3).store(len as u64, Ordering::Relaxed);
+    for (i, chunk) in text.chunks(8).enumerate() {
+        word(4 + i).store(
+            u64::from_le_bytes(chunk.try_into().unwrap()),
+            Ordering::Relaxed,
+        );
+    }
+    word(0).store(seq + 2, Ordering::Release);
 }
 
 pub(crate) struct LaneState {
@@ -333,6 +411,7 @@ impl LaneFile {
                 used: HEADER_LEN,
                 families: 0,
             }),
+            exemplars: Mutex::new(HashMap::new()),
         };
         {
             let st = lane.lock();
@@ -429,6 +508,10 @@ pub(crate) fn zero_cells(log: &mut [u8]) {
             let end = (pos + 16 + cells * 8).min(pos + len);
             log[pos + 16..end].fill(0);
         }
+        if log[pos + 4] == TAG_EXEMPLAR {
+            // The parent's exemplars are not the child's.
+            log[pos + 24..pos + len].fill(0);
+        }
         pos += len;
     }
 }
@@ -501,6 +584,10 @@ impl ProcessLanes {
                 Some(l) => l.clone(),
                 None => {
                     let l = Arc::new(LaneFile::create(&self.dir, kind, &self.ident())?);
+                    LANE_FILES
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(l.clone());
                     lanes.insert(kind, l.clone());
                     l
                 }

@@ -30,6 +30,12 @@
 //!   - tag 2, a series: `8` its family's number `u32`, `12` its cells `u32`, `16` the cells,
 //!     8 bytes each, then its label values as strings (one per label name).
 //!   - tag 3, a folded lane (archive only): `8` the lane id `u64`.
+//!   - tag 4, an exemplar slot, appended when a series records its first exemplar (for a
+//!     bucket): `8` where the series' cells are `u64`, `16` the bucket `u32` (0 for a
+//!     counter), `24` the slot: a sequence `u64` (odd while written; readers keep a reading
+//!     only if it is even and unchanged after), the value and timestamp `f64`, the labels'
+//!     length `u32`, then the labels as strings (name, value, ...). A scrape shows the newest
+//!     exemplar of a series over live processes; folding does not keep exemplars.
 //! - cells, per type: counter `[integer word, f64 bits]` (the counter's own layout, one
 //!   shard); gauge `[value bits, f64 bits of the time of the last write]`; histogram
 //!   `[non-cumulative bucket counts…, +Inf count, sum bits]`; summary `[count, sum bits]`.
@@ -188,6 +194,7 @@ fn parse_entries(
     families: &mut Vec<FamilyRecord>,
     series: &mut Vec<SeriesEntry>,
     folded: &mut Vec<u64>,
+    exemplars: &mut Vec<(usize, u32, usize)>,
 ) -> std::result::Result<(), String> {
     if used > bytes.len() {
         return Err(format!("{used} bytes used of {}", bytes.len()));
@@ -270,6 +277,15 @@ fn parse_entries(
                 });
             }
             TAG_FOLDED => folded.push(r.u64().unwrap()),
+            TAG_EXEMPLAR => {
+                if len < 24 + EXEMPLAR_SLOT {
+                    return Err(bad("exemplar slot too short"));
+                }
+                let cells_at = r.u64().unwrap() as usize;
+                let bucket = r.u32().unwrap();
+                // (series cells, bucket, slot): the series is looked up by its cells.
+                exemplars.push((cells_at, bucket, pos + 24));
+            }
             _ => return Err(bad("unknown tag")),
         }
         pos += len;
@@ -289,6 +305,7 @@ fn parse(bytes: &[u8], cells_of: impl Fn(usize) -> u64) -> std::result::Result<P
         &mut families,
         &mut entries,
         &mut folded,
+        &mut Vec::new(),
     )?;
     let series = entries
         .into_iter()
@@ -373,6 +390,39 @@ impl Mapped {
 // SAFETY: a read-only mapping, read through atomics or as immutable bytes below `used`.
 unsafe impl Send for Mapped {}
 unsafe impl Sync for Mapped {}
+
+impl Mapped {
+    /// The exemplar in the slot at `at`, if one was written and not being rewritten.
+    fn exemplar(&self, at: usize) -> Option<crate::exemplar::Exemplar> {
+        let seq = self.cell(at);
+        std::sync::atomic::fence(Ordering::Acquire);
+        if seq == 0 || seq % 2 == 1 {
+            return None;
+        }
+        let value = f64::from_bits(self.cell(at + 8));
+        let timestamp = f64::from_bits(self.cell(at + 16));
+        let n = (self.cell(at + 24) as usize).min(EXEMPLAR_SLOT - 32);
+        let mut text = Vec::with_capacity(n);
+        for i in 0..n.div_ceil(8) {
+            text.extend_from_slice(&self.cell(at + 32 + 8 * i).to_le_bytes());
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        if self.cell(at) != seq {
+            return None; // rewritten meanwhile: the next scrape reads it
+        }
+        let mut r = Reader {
+            b: &text[..n],
+            pos: 0,
+        };
+        let mut labels = Vec::new();
+        while r.pos < n {
+            labels.push((r.str()?, r.str()?));
+        }
+        let mut e = crate::exemplar::Exemplar::new(&labels, value).ok()?;
+        e.timestamp = timestamp;
+        Some(e)
+    }
+}
 
 impl Drop for Mapped {
     fn drop(&mut self) {
@@ -632,7 +682,7 @@ impl MergedFamily {
         f.points = self
             .series
             .iter()
-            .map(|(values, m)| point(self, values, m))
+            .map(|(values, m)| point(self, values, m, |_| None))
             .collect();
         f
     }
@@ -990,6 +1040,10 @@ struct CachedFile {
     folded: Vec<u64>,
     /// `folded` as a set (an archive's list of folded lanes), built when it is parsed.
     folded_set: HashSet<u64>,
+    /// Merged family and series of each series entry, by where its cells are.
+    by_cells: HashMap<usize, (usize, usize)>,
+    /// Exemplar slots: merged family, series, bucket, and where the slot is.
+    exemplar_slots: Vec<(usize, usize, u32, usize)>,
 }
 
 /// Reads a directory scrape after scrape, keeping each file mapped and parsed, and each
@@ -1002,6 +1056,8 @@ pub struct DirReader {
     /// Per merged family and series: whether a file has the series this scrape, and the
     /// merged value (kept between scrapes so that nothing is allocated to sum).
     values: Vec<Vec<(bool, Merged)>>,
+    /// This scrape's newest exemplar per merged family, series and bucket.
+    exemplars: HashMap<(usize, usize, u32), crate::exemplar::Exemplar>,
 }
 
 impl DirReader {
@@ -1012,6 +1068,7 @@ impl DirReader {
             files: HashMap::new(),
             view: MergedView::default(),
             values: Vec::new(),
+            exemplars: HashMap::new(),
         }
     }
 
@@ -1107,6 +1164,7 @@ impl DirReader {
 
     /// This scrape's values: every series of every file not folded into the archive.
     fn sum(&mut self) {
+        self.exemplars.clear();
         for v in &mut self.values {
             v.iter_mut().for_each(|x| x.0 = false);
         }
@@ -1128,6 +1186,16 @@ impl DirReader {
                 let (present, acc) = &mut self.values[fam][idx];
                 acc.take_cells(rec.kind, mode, !*present, |i| f.map.cell(at + 8 * i));
                 *present = true;
+            }
+            for &(fam, idx, bucket, at) in &f.exemplar_slots {
+                if let Some(e) = f.map.exemplar(at) {
+                    match self.exemplars.get(&(fam, idx, bucket)) {
+                        Some(old) if old.timestamp >= e.timestamp => {}
+                        _ => {
+                            self.exemplars.insert((fam, idx, bucket), e);
+                        }
+                    }
+                }
             }
         }
     }
@@ -1182,6 +1250,8 @@ fn open_cached(path: &Path, ino: u64) -> std::result::Result<Option<CachedFile>,
         series: Vec::new(),
         folded: Vec::new(),
         folded_set: HashSet::new(),
+        by_cells: HashMap::new(),
+        exemplar_slots: Vec::new(),
     }))
 }
 
@@ -1207,6 +1277,7 @@ fn catch_up(
         }
     }
     let mut entries = Vec::new();
+    let mut exemplars = Vec::new();
     let families_before = f.families.len();
     parse_entries(
         f.map.bytes(),
@@ -1215,6 +1286,7 @@ fn catch_up(
         &mut f.families,
         &mut entries,
         &mut f.folded,
+        &mut exemplars,
     )?;
     for rec in &f.families[families_before..] {
         f.slots.push(view.family_slot(rec));
@@ -1245,7 +1317,13 @@ fn catch_up(
             let zero = view.families[fam].series[idx].1.clone();
             values[fam].resize(idx + 1, (false, zero));
         }
+        f.by_cells.insert(e.cells_at, (fam, idx));
         f.series.push((e.family, fam, idx, e.cells_at));
+    }
+    for (cells_at, bucket, slot_at) in exemplars {
+        if let Some(&(fam, idx)) = f.by_cells.get(&cells_at) {
+            f.exemplar_slots.push((fam, idx, bucket, slot_at));
+        }
     }
     if f.folded.len() != f.folded_set.len() {
         f.folded_set = f.folded.iter().copied().collect();
@@ -1351,9 +1429,14 @@ impl DirReader {
             family.name = f.name.clone();
             family.unit = f.unit.clone();
             family.points.reserve(f.series.len());
-            for ((values, _), (present, v)) in f.series.iter().zip(&self.values[fi]) {
+            for (idx, ((values, _), (present, v))) in
+                f.series.iter().zip(&self.values[fi]).enumerate()
+            {
                 if *present {
-                    family.points.push(point(f, values, v));
+                    let ex = &self.exemplars;
+                    family
+                        .points
+                        .push(point(f, values, v, |b| ex.get(&(fi, idx, b)).cloned()));
                 }
             }
             if !family.points.is_empty() {
@@ -1379,7 +1462,12 @@ impl DirReader {
 
 /// One merged series in the owned data model (no `_created`: processes start at different
 /// times).
-fn point(f: &MergedFamily, values: &[String], m: &Merged) -> MetricPoint {
+fn point(
+    f: &MergedFamily,
+    values: &[String],
+    m: &Merged,
+    exemplar: impl Fn(u32) -> Option<crate::exemplar::Exemplar>,
+) -> MetricPoint {
     let labels = f
         .label_names
         .iter()
@@ -1390,7 +1478,7 @@ fn point(f: &MergedFamily, values: &[String], m: &Merged) -> MetricPoint {
         Merged::Counter { .. } => PointValue::Counter {
             value: m.value(),
             created: None,
-            exemplar: None,
+            exemplar: exemplar(0),
         },
         Merged::Gauge { value, .. } => PointValue::Gauge(*value),
         Merged::Histogram { buckets, sum } => {
@@ -1400,7 +1488,11 @@ fn point(f: &MergedFamily, values: &[String], m: &Merged) -> MetricPoint {
                 .enumerate()
                 .map(|(i, n)| {
                     acc = acc.saturating_add(*n);
-                    (f.bounds.get(i).copied().unwrap_or(f64::INFINITY), acc, None)
+                    (
+                        f.bounds.get(i).copied().unwrap_or(f64::INFINITY),
+                        acc,
+                        exemplar(i as u32),
+                    )
                 })
                 .collect();
             PointValue::Histogram {

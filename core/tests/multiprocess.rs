@@ -483,3 +483,88 @@ fn a_kept_collector_follows_growth_folds_and_new_files() {
     assert!(lane_files(&dir).contains(&ARCHIVE.to_string()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Exemplars recorded in two processes' lanes: a scrape shows the newest per series (and per
+/// bucket), and a switched identity starts without its parent's.
+#[test]
+fn exemplars_are_kept_in_the_files() {
+    let dir = tempdir("exemplars");
+    let a = ProcessLanes::new(&dir, "1").unwrap();
+    let b = ProcessLanes::new(&dir, "2").unwrap();
+    let ca = counter_family(&a, "requests")
+        .with_label_values(&["/"])
+        .unwrap();
+    let cb = counter_family(&b, "requests")
+        .with_label_values(&["/"])
+        .unwrap();
+    ca.inc_by_with_exemplar(1.0, &[("trace_id", "old")])
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    cb.inc_by_with_exemplar(2.0, &[("trace_id", "new")])
+        .unwrap();
+    let h = Family::<Histogram>::new(
+        &Opts::new("latency_seconds", "help")
+            .buckets(vec![0.1, 1.0])
+            .multiprocess(a.clone(), GaugeMode::All),
+    )
+    .unwrap()
+    .unlabelled()
+    .unwrap();
+    h.observe_with_exemplar(0.5, &[("trace_id", "slow")])
+        .unwrap();
+    let fams = DirCollector::new(&dir).unwrap().collect();
+    let find = |name: &str| {
+        fams.iter().find(|f| f.name == name).unwrap().points[0]
+            .value
+            .clone()
+    };
+    match find("requests") {
+        PointValue::Counter {
+            value,
+            exemplar: Some(e),
+            ..
+        } => {
+            assert_eq!(value, 3.0);
+            assert_eq!(e.labels, vec![("trace_id".to_string(), "new".to_string())]);
+            assert_eq!(e.value, 2.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    match find("latency_seconds") {
+        PointValue::Histogram { buckets, .. } => {
+            assert!(buckets[0].2.is_none());
+            let e = buckets[1].2.as_ref().unwrap();
+            assert_eq!((e.labels[0].1.as_str(), e.value), ("slow", 0.5));
+        }
+        other => panic!("{other:?}"),
+    }
+    // OpenMetrics carries them.
+    let registry = footmetrics::Registry::new();
+    registry.register(DirCollector::new(&dir).unwrap()).unwrap();
+    let mut out = Vec::new();
+    registry.encode(footmetrics::Format::OpenMetrics, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("# {trace_id=\"new\"} 2"), "{out}");
+    // A switched identity (a forked child) starts with none of its parent's.
+    a.switch_identity("3").unwrap();
+    b.switch_identity("4").unwrap();
+    let fams = DirCollector::new(&dir).unwrap().collect();
+    let mut seen = 0;
+    for f in &fams {
+        for p in &f.points {
+            if let PointValue::Counter {
+                exemplar: Some(e), ..
+            } = &p.value
+            {
+                // Only the parents' old files (still there, their writers alive) have any.
+                assert!(e.labels[0].1 == "new" || e.labels[0].1 == "old");
+                seen += 1;
+            }
+        }
+    }
+    assert_eq!(seen, 1);
+    let child_only =
+        multiprocess::merge_files(&[dir.join("counter_3.db"), dir.join("counter_4.db")]);
+    assert_eq!(child_only.families[0].series[0].1.value(), 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

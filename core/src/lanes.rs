@@ -450,11 +450,8 @@ impl LaneFile {
 
     /// Appends `entry` (its length field is filled here) and returns its offset.
     fn append(&self, st: &mut LaneState, mut entry: Vec<u8>) -> Result<usize> {
-        while !entry.len().is_multiple_of(8) {
-            entry.push(0);
-        }
+        seal_entry(&mut entry);
         let len = entry.len();
-        entry[0..4].copy_from_slice(&(len as u32).to_le_bytes());
         let at = st.used;
         let need = at + len;
         if need > LANE_RESERVATION {
@@ -593,24 +590,18 @@ impl ProcessLanes {
                 }
             }
         };
-        let mut e = vec![0u8; 16];
-        e[4] = TAG_FAMILY;
-        e[8] = kind.type_code();
-        e[9] = match kind {
+        let mode = match kind {
             LaneKind::Gauge(m) => m.code(),
             _ => 0,
         };
-        e[12..16].copy_from_slice(&(bounds.len() as u32).to_le_bytes());
-        for b in bounds {
-            e.extend_from_slice(&b.to_le_bytes());
-        }
-        push_str(&mut e, name);
-        push_str(&mut e, help);
-        push_str(&mut e, unit.unwrap_or(""));
-        e.extend_from_slice(&(label_names.len() as u32).to_le_bytes());
-        for n in label_names {
-            push_str(&mut e, n);
-        }
+        let e = family_entry(
+            kind.type_code(),
+            mode,
+            0,
+            bounds,
+            [name, help, unit.unwrap_or("")],
+            label_names,
+        );
         let mut st = lane.lock();
         lane.append(&mut st, e)?;
         let index = st.families;
@@ -718,6 +709,62 @@ pub(crate) fn check_writable_dir(dir: &Path) -> Result<()> {
         .map_err(|e| storage_error("cannot write in", dir, e))
 }
 
+/// Pads an entry to a multiple of 8 bytes and writes its length field.
+pub(crate) fn seal_entry(e: &mut Vec<u8>) {
+    e.resize(e.len().next_multiple_of(8), 0);
+    let len = e.len() as u32;
+    e[0..4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// A family entry (unsealed): metric type and gauge mode codes, flags, bucket bounds, then
+/// name, help and unit, then the label names.
+pub(crate) fn family_entry<'a>(
+    type_code: u8,
+    mode: u8,
+    flags: u8,
+    bounds: &[f64],
+    texts: [&str; 3],
+    label_names: impl IntoIterator<Item = &'a String, IntoIter: ExactSizeIterator>,
+) -> Vec<u8> {
+    let mut e = vec![0u8; 16];
+    e[4] = TAG_FAMILY;
+    e[8] = type_code;
+    e[9] = mode;
+    e[10] = flags;
+    e[12..16].copy_from_slice(&(bounds.len() as u32).to_le_bytes());
+    for b in bounds {
+        e.extend_from_slice(&b.to_le_bytes());
+    }
+    for t in texts {
+        push_str(&mut e, t);
+    }
+    let names = label_names.into_iter();
+    e.extend_from_slice(&(names.len() as u32).to_le_bytes());
+    for n in names {
+        push_str(&mut e, n);
+    }
+    e
+}
+
+/// A series entry (unsealed) of family number `family`: its cells, then its label values.
+pub(crate) fn series_entry<'a>(
+    family: u32,
+    cells: &[u64],
+    values: impl IntoIterator<Item = &'a str>,
+) -> Vec<u8> {
+    let mut e = vec![0u8; 16];
+    e[4] = TAG_SERIES;
+    e[8..12].copy_from_slice(&family.to_le_bytes());
+    e[12..16].copy_from_slice(&(cells.len() as u32).to_le_bytes());
+    for c in cells {
+        e.extend_from_slice(&c.to_le_bytes());
+    }
+    for v in values {
+        push_str(&mut e, v);
+    }
+    e
+}
+
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
@@ -747,13 +794,7 @@ impl SharedFamily {
         values: impl Iterator<Item = &'a str>,
         width: usize,
     ) -> Result<OwnedBlock> {
-        let mut e = vec![0u8; 16 + width * 8];
-        e[4] = TAG_SERIES;
-        e[8..12].copy_from_slice(&self.index.to_le_bytes());
-        e[12..16].copy_from_slice(&(width as u32).to_le_bytes());
-        for v in values {
-            push_str(&mut e, v);
-        }
+        let e = series_entry(self.index, &vec![0; width], values);
         let mut st = self.lane.lock();
         let at = self.lane.append(&mut st, e)?;
         // The lane is never unmapped while a handle may write it: keep it alive as long as

@@ -507,7 +507,8 @@ impl Merged {
     }
 
     /// Sets (`first`) or combines this value with a series' cells read by `cell(i)`, without
-    /// allocating: what a scrape does for every series of every file.
+    /// allocating: what a scrape does for every series of every file, and a fold or a merge
+    /// for every series met again. A gauge combines by its mode.
     fn take_cells(
         &mut self,
         kind: MetricType,
@@ -526,18 +527,21 @@ impl Merged {
                 }
             }
             (Merged::Gauge { value, time }, MetricType::Gauge) => {
-                let other = Merged::Gauge {
-                    value: f64::from_bits(cell(0)),
-                    time: f64::from_bits(cell(1)),
-                };
+                let (v, t) = (f64::from_bits(cell(0)), f64::from_bits(cell(1)));
                 if first {
-                    (*value, *time) = (f64::from_bits(cell(0)), f64::from_bits(cell(1)));
-                } else {
-                    Merged::Gauge {
-                        value: *value,
-                        time: *time,
+                    (*value, *time) = (v, t);
+                    return;
+                }
+                match mode.unwrap_or(GaugeMode::Sum) {
+                    GaugeMode::Min | GaugeMode::LiveMin => *value = value.min(v),
+                    GaugeMode::Max | GaugeMode::LiveMax => *value = value.max(v),
+                    GaugeMode::MostRecent | GaugeMode::LiveMostRecent => {
+                        if t > *time {
+                            (*value, *time) = (v, t);
+                        }
                     }
-                    .add_into(&other, mode, value, time);
+                    // Sum; and per-process modes never meet another process' value.
+                    _ => *value += v,
                 }
             }
             (Merged::Histogram { buckets, sum }, MetricType::Histogram) => {
@@ -556,66 +560,6 @@ impl Merged {
                     *count = count.saturating_add(c);
                     *sum += s;
                 }
-            }
-            _ => {}
-        }
-    }
-
-    /// A gauge's `self` combined with `other` by `mode`, written to `value` and `time`.
-    fn add_into(
-        mut self,
-        other: &Merged,
-        mode: Option<GaugeMode>,
-        value: &mut f64,
-        time: &mut f64,
-    ) {
-        self.add(other, mode);
-        if let Merged::Gauge { value: v, time: t } = self {
-            (*value, *time) = (v, t);
-        }
-    }
-
-    fn add(&mut self, other: &Merged, mode: Option<GaugeMode>) {
-        match (self, other) {
-            (Merged::Counter { int, float }, Merged::Counter { int: i2, float: f2 }) => {
-                *int += i2;
-                *float += f2;
-            }
-            (
-                Merged::Gauge { value, time },
-                Merged::Gauge {
-                    value: v2,
-                    time: t2,
-                },
-            ) => {
-                match mode.unwrap_or(GaugeMode::Sum) {
-                    GaugeMode::Min | GaugeMode::LiveMin => *value = value.min(*v2),
-                    GaugeMode::Max | GaugeMode::LiveMax => *value = value.max(*v2),
-                    GaugeMode::MostRecent | GaugeMode::LiveMostRecent => {
-                        if *t2 > *time {
-                            *value = *v2;
-                            *time = *t2;
-                        }
-                    }
-                    // Sum; and per-process modes never meet another process' value.
-                    _ => *value += v2,
-                }
-            }
-            (
-                Merged::Histogram { buckets, sum },
-                Merged::Histogram {
-                    buckets: b2,
-                    sum: s2,
-                },
-            ) => {
-                for (a, b) in buckets.iter_mut().zip(b2) {
-                    *a = a.saturating_add(*b);
-                }
-                *sum += s2;
-            }
-            (Merged::Summary { count, sum }, Merged::Summary { count: c2, sum: s2 }) => {
-                *count = count.saturating_add(*c2);
-                *sum += s2;
             }
             _ => {}
         }
@@ -746,7 +690,6 @@ impl MergedView {
                 continue;
             };
             let rec = &p.families[s.family as usize];
-            let value = Merged::from_cells(rec, &s.cells);
             let fam = &mut self.families[i];
             let key: Vec<String> = if per_process {
                 let mut k = s.values.clone();
@@ -758,11 +701,13 @@ impl MergedView {
             match fam.index.get(&key) {
                 Some(&j) => {
                     let mode = fam.mode;
-                    fam.series[j].1.add(&value, mode);
+                    fam.series[j]
+                        .1
+                        .take_cells(rec.kind, mode, false, |c| s.cells[c]);
                 }
                 None => {
                     fam.index.insert(key.clone(), fam.series.len());
-                    fam.series.push((key, value));
+                    fam.series.push((key, Merged::from_cells(rec, &s.cells)));
                 }
             }
         }
@@ -932,61 +877,43 @@ fn write_archive(
     stop: Option<FoldStep>,
 ) -> Result<()> {
     let mut log = header("archive", FLAG_ARCHIVE, 0).to_vec();
-    let entry = |log: &mut Vec<u8>, mut e: Vec<u8>| {
-        while !e.len().is_multiple_of(8) {
-            e.push(0);
-        }
-        let len = e.len() as u32;
-        e[0..4].copy_from_slice(&len.to_le_bytes());
+    let mut entry = |mut e: Vec<u8>| {
+        seal_entry(&mut e);
         log.extend_from_slice(&e);
     };
     for (fi, f) in merged.families.iter().enumerate() {
-        let mut e = vec![0u8; 16];
-        e[4] = TAG_FAMILY;
-        e[8] = match f.kind {
+        let type_code = match f.kind {
             MetricType::Counter => 1,
             MetricType::Gauge => 2,
             MetricType::Histogram => 3,
             _ => 4,
         };
-        e[9] = f.mode.map_or(0, GaugeMode::code);
-        e[10] = if f.mode.is_some_and(GaugeMode::per_process) {
+        let flags = if f.mode.is_some_and(GaugeMode::per_process) {
             FAMILY_PID_INCLUDED
         } else {
             0
         };
-        e[12..16].copy_from_slice(&(f.bounds.len() as u32).to_le_bytes());
-        for b in &f.bounds {
-            e.extend_from_slice(&b.to_le_bytes());
-        }
-        push_str(&mut e, &f.name);
-        push_str(&mut e, &f.help);
-        push_str(&mut e, f.unit.as_deref().unwrap_or(""));
-        e.extend_from_slice(&(f.label_names.len() as u32).to_le_bytes());
-        for n in &f.label_names {
-            push_str(&mut e, n);
-        }
-        entry(&mut log, e);
+        entry(family_entry(
+            type_code,
+            f.mode.map_or(0, GaugeMode::code),
+            flags,
+            &f.bounds,
+            [&f.name, &f.help, f.unit.as_deref().unwrap_or("")],
+            &f.label_names,
+        ));
         for (values, m) in &f.series {
-            let cells = m.cells();
-            let mut e = vec![0u8; 16];
-            e[4] = TAG_SERIES;
-            e[8..12].copy_from_slice(&(fi as u32).to_le_bytes());
-            e[12..16].copy_from_slice(&(cells.len() as u32).to_le_bytes());
-            for c in cells {
-                e.extend_from_slice(&c.to_le_bytes());
-            }
-            for v in values {
-                push_str(&mut e, v);
-            }
-            entry(&mut log, e);
+            entry(series_entry(
+                fi as u32,
+                &m.cells(),
+                values.iter().map(String::as_str),
+            ));
         }
     }
     for id in folded {
         let mut e = vec![0u8; 16];
         e[4] = TAG_FOLDED;
         e[8..16].copy_from_slice(&id.to_le_bytes());
-        entry(&mut log, e);
+        entry(e);
     }
     let used = log.len() as u64;
     log[16..24].copy_from_slice(&used.to_le_bytes());
@@ -1077,17 +1004,14 @@ impl DirReader {
     fn scrape(&mut self) -> Result<Vec<(PathBuf, String)>> {
         let lock = DirLock::open(&self.dir)?;
         let mut skipped = Vec::new();
-        if flock(&lock.0, libc::LOCK_EX | libc::LOCK_NB) {
-            if self.something_to_fold() {
-                if let Err(e) = fold_locked(&self.dir, &mut skipped, None) {
-                    skipped.push((self.dir.clone(), e.to_string()));
-                }
+        // The one who gets the exclusive lock folds; then every reader takes the shared lock
+        // (for the folder, a downgrade).
+        if flock(&lock.0, libc::LOCK_EX | libc::LOCK_NB) && self.something_to_fold() {
+            if let Err(e) = fold_locked(&self.dir, &mut skipped, None) {
+                skipped.push((self.dir.clone(), e.to_string()));
             }
-            // Downgrade: readers may share from here.
-            flock(&lock.0, libc::LOCK_SH);
-        } else {
-            flock(&lock.0, libc::LOCK_SH);
         }
+        flock(&lock.0, libc::LOCK_SH);
         self.refresh(&mut skipped)?;
         self.sum();
         Ok(skipped)

@@ -54,6 +54,17 @@ fn value(dir: &Path, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
     })
 }
 
+/// A counter family's total over its series.
+fn counter_total(f: &footmetrics::MetricFamily) -> f64 {
+    f.points
+        .iter()
+        .map(|p| match p.value {
+            PointValue::Counter { value, .. } => value,
+            _ => 0.0,
+        })
+        .sum()
+}
+
 fn lane_files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -348,18 +359,13 @@ fn a_fold_killed_at_any_point_loses_and_double_counts_nothing() {
         eprintln!("round {round}: temporary archive {tmp}, lanes left {lanes_left}");
         let view = read_dir(&dir).unwrap();
         assert!(view.skipped.is_empty(), "{:?}", view.skipped);
-        let total: f64 = view
-            .to_families()
-            .into_iter()
-            .find(|f| f.name == "requests")
-            .unwrap()
-            .points
-            .iter()
-            .map(|p| match p.value {
-                PointValue::Counter { value, .. } => value,
-                _ => 0.0,
-            })
-            .sum();
+        let total = counter_total(
+            &view
+                .to_families()
+                .into_iter()
+                .find(|f| f.name == "requests")
+                .unwrap(),
+        );
         assert_eq!(total, expected as f64, "round {round}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -392,19 +398,15 @@ fn a_fold_stopped_at_each_step_reads_the_same() {
             }
             let total = |dir: &Path| -> f64 {
                 let view = read_dir(dir).unwrap();
-                view.to_families()
-                    .into_iter()
-                    .find(|f| f.name == "requests")
-                    .unwrap_or_else(|| {
-                        panic!("{step} round {round}: {view:?} {:?}", lane_files(dir))
-                    })
-                    .points
-                    .iter()
-                    .map(|p| match p.value {
-                        PointValue::Counter { value, .. } => value,
-                        _ => 0.0,
-                    })
-                    .sum()
+                counter_total(
+                    &view
+                        .to_families()
+                        .into_iter()
+                        .find(|f| f.name == "requests")
+                        .unwrap_or_else(|| {
+                            panic!("{step} round {round}: {view:?} {:?}", lane_files(dir))
+                        }),
+                )
             };
             assert_eq!(total(&dir), expected as f64, "{step} round {round}");
             assert_eq!(value(&dir, "latency_seconds", &[]), Some(expected as f64));
@@ -447,17 +449,7 @@ fn a_kept_collector_follows_growth_folds_and_new_files() {
     let total = |c: &DirCollector| -> (f64, usize) {
         let fams = c.collect();
         let f = fams.iter().find(|f| f.name == "requests");
-        f.map_or((0.0, 0), |f| {
-            let sum = f
-                .points
-                .iter()
-                .map(|p| match p.value {
-                    PointValue::Counter { value, .. } => value,
-                    _ => 0.0,
-                })
-                .sum();
-            (sum, f.points.len())
-        })
+        f.map_or((0.0, 0), |f| (counter_total(f), f.points.len()))
     };
     let lanes = ProcessLanes::new(&dir, "live").unwrap();
     let c = counter_family(&lanes, "requests");

@@ -16,12 +16,15 @@ pub enum fm_format {
     FM_FORMAT_TEXT = 0,
     /// OpenMetrics 1.0.0 text (ends with `# EOF`).
     FM_FORMAT_OPENMETRICS = 1,
+    /// Delimited protobuf `MetricFamily` messages: the format of native histograms (binary).
+    FM_FORMAT_PROTOBUF = 2,
 }
 
 fn format_from_u32(format: u32) -> FfiResult<Format> {
     match format {
         0 => Ok(Format::Text),
         1 => Ok(Format::OpenMetrics),
+        2 => Ok(Format::Protobuf),
         _ => Err(err(
             fm_result::FM_ERR_OUT_OF_RANGE,
             format!("format {format} is not an fm_format"),
@@ -198,6 +201,7 @@ pub extern "C" fn fm_format_negotiate(accept: fm_str, format_out: *mut u32) -> f
         *out = match format {
             Format::Text => fm_format::FM_FORMAT_TEXT,
             Format::OpenMetrics => fm_format::FM_FORMAT_OPENMETRICS,
+            Format::Protobuf => fm_format::FM_FORMAT_PROTOBUF,
         } as u32;
         Ok(())
     })

@@ -520,6 +520,19 @@ pub struct ArenaStats {
     pub lanes_written: usize,
 }
 
+/// Adds to an `f64` stored as bits, by compare-and-swap.
+#[inline]
+pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
+    let mut old = cell.load(Ordering::Relaxed);
+    loop {
+        let new = (f64::from_bits(old) + v).to_bits();
+        match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => old = actual,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

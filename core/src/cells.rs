@@ -1053,6 +1053,7 @@ impl Collector for CellFamily {
                         buckets,
                         sum,
                         created: None,
+                        native: None,
                     }
                 }
                 CellValue::Summary {

@@ -240,18 +240,7 @@ impl Counter {
     }
 }
 
-/// Adds to an `f64` stored as bits, by compare-and-swap.
-#[inline]
-pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
-    let mut old = cell.load(Ordering::Relaxed);
-    loop {
-        let new = (f64::from_bits(old) + v).to_bits();
-        match cell.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return,
-            Err(actual) => old = actual,
-        }
-    }
-}
+pub(crate) use crate::arena::add_f64;
 
 impl crate::arena::HasCells for Counter {
     fn series_cells(&self) -> crate::arena::SeriesCells {

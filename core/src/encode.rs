@@ -11,6 +11,9 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0.0 text.
     OpenMetrics,
+    /// Delimited protobuf `MetricFamily` messages ([`crate::protobuf`]): the format of native
+    /// histograms. Binary, so only the byte-writing entry points (`encode`, `scrape`) give it.
+    Protobuf,
 }
 
 /// The `Content-Type` of the classic text format 0.0.4.
@@ -25,12 +28,14 @@ impl Format {
         match self {
             Format::Text => CONTENT_TYPE_TEXT,
             Format::OpenMetrics => CONTENT_TYPE_OPENMETRICS,
+            Format::Protobuf => crate::protobuf::CONTENT_TYPE_PROTOBUF,
         }
     }
 
     /// Picks the format an `Accept` header prefers (highest `q`, earliest on ties), as a
-    /// scrape handler should: OpenMetrics when it is acceptable and preferred (Prometheus
-    /// asks for it first), the classic text format otherwise or when nothing matches.
+    /// scrape handler should: protobuf or OpenMetrics when acceptable and preferred
+    /// (Prometheus asks for protobuf first when its native histograms are on, else for
+    /// OpenMetrics), the classic text format otherwise or when nothing matches.
     pub fn negotiate(accept: Option<&str>) -> Format {
         let Some(accept) = accept else {
             return Format::Text;
@@ -39,18 +44,26 @@ impl Format {
         for range in accept.split(',') {
             let mut parts = range.split(';').map(str::trim);
             let media = parts.next().unwrap_or("").to_ascii_lowercase();
-            let (mut q, mut version) = (1.0f32, None);
+            let (mut q, mut version, mut proto, mut encoding) = (1.0f32, None, None, None);
             for p in parts {
                 if let Some((k, v)) = p.split_once('=') {
                     let v = v.trim().trim_matches('"');
                     match k.trim().to_ascii_lowercase().as_str() {
                         "q" => q = v.parse().unwrap_or(0.0),
                         "version" => version = Some(v.to_owned()),
+                        "proto" => proto = Some(v.to_owned()),
+                        "encoding" => encoding = Some(v.to_ascii_lowercase()),
                         _ => {}
                     }
                 }
             }
             let format = match media.as_str() {
+                "application/vnd.google.protobuf"
+                    if proto.as_deref() == Some("io.prometheus.client.MetricFamily")
+                        && encoding.as_deref() == Some("delimited") =>
+                {
+                    Format::Protobuf
+                }
                 "application/openmetrics-text"
                     if matches!(version.as_deref(), None | Some("1.0.0") | Some("0.0.1")) =>
                 {
@@ -321,6 +334,7 @@ fn write_point(w: &mut SeriesWriter<'_>, value: &PointValue) {
             count,
             sum,
             created,
+            ..
         } => {
             let om = w.openmetrics_label_floats();
             let les: Vec<String> = buckets.iter().map(|(b, _, _)| le(*b, om)).collect();

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::exemplar::{now_seconds, Exemplar};
 use crate::fmt;
 use crate::metric::{ChildMeta, Metric, MetricType, PointValue, SeriesWriter, SumCount};
+use crate::native::NativeCore;
 use crate::opts::{Opts, DEFAULT_BUCKETS};
 use crate::validate;
 use arc_swap::ArcSwapOption;
@@ -32,6 +33,7 @@ pub struct HistogramConfig {
     le_openmetrics: Box<[String]>,
     created: bool,
     cells: crate::multiprocess::CellSource,
+    native: Option<Arc<crate::native::NativeConfig>>,
 }
 
 impl HistogramConfig {
@@ -51,6 +53,7 @@ impl HistogramConfig {
             bounds: bounds.into(),
             created,
             cells: Default::default(),
+            native: None,
         })
     }
 
@@ -66,6 +69,8 @@ pub(crate) struct HistogramCore {
     cells: OwnedBlock,
     created: f64,
     exemplars: OnceLock<Box<[ArcSwapOption<Exemplar>]>>,
+    /// Native histograms keep all their counts here (the classic cells stay zero).
+    native: Option<Arc<NativeCore>>,
     meta: ChildMeta,
 }
 
@@ -104,6 +109,10 @@ impl Histogram {
     /// Records `v`. NaN is ignored (use [`try_observe`](Self::try_observe) to get an error).
     #[inline]
     pub fn observe(&self, v: f64) {
+        if let Some(native) = &self.0.native {
+            native.observe(v);
+            return;
+        }
         if v.is_nan() {
             return;
         }
@@ -134,6 +143,10 @@ impl Histogram {
         }
         let exemplar = Exemplar::new(labels, v)?;
         self.observe(v);
+        if let Some(native) = &self.0.native {
+            native.record_exemplar(exemplar);
+            return Ok(());
+        }
         let slots = self.0.exemplars.get_or_init(|| {
             (0..=self.0.bounds.len())
                 .map(|_| ArcSwapOption::empty())
@@ -158,6 +171,23 @@ impl Histogram {
 
     /// Reads every bucket once and derives cumulative counts and `_count` from that reading.
     pub fn snapshot(&self) -> HistogramSnapshot {
+        if let Some(native) = &self.0.native {
+            let r = native.read();
+            let mut acc = 0u64;
+            let cumulative = r
+                .classic
+                .iter()
+                .map(|c| {
+                    acc = acc.wrapping_add(*c);
+                    acc
+                })
+                .collect();
+            return HistogramSnapshot {
+                cumulative,
+                count: r.count,
+                sum: r.sum,
+            };
+        }
         let cells = self.0.cells.lane0();
         let n = cells.len() - 1;
         let mut cumulative = Vec::with_capacity(n);
@@ -175,6 +205,10 @@ impl Histogram {
 
     /// Zeroes the buckets and the sum, and drops the exemplars.
     pub fn reset(&self) {
+        if let Some(native) = &self.0.native {
+            native.reset();
+            return;
+        }
         for c in self.0.cells.lane0().iter() {
             c.store(0, Ordering::Relaxed);
         }
@@ -191,6 +225,23 @@ impl Histogram {
     /// The finite upper bounds, ascending (`+Inf` implied).
     pub fn bounds(&self) -> &[f64] {
         &self.0.bounds
+    }
+
+    /// Whether the histogram has native buckets (its cells are then not written: bindings
+    /// must call [`observe`](Self::observe)).
+    pub fn is_native(&self) -> bool {
+        self.0.native.is_some()
+    }
+
+    /// For a native histogram, the bucket cells it holds now (8 bytes each, both buffers'
+    /// windows): its memory beyond the fixed part grows with these.
+    pub fn native_cells(&self) -> Option<usize> {
+        self.0.native.as_ref().map(|n| n.window_cells())
+    }
+
+    /// The native buckets of a consistent reading, for a native histogram.
+    pub fn native_buckets(&self) -> Option<crate::native::NativeBuckets> {
+        self.0.native.as_ref().map(|n| n.read().native)
     }
 
     fn exemplar(&self, i: usize) -> Option<arc_swap::Guard<Option<Arc<Exemplar>>>> {
@@ -255,10 +306,21 @@ impl Metric for Histogram {
         if !opts.states.is_empty() {
             return Err(Error::InvalidOption("histograms take no states".into()));
         }
-        let mut config = HistogramConfig::new(
-            opts.buckets.as_deref().unwrap_or(DEFAULT_BUCKETS),
-            opts.created,
-        )?;
+        let default = if opts.native.is_some() {
+            &[][..]
+        } else {
+            DEFAULT_BUCKETS
+        };
+        let mut config =
+            HistogramConfig::new(opts.buckets.as_deref().unwrap_or(default), opts.created)?;
+        if let Some(native) = &opts.native {
+            if opts.multiprocess.is_some() {
+                return Err(Error::InvalidOption(
+                    "native histograms are not available in multi-process mode".into(),
+                ));
+            }
+            config.native = Some(Arc::new(native.validate()?));
+        }
         config.cells = crate::multiprocess::CellSource::for_family(
             opts,
             MetricType::Histogram,
@@ -274,7 +336,12 @@ impl Metric for Histogram {
     fn new_child(config: &HistogramConfig, meta: ChildMeta) -> Self {
         let words = config.bounds.len() + 2;
         let cells = config.cells.block(words, 1, &meta);
+        let native = config
+            .native
+            .as_ref()
+            .map(|n| NativeCore::new(n.clone(), config.bounds.clone()));
         Histogram(Arc::new(HistogramCore {
+            native,
             bounds: config.bounds.clone(),
             cells,
             created: if config.created {
@@ -297,6 +364,27 @@ impl Metric for Histogram {
         } else {
             &config.le_text
         };
+        if let Some(native) = &self.0.native {
+            // Classic text and OpenMetrics carry the classic buckets only.
+            let r = native.read();
+            let les = if r.classic.len() == les.len() {
+                les
+            } else {
+                &les[les.len() - 1..]
+            };
+            w.histogram_lines(
+                les,
+                r.classic.iter().map(|&c| c as f64),
+                r.sum,
+                SumCount::CountFirst,
+                "",
+                |i| r.classic_exemplars.get(i).cloned().flatten().map(Arc::new),
+            );
+            if !self.0.created.is_nan() {
+                w.created(self.0.created);
+            }
+            return;
+        }
         let cells = self.0.cells.lane0();
         let n = cells.len() - 1;
         w.histogram_lines(
@@ -317,6 +405,34 @@ impl Metric for Histogram {
     }
 
     fn point(&self, _: &HistogramConfig) -> PointValue {
+        if let Some(native) = &self.0.native {
+            let r = native.read();
+            let mut acc = 0u64;
+            let bounds = self.0.bounds.iter().copied().chain([f64::INFINITY]);
+            let buckets = if r.classic.len() == 1 {
+                vec![(
+                    f64::INFINITY,
+                    r.count,
+                    r.classic_exemplars.last().cloned().flatten(),
+                )]
+            } else {
+                bounds
+                    .zip(&r.classic)
+                    .enumerate()
+                    .map(|(i, (b, c))| {
+                        acc = acc.wrapping_add(*c);
+                        (b, acc, r.classic_exemplars.get(i).cloned().flatten())
+                    })
+                    .collect()
+            };
+            return PointValue::Histogram {
+                buckets,
+                count: r.count,
+                sum: r.sum,
+                created: Some(self.0.created).filter(|c| !c.is_nan()),
+                native: Some(Box::new(r.native)),
+            };
+        }
         let s = self.snapshot();
         let buckets = s
             .cumulative
@@ -333,10 +449,14 @@ impl Metric for Histogram {
             count: s.count,
             sum: s.sum,
             created: Some(self.0.created).filter(|c| !c.is_nan()),
+            native: None,
         }
     }
 
     fn fingerprint(&self) -> u64 {
+        if let Some(native) = &self.0.native {
+            return native.started();
+        }
         self.0
             .cells
             .lane0()

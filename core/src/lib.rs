@@ -47,9 +47,11 @@ mod label_value;
 mod lanes;
 mod metric;
 pub mod multiprocess;
+pub mod native;
 pub mod opts;
 pub mod parse;
 pub mod process;
+pub mod protobuf;
 pub mod push;
 pub mod pyclient;
 mod quantile;
@@ -74,6 +76,7 @@ pub use histogram::{Histogram, HistogramSnapshot, HistogramTimer};
 pub use info::Info;
 pub use label_value::{AsLabelValue, LabelValue};
 pub use metric::{FlatSample, Metric, MetricFamily, MetricPoint, MetricType, PointValue};
+pub use native::{NativeBuckets, NativeOpts};
 pub use opts::{
     exponential_buckets, linear_buckets, Opts, DEFAULT_BUCKETS, DEFAULT_CARDINALITY_LIMIT,
     PYTHON_DEFAULT_BUCKETS,

@@ -384,6 +384,9 @@ pub enum PointValue {
         sum: f64,
         /// Creation time in seconds since the epoch, exported as `_created`.
         created: Option<f64>,
+        /// Native buckets, for a native histogram (carried by the protobuf exposition and
+        /// OTLP; the text formats show the classic buckets).
+        native: Option<Box<crate::native::NativeBuckets>>,
     },
     /// A summary's count, sum and quantiles.
     Summary {
@@ -570,6 +573,7 @@ mod sample_name_tests {
                 count: 1,
                 sum: 2.0,
                 created: None,
+                native: None,
             },
         );
         assert!(h.has_sample_named("lat_gsum") && h.has_sample_named("lat_bucket"));

@@ -1424,6 +1424,7 @@ fn point(
                 count: acc,
                 sum: *sum,
                 created: None,
+                native: None,
             }
         }
         Merged::Summary { count, sum } => PointValue::Summary {

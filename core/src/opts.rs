@@ -62,6 +62,8 @@ pub struct Opts {
     /// client_golang's expfmt writes it, `# TYPE requests unknown` / `requests 5`). A name
     /// that ends in `_total` is unaffected. Other kinds ignore it.
     pub(crate) exact_name: bool,
+    /// Histograms: native (exponential) buckets as well as, or instead of, classic ones.
+    pub(crate) native: Option<crate::native::NativeOpts>,
     /// Multi-process mode: series cells in this process' lane files, and a gauge's mode.
     pub(crate) multiprocess: Option<(
         std::sync::Arc<crate::lanes::ProcessLanes>,
@@ -104,6 +106,7 @@ impl Opts {
             age_buckets: 0,
             buf_cap: 0,
             exact_name: false,
+            native: None,
             multiprocess: None,
         }
     }
@@ -136,6 +139,13 @@ impl Opts {
     /// [`DEFAULT_BUCKETS`].
     pub fn buckets(mut self, buckets: impl Into<Vec<f64>>) -> Self {
         self.buckets = Some(buckets.into());
+        self
+    }
+    /// Histograms: native buckets with these options (see [`crate::native`]). Without
+    /// [`buckets`](Self::buckets) the histogram then has no classic buckets (only `+Inf`), as
+    /// in client_golang; with them, it has both, read together.
+    pub fn native_histogram(mut self, native: crate::native::NativeOpts) -> Self {
+        self.native = Some(native);
         self
     }
     /// A state set's state names, in exposition order.

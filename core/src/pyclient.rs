@@ -105,6 +105,7 @@ pub(crate) fn samples(f: &MetricFamily) -> Vec<Sample<'_>> {
                 count,
                 sum,
                 created: c,
+                ..
             } => {
                 for (le, cum, ex) in buckets {
                     out.push(Sample {
@@ -530,6 +531,7 @@ fn write_text_direct(out: &mut String, f: &MetricFamily, escaping: NameEscaping)
                 count: total,
                 sum: s,
                 created,
+                ..
             } => {
                 for (le, cum, _) in buckets {
                     render_extra(&mut extra_label, *le);
@@ -882,6 +884,7 @@ mod tests {
                 count: 1,
                 sum: 0.05,
                 created: Some(1.0),
+                native: None,
             },
         );
         assert_eq!(
@@ -945,6 +948,7 @@ mod tests {
                     count: 3,
                     sum: 2.25,
                     created: Some(7.0),
+                    native: None,
                 },
             );
             f.push(
@@ -954,6 +958,7 @@ mod tests {
                     count: 0,
                     sum: 0.0,
                     created: None,
+                    native: None,
                 },
             );
         };

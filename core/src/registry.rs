@@ -342,6 +342,12 @@ impl Registry {
         out: &mut Vec<u8>,
         default_labels: &[(String, String)],
     ) {
+        if format == Format::Protobuf {
+            let mut families = self.gather();
+            add_default_labels(&mut families, default_labels);
+            crate::protobuf::encode(&families, out);
+            return;
+        }
         let entries = self.inner.entries.read().unwrap_or_else(|e| e.into_inner());
         let mut enc = Encoder::new(out, format, &self.inner.const_rendered)
             .with_text_style(self.text_style())
@@ -383,6 +389,16 @@ impl Registry {
     /// escaping and bytes, see [`crate::pyclient`]), so that Python's `start_http_server` serves
     /// what its `generate_latest` writes.
     pub fn scrape(&self, accept: Option<&str>, names: &[String], out: &mut Vec<u8>) -> String {
+        if Format::negotiate(accept) == Format::Protobuf {
+            // Every registry style answers protobuf when it is preferred: it is how native
+            // histograms reach Prometheus.
+            let mut families = self.gather();
+            if !names.is_empty() {
+                families.retain(|f| names.iter().any(|n| f.has_sample_named(n)));
+            }
+            crate::protobuf::encode(&families, out);
+            return Format::Protobuf.content_type().to_string();
+        }
         if self.text_style() == TextStyle::PrometheusClient {
             let (format, escaping, content_type) = crate::pyclient::negotiate(accept);
             let names = (!names.is_empty()).then_some(names);
@@ -421,7 +437,10 @@ impl Registry {
         }
         let mut out = String::with_capacity(64 * 1024);
         match format {
-            Format::Text => crate::pyclient::write_text(&mut out, &families, escaping),
+            // Protobuf is binary: `scrape` and `encode` give it; a string gets the text format.
+            Format::Text | Format::Protobuf => {
+                crate::pyclient::write_text(&mut out, &families, escaping)
+            }
             Format::OpenMetrics => {
                 crate::pyclient::write_openmetrics(&mut out, &families, escaping)
             }
@@ -568,4 +587,18 @@ pub fn default_registry() -> &'static Registry {
         }
         r
     })
+}
+
+/// Adds each default label to the points that lack a label of that name.
+fn add_default_labels(families: &mut [MetricFamily], defaults: &[(String, String)]) {
+    if defaults.is_empty() {
+        return;
+    }
+    for p in families.iter_mut().flat_map(|f| f.points.iter_mut()) {
+        for (k, v) in defaults {
+            if !p.labels.iter().any(|(have, _)| have == k) {
+                p.labels.push((k.clone(), v.clone()));
+            }
+        }
+    }
 }

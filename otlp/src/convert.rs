@@ -187,6 +187,7 @@ fn family(f: &MetricFamily, src: &Source, now: u64, out: &mut Vec<Metric>) -> u6
                 count,
                 sum,
                 created,
+                ..
             } => {
                 point.created = *created;
                 // OTLP wants per-bucket counts and finite bounds; the core keeps cumulative

@@ -158,19 +158,52 @@ pub fn schema_for_factor(factor: f64) -> i8 {
     }
 }
 
-/// Boundaries within one power of two for a positive schema: `2^(i/2^schema - 1)` for
-/// `i < 2^schema`, i.e. the fractions (in `[0.5, 1)`) `frexp` compares against.
-fn fraction_bounds(schema: i8) -> &'static [f64] {
-    static TABLES: [OnceLock<Box<[f64]>>; 9] = [const { OnceLock::new() }; 9];
+/// Boundaries within one power of two for a positive schema `s`: `2^(i/2^s - 1)` for
+/// `i < 2^s`, the fractions (in `[0.5, 1)`) `frexp` results are compared against; and, to
+/// find a fraction's place with one lookup and one comparison instead of a binary search,
+/// `below[c]`: how many bounds lie under the start of cell `c`, the `[0.5, 1)` range cut
+/// into `2^(s+1)` equal cells. Consecutive bounds are at least `0.5 * (2^(2^-s) - 1)` apart,
+/// more than a cell's width `2^-(s+2)`, so a cell holds at most one bound.
+#[derive(Debug)]
+struct Fractions {
+    bounds: Box<[f64]>,
+    below: Box<[u16]>,
+}
+
+impl Fractions {
+    /// How many bounds are `< frac` (client_golang's `sort.SearchFloat64s`), for `frac` in
+    /// `[0.5, 1)` whose mantissa bits (the low 52 bits of its representation) are `mantissa`.
+    #[inline(always)]
+    fn rank(&self, frac: f64, mantissa: u64, schema: i8) -> usize {
+        let cell = (mantissa >> (51 - schema as u32)) as usize;
+        let i = self.below[cell] as usize;
+        i + usize::from(self.bounds.get(i).is_some_and(|&b| b < frac))
+    }
+}
+
+fn fractions(schema: i8) -> &'static Fractions {
+    static TABLES: [OnceLock<Fractions>; 9] = [const { OnceLock::new() }; 9];
     TABLES[schema as usize].get_or_init(|| {
         let n = 1usize << schema;
-        (0..n)
+        let bounds: Box<[f64]> = (0..n)
             .map(|i| ((i as f64) / (n as f64) - 1.0).exp2())
-            .collect()
+            .collect();
+        let below = (0..2 * n)
+            .map(|c| {
+                let start = 0.5 + c as f64 / (4 * n) as f64;
+                bounds.partition_point(|&b| b < start) as u16
+            })
+            .collect();
+        Fractions { bounds, below }
     })
 }
 
+fn fraction_bounds(schema: i8) -> &'static [f64] {
+    &fractions(schema).bounds
+}
+
 /// `v`'s mantissa in `[0.5, 1)` and exponent (C's `frexp`), for finite non-zero `v`.
+#[inline(always)]
 fn frexp(v: f64) -> (f64, i32) {
     let bits = v.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;
@@ -186,19 +219,30 @@ fn frexp(v: f64) -> (f64, i32) {
 /// The bucket key of `|v|` (finite or infinite, not zero or NaN) at `schema`, as
 /// client_golang computes it: ±Inf get the key after `f64::MAX`'s.
 pub fn bucket_key(v: f64, schema: i8) -> i32 {
+    key_with(v, schema, (schema > 0).then(|| fractions(schema)))
+}
+
+/// [`bucket_key`] with the schema's fraction table at hand (the hot path keeps it in the
+/// buffer's layout).
+#[inline(always)]
+fn key_with(v: f64, schema: i8, table: Option<&Fractions>) -> i32 {
     let inf = v.is_infinite();
     let a = if inf { f64::MAX } else { v.abs() };
     let (frac, exp) = frexp(a);
-    let mut key = if schema > 0 {
-        let bounds = fraction_bounds(schema);
-        bounds.partition_point(|&b| b < frac) as i32 + (exp - 1) * bounds.len() as i32
-    } else {
-        let mut key = exp;
-        if frac == 0.5 {
-            key -= 1;
+    let mut key = match table {
+        Some(t) => {
+            let mantissa = frac.to_bits() & ((1 << 52) - 1);
+            let n = 1i32 << schema;
+            t.rank(frac, mantissa, schema) as i32 + (exp - 1) * n
         }
-        let offset = (1i32 << -schema) - 1;
-        (key + offset) >> -schema
+        None => {
+            let mut key = exp;
+            if frac == 0.5 {
+                key -= 1;
+            }
+            let offset = (1i32 << -schema) - 1;
+            (key + offset) >> -schema
+        }
     };
     if inf {
         key += 1;
@@ -337,6 +381,8 @@ impl Window {
 #[derive(Debug, Default)]
 struct Layout {
     schema: i8,
+    /// The fraction table of a positive schema.
+    fractions: Option<&'static Fractions>,
     zero_threshold: f64,
     pos: Window,
     neg: Window,
@@ -411,13 +457,14 @@ impl NativeCore {
         } else {
             bounds.len() + 1
         };
-        let (schema, zero_threshold) = (config.schema, config.zero_threshold);
+        let shape = Shape {
+            schema: config.schema,
+            zero_threshold: config.zero_threshold,
+            pos: None,
+            neg: None,
+        };
         let buffer = || Buffer {
-            layout: UnsafeCell::new(Layout {
-                schema,
-                zero_threshold,
-                ..Default::default()
-            }),
+            layout: UnsafeCell::new(make_layout(&shape)),
             classic: (0..classic).map(|_| AtomicU64::new(0)).collect(),
             ..Default::default()
         };
@@ -463,7 +510,7 @@ impl NativeCore {
             buf.zero.fetch_add(1, Ordering::Release);
             return;
         };
-        let key = bucket_key(v, layout.schema);
+        let key = key_with(v, layout.schema, layout.fractions);
         let Some(i) = side.index(key) else {
             buf.skipped.fetch_add(1, Ordering::Release);
             self.observe_locked(v);
@@ -851,6 +898,7 @@ fn make_layout(shape: &Shape) -> Layout {
     };
     Layout {
         schema: shape.schema,
+        fractions: (shape.schema > 0).then(|| fractions(shape.schema)),
         zero_threshold: shape.zero_threshold,
         pos: window(shape.pos),
         neg: window(shape.neg),
@@ -967,6 +1015,34 @@ mod tests {
         assert_eq!(bucket_key(1.0, 3), 0);
         assert_eq!(bucket_key(2.0, 0), 1);
         assert_eq!(bucket_key(2.5, 0), 2);
+    }
+
+    /// The one-lookup rank agrees with a binary search over the bounds (client_golang's),
+    /// at every bound, just around it, and on a sweep of fractions.
+    #[test]
+    fn fraction_ranks_agree_with_a_binary_search() {
+        for schema in 1..=SCHEMA_MAX {
+            let t = fractions(schema);
+            let mut probes: Vec<f64> = t
+                .bounds
+                .iter()
+                .flat_map(|&b| {
+                    [
+                        b,
+                        f64::from_bits(b.to_bits() - 1),
+                        f64::from_bits(b.to_bits() + 1),
+                    ]
+                })
+                .filter(|f| (0.5..1.0).contains(f))
+                .collect();
+            probes.extend((0..100_000).map(|i| 0.5 + i as f64 / 200_000.0));
+            probes.push(f64::from_bits(1.0f64.to_bits() - 1));
+            for f in probes {
+                let expected = t.bounds.partition_point(|&b| b < f);
+                let mantissa = f.to_bits() & ((1 << 52) - 1);
+                assert_eq!(t.rank(f, mantissa, schema), expected, "{f} at {schema}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A real Prometheus (2.42, native histograms on) scrapes a native histogram over the
 //! protobuf exposition: its count and sum arrive exact, and its 0.99 quantile lands in the
-//! bucket of the observed distribution's.
+//! bucket of the observed distribution's. Every other kind of family in the same exposition
+//! reads back as it was set.
 
 use footmetrics::native::{bucket_key, upper_bound};
 use footmetrics::{NativeOpts, Opts, Registry};
@@ -72,6 +73,27 @@ fn prometheus_reads_native_histograms_exactly() {
         )
         .unwrap();
     let child = h.with_label_values(&["/v1/matches"]).unwrap();
+    // Every other kind in the same protobuf exposition, read back through Prometheus.
+    let jobs = registry.counter(&Opts::new("jobs_total", "Jobs.")).unwrap();
+    jobs.inc_by(7.5).unwrap();
+    let queue = registry.gauge(&Opts::new("queue_depth", "Queue.")).unwrap();
+    queue.set(-3.25);
+    let sizes = registry
+        .summary(&Opts::new("frame_bytes", "Frames.").objectives(vec![(0.5, 0.01)]))
+        .unwrap();
+    for v in [100.0, 200.0, 300.0] {
+        sizes.observe(v);
+    }
+    let build = registry.info(&Opts::new("build", "Build.")).unwrap();
+    build.set(&[("version", "1.2.3")]).unwrap();
+    let mode = registry
+        .state_set(&Opts::new("mode", "Mode.").states(&["live", "replay"]))
+        .unwrap();
+    mode.state("replay").unwrap();
+    let classic = registry
+        .histogram(&Opts::new("classic_seconds", "Classic.").buckets(vec![1.0, 2.0]))
+        .unwrap();
+    classic.observe(1.5);
     let addr = serve(registry.clone());
     let prometheus = Prometheus::start_native(&[("native", addr)]);
     // A first scrape with no observations, so that rate() sees the whole distribution.
@@ -122,6 +144,23 @@ fn prometheus_reads_native_histograms_exactly() {
         (lower..=upper).contains(&q),
         "0.99 quantile {q}, true between {lo} and {hi}: not within ({lower}, {upper}]"
     );
+    for (expr, want) in [
+        ("jobs_total", 7.5),
+        ("queue_depth", -3.25),
+        ("frame_bytes{quantile=\"0.5\"}", 200.0),
+        ("frame_bytes_count", 3.0),
+        ("frame_bytes_sum", 600.0),
+        ("build_info{version=\"1.2.3\"}", 1.0),
+        ("mode{mode=\"replay\"}", 1.0),
+        ("mode{mode=\"live\"}", 0.0),
+        // Prometheus spells le from protobuf as OpenMetrics does.
+        ("classic_seconds_bucket{le=\"2.0\"}", 1.0),
+        ("classic_seconds_bucket{le=\"1.0\"}", 0.0),
+        ("classic_seconds_bucket{le=\"+Inf\"}", 1.0),
+        ("classic_seconds_count", 1.0),
+    ] {
+        assert_eq!(prometheus.query_value(expr), Some(want), "{expr}");
+    }
     // The classic formats still serve the histogram (its +Inf bucket).
     let text = registry.render(footmetrics::Format::Text);
     assert!(text.contains(&format!(

@@ -75,7 +75,8 @@ fn prometheus_reads_native_histograms_exactly() {
     let child = h.with_label_values(&["/v1/matches"]).unwrap();
     // Every other kind in the same protobuf exposition, read back through Prometheus.
     let jobs = registry.counter(&Opts::new("jobs_total", "Jobs.")).unwrap();
-    jobs.inc_by(7.5).unwrap();
+    jobs.inc_by_with_exemplar(7.5, &[("trace_id", "abc123")])
+        .unwrap();
     let queue = registry.gauge(&Opts::new("queue_depth", "Queue.")).unwrap();
     queue.set(-3.25);
     let sizes = registry
@@ -105,7 +106,11 @@ fn prometheus_reads_native_histograms_exactly() {
     for &v in &values {
         child.observe(v);
     }
-    let n = values.len() as f64;
+    // An exemplar on the native histogram (its `exemplars` field in protobuf).
+    child
+        .observe_with_exemplar(0.5, &[("trace_id", "native1")])
+        .unwrap();
+    let n = values.len() as f64 + 1.0;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let count = prometheus
@@ -124,13 +129,14 @@ fn prometheus_reads_native_histograms_exactly() {
     let sum = prometheus
         .query_value("histogram_sum(api_latency_seconds{route=\"/v1/matches\"})")
         .unwrap();
-    assert_eq!(sum, values.iter().sum::<f64>());
+    assert_eq!(sum, values.iter().sum::<f64>() + 0.5);
     let q = prometheus
         .query_value(
             "histogram_quantile(0.99, rate(api_latency_seconds{route=\"/v1/matches\"}[1m]))",
         )
         .unwrap();
     let mut sorted = values.clone();
+    sorted.push(0.5);
     sorted.sort_by(f64::total_cmp);
     let rank = 0.99 * n;
     let (lo, hi) = (
@@ -161,10 +167,26 @@ fn prometheus_reads_native_histograms_exactly() {
     ] {
         assert_eq!(prometheus.query_value(expr), Some(want), "{expr}");
     }
+    // Exemplars travel in protobuf too: the counter's, and the native histogram's.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (start, end) = ((now - 600).to_string(), (now + 60).to_string());
+    for (expr, trace) in [("jobs_total", "abc123"), ("api_latency_seconds", "native1")] {
+        let data = prometheus.api(
+            "query_exemplars",
+            &[("query", expr), ("start", &start), ("end", &end)],
+        );
+        assert!(
+            data.to_string().contains(trace),
+            "no exemplar {trace} on {expr}: {data}"
+        );
+    }
     // The classic formats still serve the histogram (its +Inf bucket).
     let text = registry.render(footmetrics::Format::Text);
     assert!(text.contains(&format!(
         "api_latency_seconds_bucket{{route=\"/v1/matches\",le=\"+Inf\"}} {}",
-        values.len()
+        values.len() + 1
     )));
 }

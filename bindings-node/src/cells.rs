@@ -4,7 +4,7 @@
 use crate::errors::{Failure, Fallible, Kind};
 use crate::Throw;
 use footmetrics::cells::{CellFamily, CellKind, CellValue};
-use footmetrics::{Encoder, Format};
+use footmetrics::{Encoder, Format, NativeOpts};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -74,6 +74,44 @@ pub struct FamilySpec {
     /// Join a family of this name already declared (by another thread) for the global
     /// registry, instead of making a new one.
     pub global: bool,
+    /// Histograms: native buckets with this bucket factor (client_golang's
+    /// `NativeHistogramBucketFactor`); the other `native*` fields apply only with it. Their
+    /// types and ranges are checked in JavaScript (lib/histogram.js), the core checks again.
+    pub native_bucket_factor: Option<f64>,
+    /// The zero bucket's threshold (default 2^-128).
+    pub native_zero_threshold: Option<f64>,
+    /// Most native buckets before the limit strategy (0: no limit).
+    pub native_max_bucket_number: Option<u32>,
+    /// Seconds: past the bucket limit, reset if the last reset is at least this old (0: never).
+    pub native_min_reset_duration: Option<f64>,
+    /// Past the bucket limit, the zero bucket may widen up to this threshold (0: never).
+    pub native_max_zero_threshold: Option<f64>,
+}
+
+fn native_opts(spec: &FamilySpec) -> Fallible<Option<NativeOpts>> {
+    let Some(factor) = spec.native_bucket_factor else {
+        return Ok(None);
+    };
+    let mut o = NativeOpts::new(factor);
+    if let Some(t) = spec.native_zero_threshold {
+        o = o.zero_threshold(t);
+    }
+    if let Some(n) = spec.native_max_bucket_number {
+        o = o.max_buckets(n);
+    }
+    if let Some(d) = spec.native_min_reset_duration {
+        let d = Duration::try_from_secs_f64(d).map_err(|_| {
+            Failure::new(
+                Kind::InvalidArgument,
+                "nativeHistogramMinResetDuration must be a non-negative number of seconds",
+            )
+        })?;
+        o = o.min_reset_duration(d);
+    }
+    if let Some(t) = spec.native_max_zero_threshold {
+        o = o.max_zero_threshold(t);
+    }
+    Ok(Some(o))
 }
 
 fn kind_of(spec: &FamilySpec) -> Fallible<CellKind> {
@@ -82,6 +120,7 @@ fn kind_of(spec: &FamilySpec) -> Fallible<CellKind> {
         "gauge" => CellKind::Gauge,
         "histogram" => CellKind::Histogram {
             bounds: spec.buckets.clone().unwrap_or_default(),
+            native: native_opts(spec)?,
         },
         "summary" => {
             let age = spec.max_age_seconds.unwrap_or(0.0);
@@ -231,6 +270,18 @@ pub fn observe_quantiles(env: &Env, family_id: u32, base: f64, value: f64) -> Re
     // found: the observation goes with it, as its count and sum cells do.
     if !f.observe_quantiles(base as usize, value) && !matches!(f.kind(), CellKind::Summary { .. }) {
         return Err(Failure::new(Kind::Internal, "not a summary series").into_js(env));
+    }
+    Ok(())
+}
+
+/// One observation into a native histogram series (JS checked the value and the series'
+/// generation). Thrown only for a family that is not native: a series another thread removed
+/// since this one checked its generation is no longer found and the observation goes with it.
+#[napi(catch_unwind)]
+pub fn observe_native(env: &Env, family_id: u32, base: f64, value: f64) -> Result<()> {
+    let f = family(family_id).throw(env)?;
+    if !f.observe_native(base as usize, value) && !f.is_native() {
+        return Err(Failure::new(Kind::Internal, "not a native histogram series").into_js(env));
     }
     Ok(())
 }

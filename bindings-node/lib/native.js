@@ -7,10 +7,10 @@ const { coded, fail } = require('./errors');
 const raw = require('./loader').loadNative();
 
 // Rust throws its errors with their class and code (src/errors.rs); what napi-rs throws itself
-// (an argument it could not convert, a panic caught) gets one here. The per-observation calls
-// (a summary's, a native histogram's) and a shared series' write are left bare: their arguments are numbers the wrapper has
+// (an argument it could not convert, a panic caught) gets one here. The summary's per-observation
+// call and a shared series' write are left bare: their arguments are numbers the wrapper has
 // checked, and Rust throws its own errors coded.
-const BARE = new Set(['observeQuantiles', 'observeNative', 'sharedWrite']);
+const BARE = new Set(['observeQuantiles', 'sharedWrite']);
 const native = {};
 for (const [name, f] of Object.entries(raw)) {
 	native[name] =
@@ -24,6 +24,10 @@ for (const [name, f] of Object.entries(raw)) {
 					}
 				};
 }
+
+// A native histogram's observation, `observeNative(familyId, base, value)`: a bare N-API
+// function (src/cells.rs, `native_observer`) that throws its own coded errors.
+native.observeNative = raw.nativeObserver();
 
 const PAGE = native.pageCells();
 const PAGE_SHIFT = Math.log2(PAGE);

@@ -274,16 +274,87 @@ pub fn observe_quantiles(env: &Env, family_id: u32, base: f64, value: f64) -> Re
     Ok(())
 }
 
-/// One observation into a native histogram series (JS checked the value and the series'
-/// generation). Thrown only for a family that is not native: a series another thread removed
-/// since this one checked its generation is no longer found and the observation goes with it.
+/// One observation into a native histogram series: `observe(familyId, base, value)`, JS having
+/// checked the value and the series' generation. A series another thread removed since is no
+/// longer found and the observation goes with it (as its cells would); a family that is not
+/// native throws (a bug). The function is a bare N-API callback rather than a `#[napi]` export:
+/// napi-rs's per-call scaffolding (a borrow scope allocated and freed per call) cost more than
+/// the observation itself. Families are found through this thread's copy of the table
+/// (families are never dropped nor their ids reused), so the call takes no lock.
 #[napi(catch_unwind)]
-pub fn observe_native(env: &Env, family_id: u32, base: f64, value: f64) -> Result<()> {
-    let f = family(family_id).throw(env)?;
-    if !f.observe_native(base as usize, value) && !f.is_native() {
-        return Err(Failure::new(Kind::Internal, "not a native histogram series").into_js(env));
+pub fn native_observer(env: &Env) -> Result<Function<'_, (u32, f64, f64), ()>> {
+    env.create_function("observeNative", observe_native_raw)
+}
+
+unsafe extern "C" fn observe_native_raw(
+    env: napi::sys::napi_env,
+    info: napi::sys::napi_callback_info,
+) -> napi::sys::napi_value {
+    use napi::sys;
+    let mut argc = 3usize;
+    let mut argv = [std::ptr::null_mut(); 3];
+    let (mut id, mut base, mut value) = (0u32, 0f64, 0f64);
+    // SAFETY: called by N-API with this callback's `env` and `info`; `argv` holds `argc` slots.
+    let ok = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        ) == sys::Status::napi_ok
+            && argc == 3
+            && sys::napi_get_value_uint32(env, argv[0], &mut id) == sys::Status::napi_ok
+            && sys::napi_get_value_double(env, argv[1], &mut base) == sys::Status::napi_ok
+            && sys::napi_get_value_double(env, argv[2], &mut value) == sys::Status::napi_ok
+    };
+    let failure = if !ok {
+        Some(Failure::new(
+            Kind::InvalidArgument,
+            "observeNative(familyId, base, value) takes three numbers",
+        ))
+    } else {
+        match std::panic::catch_unwind(|| observe_native(id, base, value)) {
+            Ok(Ok(())) => None,
+            Ok(Err(f)) => Some(f),
+            Err(_) => Some(Failure::new(Kind::Internal, "panic in observeNative")),
+        }
+    };
+    if let Some(f) = failure {
+        let env = Env::from_raw(env);
+        let e = f.into_js(&env);
+        // SAFETY: `env` is this call's; the error's value was created in it.
+        unsafe { napi::JsError::from(e).throw_into(env.raw()) };
     }
-    Ok(())
+    std::ptr::null_mut()
+}
+
+fn observe_native(family_id: u32, base: f64, value: f64) -> Fallible<()> {
+    thread_local! {
+        static LOCAL: std::cell::RefCell<Vec<Option<Arc<CellFamily>>>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
+    LOCAL.with_borrow_mut(|local| {
+        let i = family_id as usize;
+        if local.get(i).is_none_or(Option::is_none) {
+            let f = family(family_id)?;
+            if local.len() <= i {
+                local.resize(i + 1, None);
+            }
+            local[i] = Some(f);
+        }
+        let f = local[i].as_ref().expect("just cached");
+        if f.observe_native(base as usize, value) || f.is_native() {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                Kind::Internal,
+                "not a native histogram series",
+            ))
+        }
+    })
 }
 
 /// An exemplar (flattened `[name, value, …]` labels) on the bucket of `value` in histogram

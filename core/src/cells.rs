@@ -1420,12 +1420,12 @@ mod tests {
         assert!(f.observe_native(a2.base(), 1.0));
         f.zero(&vals(&["a"])).unwrap();
         assert_eq!(f.native_buckets(&vals(&["a"])).unwrap().zero_count, 0);
-        assert!(
-            f.values()[0].1
-                == CellValue::Histogram {
-                    buckets: vec![0.0],
-                    sum: 0.0
-                }
+        assert_eq!(
+            f.values()[0].1,
+            CellValue::Histogram {
+                buckets: vec![0.0],
+                sum: 0.0
+            }
         );
         // The shape includes the native options; a bad factor is refused at declaration.
         let other = |o: NativeOpts| CellKind::Histogram {

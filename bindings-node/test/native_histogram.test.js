@@ -453,6 +453,59 @@ test('removing, zeroing and resetting native series', async () => {
 	assert.equal((await series()).z.sampleCount, 1);
 });
 
+test('worker threads observe into the same native buckets, exactly, while scrapes run', async () => {
+	const { Worker } = require('worker_threads');
+	const THREADS = 3;
+	const N = 30000;
+	const opts = { name: 'fm_wt_native_seconds', help: 'W.', labelNames: ['k'], nativeHistogramBucketFactor: 1.1 };
+	const decl = JSON.stringify(opts);
+	const h = new Histogram(opts);
+	h.observe({ k: 'a' }, 0.25);
+	const src = `
+		const { workerData, parentPort } = require('worker_threads');
+		const client = require(${JSON.stringify(path.join(__dirname, '..'))});
+		const h = new client.Histogram(${decl});
+		let clash = null;
+		try {
+			new client.Histogram({ ...${decl}, nativeHistogramBucketFactor: 2 });
+		} catch (e) {
+			clash = e.code;
+		}
+		const child = h.labels('a');
+		for (let i = 0; i < workerData.n; i++) child.observe(((i % 100) + 1) / 64);
+		parentPort.postMessage(clash);`;
+	const scrapes = [];
+	let running = true;
+	const scraping = (async () => {
+		while (running) {
+			scrapes.push(decode((await client.register.scrape(PROMETHEUS_ACCEPT)).body).length);
+			await sleep(1);
+		}
+	})();
+	const clashes = await Promise.all(
+		Array.from({ length: THREADS }, () =>
+			new Promise((resolve, reject) => {
+				const w = new Worker(src, { eval: true, workerData: { n: N } });
+				let msg;
+				w.on('message', m => (msg = m));
+				w.on('error', reject);
+				w.on('exit', code => (code === 0 ? resolve(msg) : reject(new Error(`exit ${code}`))));
+			}),
+		),
+	);
+	running = false;
+	await scraping;
+	assert.ok(scrapes.length > 0);
+	assert.deepEqual(clashes, Array(THREADS).fill(codes.AlreadyRegistered), 'another factor is another shape');
+	const f = decode((await client.register.scrape(PROMETHEUS_ACCEPT)).body).find(x => x.name === 'fm_wt_native_seconds');
+	const hh = f.metric[0].histogram;
+	const values = [0.25];
+	for (let t = 0; t < THREADS; t++) for (let i = 0; i < N; i++) values.push(((i % 100) + 1) / 64);
+	assert.equal(hh.sampleCount, values.length);
+	assert.equal(hh.sampleSum, values.reduce((a, b) => a + b, 0));
+	assert.deepEqual(fromSpans(hh.positiveSpan, hh.positiveDelta), expectedBuckets(values, 3, 2 ** -128).pos);
+});
+
 test('a cluster worker sharing through files refuses a native histogram with a clear error', async t => {
 	const script = `
 const cluster = require('node:cluster');

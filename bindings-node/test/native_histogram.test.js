@@ -14,7 +14,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 const protobuf = require('protobufjs');
 const client = require('..');
-const { freePort, parseExposition } = require('./helpers');
+const { freePort, parseExposition, promtoolCheck, strictOpenMetrics } = require('./helpers');
 
 const { Histogram, Registry } = client;
 const { codes } = require('../lib/errors');
@@ -341,6 +341,27 @@ test('the protobuf exposition decodes with client_model definitions to the bucke
 	assert.match(omScrape.body, /fm_om_seconds_count 1\n[\s\S]*# EOF\n$/);
 	assert.equal((await om.scrape(PROMETHEUS_ACCEPT)).contentType, Registry.PROTOBUF_CONTENT_TYPE);
 	await assert.rejects(om.scrape(42), { code: codes.InvalidArgument, name: 'TypeError' });
+});
+
+test('text and OpenMetrics of native histograms pass promtool and the strict OpenMetrics parser', async () => {
+	const make = reg => {
+		const only = new Histogram({ name: 'fm_only_seconds', help: 'Only native.', labelNames: ['r'], nativeHistogramBucketFactor: 1.1, registers: [reg] });
+		const both = new Histogram({ name: 'fm_both_seconds', help: 'Both.', buckets: [0.5], nativeHistogramBucketFactor: 1.1, registers: [reg] });
+		for (const v of [0.1, 0.7, 3]) {
+			only.observe({ r: 'x' }, v);
+			both.observe(v);
+		}
+	};
+	const text = new Registry();
+	make(text);
+	const lint = promtoolCheck(await text.metrics());
+	assert.equal(lint.status, 0, lint.output);
+	const om = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+	make(om);
+	const body = await om.metrics();
+	assert.deepEqual(strictOpenMetrics(body).sort(), ['fm_both_seconds', 'fm_only_seconds']);
+	assert.match(body, /^fm_both_seconds_bucket\{le="0\.5"\} 1$/m);
+	assert.match(body, /^fm_only_seconds_bucket\{r="x",le="\+Inf"\} 3$/m);
 });
 
 test('bad native options throw TypeErrors at construction and register nothing', () => {

@@ -21,6 +21,12 @@
 //! - A series' cells never cross a page boundary, so a child is one typed array and an offset.
 //! - Histogram exemplars are not cells: one `ArcSwapOption` slot per bucket, allocated on the
 //!   first exemplar and replaced whole, so a render reads each slot's old or new exemplar.
+//! - A native histogram's series (`CellKind::Histogram` with `native`) hold one placeholder
+//!   cell, never written: the cell index is only the series' identity for the writer's cache
+//!   and the quarantine below. Its counts live in the series' native core ([`crate::native`], lock-free, shared
+//!   by every thread), which writers reach through [`CellFamily::observe_native`] by first cell,
+//!   as summaries reach their quantile windows; a removed series is no longer found there, so a
+//!   write racing its removal is dropped with it.
 //!
 //! # Reuse of removed series' cells (quarantine)
 //! `remove` and `reset` drop a series and give its cell block back, so memory follows the live

@@ -364,6 +364,45 @@ test('text and OpenMetrics of native histograms pass promtool and the strict Ope
 	assert.match(body, /^fm_only_seconds_bucket\{r="x",le="\+Inf"\} 3$/m);
 });
 
+test('the bucket limit options reach the core: halve the resolution, widen the zero bucket, reset', async () => {
+	const registry = new Registry();
+	const make = (name, opts) =>
+		new Histogram({ name, help: 'L.', nativeHistogramBucketFactor: 1.1, nativeHistogramMaxBucketNumber: 4, registers: [registry], ...opts });
+	const halve = make('fm_halve_seconds', {});
+	const widen = make('fm_widen_seconds', { nativeHistogramMaxZeroThreshold: 100 });
+	const reset = make('fm_reset_seconds', { nativeHistogramMinResetDuration: 1e-9 });
+	const values = Array.from({ length: 100 }, (_, i) => i + 1);
+	for (const v of values) {
+		halve.observe(v);
+		widen.observe(v);
+		reset.observe(v);
+	}
+	const pb = Object.fromEntries(decode((await registry.scrape(PROMETHEUS_ACCEPT)).body).map(f => [f.name, f.metric[0].histogram]));
+	const buckets = h => fromSpans(h.positiveSpan, h.positiveDelta);
+
+	// Halved until at most 4 buckets hold 1..100: every observation kept, at a coarser schema.
+	const h = pb.fm_halve_seconds;
+	assert.equal(h.sampleCount, 100);
+	assert.ok(h.schema < 3, `schema ${h.schema}`);
+	assert.ok(buckets(h).size <= 4, `${buckets(h).size} buckets`);
+	assert.deepEqual(buckets(h), expectedBuckets(values, h.schema, 2 ** -128).pos);
+
+	// Widened: the zero bucket took the smallest buckets (its threshold a bucket bound <= 100).
+	const w = pb.fm_widen_seconds;
+	assert.equal(w.sampleCount, 100);
+	assert.equal(w.schema, 3);
+	assert.ok(w.zeroThreshold > 1 && w.zeroThreshold <= 100, `threshold ${w.zeroThreshold}`);
+	assert.equal(w.zeroCount, values.filter(v => v <= w.zeroThreshold).length);
+	assert.ok(buckets(w).size <= 4);
+
+	// Reset (its minimum duration always past): earlier observations dropped, schema kept.
+	const r = pb.fm_reset_seconds;
+	assert.equal(r.schema, 3);
+	assert.ok(r.sampleCount < 100 && r.sampleCount >= 1, `count ${r.sampleCount}`);
+	assert.ok(buckets(r).size <= 4);
+	assert.deepEqual(buckets(r), expectedBuckets(values.slice(100 - r.sampleCount), 3, 2 ** -128).pos);
+});
+
 test('bad native options throw TypeErrors at construction and register nothing', () => {
 	const registry = new Registry();
 	const base = { name: 'fm_bad_seconds', help: 'Bad.', registers: [registry] };

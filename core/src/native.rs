@@ -18,7 +18,7 @@
 //!   an unfinished observation in it) and all its counts are zero; every count lives in the
 //!   hot buffer, and both buffers have the same window shape.
 //! - Everything else (a scrape, growing the windows, the bucket-limit strategies, a reset)
-//!   holds the lock and goes through [`NativeCore::transition`]: reshape the cold buffer
+//!   holds the lock and goes through `NativeCore::transition`: reshape the cold buffer
 //!   (allowed by Q), flip, wait until the old hot buffer's completions reach the started
 //!   count, read it if scraping, move its counts into the new hot buffer, zero it. A scrape
 //!   thus reads a buffer nobody writes: count, sum and buckets agree exactly.

@@ -448,7 +448,7 @@ pub(crate) struct NativeCore {
     me: Weak<NativeCore>,
 }
 
-/// A change of shape applied by [`NativeCore::transition`].
+/// A change of shape applied by `NativeCore::transition`.
 struct Shape {
     schema: i8,
     zero_threshold: f64,

@@ -789,3 +789,44 @@ fn classic_and_native_histograms_export_side_by_side_over_grpc() {
         (Some(2), Some(2.5))
     );
 }
+
+#[test]
+fn native_histograms_pass_through_a_real_collector() {
+    let sink = OtlpSink::start();
+    let rotel = Rotel::start(sink.grpc_port);
+    let r = Registry::new();
+    let h = r
+        .histogram(
+            &Opts::new("frame_decode_seconds", "Decode time.")
+                .native_histogram(footmetrics::NativeOpts::new(1.1)),
+        )
+        .unwrap();
+    let values = [0.004, 0.0042, 0.01, 0.5, 1.0, 3.3, 0.0];
+    for v in values {
+        h.observe(v);
+    }
+    let exporter = OtlpExporter::start(
+        &r,
+        config(
+            format!("http://127.0.0.1:{}", rotel.grpc_port),
+            Protocol::Grpc,
+        )
+        .self_metrics(false),
+    )
+    .unwrap();
+    assert!(exporter.force_flush(Duration::from_secs(10)));
+    assert!(
+        sink.wait_for(Duration::from_secs(20), |reqs| !reqs.is_empty()),
+        "nothing came through rotel: {}",
+        rotel.log()
+    );
+    let points = all_points(&sink);
+    let p = point(&points, "frame_decode_seconds", json!({}));
+    assert_eq!(p["type"], "exponential_histogram", "{p:#}");
+    assert_eq!(
+        (p["scale"].as_i64(), p["zero_count"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(p["positive"], expected_buckets(&values[..6], 3));
+    assert_eq!(p["count"], 7);
+}

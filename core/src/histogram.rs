@@ -38,7 +38,11 @@ pub struct HistogramConfig {
 
 impl HistogramConfig {
     pub(crate) fn new(bounds: &[f64], created: bool) -> Result<Self> {
-        let bounds = validate::buckets(bounds)?;
+        Ok(Self::with_bounds(validate::buckets(bounds)?, created))
+    }
+
+    /// A config with already validated `bounds` (empty only for a native histogram).
+    fn with_bounds(bounds: Vec<f64>, created: bool) -> Self {
         let le = |f: fn(f64) -> String| -> Box<[String]> {
             bounds
                 .iter()
@@ -47,14 +51,14 @@ impl HistogramConfig {
                 .map(f)
                 .collect()
         };
-        Ok(HistogramConfig {
+        HistogramConfig {
             le_text: le(fmt::float_string),
             le_openmetrics: le(fmt::float_string_openmetrics),
             bounds: bounds.into(),
             created,
             cells: Default::default(),
             native: None,
-        })
+        }
     }
 
     pub fn bounds(&self) -> &[f64] {
@@ -306,21 +310,22 @@ impl Metric for Histogram {
         if !opts.states.is_empty() {
             return Err(Error::InvalidOption("histograms take no states".into()));
         }
-        let default = if opts.native.is_some() {
-            &[][..]
-        } else {
-            DEFAULT_BUCKETS
-        };
-        let mut config =
-            HistogramConfig::new(opts.buckets.as_deref().unwrap_or(default), opts.created)?;
-        if let Some(native) = &opts.native {
-            if opts.multiprocess.is_some() {
+        let native = match &opts.native {
+            Some(_) if opts.multiprocess.is_some() => {
                 return Err(Error::InvalidOption(
                     "native histograms are not available in multi-process mode".into(),
-                ));
+                ))
             }
-            config.native = Some(Arc::new(native.validate()?));
-        }
+            Some(native) => Some(Arc::new(native.validate()?)),
+            None => None,
+        };
+        let mut config = match (&opts.buckets, &native) {
+            (Some(bounds), _) => HistogramConfig::new(bounds, opts.created)?,
+            // A native histogram without classic bounds has only `+Inf`, as in client_golang.
+            (None, Some(_)) => HistogramConfig::with_bounds(Vec::new(), opts.created),
+            (None, None) => HistogramConfig::new(DEFAULT_BUCKETS, opts.created)?,
+        };
+        config.native = native;
         config.cells = crate::multiprocess::CellSource::for_family(
             opts,
             MetricType::Histogram,

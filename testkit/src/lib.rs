@@ -345,6 +345,27 @@ impl Prometheus {
         Prometheus::launch(addr, dir, &config)
     }
 
+    /// As `start`, with native histograms on (`--enable-feature=native-histograms`): Prometheus
+    /// then asks for the protobuf exposition first.
+    pub fn start_native(targets: &[(&str, SocketAddr)]) -> Prometheus {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "footmetrics-prometheus-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n",
+        );
+        for (job, target) in targets {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
+        Prometheus::launch_with(addr, dir, &config, &["native-histograms"])
+    }
+
     /// Starts Prometheus with `scrape_configs` (YAML list items, indented by two spaces,
     /// written under `scrape_configs:`), scraping every second: for TLS, authentication and
     /// the other per-job settings.
@@ -363,6 +384,10 @@ impl Prometheus {
     }
 
     fn launch(addr: SocketAddr, dir: PathBuf, config: &str) -> Prometheus {
+        Prometheus::launch_with(addr, dir, config, &[])
+    }
+
+    fn launch_with(addr: SocketAddr, dir: PathBuf, config: &str, features: &[&str]) -> Prometheus {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new("prometheus")
@@ -376,6 +401,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--enable-feature=exemplar-storage")
+            .args(features.iter().map(|f| format!("--enable-feature={f}")))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

@@ -179,7 +179,8 @@ typedef struct {
 } fm_native_span;
 
 // A histogram child's values from one consistent reading (`fm_histogram_reading_data`).
-// Every pointer points into the reading and stays valid until `fm_histogram_reading_free`.
+// Every pointer points into the reading and stays valid until `fm_histogram_reading_free`;
+// an empty array's pointer is NULL.
 typedef struct {
   // Observations, and their sum.
   uint64_t count;

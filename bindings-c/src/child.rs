@@ -386,7 +386,8 @@ pub struct fm_native_span {
 }
 
 /// A histogram child's values from one consistent reading (`fm_histogram_reading_data`).
-/// Every pointer points into the reading and stays valid until `fm_histogram_reading_free`.
+/// Every pointer points into the reading and stays valid until `fm_histogram_reading_free`;
+/// an empty array's pointer is NULL.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct fm_histogram_data {
@@ -464,6 +465,14 @@ pub extern "C" fn fm_child_histogram_read(
             ));
         };
         let cumulative: Vec<u64> = buckets.iter().map(|b| b.1).collect();
+        // NULL for an empty array, never a dangling pointer.
+        fn ptr<T>(v: &[T]) -> *const T {
+            if v.is_empty() {
+                std::ptr::null()
+            } else {
+                v.as_ptr()
+            }
+        }
         let empty = (Vec::new(), Vec::new());
         let (pos, neg, schema, zero_threshold, zero_count) = match &native {
             Some(n) => (
@@ -478,19 +487,19 @@ pub extern "C" fn fm_child_histogram_read(
         let data = fm_histogram_data {
             count,
             sum,
-            cumulative: cumulative.as_ptr(),
+            cumulative: ptr(&cumulative),
             cumulative_count: cumulative.len(),
             native: native.is_some() as u8,
             schema,
             zero_threshold,
             zero_count,
-            positive_spans: pos.0.as_ptr(),
+            positive_spans: ptr(&pos.0),
             positive_span_count: pos.0.len(),
-            positive_deltas: pos.1.as_ptr(),
+            positive_deltas: ptr(&pos.1),
             positive_delta_count: pos.1.len(),
-            negative_spans: neg.0.as_ptr(),
+            negative_spans: ptr(&neg.0),
             negative_span_count: neg.0.len(),
-            negative_deltas: neg.1.as_ptr(),
+            negative_deltas: ptr(&neg.1),
             negative_delta_count: neg.1.len(),
         };
         // The vectors' heap buffers do not move when the vectors move into the reading.

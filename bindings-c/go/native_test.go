@@ -329,7 +329,7 @@ func TestNativeHistogramServedAsProtobuf(t *testing.T) {
 		}
 	}
 	for name, handler := range map[string]http.Handler{
-		"Registry.Handler": reg.Handler(),
+		"Registry.Handler":    reg.Handler(),
 		"promhttp.HandlerFor": fmhttp.HandlerFor(reg, fmhttp.HandlerOpts{}),
 	} {
 		srv := httptest.NewServer(handler)

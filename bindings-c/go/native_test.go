@@ -260,6 +260,15 @@ func TestNativeHistogramEmptyAndVec(t *testing.T) {
 		t.Fatalf("client_golang:\n%s\nfootmetrics:\n%s", want, got)
 	}
 
+	// An observation with an exemplar counts once, in the native buckets too.
+	ours.(prometheus.ExemplarObserver).ObserveWithExemplar(0.25, prometheus.Labels{"trace_id": "abc"})
+	theirs.(prometheus.ExemplarObserver).ObserveWithExemplar(0.25, prometheus.Labels{"trace_id": "abc"})
+	a, b = dto.Metric{}, dto.Metric{}
+	_, _ = theirs.Write(&a), ours.(prometheus.Metric).Write(&b)
+	if want, got := nativeView(a.Histogram), nativeView(b.Histogram); got != want {
+		t.Fatalf("after an exemplar\nclient_golang:\n%s\nfootmetrics:\n%s", want, got)
+	}
+
 	vopts := prometheus.HistogramOpts{Name: "vec_seconds", Help: "h", NativeHistogramBucketFactor: 1.5}
 	tv := prometheus.NewHistogramVec(vopts, []string{"route"})
 	ov, err := fm.NewHistogramVecE(vopts, []string{"route"})

@@ -447,8 +447,7 @@ pub extern "C" fn fm_child_histogram_read(
     boundary(|| {
         let child = non_null(child, "child")?;
         let out = out_ptr(out, "out")?;
-        let (AnyChild::Histogram(h), Some(family)) = (&child.inner, &child.histogram_family)
-        else {
+        let (AnyChild::Histogram(h), Some(family)) = (&child.inner, &child.histogram_family) else {
             return Err(wrong_kind(&child.inner, "fm_child_histogram_read"));
         };
         let fm::PointValue::Histogram {

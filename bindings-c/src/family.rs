@@ -256,10 +256,13 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
 /// The core's native options for `o`: client_golang's sentinels mapped to real values (the
 /// core validates the rest when the family is created).
 fn native_from_c(o: &fm_opts) -> fm::NativeOpts {
-    let zero_threshold = match o.native_zero_threshold {
-        t if t == 0.0 => fm::native::DEFAULT_ZERO_THRESHOLD,
-        t if t < 0.0 && t.is_finite() => 0.0,
-        t => t,
+    let t = o.native_zero_threshold;
+    let zero_threshold = if t == 0.0 {
+        fm::native::DEFAULT_ZERO_THRESHOLD
+    } else if t < 0.0 && t.is_finite() {
+        0.0
+    } else {
+        t // positive, or NaN/infinite for the core to refuse
     };
     let mut native = fm::NativeOpts::new(o.native_bucket_factor)
         .zero_threshold(zero_threshold)

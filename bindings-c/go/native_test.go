@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -437,4 +438,64 @@ func asErr(r any) error {
 		return err
 	}
 	return fmt.Errorf("no error panic: %v", r)
+}
+
+// Goroutines observing while others gather: every reading is consistent (the count is the
+// zero bucket plus the native buckets, the classic +Inf count is the count), and at the end
+// nothing is lost, also while the bucket limit halves the resolution under the writers.
+func TestNativeHistogramConcurrentReadsAreConsistent(t *testing.T) {
+	opts := fm.HistogramOpts{Name: "busy_seconds", Help: "h", NativeHistogramBucketFactor: 1.01,
+		NativeHistogramMaxBucketNumber: 50, Buckets: []float64{0.01, 1}}
+	h := fm.NewHistogram(opts)
+	reg := fm.NewRegistry()
+	reg.MustRegister(h)
+	const writers, each = 4, 20000
+	check := func(hist *dto.Histogram) {
+		n := hist.GetZeroCount()
+		for _, c := range bucketCounts(hist.PositiveSpan, hist.PositiveDelta) {
+			n += uint64(c)
+		}
+		for _, c := range bucketCounts(hist.NegativeSpan, hist.NegativeDelta) {
+			n += uint64(c)
+		}
+		if n != hist.GetSampleCount() {
+			t.Errorf("inconsistent reading: buckets hold %d, count %d", n, hist.GetSampleCount())
+		}
+	}
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				check(gatherHistogram(t, reg))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(seed int64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(seed))
+			for i := 0; i < each; i++ {
+				h.Observe((rng.Float64() - 0.3) * math.Pow(10, rng.Float64()*8-4))
+			}
+		}(int64(w))
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	final := gatherHistogram(t, reg)
+	check(final)
+	if final.GetSampleCount() != writers*each {
+		t.Fatalf("count %d, want %d", final.GetSampleCount(), writers*each)
+	}
+	if final.GetSchema() >= 7 {
+		t.Fatalf("the bucket limit never halved the resolution: schema %d", final.GetSchema())
+	}
 }

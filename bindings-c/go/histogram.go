@@ -105,6 +105,18 @@ func nativeOptsOf(o HistogramOpts) nativeOpts {
 		minReset: o.NativeHistogramMinResetDuration, maxExemplars: o.NativeHistogramMaxExemplars}
 }
 
+// exemplars is how many exemplars a native histogram keeps: client_golang's 0 means 10, a
+// negative number none.
+func (n nativeOpts) exemplars() int {
+	switch {
+	case n.maxExemplars == 0:
+		return 10
+	case n.maxExemplars < 0:
+		return 0
+	}
+	return n.maxExemplars
+}
+
 // check refuses what the core would (with the field names a Go caller knows).
 func (n nativeOpts) check() error {
 	bad := func(format string, a ...any) error {
@@ -216,6 +228,24 @@ func (h *histogram) ObserveWithExemplar(v float64, e prometheus.Labels) {
 		}
 	}
 	(*slots)[sort.SearchFloat64s(h.vec.bounds, v)].Store(ex)
+	if max := h.vec.nativeExemplars; max > 0 {
+		// The latest max exemplars, for Write's native exemplars (the core keeps its own
+		// for the protobuf it renders).
+		for {
+			old := c.nativeExemplars.Load()
+			var kept []*dto.Exemplar
+			if old != nil {
+				kept = *old
+			}
+			if len(kept) >= max {
+				kept = kept[len(kept)-max+1:]
+			}
+			next := append(append(make([]*dto.Exemplar, 0, len(kept)+1), kept...), ex)
+			if c.nativeExemplars.CompareAndSwap(old, &next) {
+				break
+			}
+		}
+	}
 }
 
 // snapshot reads each bucket once: cumulative counts (without +Inf), count and sum.
@@ -265,6 +295,13 @@ func (h *histogram) Write(m *dto.Metric) error {
 		m.Histogram.Schema, m.Histogram.ZeroThreshold, m.Histogram.ZeroCount = native.Schema, native.ZeroThreshold, native.ZeroCount
 		m.Histogram.PositiveSpan, m.Histogram.PositiveDelta = native.PositiveSpan, native.PositiveDelta
 		m.Histogram.NegativeSpan, m.Histogram.NegativeDelta = native.NegativeSpan, native.NegativeDelta
+		if ex := h.nativeExemplars.Load(); ex != nil {
+			// As client_golang lists them: by value.
+			m.Histogram.Exemplars = append([]*dto.Exemplar(nil), *ex...)
+			sort.SliceStable(m.Histogram.Exemplars, func(i, j int) bool {
+				return m.Histogram.Exemplars[i].GetValue() < m.Histogram.Exemplars[j].GetValue()
+			})
+		}
 	}
 	return nil
 }

@@ -269,6 +269,31 @@ func TestNativeHistogramEmptyAndVec(t *testing.T) {
 	if want, got := nativeView(a.Histogram), nativeView(b.Histogram); got != want {
 		t.Fatalf("after an exemplar\nclient_golang:\n%s\nfootmetrics:\n%s", want, got)
 	}
+	exemplars := func(h *dto.Histogram) string {
+		var out []string
+		for _, e := range h.Exemplars {
+			out = append(out, fmt.Sprintf("%v %v", e.GetValue(), e.GetLabel()))
+		}
+		return strings.Join(out, "; ")
+	}
+	if want, got := exemplars(a.Histogram), exemplars(b.Histogram); got != want || got == "" {
+		t.Fatalf("native exemplars: client_golang %q, footmetrics %q", want, got)
+	}
+	// Past NativeHistogramMaxExemplars (default 10) both keep 10 (client_golang's choice of
+	// which is its own; footmetrics keeps the latest).
+	for i := 0; i < 25; i++ {
+		v := float64(i + 1)
+		ours.(prometheus.ExemplarObserver).ObserveWithExemplar(v, prometheus.Labels{"trace_id": strconv.Itoa(i)})
+		theirs.(prometheus.ExemplarObserver).ObserveWithExemplar(v, prometheus.Labels{"trace_id": strconv.Itoa(i)})
+	}
+	a, b = dto.Metric{}, dto.Metric{}
+	_, _ = theirs.Write(&a), ours.(prometheus.Metric).Write(&b)
+	if len(a.Histogram.Exemplars) != 10 || len(b.Histogram.Exemplars) != 10 {
+		t.Fatalf("native exemplars kept: client_golang %d, footmetrics %d", len(a.Histogram.Exemplars), len(b.Histogram.Exemplars))
+	}
+	if last := b.Histogram.Exemplars[9]; last.GetValue() != 25 {
+		t.Fatalf("the latest exemplar is not kept: %v", b.Histogram.Exemplars)
+	}
 
 	vopts := prometheus.HistogramOpts{Name: "vec_seconds", Help: "h", NativeHistogramBucketFactor: 1.5}
 	tv := prometheus.NewHistogramVec(vopts, []string{"route"})

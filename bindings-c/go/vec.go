@@ -65,8 +65,10 @@ type vecCore struct {
 	// constraints (V2's ConstrainedLabels) normalise each label value; nil when none.
 	constraints []func(string) string
 
-	// native: a histogram with native buckets, whose children observe through the core.
-	native bool
+	// native: a histogram with native buckets, whose children observe through the core;
+	// nativeExemplars: how many of the latest exemplars Write reports for them.
+	native          bool
+	nativeExemplars int
 
 	// The children, shared by the vector and every vector curried from it (a curried vector
 	// is a copy of this struct with its own curry and the same state).
@@ -106,6 +108,9 @@ type child struct {
 	exemplar atomic.Pointer[dto.Exemplar]
 	// bucketExemplars: a histogram's last exemplar per bucket (+Inf last), once it has one.
 	bucketExemplars atomic.Pointer[[]atomic.Pointer[dto.Exemplar]]
+	// nativeExemplars: a native histogram's latest exemplars (vec.nativeExemplars of them),
+	// replaced as a whole.
+	nativeExemplars atomic.Pointer[[]*dto.Exemplar]
 }
 
 var seed = maphash.MakeSeed()
@@ -305,6 +310,9 @@ func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
 		vecState:    &vecState{},
 	}
 	runtime.AddCleanup(v.vecState, func(f *C.fm_family) { C.fm_family_free(f) }, fam)
+	if v.native {
+		v.nativeExemplars = o.native.exemplars()
+	}
 	if o.kind == kindHistogram {
 		var n C.size_t
 		C.fm_family_buckets(fam, nil, 0, &n)

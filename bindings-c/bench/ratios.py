@@ -19,7 +19,9 @@ GOALS = {
 
 LINE = re.compile(r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op")
 # Benchmarks that report memory rather than time (BenchmarkNativeMemory): bytes per series.
-BYTES = re.compile(r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s+([\d.]+) B/series")
+BYTES = re.compile(
+    r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s+([\d.]+) B/series"
+)
 
 
 def human(ns: float, unit: str = "ns") -> str:
@@ -54,7 +56,9 @@ def main(path: str) -> int:
         mark = "ok" if ratio <= goal else "MISSED"
         missed += ratio > goal
         unit = "B" if label.endswith("(B)") else "ns"
-        print(f"{label:34} {human(t, unit):>14} {human(o, unit):>12} {ratio:7.3f} {goal:6.2f} {mark}")
+        print(
+            f"{label:34} {human(t, unit):>14} {human(o, unit):>12} {ratio:7.3f} {goal:6.2f} {mark}"
+        )
     return 1 if missed else 0
 
 

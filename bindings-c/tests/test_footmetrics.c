@@ -1096,6 +1096,16 @@ static void test_native_histogram(void) {
   CHECK(strstr(text, "le=\"1\"") == NULL);
   free(text);
   fm_registry_free(reg);
+  /* A registry's constant labels are in the protobuf too. */
+  fm_str rn[1] = {S("region")}, rv[1] = {S("eu-west")};
+  OK(fm_registry_new_with_labels(rn, rv, 1, &reg));
+  OK(fm_registry_register(reg, f));
+  OK(fm_registry_render_buffer(reg, FM_FORMAT_PROTOBUF, &b));
+  OK(fm_buffer_data(b, &data, &blen));
+  CHECK(memmem(data, blen, "region", 6) != NULL && memmem(data, blen, "eu-west", 7) != NULL);
+  CHECK(blen > len); /* the same family, with a label more */
+  fm_buffer_free(b);
+  fm_registry_free(reg);
   fm_child_free(c);
   fm_family_free(f);
 

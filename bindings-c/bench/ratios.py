@@ -12,12 +12,21 @@ GOALS = {
     "WithLabelValuesInc": ("WithLabelValues(a,b,c).Inc()", 1.0),
     "HeldObserve": ("Observe through a held child", 1.5),
     "Render10k": ("render 10k series (text)", 0.5),
+    "NativeObserve": ("native Observe, held child", 1.5),
+    "NativeObserveParallel": ("native Observe, 4 goroutines/core", 1.5),
+    "NativeMemory": ("native series, 160 buckets (B)", 1.0),
 }
 
 LINE = re.compile(r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op")
+# Benchmarks that report memory rather than time (BenchmarkNativeMemory): bytes per series.
+BYTES = re.compile(
+    r"^Benchmark(\w+)/(client_golang|footmetrics)(?:-\d+)?\s+\d+\s+([\d.]+) B/series"
+)
 
 
-def human(ns: float) -> str:
+def human(ns: float, unit: str = "ns") -> str:
+    if unit == "B":
+        return f"{ns / 1024:.1f} KiB"
     return f"{ns / 1e6:.2f} ms" if ns >= 1e5 else f"{ns:.1f} ns"
 
 
@@ -25,7 +34,7 @@ def main(path: str) -> int:
     runs: dict[tuple[str, str], list[float]] = {}
     with open(path) as f:
         for line in f:
-            m = LINE.match(line)
+            m = LINE.match(line) or BYTES.match(line)
             if m:
                 runs.setdefault((m[1], m[2]), []).append(float(m[3]))
     print(f"\n{'operation':34} {'client_golang':>14} {'footmetrics':>12} {'ratio':>7} {'goal':>6}")
@@ -46,7 +55,10 @@ def main(path: str) -> int:
         ratio = statistics.median(b / a for a, b in zip(theirs, ours))
         mark = "ok" if ratio <= goal else "MISSED"
         missed += ratio > goal
-        print(f"{label:34} {human(t):>14} {human(o):>12} {ratio:7.3f} {goal:6.2f} {mark}")
+        unit = "B" if label.endswith("(B)") else "ns"
+        print(
+            f"{label:34} {human(t, unit):>14} {human(o, unit):>12} {ratio:7.3f} {goal:6.2f} {mark}"
+        )
     return 1 if missed else 0
 
 

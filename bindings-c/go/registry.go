@@ -327,9 +327,14 @@ type Format uint32
 const (
 	FormatText        Format = C.FM_FORMAT_TEXT        // Prometheus text 0.0.4
 	FormatOpenMetrics Format = C.FM_FORMAT_OPENMETRICS // OpenMetrics 1.0.0
+	// FormatProtobuf is delimited io.prometheus.client.MetricFamily messages (binary): the
+	// format that carries native histograms, which Prometheus asks for first when its
+	// native-histograms feature is on.
+	FormatProtobuf Format = C.FM_FORMAT_PROTOBUF
 )
 
-// NegotiateFormat picks the format for an HTTP Accept header.
+// NegotiateFormat picks the format for an HTTP Accept header: protobuf when the scraper
+// prefers it, OpenMetrics when it asks for it, else text.
 func NegotiateFormat(accept string) Format {
 	s, p := cStr(accept)
 	defer C.free(p)
@@ -357,15 +362,18 @@ const eof = "# EOF\n"
 // be gathered is still written, and the error returned.
 func (r *Registry) WriteTo(w io.Writer, f Format) error {
 	t := expfmt.TypeTextPlain
-	if f == FormatOpenMetrics {
+	switch f {
+	case FormatOpenMetrics:
 		t = expfmt.TypeOpenMetrics
+	case FormatProtobuf:
+		t = expfmt.TypeProtoDelim
 	}
 	return r.WriteFormat(w, expfmt.NewFormat(t).WithEscapingScheme(model.UnderscoreEscaping))
 }
 
 // WriteFormat renders the registry in an expfmt format, as negotiated by expfmt.Negotiate:
-// the core writes the text and OpenMetrics of its families, expfmt the rest (and protobuf),
-// escaping names as the format says.
+// the core writes the text, OpenMetrics and delimited protobuf of its families, expfmt the
+// rest (and the other protobuf encodings), escaping names as the format says.
 func (r *Registry) WriteFormat(w io.Writer, format expfmt.Format) error {
 	var f Format
 	switch format.FormatType() {
@@ -373,6 +381,8 @@ func (r *Registry) WriteFormat(w io.Writer, format expfmt.Format) error {
 		f = FormatText
 	case expfmt.TypeOpenMetrics:
 		f = FormatOpenMetrics
+	case expfmt.TypeProtoDelim:
+		f = FormatProtobuf // delimited messages: what Go gathers is appended as more of them
 	default:
 		return r.encodeGathered(w, format, true, nil)
 	}
@@ -425,8 +435,8 @@ func (r *Registry) encodeGathered(w io.Writer, format expfmt.Format, all bool, h
 // them, and the ones that fail are left out and reported in the returned MultiError.
 func (r *Registry) Gather() ([]*dto.MetricFamily, error) { return r.gather(true) }
 
-// Handler serves the registry on /metrics: OpenMetrics when the scraper asks for it,
-// gzip when it accepts it.
+// Handler serves the registry on /metrics: protobuf when the scraper prefers it (Prometheus
+// with native histograms on), OpenMetrics when it asks for it, gzip when it accepts it.
 func (r *Registry) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		f := NegotiateFormat(req.Header.Get("Accept"))

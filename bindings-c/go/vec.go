@@ -65,6 +65,11 @@ type vecCore struct {
 	// constraints (V2's ConstrainedLabels) normalise each label value; nil when none.
 	constraints []func(string) string
 
+	// native: a histogram with native buckets, whose children observe through the core;
+	// nativeExemplars: how many of the latest exemplars Write reports for them.
+	native          bool
+	nativeExemplars int
+
 	// The children, shared by the vector and every vector curried from it (a curried vector
 	// is a copy of this struct with its own curry and the same state).
 	*vecState
@@ -103,6 +108,9 @@ type child struct {
 	exemplar atomic.Pointer[dto.Exemplar]
 	// bucketExemplars: a histogram's last exemplar per bucket (+Inf last), once it has one.
 	bucketExemplars atomic.Pointer[[]atomic.Pointer[dto.Exemplar]]
+	// nativeExemplars: a native histogram's latest exemplars (vec.nativeExemplars of them),
+	// replaced as a whole.
+	nativeExemplars atomic.Pointer[[]*dto.Exemplar]
 }
 
 var seed = maphash.MakeSeed()
@@ -134,6 +142,7 @@ type vecOpts struct {
 	constLabels                prometheus.Labels
 	labelNames                 []string
 	buckets                    []float64
+	native                     nativeOpts    // histograms: native buckets (see histogram.go)
 	quantiles                  *quantileOpts // summaries with objectives (see summary.go)
 	constraints                []func(string) string
 }
@@ -175,6 +184,7 @@ func newVecCore(o vecOpts) (*vecCore, error) {
 	}
 	so := o
 	so.namespace, so.subsystem = "", ""
+	so.native = nativeOpts{} // a stand-in needs no native buckets (and they may be the problem)
 	fam, serr := newCoreFamily(so, "footmetrics_invalid", placeholder, nil)
 	if serr != nil && len(o.buckets) > 0 {
 		so.buckets = nil
@@ -236,7 +246,7 @@ func kindError(o vecOpts) error {
 			return fmt.Errorf("histogram buckets must be in increasing order: %f >= %f", o.buckets[i-1], o.buckets[i])
 		}
 	}
-	return nil
+	return o.native.check()
 }
 
 // newCoreFamily creates the core family for o under the given name and labels.
@@ -277,6 +287,7 @@ func newCoreFamily(o vecOpts, name string, labelNames []string, constLabels prom
 		opts.buckets, opts.bucket_count = buf, C.size_t(n)
 	}
 	defer o.quantiles.fill(&opts)()
+	o.native.fill(&opts)
 	var fam *C.fm_family
 	if err := call(func() C.fm_result { return C.fm_family_new(&opts, &fam) }); err != nil {
 		return nil, err
@@ -295,9 +306,13 @@ func wrapFamily(fam *C.fm_family, o vecOpts) (*vecCore, error) {
 		family:      fam,
 		objectives:  o.quantiles.count(),
 		store:       fam,
+		native:      o.native.factor != 0,
 		vecState:    &vecState{},
 	}
 	runtime.AddCleanup(v.vecState, func(f *C.fm_family) { C.fm_family_free(f) }, fam)
+	if v.native {
+		v.nativeExemplars = o.native.exemplars()
+	}
 	if o.kind == kindHistogram {
 		var n C.size_t
 		C.fm_family_buckets(fam, nil, 0, &n)

@@ -60,6 +60,8 @@ typedef enum {
   FM_FORMAT_TEXT = 0,
   // OpenMetrics 1.0.0 text (ends with `# EOF`).
   FM_FORMAT_OPENMETRICS = 1,
+  // Delimited protobuf `MetricFamily` messages: the format of native histograms (binary).
+  FM_FORMAT_PROTOBUF = 2,
 } fm_format;
 
 // The OTLP transport, as `uint32_t` in `fm_otlp_options.protocol`.
@@ -94,6 +96,10 @@ typedef struct fm_child fm_child;
 // registry that holds the family keeps its own reference, so freeing the handle does not
 // unregister it, and children stay valid after the family handle is freed. Thread-safe.
 typedef struct fm_family fm_family;
+
+// A reading of a histogram child, owned by the caller from `fm_child_histogram_read` until
+// `fm_histogram_reading_free`. Immutable, so any thread may read it.
+typedef struct fm_histogram_reading fm_histogram_reading;
 
 // A running exporter, owned by the caller until `fm_otlp_exporter_free`.
 typedef struct fm_otlp_exporter fm_otlp_exporter;
@@ -145,10 +151,13 @@ typedef struct {
 //   2^32 to it only if a load of the word just before reads below 2^62; add every other
 //   amount (fractions, 2^32 or more, or once the word has reached 2^62) to the float word.
 // - gauge: one word at `cells`, the bits of a `double` (atomic store; CAS to add).
-// - histogram: `bucket_count + 1` per-bucket (not cumulative) counts, the last one for
+// - histogram (`native` zero): `bucket_count + 1` per-bucket (not cumulative) counts, the last one for
 //   `+Inf`, then the bits of the `double` sum. Add 1 to the bucket of the first bound `>= v`,
 //   then add `v` to the sum by CAS. Bounds come from `fm_family_buckets`.
 // - summary: the `uint64_t` count, then the bits of the `double` sum.
+// - native histogram (`native` non-zero): no cells to write (`cells` is NULL); record with
+//   `fm_child_observe` and read with `fm_child_histogram_read`. `bucket_count` is still the
+//   number of classic bounds.
 typedef struct {
   // An `fm_kind`.
   uint32_t kind;
@@ -158,7 +167,46 @@ typedef struct {
   size_t shard_count;
   size_t shard_stride;
   size_t bucket_count;
+  // Non-zero for a histogram with native buckets (see above).
+  uint8_t native;
 } fm_cells;
+
+// One span of native buckets: `length` consecutive bucket keys starting `offset` keys after
+// the end of the previous span (after key 0 for the first), as in Prometheus' `BucketSpan`.
+typedef struct {
+  int32_t offset;
+  uint32_t length;
+} fm_native_span;
+
+// A histogram child's values from one consistent reading (`fm_histogram_reading_data`).
+// Every pointer points into the reading and stays valid until `fm_histogram_reading_free`;
+// an empty array's pointer is NULL.
+typedef struct {
+  // Observations, and their sum.
+  uint64_t count;
+  double sum;
+  // Classic buckets: cumulative counts, one per bound of `fm_family_buckets` and then
+  // `+Inf` (for a native histogram without classic buckets, only `+Inf`).
+  const uint64_t *cumulative;
+  size_t cumulative_count;
+  // Non-zero when the histogram has native buckets; the fields below are then set.
+  uint8_t native;
+  // The resolution: bucket `k` holds `|v|` in `(2^((k-1)/2^schema), 2^(k/2^schema)]`.
+  int32_t schema;
+  // Observations with `|v| <= zero_threshold` are in the zero bucket, `zero_count` of them.
+  double zero_threshold;
+  uint64_t zero_count;
+  // Positive and negative buckets as Prometheus' protobuf carries them: spans of keys and,
+  // per bucket in those spans, the difference of its count from the previous bucket's.
+  const fm_native_span *positive_spans;
+  size_t positive_span_count;
+  const int64_t *positive_deltas;
+  size_t positive_delta_count;
+  const fm_native_span *negative_spans;
+  size_t negative_span_count;
+  const int64_t *negative_deltas;
+  size_t negative_delta_count;
+} fm_histogram_data;
 
 // Options for `fm_family_new`. Zero-initialise it (`fm_opts o = {0};`), then fill in at
 // least `kind` and `name`. Every pointer is read only during the call.
@@ -203,6 +251,30 @@ typedef struct {
   // Non-zero: a counter whose name does not end in `_total` writes its sample under the
   // name exactly (`requests 5`, as client_golang does) instead of appending `_total`.
   uint8_t exact_name;
+  // Histograms: native (sparse, exponential) buckets, as client_golang's
+  // `NativeHistogramBucketFactor`: the largest ratio between consecutive bucket
+  // boundaries, a finite number above 1 (1.1 gives schema 3). 0: no native buckets (a
+  // classic histogram). Any other value not above 1, NaN or an infinity is
+  // `FM_ERR_INVALID_OPTION`. With native buckets and `bucket_count` 0 the histogram has
+  // no classic buckets (only `+Inf`), as client_golang; with buckets it has both.
+  double native_bucket_factor;
+  // Observations with `|v| <=` this go to the zero bucket, as client_golang's
+  // `NativeHistogramZeroThreshold`: 0 means the default 2^-128, a negative value a
+  // threshold of 0; NaN or an infinity is `FM_ERR_INVALID_OPTION`.
+  double native_zero_threshold;
+  // The most native buckets (positive and negative together); 0: no limit. Past it the
+  // histogram resets (see `native_min_reset_ns`), else widens the zero bucket (see
+  // `native_max_zero_threshold`), else halves its resolution, as client_golang.
+  uint32_t native_max_buckets;
+  // Past the bucket limit, reset when the last reset is at least this many nanoseconds
+  // old; 0: never reset.
+  uint64_t native_min_reset_ns;
+  // Past the bucket limit, the zero bucket may widen up to this threshold; 0: never.
+  // Negative, NaN or an infinity is `FM_ERR_INVALID_OPTION`.
+  double native_max_zero_threshold;
+  // Exemplars kept for the native buckets, as client_golang's
+  // `NativeHistogramMaxExemplars`: 0 means the default (10), a negative value none.
+  int32_t native_max_exemplars;
 } fm_opts;
 
 // How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
@@ -339,6 +411,17 @@ fm_result fm_child_value(const fm_child *child, double *value_out, uint64_t *cou
 // Describes where the child's values live (see `fm_cells`).
 fm_result fm_child_cells(const fm_child *child, fm_cells *out);
 
+// Reads a histogram child once: count, sum, classic buckets and (for a native histogram)
+// the native buckets, all from the same consistent reading. The caller owns `*out` and
+// releases it with `fm_histogram_reading_free`; other kinds are `FM_ERR_WRONG_KIND`.
+fm_result fm_child_histogram_read(const fm_child *child, fm_histogram_reading **out);
+
+// The values of a reading (see `fm_histogram_data`), written to `*out`.
+fm_result fm_histogram_reading_data(const fm_histogram_reading *reading, fm_histogram_data *out);
+
+// Releases a reading. NULL is a no-op.
+void fm_histogram_reading_free(fm_histogram_reading *reading);
+
 // Creates a family (not registered anywhere; see `fm_registry_register`). On success the
 // caller owns `*out` and releases it with `fm_family_free`.
 fm_result fm_family_new(const fm_opts *opts, fm_family **out);
@@ -456,8 +539,9 @@ fm_result fm_buffer_data(const fm_buffer *buffer, const uint8_t **data_out, size
 // Releases a buffer. NULL is a no-op.
 void fm_buffer_free(fm_buffer *buffer);
 
-// Picks the format for an HTTP `Accept` header (OpenMetrics when the scraper asks for it,
-// else the text format); an empty header means text.
+// Picks the format for an HTTP `Accept` header: protobuf when the scraper prefers it (what
+// Prometheus asks for first with native histograms on), OpenMetrics when it asks for it,
+// else the text format; an empty header means text.
 fm_result fm_format_negotiate(fm_str accept, uint32_t *format_out);
 
 // The `Content-Type` header value for `format` (a static string).

@@ -22,6 +22,8 @@ pub(crate) enum AnyChild {
 pub struct fm_child {
     pub(crate) inner: AnyChild,
     pub(crate) overflow: bool,
+    /// A histogram child's family, whose config a reading (`fm_child_histogram_read`) needs.
+    pub(crate) histogram_family: Option<fm::Family<Histogram>>,
 }
 
 /// The version of the cell layout `fm_cells` describes (the core's `arena::LAYOUT_VERSION`).
@@ -47,10 +49,13 @@ const _: () = assert!(FM_ARENA_LAYOUT_VERSION == fm::arena::LAYOUT_VERSION);
 ///   2^32 to it only if a load of the word just before reads below 2^62; add every other
 ///   amount (fractions, 2^32 or more, or once the word has reached 2^62) to the float word.
 /// - gauge: one word at `cells`, the bits of a `double` (atomic store; CAS to add).
-/// - histogram: `bucket_count + 1` per-bucket (not cumulative) counts, the last one for
+/// - histogram (`native` zero): `bucket_count + 1` per-bucket (not cumulative) counts, the last one for
 ///   `+Inf`, then the bits of the `double` sum. Add 1 to the bucket of the first bound `>= v`,
 ///   then add `v` to the sum by CAS. Bounds come from `fm_family_buckets`.
 /// - summary: the `uint64_t` count, then the bits of the `double` sum.
+/// - native histogram (`native` non-zero): no cells to write (`cells` is NULL); record with
+///   `fm_child_observe` and read with `fm_child_histogram_read`. `bucket_count` is still the
+///   number of classic bounds.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct fm_cells {
@@ -62,6 +67,8 @@ pub struct fm_cells {
     pub shard_count: usize,
     pub shard_stride: usize,
     pub bucket_count: usize,
+    /// Non-zero for a histogram with native buckets (see above).
+    pub native: u8,
 }
 
 impl AnyChild {
@@ -350,8 +357,14 @@ pub extern "C" fn fm_child_cells(child: *const fm_child, out: *mut fm_cells) -> 
             1 => (1, 8),
             n => (n, cells.lane_stride),
         };
-        let cells = cells.ptr as *mut u64;
+        let native = matches!(&child.inner, AnyChild::Histogram(h) if h.is_native());
+        let cells = if native {
+            std::ptr::null_mut()
+        } else {
+            cells.ptr as *mut u64
+        };
         *out = fm_cells {
+            native: native as u8,
             kind: kind as u32,
             overflow: child.overflow as u8,
             cells,
@@ -361,4 +374,159 @@ pub extern "C" fn fm_child_cells(child: *const fm_child, out: *mut fm_cells) -> 
         };
         Ok(())
     })
+}
+
+/// One span of native buckets: `length` consecutive bucket keys starting `offset` keys after
+/// the end of the previous span (after key 0 for the first), as in Prometheus' `BucketSpan`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct fm_native_span {
+    pub offset: i32,
+    pub length: u32,
+}
+
+/// A histogram child's values from one consistent reading (`fm_histogram_reading_data`).
+/// Every pointer points into the reading and stays valid until `fm_histogram_reading_free`;
+/// an empty array's pointer is NULL.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct fm_histogram_data {
+    /// Observations, and their sum.
+    pub count: u64,
+    pub sum: f64,
+    /// Classic buckets: cumulative counts, one per bound of `fm_family_buckets` and then
+    /// `+Inf` (for a native histogram without classic buckets, only `+Inf`).
+    pub cumulative: *const u64,
+    pub cumulative_count: usize,
+    /// Non-zero when the histogram has native buckets; the fields below are then set.
+    pub native: u8,
+    /// The resolution: bucket `k` holds `|v|` in `(2^((k-1)/2^schema), 2^(k/2^schema)]`.
+    pub schema: i32,
+    /// Observations with `|v| <= zero_threshold` are in the zero bucket, `zero_count` of them.
+    pub zero_threshold: f64,
+    pub zero_count: u64,
+    /// Positive and negative buckets as Prometheus' protobuf carries them: spans of keys and,
+    /// per bucket in those spans, the difference of its count from the previous bucket's.
+    pub positive_spans: *const fm_native_span,
+    pub positive_span_count: usize,
+    pub positive_deltas: *const i64,
+    pub positive_delta_count: usize,
+    pub negative_spans: *const fm_native_span,
+    pub negative_span_count: usize,
+    pub negative_deltas: *const i64,
+    pub negative_delta_count: usize,
+}
+
+/// A reading of a histogram child, owned by the caller from `fm_child_histogram_read` until
+/// `fm_histogram_reading_free`. Immutable, so any thread may read it.
+#[derive(Debug)]
+pub struct fm_histogram_reading {
+    data: fm_histogram_data,
+    _cumulative: Vec<u64>,
+    _spans: [Vec<fm_native_span>; 2],
+    _deltas: [Vec<i64>; 2],
+}
+
+fn spans_of(buckets: &[(i32, u64)]) -> (Vec<fm_native_span>, Vec<i64>) {
+    let (spans, deltas) = fm::NativeBuckets::spans_and_deltas(buckets);
+    let spans = spans
+        .into_iter()
+        .map(|(offset, length)| fm_native_span { offset, length })
+        .collect();
+    (spans, deltas)
+}
+
+/// Reads a histogram child once: count, sum, classic buckets and (for a native histogram)
+/// the native buckets, all from the same consistent reading. The caller owns `*out` and
+/// releases it with `fm_histogram_reading_free`; other kinds are `FM_ERR_WRONG_KIND`.
+#[no_mangle]
+pub extern "C" fn fm_child_histogram_read(
+    child: *const fm_child,
+    out: *mut *mut fm_histogram_reading,
+) -> fm_result {
+    boundary(|| {
+        let child = non_null(child, "child")?;
+        let out = out_ptr(out, "out")?;
+        let (AnyChild::Histogram(h), Some(family)) = (&child.inner, &child.histogram_family) else {
+            return Err(wrong_kind(&child.inner, "fm_child_histogram_read"));
+        };
+        let fm::PointValue::Histogram {
+            buckets,
+            count,
+            sum,
+            native,
+            ..
+        } = fm::Metric::point(h, family.config())
+        else {
+            return Err(err(
+                fm_result::FM_ERR_PANIC,
+                "a histogram read as another kind",
+            ));
+        };
+        let cumulative: Vec<u64> = buckets.iter().map(|b| b.1).collect();
+        // NULL for an empty array, never a dangling pointer.
+        fn ptr<T>(v: &[T]) -> *const T {
+            if v.is_empty() {
+                std::ptr::null()
+            } else {
+                v.as_ptr()
+            }
+        }
+        let empty = (Vec::new(), Vec::new());
+        let (pos, neg, schema, zero_threshold, zero_count) = match &native {
+            Some(n) => (
+                spans_of(&n.positive),
+                spans_of(&n.negative),
+                n.schema as i32,
+                n.zero_threshold,
+                n.zero_count,
+            ),
+            None => (empty.clone(), empty, 0, 0.0, 0),
+        };
+        let data = fm_histogram_data {
+            count,
+            sum,
+            cumulative: ptr(&cumulative),
+            cumulative_count: cumulative.len(),
+            native: native.is_some() as u8,
+            schema,
+            zero_threshold,
+            zero_count,
+            positive_spans: ptr(&pos.0),
+            positive_span_count: pos.0.len(),
+            positive_deltas: ptr(&pos.1),
+            positive_delta_count: pos.1.len(),
+            negative_spans: ptr(&neg.0),
+            negative_span_count: neg.0.len(),
+            negative_deltas: ptr(&neg.1),
+            negative_delta_count: neg.1.len(),
+        };
+        // The vectors' heap buffers do not move when the vectors move into the reading.
+        *out = crate::into_handle(fm_histogram_reading {
+            data,
+            _cumulative: cumulative,
+            _spans: [pos.0, neg.0],
+            _deltas: [pos.1, neg.1],
+        });
+        Ok(())
+    })
+}
+
+/// The values of a reading (see `fm_histogram_data`), written to `*out`.
+#[no_mangle]
+pub extern "C" fn fm_histogram_reading_data(
+    reading: *const fm_histogram_reading,
+    out: *mut fm_histogram_data,
+) -> fm_result {
+    boundary(|| {
+        let r = non_null(reading, "reading")?;
+        *out_ptr(out, "out")? = r.data;
+        Ok(())
+    })
+}
+
+/// Releases a reading. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn fm_histogram_reading_free(reading: *mut fm_histogram_reading) {
+    crate::boundary_value((), || free_handle(reading))
 }

@@ -79,6 +79,30 @@ pub struct fm_opts {
     /// Non-zero: a counter whose name does not end in `_total` writes its sample under the
     /// name exactly (`requests 5`, as client_golang does) instead of appending `_total`.
     pub exact_name: u8,
+    /// Histograms: native (sparse, exponential) buckets, as client_golang's
+    /// `NativeHistogramBucketFactor`: the largest ratio between consecutive bucket
+    /// boundaries, a finite number above 1 (1.1 gives schema 3). 0: no native buckets (a
+    /// classic histogram). Any other value not above 1, NaN or an infinity is
+    /// `FM_ERR_INVALID_OPTION`. With native buckets and `bucket_count` 0 the histogram has
+    /// no classic buckets (only `+Inf`), as client_golang; with buckets it has both.
+    pub native_bucket_factor: f64,
+    /// Observations with `|v| <=` this go to the zero bucket, as client_golang's
+    /// `NativeHistogramZeroThreshold`: 0 means the default 2^-128, a negative value a
+    /// threshold of 0; NaN or an infinity is `FM_ERR_INVALID_OPTION`.
+    pub native_zero_threshold: f64,
+    /// The most native buckets (positive and negative together); 0: no limit. Past it the
+    /// histogram resets (see `native_min_reset_ns`), else widens the zero bucket (see
+    /// `native_max_zero_threshold`), else halves its resolution, as client_golang.
+    pub native_max_buckets: u32,
+    /// Past the bucket limit, reset when the last reset is at least this many nanoseconds
+    /// old; 0: never reset.
+    pub native_min_reset_ns: u64,
+    /// Past the bucket limit, the zero bucket may widen up to this threshold; 0: never.
+    /// Negative, NaN or an infinity is `FM_ERR_INVALID_OPTION`.
+    pub native_max_zero_threshold: f64,
+    /// Exemplars kept for the native buckets, as client_golang's
+    /// `NativeHistogramMaxExemplars`: 0 means the default (10), a negative value none.
+    pub native_max_exemplars: i32,
 }
 
 /// The typed family behind a handle.
@@ -183,6 +207,15 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
         }
         opts = opts.buckets(buckets);
     }
+    if o.native_bucket_factor != 0.0 {
+        if kind != fm_kind::FM_KIND_HISTOGRAM {
+            return Err(err(
+                fm_result::FM_ERR_INVALID_OPTION,
+                "native buckets are only for histograms",
+            ));
+        }
+        opts = opts.native_histogram(native_from_c(o));
+    }
     let quantiles = slice_arg(
         o.objective_quantiles,
         o.objective_count,
@@ -218,6 +251,29 @@ fn opts_from_c(o: &fm_opts) -> FfiResult<(fm_kind, Opts)> {
         opts = opts.cardinality_limit(o.cardinality_limit);
     }
     Ok((kind, opts))
+}
+
+/// The core's native options for `o`: client_golang's sentinels mapped to real values (the
+/// core validates the rest when the family is created).
+fn native_from_c(o: &fm_opts) -> fm::NativeOpts {
+    let t = o.native_zero_threshold;
+    let zero_threshold = if t == 0.0 {
+        fm::native::DEFAULT_ZERO_THRESHOLD
+    } else if t < 0.0 && t.is_finite() {
+        0.0
+    } else {
+        t // positive, or NaN/infinite for the core to refuse
+    };
+    let mut native = fm::NativeOpts::new(o.native_bucket_factor)
+        .zero_threshold(zero_threshold)
+        .max_buckets(o.native_max_buckets)
+        .min_reset_duration(std::time::Duration::from_nanos(o.native_min_reset_ns))
+        .max_zero_threshold(o.native_max_zero_threshold);
+    native.max_exemplars = match o.native_max_exemplars {
+        0 => native.max_exemplars,
+        n => n.max(0) as u32,
+    };
+    native
 }
 
 /// Creates a family (not registered anywhere; see `fm_registry_register`). On success the
@@ -280,7 +336,15 @@ pub extern "C" fn fm_family_child(
         let out = out_ptr(out, "out")?;
         let values = strs_arg(values, count, "values")?;
         let (inner, overflow) = f.inner.child(&values)?;
-        *out = into_handle(fm_child { inner, overflow });
+        let histogram_family = match &f.inner {
+            AnyFamily::Histogram(h) => Some(h.clone()),
+            _ => None,
+        };
+        *out = into_handle(fm_child {
+            inner,
+            overflow,
+            histogram_family,
+        });
         Ok(())
     })
 }

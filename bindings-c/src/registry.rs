@@ -190,8 +190,9 @@ pub extern "C" fn fm_buffer_free(buffer: *mut fm_buffer) {
     crate::boundary_value((), || free_handle(buffer))
 }
 
-/// Picks the format for an HTTP `Accept` header (OpenMetrics when the scraper asks for it,
-/// else the text format); an empty header means text.
+/// Picks the format for an HTTP `Accept` header: protobuf when the scraper prefers it (what
+/// Prometheus asks for first with native histograms on), OpenMetrics when it asks for it,
+/// else the text format; an empty header means text.
 #[no_mangle]
 pub extern "C" fn fm_format_negotiate(accept: fm_str, format_out: *mut u32) -> fm_result {
     boundary(|| {

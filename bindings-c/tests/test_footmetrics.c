@@ -1,6 +1,6 @@
 /* Tests of the C ABI, built by `make test-c` with the system compiler under AddressSanitizer
  * and UndefinedBehaviorSanitizer (leaks included): every function, and its error paths. */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#define _GNU_SOURCE /* nanosleep, memmem */
 #include "footmetrics.h"
 #include "footmetrics_catalog.h"
 
@@ -972,6 +972,225 @@ static void test_exact_name_and_counter_exemplar(void) {
   fm_registry_free(reg);
 }
 
+/* The native bucket key of v > 0 at schema 0 (factor 2), by Prometheus' definition: bucket k
+ * holds (2^(k-1), 2^k]. */
+static int key_schema0(double v) {
+  int exp;
+  double frac = frexp(v, &exp);
+  return frac == 0.5 ? exp - 1 : exp;
+}
+
+/* Expands spans and deltas back into absolute counts per key, into counts[key + 64]. */
+static void expand(const fm_native_span *spans, size_t ns, const int64_t *deltas, size_t nd,
+                   uint64_t *counts) {
+  int key = 0;
+  int64_t c = 0;
+  size_t d = 0;
+  for (size_t i = 0; i < ns; i++) {
+    key += spans[i].offset;
+    for (uint32_t j = 0; j < spans[i].length; j++, key++) {
+      CHECK(d < nd);
+      if (d >= nd) return;
+      c += deltas[d++];
+      CHECK(key >= -64 && key < 64);
+      if (key >= -64 && key < 64) counts[key + 64] += (uint64_t)c;
+    }
+  }
+  CHECK(d == nd);
+}
+
+static fm_family *native_family(const char *name, double factor, const double *buckets, size_t n) {
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_HISTOGRAM;
+  o.name = S(name);
+  o.help = S("native");
+  o.native_bucket_factor = factor;
+  o.buckets = buckets;
+  o.bucket_count = n;
+  fm_family *f = NULL;
+  OK(fm_family_new(&o, &f));
+  return f;
+}
+
+static void test_native_histogram(void) {
+  fm_family *f = native_family("native_seconds", 2.0, NULL, 0);
+  fm_child *c = NULL;
+  OK(fm_family_child(f, NULL, 0, &c));
+  fm_cells cells;
+  OK(fm_child_cells(c, &cells));
+  CHECK(cells.native == 1);
+  CHECK(cells.cells == NULL); /* nothing for a binding to write */
+  CHECK(cells.bucket_count == 0);
+
+  /* Values on and between the boundaries, both signs, zero. */
+  const double values[] = {1, 2, 3, 4, 4, 0, -3, -0.5, 1000, 0.25, 0.3, 1024, 1e-300, 7};
+  const size_t nv = sizeof values / sizeof values[0];
+  uint64_t want_pos[128] = {0}, want_neg[128] = {0};
+  uint64_t want_zero = 0;
+  double want_sum = 0;
+  for (size_t i = 0; i < nv; i++) {
+    OK(fm_child_observe(c, values[i]));
+    want_sum += values[i];
+    double a = fabs(values[i]);
+    if (a <= 2.938735877055719e-39) want_zero++; /* the default threshold, 2^-128 */
+    else if (values[i] > 0) want_pos[key_schema0(a) + 64]++;
+    else want_neg[key_schema0(a) + 64]++;
+  }
+  CHECK_RC(fm_child_observe(c, NAN), FM_ERR_INVALID_VALUE);
+
+  fm_histogram_reading *r = NULL;
+  OK(fm_child_histogram_read(c, &r));
+  fm_histogram_data d;
+  OK(fm_histogram_reading_data(r, &d));
+  CHECK(d.native == 1);
+  CHECK(d.schema == 0);
+  CHECK(d.count == nv);
+  CHECK(d.sum == want_sum);
+  CHECK(d.zero_threshold == 2.938735877055719e-39);
+  CHECK(d.zero_count == want_zero);
+  CHECK(d.cumulative_count == 1 && d.cumulative[0] == nv); /* only +Inf */
+  uint64_t pos[128] = {0}, neg[128] = {0};
+  expand(d.positive_spans, d.positive_span_count, d.positive_deltas, d.positive_delta_count, pos);
+  expand(d.negative_spans, d.negative_span_count, d.negative_deltas, d.negative_delta_count, neg);
+  CHECK(memcmp(pos, want_pos, sizeof pos) == 0);
+  CHECK(memcmp(neg, want_neg, sizeof neg) == 0);
+  fm_histogram_reading_free(r);
+  fm_histogram_reading_free(NULL);
+
+  /* Protobuf through both render functions: binary, carried by its length. */
+  fm_registry *reg = NULL;
+  OK(fm_registry_new(&reg));
+  OK(fm_registry_register(reg, f));
+  size_t need = 0, len = 0;
+  CHECK_RC(fm_registry_render(reg, FM_FORMAT_PROTOBUF, NULL, 0, &need), FM_ERR_BUFFER_TOO_SMALL);
+  uint8_t *pb = malloc(need);
+  OK(fm_registry_render(reg, FM_FORMAT_PROTOBUF, pb, need, &len));
+  CHECK(len == need && len > 0);
+  /* One delimited MetricFamily: a varint length, then exactly that many bytes. */
+  size_t body = 0, shift = 0, i = 0;
+  while (i < len && (pb[i] & 0x80)) body |= (size_t)(pb[i++] & 0x7f) << shift, shift += 7;
+  body |= (size_t)pb[i++] << shift;
+  CHECK(i + body == len);
+  CHECK(memchr(pb, 0, len) != NULL); /* binary: a strlen would cut it short */
+  CHECK(memmem(pb, len, "native_seconds", 14) != NULL);
+  fm_buffer *b = NULL;
+  OK(fm_registry_render_buffer(reg, FM_FORMAT_PROTOBUF, &b));
+  const uint8_t *data = NULL;
+  size_t blen = 0;
+  OK(fm_buffer_data(b, &data, &blen));
+  CHECK(blen == len && memcmp(data, pb, len) == 0);
+  fm_buffer_free(b);
+  free(pb);
+  uint32_t fmt = 99;
+  OK(fm_format_negotiate(S("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+                           "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3"),
+                         &fmt));
+  CHECK(fmt == FM_FORMAT_PROTOBUF);
+  fm_str ct;
+  OK(fm_format_content_type(FM_FORMAT_PROTOBUF, &ct));
+  CHECK(ct.len > 0 && memmem(ct.ptr, ct.len, "encoding=delimited", 18) != NULL);
+  /* The text format keeps the classic view: just +Inf. */
+  char *text = render(reg, FM_FORMAT_TEXT);
+  CHECK(strstr(text, "native_seconds_bucket{le=\"+Inf\"} 14\n") != NULL);
+  CHECK(strstr(text, "le=\"1\"") == NULL);
+  free(text);
+  fm_registry_free(reg);
+  /* A registry's constant labels are in the protobuf too. */
+  fm_str rn[1] = {S("region")}, rv[1] = {S("eu-west")};
+  OK(fm_registry_new_with_labels(rn, rv, 1, &reg));
+  OK(fm_registry_register(reg, f));
+  OK(fm_registry_render_buffer(reg, FM_FORMAT_PROTOBUF, &b));
+  OK(fm_buffer_data(b, &data, &blen));
+  CHECK(memmem(data, blen, "region", 6) != NULL && memmem(data, blen, "eu-west", 7) != NULL);
+  CHECK(blen > len); /* the same family, with a label more */
+  fm_buffer_free(b);
+  fm_registry_free(reg);
+  fm_child_free(c);
+  fm_family_free(f);
+
+  /* With classic buckets too: both from one reading. */
+  const double bounds[] = {1, 10};
+  f = native_family("both_seconds", 1.1, bounds, 2);
+  OK(fm_family_child(f, NULL, 0, &c));
+  OK(fm_child_observe(c, 0.5));
+  OK(fm_child_observe(c, 5));
+  OK(fm_child_observe(c, 50));
+  OK(fm_child_histogram_read(c, &r));
+  OK(fm_histogram_reading_data(r, &d));
+  CHECK(d.native == 1 && d.schema == 3 && d.count == 3);
+  CHECK(d.cumulative_count == 3);
+  CHECK(d.cumulative[0] == 1 && d.cumulative[1] == 2 && d.cumulative[2] == 3);
+  CHECK(d.positive_delta_count >= 3);
+  fm_histogram_reading_free(r);
+  fm_child_free(c);
+  fm_family_free(f);
+
+  /* A classic histogram reads through the same function, without native buckets. */
+  f = family(FM_KIND_HISTOGRAM, "classic_seconds", NULL, 0);
+  OK(fm_family_child(f, NULL, 0, &c));
+  OK(fm_child_cells(c, &cells));
+  CHECK(cells.native == 0 && cells.cells != NULL);
+  OK(fm_child_observe(c, 0.3));
+  OK(fm_child_histogram_read(c, &r));
+  OK(fm_histogram_reading_data(r, &d));
+  CHECK(d.native == 0 && d.count == 1 && d.sum == 0.3 && d.positive_span_count == 0);
+  fm_histogram_reading_free(r);
+  fm_child_free(c);
+  fm_family_free(f);
+
+  /* Zero threshold sentinels (client_golang's): negative is a threshold of 0. */
+  fm_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = FM_KIND_HISTOGRAM;
+  o.name = S("zt_seconds");
+  o.help = S("h");
+  o.native_bucket_factor = 1.1;
+  o.native_zero_threshold = -1;
+  OK(fm_family_new(&o, &f));
+  OK(fm_family_child(f, NULL, 0, &c));
+  OK(fm_child_observe(c, 1e-300));
+  OK(fm_child_histogram_read(c, &r));
+  OK(fm_histogram_reading_data(r, &d));
+  CHECK(d.zero_threshold == 0 && d.zero_count == 0 && d.positive_delta_count == 1);
+  fm_histogram_reading_free(r);
+  fm_child_free(c);
+  fm_family_free(f);
+
+  /* Bad options: a typed code and a message naming the option; nothing is created. */
+  const double bad_factors[] = {0.5, 1.0, -2.0, NAN, INFINITY};
+  for (size_t k = 0; k < sizeof bad_factors / sizeof bad_factors[0]; k++) {
+    o.native_zero_threshold = 0;
+    o.native_bucket_factor = bad_factors[k];
+    f = NULL;
+    CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_OPTION);
+    CHECK(f == NULL);
+    CHECK(strstr(last_error(), "bucket factor") != NULL);
+  }
+  o.native_bucket_factor = 1.1;
+  o.native_zero_threshold = NAN;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_OPTION);
+  CHECK(strstr(last_error(), "zero threshold") != NULL);
+  o.native_zero_threshold = 0;
+  o.native_max_zero_threshold = -1;
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_OPTION);
+  CHECK(strstr(last_error(), "zero threshold") != NULL);
+  o.native_max_zero_threshold = 0;
+  o.kind = FM_KIND_COUNTER;
+  o.name = S("zt_total");
+  CHECK_RC(fm_family_new(&o, &f), FM_ERR_INVALID_OPTION);
+  CHECK(strstr(last_error(), "only for histograms") != NULL);
+  /* Reading a counter as a histogram is the wrong kind. */
+  f = family(FM_KIND_COUNTER, "reads_total", NULL, 0);
+  OK(fm_family_child(f, NULL, 0, &c));
+  CHECK_RC(fm_child_histogram_read(c, &r), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_child_histogram_read(NULL, &r), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_histogram_read(c, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_histogram_reading_data(NULL, &d), FM_ERR_NULL_ARGUMENT);
+  fm_child_free(c);
+  fm_family_free(f);
+}
+
 int main(void) {
   test_counter_and_render();
   test_exact_name_and_counter_exemplar();
@@ -984,6 +1203,7 @@ int main(void) {
   test_counter_no_wrap();
   test_otlp();
   test_utf8_names();
+  test_native_histogram();
   printf("%d checks, %d failures\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

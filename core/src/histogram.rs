@@ -243,6 +243,29 @@ impl Histogram {
         self.0.native.as_ref().map(|n| n.window_cells())
     }
 
+    /// For a native histogram, the addresses a binding observes through without calling into
+    /// the core, following the protocol of [`crate::native::raw`]. Valid while any handle of
+    /// this histogram lives.
+    pub fn native_view(&self) -> Option<crate::native::raw::View> {
+        self.0.native.as_ref().map(|n| n.view())
+    }
+
+    /// Step 3 of the [`crate::native::raw`] protocol (a key outside the window, its start
+    /// counted as skipped): records `v` under the series' lock. No-op on a classic histogram.
+    pub fn native_observe_skipped(&self, v: f64) {
+        if let Some(n) = &self.0.native {
+            n.observe_skipped(v);
+        }
+    }
+
+    /// Step 5 of the [`crate::native::raw`] protocol (a new bucket, `populated` now, possibly
+    /// past the limit): applies the bucket-limit strategy. No-op on a classic histogram.
+    pub fn native_bucket_created(&self, populated: u32, v: f64) {
+        if let Some(n) = &self.0.native {
+            n.bucket_created(populated, v);
+        }
+    }
+
     /// The native buckets of a consistent reading, for a native histogram.
     pub fn native_buckets(&self) -> Option<crate::native::NativeBuckets> {
         self.0.native.as_ref().map(|n| n.read().native)

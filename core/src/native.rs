@@ -392,6 +392,120 @@ struct Layout {
     zero_threshold: f64,
     pos: Window,
     neg: Window,
+    /// The same, spelled for bindings that observe from their own language (see [`raw`]).
+    raw: raw::Layout,
+}
+
+/// A native histogram's hot path laid out for bindings that observe without calling into
+/// the core (Go, whose cgo call would cost as much as the observation): the addresses a
+/// writer needs ([`View`](raw::View), from [`Histogram::native_view`](crate::Histogram::native_view)),
+/// stable for the series' life, and each buffer's [`Layout`](raw::Layout), whose contents
+/// change only while that buffer is cold.
+///
+/// # The protocol (what [`NativeCore::observe`] does)
+/// 1. A NaN is ignored. Otherwise add 1 to `*hot_and_started`; bit 63 of the value *before*
+///    the add picks `buffers[i]`; read its layout.
+/// 2. Unless `v > zero_threshold` or `v < -zero_threshold`: add `v` to `sum` by
+///    compare-and-swap, 1 to the classic bucket (`classic`, `classic_len` cells, if any: the
+///    first bound `>= v`, else the last cell), then 1 to `zero` (release). Done.
+/// 3. Otherwise the key of `|v|` ([`bucket_key`]: with `bounds`/`below` for a positive
+///    schema, as `Fractions::rank` does) and the side (`pos_*` for `v > 0`, `neg_*`).
+///    `i = key - base`; if `i` is not in `0..len`: add 1 to `skipped` (release), then call
+///    [`Histogram::native_observe_skipped`](crate::Histogram::native_observe_skipped). Done.
+/// 4. Add `v` to `sum`, 1 to the classic bucket; then, *before* the count: if bit `i % 64` of
+///    `present[i / 64]` is clear and an atomic OR sets it, add 1 to `populated` (the new
+///    value is `p`). Then add 1 to `counts[i]` (release): the observation is complete, and
+///    the layout must not be read again.
+/// 5. If the bit was set by this writer, `max_buckets > 0` and `p + *spilled > max_buckets`,
+///    call [`Histogram::native_bucket_created`](crate::Histogram::native_bucket_created).
+pub mod raw {
+    use std::sync::atomic::{AtomicU32, AtomicU64};
+
+    /// One buffer's shape (`#[repr(C)]`): schema, zero threshold, the positive schema's
+    /// fraction tables (null otherwise: `bounds` has `2^schema` entries, `below`
+    /// `2^(schema+1)`), and the two windows of counts and touched bits.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy)]
+    pub struct Layout {
+        /// −4…8.
+        pub schema: i32,
+        /// Keys `pos_base .. pos_base + pos_len` are counted in `pos_counts`.
+        pub pos_base: i32,
+        /// Cells of `pos_counts` (`pos_present` has `ceil(len / 64)` words).
+        pub pos_len: u32,
+        /// The negative window's first key.
+        pub neg_base: i32,
+        /// Cells of `neg_counts`.
+        pub neg_len: u32,
+        /// Unused.
+        pub reserved: u32,
+        /// `|v| <=` this goes to the zero bucket.
+        pub zero_threshold: f64,
+        /// Fraction bounds of a positive schema, else null.
+        pub bounds: *const f64,
+        /// Bounds under each of `2^(schema+1)` mantissa cells, else null.
+        pub below: *const u16,
+        /// Positive counts.
+        pub pos_counts: *const AtomicU64,
+        /// Positive touched bits.
+        pub pos_present: *const AtomicU64,
+        /// Negative counts.
+        pub neg_counts: *const AtomicU64,
+        /// Negative touched bits.
+        pub neg_present: *const AtomicU64,
+    }
+
+    impl Default for Layout {
+        fn default() -> Self {
+            Layout {
+                schema: 0,
+                pos_base: 0,
+                pos_len: 0,
+                neg_base: 0,
+                neg_len: 0,
+                reserved: 0,
+                zero_threshold: 0.0,
+                bounds: std::ptr::null(),
+                below: std::ptr::null(),
+                pos_counts: std::ptr::null(),
+                pos_present: std::ptr::null(),
+                neg_counts: std::ptr::null(),
+                neg_present: std::ptr::null(),
+            }
+        }
+    }
+
+    /// One buffer's addresses.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Buffer {
+        /// Its layout (contents change only while the buffer is cold).
+        pub layout: *const Layout,
+        /// The zero bucket.
+        pub zero: *const AtomicU64,
+        /// The sum's `f64` bits.
+        pub sum: *const AtomicU64,
+        /// Completed starts that recorded nothing.
+        pub skipped: *const AtomicU64,
+        /// Touched buckets.
+        pub populated: *const AtomicU32,
+        /// Classic buckets (bounds then `+Inf`), not cumulative; null without classic bounds.
+        pub classic: *const AtomicU64,
+        /// Cells of `classic`.
+        pub classic_len: usize,
+    }
+
+    /// A series' addresses, valid while any handle of it lives.
+    #[derive(Debug, Clone, Copy)]
+    pub struct View {
+        /// Bit 63: the hot buffer; the rest: observations started.
+        pub hot_and_started: *const AtomicU64,
+        /// Buckets counted outside the windows.
+        pub spilled: *const AtomicU32,
+        /// The bucket limit (0: none).
+        pub max_buckets: u32,
+        /// The two buffers.
+        pub buffers: [Buffer; 2],
+    }
 }
 
 #[derive(Debug, Default)]
@@ -422,8 +536,11 @@ impl Buffer {
 }
 
 // SAFETY: the layout cell is written only under `NativeCore::control` while no writer can
-// reach the buffer (invariant Q); otherwise it is only read.
+// reach the buffer (invariant Q); otherwise it is only read. Its raw pointers point into
+// allocations the layout itself owns.
 unsafe impl Sync for Buffer {}
+// SAFETY: as above; nothing in a buffer is tied to a thread.
+unsafe impl Send for Buffer {}
 
 #[derive(Debug)]
 struct Control {
@@ -892,6 +1009,43 @@ impl NativeCore {
         }
     }
 
+    /// The addresses bindings observe through (see [`raw`]).
+    pub(crate) fn view(&self) -> raw::View {
+        let buffer = |b: &Buffer| raw::Buffer {
+            // SAFETY: only the address is taken; the cell lives as long as `self`.
+            layout: unsafe { &(*b.layout.get()).raw },
+            zero: &b.zero,
+            sum: &b.sum,
+            skipped: &b.skipped,
+            populated: &b.populated,
+            classic: if b.classic.is_empty() {
+                std::ptr::null()
+            } else {
+                b.classic.as_ptr()
+            },
+            classic_len: b.classic.len(),
+        };
+        raw::View {
+            hot_and_started: &self.hot_and_started,
+            spilled: &self.spilled,
+            max_buckets: self.config.max_buckets,
+            buffers: [buffer(&self.bufs[0]), buffer(&self.bufs[1])],
+        }
+    }
+
+    /// Step 3 of the [`raw`] protocol: a writer whose key was outside the window has counted
+    /// its start as skipped; record `v` under the lock.
+    pub(crate) fn observe_skipped(&self, v: f64) {
+        if !v.is_nan() {
+            self.observe_locked(v);
+        }
+    }
+
+    /// Step 5 of the [`raw`] protocol: a writer made a new bucket, `populated` buckets now.
+    pub(crate) fn bucket_created(&self, populated: u32, v: f64) {
+        self.check_limit(populated, v);
+    }
+
     /// Observations started since the last reset (changes with every observation).
     pub(crate) fn started(&self) -> u64 {
         self.hot_and_started.load(Ordering::Relaxed) & STARTED
@@ -927,12 +1081,30 @@ fn make_layout(shape: &Shape) -> Layout {
         Some((lo, hi)) => Window::new(lo, (hi - lo + 1) as usize),
         None => Window::default(),
     };
+    let fractions = (shape.schema > 0).then(|| fractions(shape.schema));
+    let (pos, neg) = (window(shape.pos), window(shape.neg));
+    let raw = raw::Layout {
+        schema: shape.schema as i32,
+        pos_base: pos.base,
+        pos_len: pos.counts.len() as u32,
+        neg_base: neg.base,
+        neg_len: neg.counts.len() as u32,
+        reserved: 0,
+        zero_threshold: shape.zero_threshold,
+        bounds: fractions.map_or(std::ptr::null(), |f| f.bounds.as_ptr()),
+        below: fractions.map_or(std::ptr::null(), |f| f.below.as_ptr()),
+        pos_counts: pos.counts.as_ptr(),
+        pos_present: pos.present.as_ptr(),
+        neg_counts: neg.counts.as_ptr(),
+        neg_present: neg.present.as_ptr(),
+    };
     Layout {
         schema: shape.schema,
-        fractions: (shape.schema > 0).then(|| fractions(shape.schema)),
+        fractions,
         zero_threshold: shape.zero_threshold,
-        pos: window(shape.pos),
-        neg: window(shape.neg),
+        pos,
+        neg,
+        raw,
     }
 }
 

@@ -262,3 +262,128 @@ fn text_shows_classic_buckets_and_prometheus_gets_protobuf() {
     assert_eq!(ct, footmetrics::protobuf::CONTENT_TYPE_PROTOBUF);
     assert!(out.windows(3).any(|w| w == b"lat"));
 }
+
+/// The raw protocol of `footmetrics::native::raw`, followed step by step as a binding in
+/// another language would, gives the same histogram as `observe`: including keys outside the
+/// windows (the skipped path), the bucket limit, and classic buckets.
+#[test]
+fn the_raw_protocol_observes_as_observe_does() {
+    use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+    fn raw_observe(h: &footmetrics::Histogram, bounds: &[f64], v: f64) {
+        if v.is_nan() {
+            return;
+        }
+        let view = h.native_view().unwrap();
+        let n = unsafe { &*view.hot_and_started }.fetch_add(1, AcqRel);
+        let b = &view.buffers[(n >> 63) as usize];
+        let l = unsafe { *b.layout };
+        let add_sum_and_classic = || {
+            let sum = unsafe { &*b.sum };
+            let mut old = sum.load(Relaxed);
+            while let Err(x) = sum.compare_exchange_weak(
+                old,
+                (f64::from_bits(old) + v).to_bits(),
+                Relaxed,
+                Relaxed,
+            ) {
+                old = x;
+            }
+            if b.classic_len > 0 {
+                let i = bounds.partition_point(|&x| x < v);
+                unsafe { &*b.classic.add(i) }.fetch_add(1, Relaxed);
+            }
+        };
+        if !(v > l.zero_threshold || v < -l.zero_threshold) {
+            add_sum_and_classic();
+            unsafe { &*b.zero }.fetch_add(1, Release);
+            return;
+        }
+        // The key by the layout's tables, as a binding computes it (normal values here).
+        let key = if l.schema > 0 {
+            let a = if v.is_infinite() { f64::MAX } else { v.abs() };
+            let bits = a.to_bits();
+            let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
+            let mantissa = bits & ((1 << 52) - 1);
+            let frac = f64::from_bits(mantissa | (1022 << 52));
+            let n = 1usize << l.schema;
+            let mut i = unsafe { *l.below.add((mantissa >> (51 - l.schema)) as usize) } as usize;
+            if i < n && unsafe { *l.bounds.add(i) } < frac {
+                i += 1;
+            }
+            let key = i as i32 + (exp - 1) * n as i32 + i32::from(v.is_infinite());
+            assert_eq!(key, bucket_key(v, l.schema as i8), "{v}");
+            key
+        } else {
+            bucket_key(v, l.schema as i8)
+        };
+        let (base, len, counts, present) = if v > 0.0 {
+            (l.pos_base, l.pos_len, l.pos_counts, l.pos_present)
+        } else {
+            (l.neg_base, l.neg_len, l.neg_counts, l.neg_present)
+        };
+        let i = key.wrapping_sub(base) as u32;
+        if i >= len {
+            unsafe { &*b.skipped }.fetch_add(1, Release);
+            h.native_observe_skipped(v);
+            return;
+        }
+        add_sum_and_classic();
+        let (i, m) = (i as usize, 1u64 << (i % 64));
+        let word = unsafe { &*present.add(i / 64) };
+        let created = word.load(Relaxed) & m == 0 && word.fetch_or(m, Relaxed) & m == 0;
+        let p = if created {
+            unsafe { &*b.populated }.fetch_add(1, Relaxed) + 1
+        } else {
+            0
+        };
+        unsafe { &*counts.add(i) }.fetch_add(1, Release);
+        if created
+            && view.max_buckets > 0
+            && p + unsafe { &*view.spilled }.load(Relaxed) > view.max_buckets
+        {
+            h.native_bucket_created(p, v);
+        }
+    }
+    let bounds = [0.01, 0.1, 1.0];
+    for opts in [
+        NativeOpts::new(1.1),
+        NativeOpts::new(1.0001).max_buckets(30),
+        NativeOpts::new(4.0).zero_threshold(0.001),
+    ] {
+        let registry = Registry::new();
+        let a = registry
+            .histogram(
+                &Opts::new("a", "A.")
+                    .buckets(bounds.to_vec())
+                    .native_histogram(opts),
+            )
+            .unwrap();
+        let b = registry
+            .histogram(
+                &Opts::new("b", "B.")
+                    .buckets(bounds.to_vec())
+                    .native_histogram(opts),
+            )
+            .unwrap();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match i % 7 {
+                0 => 0.0,
+                1 => -((x % 1000) as f64) / 7.0,
+                2 => f64::INFINITY,
+                3 => 1e30 * (x % 5) as f64,
+                _ => (x % 100_000) as f64 / 9973.0,
+            };
+            a.observe(v);
+            raw_observe(&b, &bounds, v);
+            if i % 5000 == 0 {
+                assert_eq!(a.native_buckets(), b.native_buckets(), "{opts:?} at {i}");
+            }
+        }
+        assert_eq!(a.native_buckets(), b.native_buckets(), "{opts:?}");
+        assert_eq!(a.snapshot(), b.snapshot(), "{opts:?}");
+    }
+}

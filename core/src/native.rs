@@ -402,7 +402,7 @@ struct Layout {
 /// stable for the series' life, and each buffer's [`Layout`](raw::Layout), whose contents
 /// change only while that buffer is cold.
 ///
-/// # The protocol (what [`NativeCore::observe`] does)
+/// # The protocol (what `Histogram::observe` does for a native histogram)
 /// 1. A NaN is ignored. Otherwise add 1 to `*hot_and_started`; bit 63 of the value *before*
 ///    the add picks `buffers[i]`; read its layout.
 /// 2. Unless `v > zero_threshold` or `v < -zero_threshold`: add `v` to `sum` by

@@ -168,25 +168,28 @@ const linearSearchMax = 32
 // Observe counts v in the first bucket whose bound is >= v. A NaN is counted as client_golang
 // counts it: in +Inf (no bound compares >= NaN), and the sum becomes NaN.
 func (h *histogram) Observe(v float64) {
-	if h.vec.native {
-		// Native buckets live in the core's own structure: one call (NaN is refused there,
-		// and ignored here).
-		C.fm_child_observe(h.handle, C.double(v))
-		runtime.KeepAlive(h)
+	if h.nativeView != nil {
+		// Native buckets: the core's lock-free protocol, followed from Go (native.go).
+		h.observeNative(v)
 		return
 	}
 	b := h.vec.bounds
-	i := 0
-	if len(b) < linearSearchMax {
-		for i < len(b) && !(v <= b[i]) {
-			i++
-		}
-	} else {
-		i = sort.SearchFloat64s(b, v)
-	}
+	i := classicIndex(b, v)
 	atomic.AddUint64((*child)(h).word(uintptr(i)*8), 1)
 	addFloat((*child)(h).word(uintptr(len(b)+1)*8), v)
 	runtime.KeepAlive(h)
+}
+
+// classicIndex is the classic bucket of v: the first bound >= v, else len(b) (+Inf).
+func classicIndex(b []float64, v float64) int {
+	if len(b) >= linearSearchMax {
+		return sort.SearchFloat64s(b, v)
+	}
+	i := 0
+	for i < len(b) && !(v <= b[i]) {
+		i++
+	}
+	return i
 }
 
 // ObserveWithExemplar observes v and keeps exemplar e (e.g. trace_id, span_id) on v's

@@ -111,6 +111,9 @@ type child struct {
 	// nativeExemplars: a native histogram's latest exemplars (vec.nativeExemplars of them),
 	// replaced as a whole.
 	nativeExemplars atomic.Pointer[[]*dto.Exemplar]
+	// nativeView: a native histogram's addresses, which Observe writes (native.go); nil
+	// for every other child.
+	nativeView *nativeView
 }
 
 var seed = maphash.MakeSeed()
@@ -410,6 +413,10 @@ func (v *vecCore) create(values []string) (*child, error) {
 		}
 		return C.fm_child_cells(h, &cells)
 	})
+	var nv *nativeView
+	if err == nil && cells.native != 0 {
+		nv, err = newNativeView(h)
+	}
 	if err != nil {
 		if h != nil {
 			C.fm_child_free(h)
@@ -424,10 +431,12 @@ func (v *vecCore) create(values []string) (*child, error) {
 			return o, nil
 		}
 		o := v.newChild(h, cells, overflowValues(len(values)))
+		o.nativeView = nv
 		v.overflow.Store(o)
 		return o, nil
 	}
 	c := v.newChild(h, cells, append([]string(nil), values...))
+	c.nativeView = nv
 	t := v.tab.Load()
 	if (t.used+1)*2 > len(t.slots) {
 		t = rebuilt(t, len(t.slots)*2, nil)

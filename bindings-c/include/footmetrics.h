@@ -277,6 +277,89 @@ typedef struct {
   int32_t native_max_exemplars;
 } fm_opts;
 
+// One buffer's shape, the core's `native::raw::Layout` (the same bytes): its contents
+// change only while the buffer is cold, so a writer reads it after its start (step 1 of
+// the protocol, see `fm_native_view`) and not after its completion.
+typedef struct {
+  // The resolution, -4..8.
+  int32_t schema;
+  // Keys `pos_base .. pos_base + pos_len` are counted in `pos_counts`.
+  int32_t pos_base;
+  // Cells of `pos_counts` (`pos_present` has `ceil(pos_len / 64)` words).
+  uint32_t pos_len;
+  // The negative window's first key (keys of `|v|`).
+  int32_t neg_base;
+  // Cells of `neg_counts`.
+  uint32_t neg_len;
+  // Unused.
+  uint32_t reserved;
+  // `|v| <=` this goes to the zero bucket.
+  double zero_threshold;
+  // For a positive schema, the `2^schema` fraction bounds `2^(i/2^schema - 1)`; else NULL.
+  const double *bounds;
+  // For a positive schema, per cell `c` of `[0.5, 1)` cut in `2^(schema+1)` equal cells,
+  // how many `bounds` lie under the cell's start; else NULL.
+  const uint16_t *below;
+  // Positive counts (atomic add).
+  uint64_t *pos_counts;
+  // Positive touched bits (atomic or).
+  uint64_t *pos_present;
+  // Negative counts.
+  uint64_t *neg_counts;
+  // Negative touched bits.
+  uint64_t *neg_present;
+} fm_native_layout;
+
+// One buffer's addresses (all stable while the child handle lives).
+typedef struct {
+  // Its layout.
+  const fm_native_layout *layout;
+  // The zero bucket's count.
+  uint64_t *zero;
+  // The bits of the `double` sum (compare-and-swap).
+  uint64_t *sum;
+  // Completed starts that recorded nothing (step 3).
+  uint64_t *skipped;
+  // Touched buckets (step 4).
+  uint32_t *populated;
+  // Classic buckets (one per bound of `fm_family_buckets`, then `+Inf`), not cumulative;
+  // NULL without classic bounds.
+  uint64_t *classic;
+  // Cells of `classic`.
+  size_t classic_len;
+} fm_native_buffer;
+
+// A native histogram child's addresses, for observing without calling into the library.
+// Valid while the child handle lives. The protocol (what `fm_child_observe` does; every
+// access atomic on the words named, 64-bit words 8-byte aligned):
+// 1. A NaN is ignored. Otherwise add 1 to `*hot_and_started`; bit 63 of the value *before*
+//    the add picks `buffers[i]`; read its layout.
+// 2. Unless `v > zero_threshold` or `v < -zero_threshold`: add `v` to `*sum` by
+//    compare-and-swap, 1 to the classic bucket (if `classic`: the first bound `>= v`, else
+//    the last cell), then 1 to `*zero`. Done.
+// 3. Otherwise the key of `|v|` (as `fm_native_bucket_key`; for a positive schema: with
+//    `f` the frexp fraction of `|v|` (`+Inf`: of `DBL_MAX`, key + 1) and `m` its 52
+//    mantissa bits, `i = below[m >> (51 - schema)]`, plus 1 if `i < 2^schema` and
+//    `bounds[i] < f`; key `i + (exponent - 1) * 2^schema`) and the side (`pos_*` for
+//    `v > 0`, else `neg_*`). `i = key - base`; if `i` is not in `0..len`: add 1 to
+//    `*skipped`, then call `fm_child_native_observe_skipped`. Done.
+// 4. Add `v` to `*sum`, 1 to the classic bucket; then, *before* the count: if bit `i % 64`
+//    of `present[i / 64]` is clear and an atomic OR sets it, add 1 to `*populated` (the new
+//    value is `p`). Then add 1 to `counts[i]`: the observation is complete, and the layout
+//    must not be read again.
+// 5. If the bit was set by this writer, `max_buckets > 0` and `p + *spilled > max_buckets`,
+//    call `fm_child_native_bucket_created(child, p, v)`.
+typedef struct {
+  // Bit 63: the hot buffer; the rest: observations started.
+  uint64_t *hot_and_started;
+  // Buckets counted outside the windows.
+  uint32_t *spilled;
+  // The bucket limit (0: none).
+  uint32_t max_buckets;
+  // The two buffers.
+  fm_native_buffer buffers[2];
+} fm_native_view;
+
 // How to export. Zero values mean the defaults: every 60 s, 10 s request timeout,
 // 8 queued snapshots, `service.name` from `OTEL_SERVICE_NAME`, for `https://` the
 // operating system's root certificates and no client certificate. Fields are only ever
@@ -467,6 +550,29 @@ fm_result fm_family_stats(const fm_family *family, size_t *series_out, uint64_t 
 // their number to `count_out`. With `cap` too small (or `buf` NULL) returns
 // `FM_ERR_BUFFER_TOO_SMALL` after writing the number needed.
 fm_result fm_family_buckets(const fm_family *family, double *buf, size_t cap, size_t *count_out);
+
+// Writes a native histogram child's addresses to `*out` (see `fm_native_view`). Other
+// children (classic histograms included) are `FM_ERR_WRONG_KIND`.
+fm_result fm_child_native_view(const fm_child *child, fm_native_view *out);
+
+// Step 3 of the protocol (see `fm_native_view`): the key of `v` was outside the window and
+// the start was counted in `skipped`; records `v` under the series' lock.
+fm_result fm_child_native_observe_skipped(const fm_child *child, double v);
+
+// Step 5 of the protocol (see `fm_native_view`): this writer made a new bucket,
+// `populated` touched buckets now; applies the bucket limit.
+fm_result fm_child_native_bucket_created(const fm_child *child, uint32_t populated, double v);
+
+// The bucket key of `|v|` at `schema` (-4..8), as the core and client_golang compute it:
+// bucket `k` holds `|v|` in `(2^((k-1)/2^schema), 2^(k/2^schema)]`, infinities get the key
+// after `DBL_MAX`'s. NaN and zero (which have no key) are `FM_ERR_INVALID_VALUE`, a schema
+// out of range `FM_ERR_OUT_OF_RANGE`.
+fm_result fm_native_bucket_key(double v, int32_t schema, int32_t *out);
+
+// The upper bound of native bucket `key` at `schema` (-4..8); the last finite bucket's is
+// `DBL_MAX`, the infinities' `+Inf`. A schema out of range, or a key below the smallest
+// subnormal's bucket (minus one) or above the infinities', is `FM_ERR_OUT_OF_RANGE`.
+fm_result fm_native_upper_bound(int32_t key, int32_t schema, double *out);
 
 // Starts exporting `registry`; the caller owns `*out`. A collector that is down is not an
 // error here: exports retry, and what cannot be sent is counted.

@@ -26,12 +26,14 @@
 mod catalog;
 mod child;
 mod family;
+mod native;
 mod otlp;
 mod registry;
 
 pub use catalog::*;
 pub use child::*;
 pub use family::*;
+pub use native::*;
 pub use otlp::*;
 pub use registry::*;
 

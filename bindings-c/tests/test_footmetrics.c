@@ -1191,6 +1191,247 @@ static void test_native_histogram(void) {
   fm_family_free(f);
 }
 
+/* The native observe protocol of fm_native_view, followed in C as a binding does (the Go
+ * package follows it in Go). */
+static void raw_observe(fm_child *c, double v) {
+  if (v != v) return;
+  fm_native_view view;
+  OK(fm_child_native_view(c, &view));
+  /* 1. Start; the value before the add names the buffer. */
+  uint64_t n = __atomic_fetch_add(view.hot_and_started, 1, __ATOMIC_ACQ_REL);
+  const fm_native_buffer *b = &view.buffers[n >> 63];
+  const fm_native_layout l = *b->layout;
+  int zero = !(v > l.zero_threshold || v < -l.zero_threshold);
+  int32_t key = 0;
+  uint32_t i = 0, len = 0;
+  uint64_t *counts = NULL, *present = NULL;
+  if (!zero) {
+    /* 3. The key: the tables for a positive schema, else the core's function. */
+    if (l.schema > 0) {
+      double a = isinf(v) ? 1.7976931348623157e308 : fabs(v);
+      uint64_t bits;
+      memcpy(&bits, &a, 8);
+      int32_t exp = (int32_t)((bits >> 52) & 0x7ff) - 1022;
+      uint64_t mantissa = bits & ((UINT64_C(1) << 52) - 1);
+      uint64_t fb = mantissa | (UINT64_C(1022) << 52);
+      double frac;
+      memcpy(&frac, &fb, 8);
+      int32_t nb = 1 << l.schema;
+      int32_t r = l.below[mantissa >> (51 - l.schema)];
+      if (r < nb && l.bounds[r] < frac) r++;
+      key = r + (exp - 1) * nb + (isinf(v) ? 1 : 0);
+      int32_t core;
+      OK(fm_native_bucket_key(v, l.schema, &core));
+      CHECK(key == core);
+    } else {
+      OK(fm_native_bucket_key(v, l.schema, &key));
+    }
+    int32_t base = v > 0 ? l.pos_base : l.neg_base;
+    len = v > 0 ? l.pos_len : l.neg_len;
+    counts = v > 0 ? l.pos_counts : l.neg_counts;
+    present = v > 0 ? l.pos_present : l.neg_present;
+    i = (uint32_t)(key - base);
+    if (i >= len) {
+      __atomic_fetch_add(b->skipped, 1, __ATOMIC_RELEASE);
+      OK(fm_child_native_observe_skipped(c, v));
+      return;
+    }
+  }
+  /* 2./4. Sum by CAS, the classic bucket. */
+  uint64_t old = __atomic_load_n(b->sum, __ATOMIC_RELAXED), next;
+  do {
+    double s;
+    memcpy(&s, &old, 8);
+    s += v;
+    memcpy(&next, &s, 8);
+  } while (!__atomic_compare_exchange_n(b->sum, &old, next, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  if (b->classic != NULL) {
+    const double bounds[] = {0.01, 0.1, 1.0};
+    size_t k = 0;
+    while (k < 3 && !(v <= bounds[k])) k++;
+    CHECK(b->classic_len == 4);
+    __atomic_fetch_add(&b->classic[k], 1, __ATOMIC_RELAXED);
+  }
+  if (zero) {
+    __atomic_fetch_add(b->zero, 1, __ATOMIC_RELEASE);
+    return;
+  }
+  uint64_t m = UINT64_C(1) << (i % 64);
+  int created = (__atomic_load_n(&present[i / 64], __ATOMIC_RELAXED) & m) == 0 &&
+                (__atomic_fetch_or(&present[i / 64], m, __ATOMIC_RELAXED) & m) == 0;
+  uint32_t p = created ? __atomic_add_fetch(b->populated, 1, __ATOMIC_RELAXED) : 0;
+  __atomic_fetch_add(&counts[i], 1, __ATOMIC_RELEASE);
+  /* 5. The bucket limit. */
+  if (created && view.max_buckets > 0 &&
+      p + __atomic_load_n(view.spilled, __ATOMIC_RELAXED) > view.max_buckets) {
+    OK(fm_child_native_bucket_created(c, p, v));
+  }
+}
+
+/* Whether two children read the same: count, sum, classic and native buckets. */
+static int same_reading(fm_child *a, fm_child *b) {
+  fm_histogram_reading *ra = NULL, *rb = NULL;
+  fm_histogram_data x, y;
+  OK(fm_child_histogram_read(a, &ra));
+  OK(fm_child_histogram_read(b, &rb));
+  OK(fm_histogram_reading_data(ra, &x));
+  OK(fm_histogram_reading_data(rb, &y));
+  int same = x.count == y.count && x.sum == y.sum && x.schema == y.schema &&
+             x.zero_threshold == y.zero_threshold && x.zero_count == y.zero_count &&
+             x.cumulative_count == y.cumulative_count &&
+             memcmp(x.cumulative, y.cumulative, x.cumulative_count * 8) == 0 &&
+             x.positive_span_count == y.positive_span_count &&
+             x.positive_delta_count == y.positive_delta_count &&
+             x.negative_span_count == y.negative_span_count &&
+             x.negative_delta_count == y.negative_delta_count;
+  if (same) {
+    same = (x.positive_span_count == 0 ||
+            memcmp(x.positive_spans, y.positive_spans, x.positive_span_count * sizeof *x.positive_spans) == 0) &&
+           (x.positive_delta_count == 0 ||
+            memcmp(x.positive_deltas, y.positive_deltas, x.positive_delta_count * 8) == 0) &&
+           (x.negative_span_count == 0 ||
+            memcmp(x.negative_spans, y.negative_spans, x.negative_span_count * sizeof *x.negative_spans) == 0) &&
+           (x.negative_delta_count == 0 ||
+            memcmp(x.negative_deltas, y.negative_deltas, x.negative_delta_count * 8) == 0);
+  }
+  if (!same)
+    fprintf(stderr, "readings differ: count %llu/%llu schema %d/%d zero %llu/%llu spans %zu/%zu\n",
+            (unsigned long long)x.count, (unsigned long long)y.count, x.schema, y.schema,
+            (unsigned long long)x.zero_count, (unsigned long long)y.zero_count,
+            x.positive_span_count, y.positive_span_count);
+  fm_histogram_reading_free(ra);
+  fm_histogram_reading_free(rb);
+  return same;
+}
+
+static void test_native_raw_protocol(void) {
+  const double bounds[] = {0.01, 0.1, 1.0};
+  /* factor, max buckets, zero threshold (client_golang's sentinels: 0 default, < 0 zero),
+   * classic bounds or not. */
+  const struct {
+    double factor;
+    uint32_t max_buckets;
+    double zero_threshold;
+    int classic;
+  } cases[] = {{1.1, 0, 0, 1}, {1.0001, 30, 0, 1}, {4, 0, 0.001, 1}, {2, 8, -1, 0}, {1.01, 0, 0, 0}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    fm_opts o;
+    memset(&o, 0, sizeof o);
+    o.kind = FM_KIND_HISTOGRAM;
+    o.name = S("raw_seconds");
+    o.help = S("raw");
+    o.native_bucket_factor = cases[k].factor;
+    o.native_max_buckets = cases[k].max_buckets;
+    o.native_zero_threshold = cases[k].zero_threshold;
+    if (cases[k].classic) {
+      o.buckets = bounds;
+      o.bucket_count = 3;
+    }
+    fm_family *fa = NULL, *fb = NULL;
+    OK(fm_family_new(&o, &fa));
+    OK(fm_family_new(&o, &fb));
+    fm_child *a = NULL, *b = NULL;
+    OK(fm_family_child(fa, NULL, 0, &a));
+    OK(fm_family_child(fb, NULL, 0, &b));
+    fm_native_view view;
+    OK(fm_child_native_view(b, &view));
+    CHECK(view.max_buckets == cases[k].max_buckets);
+    CHECK((view.buffers[0].classic != NULL) == cases[k].classic);
+    CHECK(view.buffers[0].layout != view.buffers[1].layout);
+    int schema = view.buffers[0].layout->schema;
+    CHECK((view.buffers[0].layout->bounds != NULL) == (schema > 0));
+    uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+    for (int i = 0; i < 20000; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      double v;
+      switch (i % 8) {
+        case 0: v = 0; break;
+        case 1: v = -(double)(x % 1000) / 7.0; break;
+        case 2: v = (k % 2) ? INFINITY : -INFINITY; break; /* one sign: the sum stays a number */
+        case 3: v = 1e30 * (double)(x % 5); break;
+        case 4: v = 1e-310 * (double)(x % 7); break; /* subnormals */
+        default: v = (double)(x % 100000) / 9973.0; break;
+      }
+      OK(fm_child_observe(a, v));
+      raw_observe(b, v);
+      if (i % 5000 == 0) CHECK(same_reading(a, b));
+    }
+    CHECK(same_reading(a, b));
+    fm_child_free(a);
+    fm_child_free(b);
+    fm_family_free(fa);
+    fm_family_free(fb);
+  }
+
+  /* Only a native histogram child has a view. */
+  fm_native_view view;
+  fm_family *f = family(FM_KIND_HISTOGRAM, "classic_raw_seconds", NULL, 0);
+  fm_child *c = NULL;
+  OK(fm_family_child(f, NULL, 0, &c));
+  CHECK_RC(fm_child_native_view(c, &view), FM_ERR_WRONG_KIND);
+  CHECK(strstr(last_error(), "native") != NULL);
+  CHECK_RC(fm_child_native_observe_skipped(c, 1), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_child_native_bucket_created(c, 1, 1), FM_ERR_WRONG_KIND);
+  fm_child_free(c);
+  fm_family_free(f);
+  f = family(FM_KIND_COUNTER, "raw_total", NULL, 0);
+  OK(fm_family_child(f, NULL, 0, &c));
+  CHECK_RC(fm_child_native_view(c, &view), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_child_native_observe_skipped(c, 1), FM_ERR_WRONG_KIND);
+  CHECK_RC(fm_child_native_view(c, NULL), FM_ERR_WRONG_KIND);
+  fm_child_free(c);
+  fm_family_free(f);
+  CHECK_RC(fm_child_native_view(NULL, &view), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_native_observe_skipped(NULL, 1), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_child_native_bucket_created(NULL, 1, 1), FM_ERR_NULL_ARGUMENT);
+  f = native_family("raw_null_seconds", 2.0, NULL, 0);
+  OK(fm_family_child(f, NULL, 0, &c));
+  CHECK_RC(fm_child_native_view(c, NULL), FM_ERR_NULL_ARGUMENT);
+  fm_child_free(c);
+  fm_family_free(f);
+
+  /* Keys and bounds: schema 0 as Prometheus defines it; every key's (normal) bound is in its
+   * bucket, the next float up in the next. */
+  int32_t key = 0;
+  const double vs[] = {1, 2, 3, 4, 0.25, 0.3, 1000, 1024, -7};
+  for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+    OK(fm_native_bucket_key(vs[i], 0, &key));
+    CHECK(key == key_schema0(fabs(vs[i])));
+  }
+  for (int schema = -4; schema <= 8; schema++) {
+    int32_t lowest = 0, max_key = 0;
+    OK(fm_native_bucket_key(4.9406564584124654e-324, schema, &lowest));
+    OK(fm_native_bucket_key(1.7976931348623157e308, schema, &max_key));
+    for (int32_t k = lowest; k < max_key; k++) {
+      double u = 0;
+      OK(fm_native_upper_bound(k, schema, &u));
+      if (u < 2.2250738585072014e-308) continue; /* subnormal bounds are rounded */
+      OK(fm_native_bucket_key(u, schema, &key));
+      CHECK(key == k);
+      OK(fm_native_bucket_key(nextafter(u, INFINITY), schema, &key));
+      CHECK(key == k + 1);
+    }
+    double u = 0;
+    int32_t inf_key = 0;
+    OK(fm_native_bucket_key(INFINITY, schema, &inf_key));
+    CHECK(inf_key == max_key + 1);
+    OK(fm_native_upper_bound(max_key, schema, &u));
+    CHECK(u == 1.7976931348623157e308);
+    CHECK_RC(fm_native_upper_bound(inf_key + 1, schema, &u), FM_ERR_OUT_OF_RANGE);
+  }
+  CHECK_RC(fm_native_bucket_key(NAN, 0, &key), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_native_bucket_key(0, 0, &key), FM_ERR_INVALID_VALUE);
+  CHECK_RC(fm_native_bucket_key(1, 9, &key), FM_ERR_OUT_OF_RANGE);
+  CHECK_RC(fm_native_bucket_key(1, -5, &key), FM_ERR_OUT_OF_RANGE);
+  CHECK_RC(fm_native_bucket_key(1, 0, NULL), FM_ERR_NULL_ARGUMENT);
+  double u = 0;
+  CHECK_RC(fm_native_upper_bound(0, 9, &u), FM_ERR_OUT_OF_RANGE);
+  CHECK_RC(fm_native_upper_bound(0, 0, NULL), FM_ERR_NULL_ARGUMENT);
+  CHECK_RC(fm_native_upper_bound(INT32_MIN, 0, &u), FM_ERR_OUT_OF_RANGE);
+}
+
 int main(void) {
   test_counter_and_render();
   test_exact_name_and_counter_exemplar();
@@ -1204,6 +1445,7 @@ int main(void) {
   test_otlp();
   test_utf8_names();
   test_native_histogram();
+  test_native_raw_protocol();
   printf("%d checks, %d failures\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -74,7 +74,7 @@ fn native_opts(
         }
         return Ok(None);
     };
-    if !(factor > 1.0) || factor.is_infinite() {
+    if !factor.is_finite() || factor <= 1.0 {
         return bad(format!(
             "native_histogram_bucket_factor must be a finite number greater than 1, not {}",
             py_float(factor)
@@ -84,7 +84,7 @@ fn native_opts(
         ("native_histogram_zero_threshold", zero_threshold),
         ("native_histogram_max_zero_threshold", max_zero_threshold),
     ] {
-        if !(t >= 0.0) || t.is_infinite() {
+        if !t.is_finite() || t < 0.0 {
             return bad(format!(
                 "{what} must be a finite number >= 0, not {}",
                 py_float(t)
@@ -98,10 +98,10 @@ fn native_opts(
             u32::MAX
         ));
     };
-    if !(min_reset >= 0.0) || !min_reset.is_finite() || min_reset > 1e12 {
+    if !(0.0..=1e12).contains(&min_reset) {
         return bad(format!(
-            "native_histogram_min_reset_duration must be a number of seconds >= 0 (0: never \
-             reset), not {}",
+            "native_histogram_min_reset_duration must be a number of seconds >= 0 and <= 1e12 \
+             (0: never reset), not {}",
             py_float(min_reset)
         ));
     }

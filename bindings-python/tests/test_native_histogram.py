@@ -9,6 +9,7 @@ import asyncio
 import collections
 import math
 import random
+import time
 import urllib.request
 
 import pytest
@@ -252,6 +253,26 @@ def test_the_bucket_limit_widens_the_zero_bucket_up_to_its_maximum():
     assert got.zero_count == sum(v <= got.zero_threshold for v in vs)
     buckets = native_buckets(got.positive_span, got.positive_delta)
     assert got.zero_count + sum(buckets.values()) == len(vs)
+
+
+@pytest.mark.parametrize("min_reset", [0, 0.2])
+def test_past_the_minimum_reset_duration_the_bucket_limit_resets(min_reset):
+    """client_golang's strategy: a limit hit at least `min_reset` seconds after the last reset
+    (or the creation) resets the histogram, keeping only the observation that hit it; without
+    a duration (0) the resolution halves and every observation stays."""
+    registry = CollectorRegistry()
+    h = Histogram("h", "d", registry=registry, native_histogram_bucket_factor=2,
+                  native_histogram_max_bucket_number=3,
+                  native_histogram_min_reset_duration=min_reset)
+    time.sleep(0.25)
+    for v in (1.0, 4.0, 16.0, 64.0):  # one bucket each at schema 0: the fourth is one too many
+        h.observe(v)
+    got = parse_delimited(scrape_wsgi(registry, ACCEPT)[1])[0].metric[0].histogram
+    kept = [64.0] if min_reset else [1.0, 4.0, 16.0, 64.0]
+    assert (got.sample_count, got.sample_sum) == (len(kept), sum(kept))
+    assert native_buckets(got.positive_span, got.positive_delta) == \
+        collections.Counter(bucket_key(v, got.schema) for v in kept)
+    assert got.schema == (0 if min_reset else -1)
 
 
 def test_timers_labels_and_subclasses_record_into_the_native_buckets():

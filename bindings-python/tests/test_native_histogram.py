@@ -275,7 +275,7 @@ def test_past_the_minimum_reset_duration_the_bucket_limit_resets(min_reset):
     assert got.schema == (0 if min_reset else -1)
 
 
-def test_timers_labels_and_subclasses_record_into_the_native_buckets():
+def test_timers_exemplars_labels_and_subclasses_record_into_the_native_buckets():
     registry = CollectorRegistry()
 
     class Latency(Histogram):
@@ -290,10 +290,11 @@ def test_timers_labels_and_subclasses_record_into_the_native_buckets():
     with child.time():
         pass
     child.observe(0.5)
-    h.labels(op="read").observe(0.25)
+    h.labels(op="read").observe(0.25, exemplar={"trace_id": "4bf92f35"})
     got = family(parse_delimited(scrape_wsgi(registry, ACCEPT)[1]), "svc_latency_seconds")
     hist = got.metric[0].histogram
     assert labels(got.metric[0]) == {"op": "read"} and hist.sample_count == 3
+    assert [(labels(e), e.value) for e in hist.exemplars] == [({"trace_id": "4bf92f35"}, 0.25)]
     assert sum(native_buckets(hist.positive_span, hist.positive_delta).values()) \
         + hist.zero_count == 3
     assert h._upper_bounds == [math.inf]

@@ -193,6 +193,30 @@ def test_without_a_protobuf_accept_the_scrape_stays_text(server):
     assert generate_latest(registry) == scrape_wsgi(registry, None)[1]
 
 
+def test_custom_collectors_are_served_in_protobuf_and_their_errors_raise():
+    from footmetrics.core import GaugeMetricFamily
+
+    class Queue:
+        def collect(self):
+            yield GaugeMetricFamily("queue_length", "Waiting.", value=7)
+
+    class Broken:
+        def collect(self):
+            raise RuntimeError("collector failed")
+
+    registry = CollectorRegistry()
+    registry.register(Queue())
+    got = family(parse_delimited(scrape_wsgi(registry, ACCEPT)[1]), "queue_length")
+    # A Python collector's samples keep their names and values; the core writes them as
+    # untyped (it has the samples, not typed points), which Prometheus stores alike.
+    metric = got.metric[0]
+    assert (metric.gauge if metric.HasField("gauge") else metric.untyped).value == 7
+    assert got.help == "Waiting."
+    registry.register(Broken())
+    with pytest.raises(RuntimeError, match="collector failed"):
+        scrape_wsgi(registry, ACCEPT)
+
+
 @pytest.mark.parametrize("factor", [1.0001, 1.002, 1.01, 1.1, 1.5, 2, 4, 16, 65536, 1e10])
 def test_the_schema_follows_the_bucket_factor(factor):
     registry = CollectorRegistry()

@@ -320,6 +320,7 @@ lint-demo: demo-build ## Run the demo and lint its live /metrics against the cat
 bench: ## Benchmarks against prometheus, prometheus-client, measured and a raw atomic; prints ratios
 	$(CARGO) bench -p footmetrics-benches
 	$(CARGO) run --release -q -p footmetrics-benches --bin ratios
+	$(CARGO) run --release -q -p footmetrics-benches --bin native_paired
 	$(MAKE) --no-print-directory bench-python
 	$(MAKE) --no-print-directory bench-node
 	$(MAKE) --no-print-directory bench-c

@@ -12,6 +12,8 @@ export interface MetricSpec {
 	readonly labelValues: Readonly<Record<string, readonly string[]>>;
 	readonly service: string;
 	readonly team: string;
+	/** Set on native histograms: their bucket factor. */
+	readonly nativeHistogramBucketFactor?: number;
 }
 
 export type CatalogMetricName = 'http_requests_total' | 'http_request_duration_seconds' | 'http_requests_in_flight' | 'ml_inference_duration_seconds' | 'ml_model_accuracy_score' | 'gpu_memory_usage_bytes' | 'nvidia_gpu_utilization_gpu' | 'video_processing_total' | 'video_processing_queue_length' | 'video_processing_batches_total' | 'user_sessions_total' | 'video_uploads_total' | 'analytics_generation_duration_seconds';

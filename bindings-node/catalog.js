@@ -164,6 +164,7 @@ function create(name, registers) {
 	if (!s) throw fail('NotInCatalog', `${name} is not in the FootAnalytics catalog`);
 	const config = { name: s.name, help: s.help, labelNames: [...s.labelNames] };
 	if (s.buckets.length) config.buckets = [...s.buckets];
+	if (s.nativeHistogramBucketFactor) config.nativeHistogramBucketFactor = s.nativeHistogramBucketFactor;
 	if (registers) config.registers = registers;
 	return new classes[s.type](config);
 }

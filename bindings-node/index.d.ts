@@ -4,6 +4,14 @@
 export type PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
 export type OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
+/** The protobuf exposition (delimited io.prometheus.client.MetricFamily messages). */
+export type ProtobufContentType = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
+
+/** What `Registry.scrape(accept)` answers: the body to send and its Content-Type. */
+export type ScrapeResult<T extends RegistryContentType> =
+	| { body: string; contentType: T }
+	/** Protobuf: a Node Buffer. */
+	| { body: Uint8Array; contentType: ProtobufContentType };
 
 /** Label values by label name; numbers are written as their decimal text. */
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
@@ -55,8 +63,16 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
 	constructor(regContentType?: BoundRegistryContentType);
 	static readonly PROMETHEUS_CONTENT_TYPE: PrometheusContentType;
 	static readonly OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType;
+	static readonly PROTOBUF_CONTENT_TYPE: ProtobufContentType;
 	/** Every metric's exposition; rendered off the main thread. */
 	metrics(): Promise<string>;
+	/**
+	 * The answer to a scrape whose Accept header is `accept`: the protobuf exposition (the one
+	 * that carries native histograms) when the header prefers it, as Prometheus' does with
+	 * `--enable-feature=native-histograms`; otherwise `metrics()` in the registry's
+	 * `contentType`. Rendered off the main thread.
+	 */
+	scrape(accept?: string | null): Promise<ScrapeResult<BoundRegistryContentType>>;
 	clear(): void;
 	resetMetrics(): void;
 	registerMetric<T extends string>(metric: Metric<T>): void;
@@ -164,8 +180,26 @@ export namespace Gauge {
 }
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
+	/**
+	 * Classic buckets' upper bounds. Default: prom-client's, or none (only `+Inf`) for a native
+	 * histogram.
+	 */
 	buckets?: number[];
 	collect?: CollectFunction<Histogram<T>>;
+	/**
+	 * Native (sparse, exponential) buckets, as client_golang's `NativeHistogramBucketFactor`:
+	 * the largest ratio between consecutive bucket bounds, > 1 (1.1 gives schema 3). Scraped as
+	 * protobuf (`Registry.scrape`). The other `nativeHistogram*` options need it.
+	 */
+	nativeHistogramBucketFactor?: number;
+	/** Observations with `|v| <=` this count in the zero bucket (>= 0; default 2^-128). */
+	nativeHistogramZeroThreshold?: number;
+	/** Most native buckets before the limit strategy applies (integer; default 0: no limit). */
+	nativeHistogramMaxBucketNumber?: number;
+	/** Seconds: past the bucket limit, reset if the last reset is at least this old (default 0: never). */
+	nativeHistogramMinResetDuration?: number;
+	/** Past the bucket limit, the zero bucket may widen up to this threshold (default 0: never). */
+	nativeHistogramMaxZeroThreshold?: number;
 }
 
 export class Histogram<T extends string = string> {

@@ -529,6 +529,40 @@ fn encoding(c: &mut Criterion) {
     }
 }
 
+/// Native (exponential) histograms, bucket factor 1.1 (schema 3) on both sides, over the
+/// same values as the classic benches (0 to 0.96: the zero bucket and about 55 buckets):
+/// footmetrics' lock-free double buffer against prometheus-client's mutex, one thread and
+/// two threads observing one series.
+fn native_histograms(c: &mut Criterion) {
+    let fm = footmetrics::Registry::new()
+        .histogram(
+            &footmetrics::Opts::new("n_seconds", "h")
+                .native_histogram(footmetrics::NativeOpts::new(1.1)),
+        )
+        .unwrap();
+    let pc = prometheus_client::metrics::histogram::Histogram::new_native(
+        prometheus_client::metrics::histogram::NativeHistogramConfig::new(1.1),
+    );
+    let mut g = c.benchmark_group("native_histogram_observe");
+    g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| per_op(n, |i| black_box(&fm).observe(value(i))))
+    });
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| per_op(n, |i| black_box(&pc).observe(value(i))))
+    });
+    g.finish();
+    let fm_op = |i: usize| black_box(&fm).observe(value(i));
+    let pc_op = |i: usize| black_box(&pc).observe(value(i));
+    let mut g = c.benchmark_group("native_histogram_observe_2_threads");
+    g.bench_function("footmetrics", |b| {
+        b.iter_custom(|n| threads_time(2, n, &fm_op))
+    });
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| threads_time(2, n, &pc_op))
+    });
+    g.finish();
+}
+
 /// Runs `op` `iters` times on each of `threads` threads at once; returns the wall time
 /// divided by... nothing: criterion divides by `iters`, which is per-thread ops, so equal
 /// times for 1 and 2 threads mean perfect scaling.
@@ -594,6 +628,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = counter_inc, labelled_handle_inc, lookup3_inc, histograms, encoding, two_threads
+    targets = counter_inc, labelled_handle_inc, lookup3_inc, histograms, native_histograms,
+        encoding, two_threads
 }
 criterion_main!(benches);

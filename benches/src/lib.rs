@@ -43,6 +43,18 @@ pub const GOALS: &[(&str, &str, &str, f64)] = &[
         1.0,
     ),
     ("lookup2_observe", "footmetrics", "measured", 0.75),
+    (
+        "native_histogram_observe",
+        "footmetrics",
+        "prometheus_client",
+        1.0,
+    ),
+    (
+        "native_histogram_observe_2_threads",
+        "footmetrics",
+        "prometheus_client",
+        1.0,
+    ),
     ("encode_10k_counters", "footmetrics", "measured", 0.8),
     ("encode_1k_histograms", "footmetrics", "measured", 0.8),
     (
@@ -58,3 +70,34 @@ pub const GOALS: &[(&str, &str, &str, f64)] = &[
         1.3,
     ),
 ];
+
+/// Populated buckets of the native-histogram memory figure (`ratios` prints the cells held).
+pub const NATIVE_MEMORY_BUCKETS: i32 = 160;
+
+/// A native histogram (factor 1.1, schema 3) with exactly `buckets` populated buckets, one
+/// observation at each upper bound `2^(k/8)` for `k` in `0..buckets`: the bucket cells it
+/// holds then (`Histogram::native_cells`, 8 bytes each) and the populated buckets read back.
+pub fn native_memory(buckets: i32) -> (usize, usize) {
+    let h = footmetrics::Registry::new()
+        .histogram(
+            &footmetrics::Opts::new("mem_seconds", "h")
+                .native_histogram(footmetrics::NativeOpts::new(1.1)),
+        )
+        .unwrap();
+    for k in 0..buckets {
+        h.observe(2f64.powf(f64::from(k) / 8.0));
+    }
+    let populated = h.native_buckets().map_or(0, |b| b.positive.len());
+    (h.native_cells().unwrap_or(0), populated)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_memory_figure_populates_the_buckets_it_says() {
+        let (cells, populated) = super::native_memory(super::NATIVE_MEMORY_BUCKETS);
+        assert_eq!(populated, super::NATIVE_MEMORY_BUCKETS as usize);
+        // At least one cell per populated bucket.
+        assert!(cells >= populated, "{cells} cells for {populated} buckets");
+    }
+}

@@ -25,6 +25,10 @@ for (const [name, f] of Object.entries(raw)) {
 				};
 }
 
+// A native histogram's observation, `observeNative(familyId, base, value)`: a bare N-API
+// function (src/cells.rs, `native_observer`) that throws its own coded errors.
+native.observeNative = raw.nativeObserver();
+
 const PAGE = native.pageCells();
 const PAGE_SHIFT = Math.log2(PAGE);
 if (!Number.isInteger(PAGE_SHIFT)) throw fail('Internal', `footmetrics: page size ${PAGE} is not a power of two`);

@@ -7,6 +7,7 @@ const { fail } = require('./errors');
 
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+const PROTOBUF_CONTENT_TYPE = native.protobufContentType();
 
 function flatten(labels) {
 	const out = [];
@@ -24,6 +25,11 @@ class Registry {
 
 	static get OPENMETRICS_CONTENT_TYPE() {
 		return OPENMETRICS_CONTENT_TYPE;
+	}
+
+	/** The protobuf exposition's content type (delimited io.prometheus.client.MetricFamily). */
+	static get PROTOBUF_CONTENT_TYPE() {
+		return PROTOBUF_CONTENT_TYPE;
 	}
 
 	constructor(regContentType = PROMETHEUS_CONTENT_TYPE, nativeId) {
@@ -56,6 +62,25 @@ class Registry {
 	async metrics() {
 		await this._collectAll();
 		return native.renderRegistry(this._id, this._openMetrics(), flatten(this._defaultLabels));
+	}
+
+	/**
+	 * What to answer a scrape whose Accept header is `accept`: `{ body, contentType }`. The
+	 * protobuf exposition (a Buffer) when the header prefers it, as Prometheus' does with
+	 * `--enable-feature=native-histograms` (the only exposition that carries native buckets);
+	 * otherwise what `metrics()` serves, in the registry's `contentType`. Rendered on the libuv
+	 * thread pool, as `metrics()`.
+	 */
+	async scrape(accept) {
+		if (accept !== undefined && accept !== null && typeof accept !== 'string') {
+			throw fail('InvalidArgument', 'accept must be a string (the Accept header) or undefined');
+		}
+		if (accept && native.prefersProtobuf(accept)) {
+			await this._collectAll();
+			const body = await native.renderRegistryProtobuf(this._id, flatten(this._defaultLabels));
+			return { body, contentType: PROTOBUF_CONTENT_TYPE };
+		}
+		return { body: await this.metrics(), contentType: this._contentType };
 	}
 
 	registerMetric(metric) {

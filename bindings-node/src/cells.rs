@@ -4,7 +4,7 @@
 use crate::errors::{Failure, Fallible, Kind};
 use crate::Throw;
 use footmetrics::cells::{CellFamily, CellKind, CellValue};
-use footmetrics::{Encoder, Format};
+use footmetrics::{Encoder, Format, NativeOpts};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -74,6 +74,44 @@ pub struct FamilySpec {
     /// Join a family of this name already declared (by another thread) for the global
     /// registry, instead of making a new one.
     pub global: bool,
+    /// Histograms: native buckets with this bucket factor (client_golang's
+    /// `NativeHistogramBucketFactor`); the other `native*` fields apply only with it. Their
+    /// types and ranges are checked in JavaScript (lib/histogram.js), the core checks again.
+    pub native_bucket_factor: Option<f64>,
+    /// The zero bucket's threshold (default 2^-128).
+    pub native_zero_threshold: Option<f64>,
+    /// Most native buckets before the limit strategy (0: no limit).
+    pub native_max_bucket_number: Option<u32>,
+    /// Seconds: past the bucket limit, reset if the last reset is at least this old (0: never).
+    pub native_min_reset_duration: Option<f64>,
+    /// Past the bucket limit, the zero bucket may widen up to this threshold (0: never).
+    pub native_max_zero_threshold: Option<f64>,
+}
+
+fn native_opts(spec: &FamilySpec) -> Fallible<Option<NativeOpts>> {
+    let Some(factor) = spec.native_bucket_factor else {
+        return Ok(None);
+    };
+    let mut o = NativeOpts::new(factor);
+    if let Some(t) = spec.native_zero_threshold {
+        o = o.zero_threshold(t);
+    }
+    if let Some(n) = spec.native_max_bucket_number {
+        o = o.max_buckets(n);
+    }
+    if let Some(d) = spec.native_min_reset_duration {
+        let d = Duration::try_from_secs_f64(d).map_err(|_| {
+            Failure::new(
+                Kind::InvalidArgument,
+                "nativeHistogramMinResetDuration must be a non-negative number of seconds",
+            )
+        })?;
+        o = o.min_reset_duration(d);
+    }
+    if let Some(t) = spec.native_max_zero_threshold {
+        o = o.max_zero_threshold(t);
+    }
+    Ok(Some(o))
 }
 
 fn kind_of(spec: &FamilySpec) -> Fallible<CellKind> {
@@ -82,6 +120,7 @@ fn kind_of(spec: &FamilySpec) -> Fallible<CellKind> {
         "gauge" => CellKind::Gauge,
         "histogram" => CellKind::Histogram {
             bounds: spec.buckets.clone().unwrap_or_default(),
+            native: native_opts(spec)?,
         },
         "summary" => {
             let age = spec.max_age_seconds.unwrap_or(0.0);
@@ -233,6 +272,89 @@ pub fn observe_quantiles(env: &Env, family_id: u32, base: f64, value: f64) -> Re
         return Err(Failure::new(Kind::Internal, "not a summary series").into_js(env));
     }
     Ok(())
+}
+
+/// One observation into a native histogram series: `observe(familyId, base, value)`, JS having
+/// checked the value and the series' generation. A series another thread removed since is no
+/// longer found and the observation goes with it (as its cells would); a family that is not
+/// native throws (a bug). The function is a bare N-API callback rather than a `#[napi]` export:
+/// napi-rs's per-call scaffolding (a borrow scope allocated and freed per call) cost more than
+/// the observation itself. Families are found through this thread's copy of the table
+/// (families are never dropped nor their ids reused), so the call takes no lock.
+#[napi(catch_unwind)]
+pub fn native_observer(env: &Env) -> Result<Function<'_, (u32, f64, f64), ()>> {
+    env.create_function("observeNative", observe_native_raw)
+}
+
+unsafe extern "C" fn observe_native_raw(
+    env: napi::sys::napi_env,
+    info: napi::sys::napi_callback_info,
+) -> napi::sys::napi_value {
+    use napi::sys;
+    let mut argc = 3usize;
+    let mut argv = [std::ptr::null_mut(); 3];
+    let (mut id, mut base, mut value) = (0u32, 0f64, 0f64);
+    // SAFETY: called by N-API with this callback's `env` and `info`; `argv` holds `argc` slots.
+    let ok = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        ) == sys::Status::napi_ok
+            && argc == 3
+            && sys::napi_get_value_uint32(env, argv[0], &mut id) == sys::Status::napi_ok
+            && sys::napi_get_value_double(env, argv[1], &mut base) == sys::Status::napi_ok
+            && sys::napi_get_value_double(env, argv[2], &mut value) == sys::Status::napi_ok
+    };
+    let failure = if !ok {
+        Some(Failure::new(
+            Kind::InvalidArgument,
+            "observeNative(familyId, base, value) takes three numbers",
+        ))
+    } else {
+        match std::panic::catch_unwind(|| observe_native(id, base, value)) {
+            Ok(Ok(())) => None,
+            Ok(Err(f)) => Some(f),
+            Err(_) => Some(Failure::new(Kind::Internal, "panic in observeNative")),
+        }
+    };
+    if let Some(f) = failure {
+        let env = Env::from_raw(env);
+        let e = f.into_js(&env);
+        // SAFETY: `env` is this call's; the error's value was created in it.
+        unsafe { napi::JsError::from(e).throw_into(env.raw()) };
+    }
+    std::ptr::null_mut()
+}
+
+fn observe_native(family_id: u32, base: f64, value: f64) -> Fallible<()> {
+    thread_local! {
+        static LOCAL: std::cell::RefCell<Vec<Option<Arc<CellFamily>>>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
+    LOCAL.with_borrow_mut(|local| {
+        let i = family_id as usize;
+        if local.get(i).is_none_or(Option::is_none) {
+            let f = family(family_id)?;
+            if local.len() <= i {
+                local.resize(i + 1, None);
+            }
+            local[i] = Some(f);
+        }
+        let f = local[i].as_ref().expect("just cached");
+        if f.observe_native(base as usize, value) || f.is_native() {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                Kind::Internal,
+                "not a native histogram series",
+            ))
+        }
+    })
 }
 
 /// An exemplar (flattened `[name, value, …]` labels) on the bucket of `value` in histogram

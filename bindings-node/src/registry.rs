@@ -161,6 +161,55 @@ pub fn render_registry(
     }))
 }
 
+/// A protobuf exposition (delimited `io.prometheus.client.MetricFamily` messages) rendered on
+/// the thread pool; the Promise resolves to a Buffer.
+pub struct RenderProtobuf {
+    registry: Registry,
+    defaults: Vec<(String, String)>,
+}
+
+impl Task for RenderProtobuf {
+    type Output = Vec<u8>;
+    type JsValue = Buffer;
+
+    fn compute(&mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(1 << 16);
+        self.registry
+            .encode_with_defaults(Format::Protobuf, &mut out, &self.defaults);
+        Ok(out)
+    }
+
+    fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Buffer> {
+        Ok(out.into())
+    }
+}
+
+/// Renders the registry as protobuf on the thread pool (what Prometheus asks for to scrape
+/// native histograms).
+#[napi(catch_unwind, ts_return_type = "Promise<Buffer>")]
+pub fn render_registry_protobuf(
+    env: &Env,
+    registry_id: u32,
+    default_labels: Vec<String>,
+) -> Result<AsyncTask<RenderProtobuf>> {
+    Ok(AsyncTask::new(RenderProtobuf {
+        registry: registry(registry_id).throw(env)?,
+        defaults: pairs(default_labels),
+    }))
+}
+
+/// Whether an Accept header prefers the protobuf exposition (the core's negotiation).
+#[napi(catch_unwind)]
+pub fn prefers_protobuf(accept: String) -> bool {
+    Format::negotiate(Some(&accept)) == Format::Protobuf
+}
+
+/// The protobuf exposition's content type.
+#[napi(catch_unwind)]
+pub fn protobuf_content_type() -> String {
+    Format::Protobuf.content_type().to_owned()
+}
+
 pub struct Push {
     registry: Registry,
     defaults: Vec<(String, String)>,

@@ -109,8 +109,15 @@ fn share(dir: &str, family_id: u32, aggregator: &str) -> Fallible<()> {
     let fam = match cells.kind() {
         CellKind::Counter => Fam::Counter(Family::new(&opts)?),
         CellKind::Gauge => Fam::Gauge(Family::new(&opts)?),
-        CellKind::Histogram { bounds } => {
-            Fam::Histogram(Family::new(&opts.buckets(bounds.clone()))?)
+        // The core refuses native buckets in multi-process mode (InvalidOption); JavaScript
+        // refuses them first, with the option's name.
+        CellKind::Histogram { bounds, native } => {
+            let opts = opts.buckets(bounds.clone());
+            let opts = match native {
+                Some(n) => opts.native_histogram(*n),
+                None => opts,
+            };
+            Fam::Histogram(Family::new(&opts)?)
         }
         CellKind::Summary { .. } => Fam::Summary(Family::new(&opts)?),
     };

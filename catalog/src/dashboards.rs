@@ -67,6 +67,52 @@ fn sum_rate(by: &str, series: &str) -> String {
     format!("sum by ({by}) (rate({series}[{RATE}]))")
 }
 
+fn is_native(c: &Catalog, metric: &str) -> bool {
+    c.metrics.iter().any(|m| m.name == metric && m.native)
+}
+
+/// `metric{sel}`, or `metric` without a selector.
+fn with_selector(metric: &str, sel: &str) -> String {
+    if sel.is_empty() {
+        metric.to_owned()
+    } else {
+        format!("{metric}{{{sel}}}")
+    }
+}
+
+/// The `q` quantile of catalog histogram `metric` per `by` (may be empty): native PromQL on
+/// the histogram series for a native histogram, over `_bucket` and `le` for a classic one.
+fn quantile(c: &Catalog, q: &str, metric: &str, by: &str, sel: &str) -> String {
+    if is_native(c, metric) {
+        let by = if by.is_empty() {
+            String::new()
+        } else {
+            format!(" by ({by})")
+        };
+        let series = with_selector(metric, sel);
+        format!("histogram_quantile({q}, sum{by} (rate({series}[{RATE}])))")
+    } else {
+        let by = if by.is_empty() {
+            "le".to_owned()
+        } else {
+            format!("le, {by}")
+        };
+        let series = with_selector(&format!("{metric}_bucket"), sel);
+        format!("histogram_quantile({q}, sum by ({by}) (rate({series}[{RATE}])))")
+    }
+}
+
+/// Observations per second of catalog histogram `metric` per `by`: `histogram_count` of the
+/// native histogram's rate, or the rate of the classic `_count`.
+fn observation_rate(c: &Catalog, metric: &str, by: &str, sel: &str) -> String {
+    if is_native(c, metric) {
+        let series = with_selector(metric, sel);
+        format!("sum by ({by}) (histogram_count(rate({series}[{RATE}])))")
+    } else {
+        sum_rate(by, &with_selector(&format!("{metric}_count"), sel))
+    }
+}
+
 struct Panel {
     title: String,
     kind: &'static str,
@@ -241,14 +287,12 @@ fn overview(c: &Catalog) -> Value {
     )
 }
 
-fn service_http() -> Value {
+fn service_http(c: &Catalog) -> Value {
     let sel = r#"job=~"$job""#;
     let mut latency = panel("timeseries", "Latency percentiles", "s");
     for q in ["0.5", "0.95", "0.99"] {
         latency = latency.target(
-            format!(
-                "histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[{RATE}])))"
-            ),
+            quantile(c, q, "http_request_duration_seconds", "", sel),
             &format!("p{}", (q.parse::<f64>().unwrap_or(0.0) * 100.0).round()),
         );
     }
@@ -258,7 +302,10 @@ fn service_http() -> Value {
             "{{route}}",
         ),
         panel("timeseries", "Errors by route and code", "reqps").target(
-            sum_rate("route, code", &format!("http_requests_total{{{sel},code=~\"5..\"}}")),
+            sum_rate(
+                "route, code",
+                &format!("http_requests_total{{{sel},code=~\"5..\"}}"),
+            ),
             "{{route}} {{code}}",
         ),
         panel("timeseries", "5xx error ratio", "percentunit").target(
@@ -270,13 +317,13 @@ fn service_http() -> Value {
         ),
         latency,
         panel("timeseries", "P95 latency by route", "s").target(
-            format!(
-                "histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{{{sel}}}[{RATE}])))"
-            ),
+            quantile(c, "0.95", "http_request_duration_seconds", "route", sel),
             "{{route}}",
         ),
-        panel("timeseries", "Requests in flight", "short")
-            .target(format!("sum by (job) (http_requests_in_flight{{{sel}}})"), "{{job}}"),
+        panel("timeseries", "Requests in flight", "short").target(
+            format!("sum by (job) (http_requests_in_flight{{{sel}}})"),
+            "{{job}}",
+        ),
     ];
     dashboard(
         "footmetrics-service-http",
@@ -307,19 +354,14 @@ fn ml_pipeline(c: &Catalog) -> Value {
     let mut latency = panel("timeseries", "Inference latency by model version", "s");
     for q in ["0.5", "0.99"] {
         latency = latency.target(
-            format!(
-                "histogram_quantile({q}, sum by (le, model_version) (rate(ml_inference_duration_seconds_bucket{{{job}}}[{RATE}])))"
-            ),
+            quantile(c, q, "ml_inference_duration_seconds", "model_version", job),
             &format!("{{{{model_version}}}} q{q}"),
         );
     }
     panels.extend([
         latency,
         panel("timeseries", "Inferences per second by device", "ops").target(
-            sum_rate(
-                "device",
-                &format!("ml_inference_duration_seconds_count{{{job}}}"),
-            ),
+            observation_rate(c, "ml_inference_duration_seconds", "device", job),
             "{{device}}",
         ),
         panel("timeseries", "GPU utilization by GPU", "percentunit").target(
@@ -357,10 +399,8 @@ fn video_processing(c: &Catalog) -> Value {
         );
     }
     panels.extend([
-        panel("timeseries", "Videos processed by status", "ops").target(
-            sum_rate("status", "video_processing_total"),
-            "{{status}}",
-        ),
+        panel("timeseries", "Videos processed by status", "ops")
+            .target(sum_rate("status", "video_processing_total"), "{{status}}"),
         panel("timeseries", "Processing queue length", "short").target(
             "sum by (queue_type, priority) (video_processing_queue_length)",
             "{{queue_type}} {{priority}}",
@@ -374,8 +414,12 @@ fn video_processing(c: &Catalog) -> Value {
             "{{status}} {{format}}",
         ),
         panel("timeseries", "Analytics generation P95 by video type", "s").target(
-            format!(
-                "histogram_quantile(0.95, sum by (le, video_type) (rate(analytics_generation_duration_seconds_bucket[{RATE}])))"
+            quantile(
+                c,
+                "0.95",
+                "analytics_generation_duration_seconds",
+                "video_type",
+                "",
             ),
             "{{video_type}}",
         ),
@@ -397,7 +441,7 @@ pub fn dashboards(c: &Catalog, recording: &RuleFile) -> Result<Vec<Dashboard>, S
         },
         Dashboard {
             file: "service-http",
-            model: service_http(),
+            model: service_http(c),
         },
         Dashboard {
             file: "ml-pipeline",
@@ -441,4 +485,58 @@ pub fn render_dashboard_configmaps(all: &[Dashboard]) -> String {
         })
         .collect();
     format!("{GENERATED_HEADER}{}", docs.join("---\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queries(c: &Catalog) -> Vec<String> {
+        let (recording, _) = crate::rule_groups(c).unwrap();
+        dashboards(c, &recording)
+            .unwrap()
+            .iter()
+            .flat_map(Dashboard::queries)
+            .collect()
+    }
+
+    #[test]
+    fn native_histograms_get_native_panels() {
+        let classic = crate::load().unwrap();
+        let mut native = classic.clone();
+        let natives = [
+            "http_request_duration_seconds",
+            "ml_inference_duration_seconds",
+            "analytics_generation_duration_seconds",
+        ];
+        for m in &mut native.metrics {
+            m.native |= natives.contains(&m.name.as_str());
+        }
+        for s in &mut native.slos {
+            s.native = s.metric.as_deref().is_some_and(|m| natives.contains(&m));
+        }
+        let (before, after) = (queries(&classic), queries(&native));
+        assert_eq!(before.len(), after.len());
+        for n in natives {
+            assert!(before.iter().any(|q| q.contains(&format!("{n}_bucket"))));
+            for q in &after {
+                for suffix in ["_bucket", "_count", "_sum"] {
+                    assert!(!q.contains(&format!("{n}{suffix}")), "{q}");
+                }
+            }
+        }
+        assert!(after.contains(
+            &"histogram_quantile(0.95, sum by (route) (rate(http_request_duration_seconds{job=~\"$job\"}[$__rate_interval])))"
+                .to_owned()
+        ), "{after:#?}");
+        assert!(after.contains(
+            &"sum by (device) (histogram_count(rate(ml_inference_duration_seconds{job=\"ml-pipeline\"}[$__rate_interval])))"
+                .to_owned()
+        ), "{after:#?}");
+        // Everything else is unchanged.
+        let changed = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+        // Service HTTP: three percentiles and P95 by route; ML: two percentiles and the
+        // inference rate; video processing: analytics P95.
+        assert_eq!(changed, 8, "{before:#?}\n{after:#?}");
+    }
 }

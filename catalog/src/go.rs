@@ -36,10 +36,13 @@ fn metric(o: &mut String, m: &MetricDef) {
         let bs: Vec<String> = m.buckets.iter().map(|b| format!("{b:?}")).collect();
         format!(", Buckets: []float64{{{}}}", bs.join(", "))
     };
+    let native = m.native_factor().map_or(String::new(), |f| {
+        format!(", NativeHistogramBucketFactor: {f:?}")
+    });
     let _ = writeln!(
         o,
         "// {id}Opts are the options of {} ({}, team {}).\n\
-         var {id}Opts = {opts}{{Name: {}, Help: {}{buckets}}}\n",
+         var {id}Opts = {opts}{{Name: {}, Help: {}{buckets}{native}}}\n",
         m.name,
         m.service,
         m.team,

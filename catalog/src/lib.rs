@@ -118,6 +118,14 @@ pub struct MetricDef {
     pub labels: Vec<String>,
     #[serde(default)]
     pub buckets: Vec<f64>,
+    /// Histograms: native (sparse, exponential) buckets, created native in every language
+    /// and queried with native PromQL in the generated rules. Classic `buckets` are then
+    /// optional (with them, both are kept).
+    #[serde(default)]
+    pub native: bool,
+    /// The native histogram's bucket factor (default [`DEFAULT_NATIVE_BUCKET_FACTOR`]).
+    #[serde(default)]
+    pub native_bucket_factor: Option<f64>,
     /// Allowed values for some labels, where the platform fixes them.
     #[serde(default)]
     pub label_values: BTreeMap<String, Vec<String>>,
@@ -125,10 +133,30 @@ pub struct MetricDef {
     pub team: String,
 }
 
+/// The bucket factor of a native histogram that names none: client_golang's recommended 1.1
+/// (schema 3, buckets about 9% wide).
+pub const DEFAULT_NATIVE_BUCKET_FACTOR: f64 = 1.1;
+
+impl MetricDef {
+    /// The native bucket factor of a native histogram; `None` for a classic one.
+    pub fn native_factor(&self) -> Option<f64> {
+        self.native.then(|| {
+            self.native_bucket_factor
+                .unwrap_or(DEFAULT_NATIVE_BUCKET_FACTOR)
+        })
+    }
+}
+
 /// Parses and validates catalog text.
 pub fn parse(text: &str) -> Result<Catalog, String> {
-    let catalog: Catalog = toml::from_str(text).map_err(|e| format!("catalog.toml: {e}"))?;
+    let mut catalog: Catalog = toml::from_str(text).map_err(|e| format!("catalog.toml: {e}"))?;
     validate(&catalog)?;
+    for s in &mut catalog.slos {
+        s.native = catalog
+            .metrics
+            .iter()
+            .any(|m| Some(&m.name) == s.metric.as_ref() && m.native);
+    }
     Ok(catalog)
 }
 
@@ -194,10 +222,23 @@ pub fn validate(c: &Catalog) -> Result<(), String> {
                 return fail(format!("label_values names {l:?}, which is not a label"));
             }
         }
+        if m.native && m.kind != Kind::Histogram {
+            return fail("only histograms can be native".into());
+        }
+        if let Some(f) = m.native_bucket_factor {
+            if !m.native {
+                return fail("native_bucket_factor needs native = true".into());
+            }
+            if !(f > 1.0 && f.is_finite()) {
+                return fail(format!(
+                    "native_bucket_factor must be a finite number greater than 1, got {f}"
+                ));
+            }
+        }
         match m.kind {
             Kind::Histogram => {
-                if m.buckets.is_empty() {
-                    return fail("histograms need buckets".into());
+                if m.buckets.is_empty() && !m.native {
+                    return fail("histograms need buckets (or native = true)".into());
                 }
                 if m.buckets
                     .windows(2)
@@ -255,7 +296,7 @@ pub fn render_rust(c: &Catalog) -> String {
          //! let requests = footmetrics::catalog::http_requests_total(&registry).unwrap();\n\
          //! requests.labels(\"GET\", \"/matches/{id}\", \"200\").unwrap().inc();\n\
          //! ```\n\n\
-         use crate::{ChildRef, Counter, Family, Gauge, Histogram, Info, MetricType, Opts, Registry, Result, Summary};\n\
+         use crate::{ChildRef, Counter, Family, Gauge, Histogram, Info, MetricType, NativeOpts, Opts, Registry, Result, Summary};\n\
          use std::ops::Deref;\n\n\
          /// A catalog entry.\n\
          #[derive(Debug, Clone, Copy, PartialEq)]\n\
@@ -272,6 +313,9 @@ pub fn render_rust(c: &Catalog) -> String {
          \x20   pub labels: &'static [&'static str],\n\
          \x20   /// Histogram upper bounds (`+Inf` implied); empty for other types.\n\
          \x20   pub buckets: &'static [f64],\n\
+         \x20   /// Histograms: the native bucket factor when the histogram is native (sparse,\n\
+         \x20   /// exponential buckets; classic ones only if `buckets` lists some); `None`: classic.\n\
+         \x20   pub native_bucket_factor: Option<f64>,\n\
          \x20   /// Allowed values per label, where the platform fixes them.\n\
          \x20   pub label_values: &'static [(&'static str, &'static [&'static str])],\n\
          \x20   /// The service that emits it (`api-gateway`): `footmetrics lint` expects it there.\n\
@@ -288,6 +332,9 @@ pub fn render_rust(c: &Catalog) -> String {
          \x20       }\n\
          \x20       if !self.buckets.is_empty() {\n\
          \x20           o = o.buckets(self.buckets);\n\
+         \x20       }\n\
+         \x20       if let Some(factor) = self.native_bucket_factor {\n\
+         \x20           o = o.native_histogram(NativeOpts::new(factor));\n\
          \x20       }\n\
          \x20       o\n\
          \x20   }\n\
@@ -336,6 +383,12 @@ pub fn render_rust(c: &Catalog) -> String {
         );
         let _ = writeln!(o, "    labels: &[{labels}],");
         let _ = writeln!(o, "    buckets: &[{buckets}],");
+        let _ = writeln!(
+            o,
+            "    native_bucket_factor: {},",
+            m.native_factor()
+                .map_or("None".into(), |f| format!("Some({})", rust_float(f)))
+        );
         let _ = writeln!(o, "    label_values: &[{values}],");
         let _ = writeln!(o, "    service: {:?},", m.service);
         let _ = writeln!(o, "    team: {:?},", m.team);

@@ -40,9 +40,13 @@ fn spec(m: &MetricDef) -> String {
         .map(|(k, vs)| format!(" {k}: {} ", js_list(vs.iter().map(|v| js_str(v)))))
         .collect::<Vec<_>>()
         .join(", ");
+    // Only native histograms name the field, so classic entries read as before.
+    let native = m.native_factor().map_or(String::new(), |f| {
+        format!("\t\tnativeHistogramBucketFactor: {f:?},\n")
+    });
     format!(
         "Object.freeze({{\n\t\tname: {},\n\t\ttype: {},\n\t\thelp: {},\n\t\tunit: {},\n\t\t\
-         labelNames: {},\n\t\tbuckets: {},\n\t\tlabelValues: {{{values}}},\n\t\tservice: {},\n\t\tteam: {},\n\t}})",
+         labelNames: {},\n\t\tbuckets: {},\n\t\tlabelValues: {{{values}}},\n\t\tservice: {},\n\t\tteam: {},\n{native}\t}})",
         js_str(&m.name),
         js_str(m.kind.type_word()),
         js_str(&m.help),
@@ -76,6 +80,7 @@ pub fn render_node(c: &Catalog) -> String {
          \tif (!s) throw fail('NotInCatalog', `${name} is not in the FootAnalytics catalog`);\n\
          \tconst config = { name: s.name, help: s.help, labelNames: [...s.labelNames] };\n\
          \tif (s.buckets.length) config.buckets = [...s.buckets];\n\
+         \tif (s.nativeHistogramBucketFactor) config.nativeHistogramBucketFactor = s.nativeHistogramBucketFactor;\n\
          \tif (registers) config.registers = registers;\n\
          \treturn new classes[s.type](config);\n}\n\nmodule.exports = { specs, create };\n",
     );
@@ -99,7 +104,8 @@ pub fn render_node_types(c: &Catalog) -> String {
          \treadonly type: 'counter' | 'gauge' | 'histogram' | 'summary' | 'info';\n\
          \treadonly help: string;\n\treadonly unit: string;\n\treadonly labelNames: readonly string[];\n\
          \treadonly buckets: readonly number[];\n\treadonly labelValues: Readonly<Record<string, readonly string[]>>;\n\
-         \treadonly service: string;\n\treadonly team: string;\n}\n\n",
+         \treadonly service: string;\n\treadonly team: string;\n\
+         \t/** Set on native histograms: their bucket factor. */\n\treadonly nativeHistogramBucketFactor?: number;\n}\n\n",
     );
     let names: Vec<String> = c.metrics.iter().map(|m| js_str(&m.name)).collect();
     let _ = writeln!(

@@ -81,6 +81,10 @@ pub fn known_series(c: &Catalog) -> BTreeSet<String> {
         for s in suffixes {
             out.insert(format!("{n}{s}"));
         }
+        if m.native {
+            // The native histogram's own series (the classic ones stay for text scrapes).
+            out.insert(n.to_owned());
+        }
         if let Some(base) = n.strip_suffix("_total") {
             out.insert(format!("{base}_created"));
         }

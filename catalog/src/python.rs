@@ -39,9 +39,13 @@ fn spec_literal(m: &MetricDef) -> String {
         .map(|(k, vs)| format!("{}: {}", py_str(k), py_tuple(vs.iter().map(|v| py_str(v)))))
         .collect::<Vec<_>>()
         .join(", ");
+    // Only native histograms name the field, so classic entries read as before.
+    let native = m.native_factor().map_or(String::new(), |f| {
+        format!("    native_histogram_bucket_factor={f:?},\n")
+    });
     format!(
         "MetricSpec(\n    name={},\n    type={},\n    help={},\n    unit={},\n    labels={labels},\n    \
-         buckets={buckets},\n    label_values={{{values}}},\n    service={},\n    team={},\n)",
+         buckets={buckets},\n    label_values={{{values}}},\n    service={},\n    team={},\n{native})",
         py_str(&m.name),
         py_str(m.kind.type_word()),
         py_str(&m.help),
@@ -61,12 +65,13 @@ pub fn render_python(c: &Catalog) -> String {
          from footmetrics import catalog\n    \
          inference = catalog.ml_inference_duration_seconds()\n    \
          inference.labels(model_version=\"v2\", batch_size=\"32\", device=\"cuda\").observe(0.4)\n\"\"\"\n\n\
-         from typing import NamedTuple, Optional, Union, cast\n\n\
+         from typing import Any, NamedTuple, Optional, Union, cast\n\n\
          from footmetrics._core import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, Summary\n\n\n\
          class MetricSpec(NamedTuple):\n    \
          \"\"\"A catalog entry.\"\"\"\n\n    \
          name: str\n    type: str\n    help: str\n    unit: str\n    labels: tuple[str, ...]\n    \
-         buckets: tuple[float, ...]\n    label_values: dict[str, tuple[str, ...]]\n    service: str\n    team: str\n\n\n\
+         buckets: tuple[float, ...]\n    label_values: dict[str, tuple[str, ...]]\n    service: str\n    team: str\n    \
+         native_histogram_bucket_factor: Optional[float] = None\n\n\n\
          AnyMetric = Union[Counter, Gauge, Histogram, Summary, Info]\n\n\n\
          def create(spec: MetricSpec, registry: Optional[CollectorRegistry] = REGISTRY) -> AnyMetric:\n    \
          \"\"\"Creates `spec`'s metric in `registry` (None: unregistered).\"\"\"\n    \
@@ -76,8 +81,11 @@ pub fn render_python(c: &Catalog) -> String {
          if spec.type == \"gauge\":\n        \
          return Gauge(spec.name, spec.help, labels, unit=spec.unit, registry=registry)\n    \
          if spec.type == \"histogram\":\n        \
+         options: dict[str, Any] = {\"buckets\": spec.buckets} if spec.buckets else {}\n        \
+         if spec.native_histogram_bucket_factor is not None:\n            \
+         options[\"native_histogram_bucket_factor\"] = spec.native_histogram_bucket_factor\n        \
          return Histogram(spec.name, spec.help, labels, unit=spec.unit, registry=registry,\n                         \
-         buckets=spec.buckets)\n    \
+         **options)\n    \
          if spec.type == \"summary\":\n        \
          return Summary(spec.name, spec.help, labels, unit=spec.unit, registry=registry)\n    \
          if spec.type == \"info\":\n        \
@@ -129,7 +137,8 @@ pub fn render_python_stub(c: &Catalog) -> String {
          from footmetrics._core import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary\n\n\
          class MetricSpec(NamedTuple):\n    \
          name: str\n    type: str\n    help: str\n    unit: str\n    labels: tuple[str, ...]\n    \
-         buckets: tuple[float, ...]\n    label_values: dict[str, tuple[str, ...]]\n    service: str\n    team: str\n\n\
+         buckets: tuple[float, ...]\n    label_values: dict[str, tuple[str, ...]]\n    service: str\n    team: str\n    \
+         native_histogram_bucket_factor: float | None = ...\n\n\
          AnyMetric: TypeAlias = Counter | Gauge | Histogram | Summary | Info\n\n\
          def create(spec: MetricSpec, registry: CollectorRegistry | None = ...) -> AnyMetric: ...\n\n",
     );

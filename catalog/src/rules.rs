@@ -134,13 +134,18 @@ pub fn sli_record(s: &SloDef) -> (String, String) {
         ),
         SliKind::Latency => {
             let q = s.quantile.unwrap_or(0.99);
-            (
-                format!("sli:{}:{}_5m", s.name, percentile_name(q)),
+            let expr = if s.native {
+                format!(
+                    "histogram_quantile({q}, sum(rate({}[5m])))",
+                    selector(metric, sel, "")
+                )
+            } else {
                 format!(
                     "histogram_quantile({q}, sum by (le) (rate({}[5m])))",
                     selector(&format!("{metric}_bucket"), sel, "")
-                ),
-            )
+                )
+            };
+            (format!("sli:{}:{}_5m", s.name, percentile_name(q)), expr)
         }
         SliKind::Threshold => (
             format!("sli:{}:avg5m", s.name),
@@ -172,6 +177,13 @@ fn slo_recording_group(s: &SloDef) -> RuleGroup {
     for w in ERROR_RATIO_WINDOWS {
         let expr = match s.sli {
             SliKind::Ratio => format!("1 - ({}) / ({})", s.good_over(w), s.total_over(w)),
+            // The share over the threshold from the native buckets (interpolated within
+            // the bucket that holds it).
+            SliKind::Latency if s.native => format!(
+                "1 - histogram_fraction(0, {}, sum(rate({}[{w}])))",
+                s.threshold_seconds.unwrap_or(0.0),
+                selector(metric, sel, ""),
+            ),
             SliKind::Latency => format!(
                 "1 - sum(rate({}[{w}])) / sum(rate({}[{w}]))",
                 selector(
@@ -258,6 +270,27 @@ fn catalog_recording_group(c: &Catalog) -> RuleGroup {
     let mut rules = Vec::new();
     for m in &c.metrics {
         match m.kind {
+            Kind::Histogram if m.native => {
+                // Native PromQL: the histogram series itself, no `_bucket`, no `le`.
+                let n = &m.name;
+                for q in [0.5, 0.9, 0.95, 0.99] {
+                    rules.push(record(
+                        format!("job:{n}:{}_5m", percentile_name(q)),
+                        format!("histogram_quantile({q}, sum by (job) (rate({n}[5m])))"),
+                    ));
+                }
+                rules.push(record(
+                    format!("job:{n}:rate5m"),
+                    format!("sum by (job) (histogram_count(rate({n}[5m])))"),
+                ));
+                rules.push(record(
+                    format!("job:{n}:mean_5m"),
+                    format!(
+                        "sum by (job) (histogram_sum(rate({n}[5m]))) / \
+                         sum by (job) (histogram_count(rate({n}[5m])))"
+                    ),
+                ));
+            }
             Kind::Histogram => {
                 for q in [0.5, 0.9, 0.95, 0.99] {
                     rules.push(record(

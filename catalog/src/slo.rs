@@ -47,6 +47,10 @@ pub struct SloDef {
     pub service: String,
     pub team: String,
     pub runbook: String,
+    /// Not in the file: set when the catalog is parsed, true when `metric` is a native
+    /// histogram (its rules then use native PromQL).
+    #[serde(skip)]
+    pub native: bool,
 }
 
 impl SloDef {
@@ -246,6 +250,9 @@ pub(crate) fn validate(c: &Catalog) -> Result<(), String> {
                     return fail("a latency SLI needs a histogram");
                 }
                 match s.threshold_seconds {
+                    // Native buckets have no bound to match: histogram_fraction interpolates
+                    // within the bucket holding the threshold (at most 2^(2^-schema) wide).
+                    Some(t) if m.native && t > 0.0 && t.is_finite() => {}
                     Some(t) if m.buckets.contains(&t) => {}
                     _ => {
                         return fail(&format!(

@@ -9,7 +9,7 @@
 //! requests.labels("GET", "/matches/{id}", "200").unwrap().inc();
 //! ```
 
-use crate::{ChildRef, Counter, Family, Gauge, Histogram, Info, MetricType, Opts, Registry, Result, Summary};
+use crate::{ChildRef, Counter, Family, Gauge, Histogram, Info, MetricType, NativeOpts, Opts, Registry, Result, Summary};
 use std::ops::Deref;
 
 /// A catalog entry.
@@ -27,6 +27,9 @@ pub struct MetricSpec {
     pub labels: &'static [&'static str],
     /// Histogram upper bounds (`+Inf` implied); empty for other types.
     pub buckets: &'static [f64],
+    /// Histograms: the native bucket factor when the histogram is native (sparse,
+    /// exponential buckets; classic ones only if `buckets` lists some); `None`: classic.
+    pub native_bucket_factor: Option<f64>,
     /// Allowed values per label, where the platform fixes them.
     pub label_values: &'static [(&'static str, &'static [&'static str])],
     /// The service that emits it (`api-gateway`): `footmetrics lint` expects it there.
@@ -45,6 +48,9 @@ impl MetricSpec {
         if !self.buckets.is_empty() {
             o = o.buckets(self.buckets);
         }
+        if let Some(factor) = self.native_bucket_factor {
+            o = o.native_histogram(NativeOpts::new(factor));
+        }
         o
     }
 }
@@ -57,6 +63,7 @@ pub const HTTP_REQUESTS_TOTAL: MetricSpec = MetricSpec {
     unit: None,
     labels: &["method", "route", "code"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "api-gateway",
     team: "engineering",
@@ -99,6 +106,7 @@ pub const HTTP_REQUEST_DURATION_SECONDS: MetricSpec = MetricSpec {
     unit: Some("seconds"),
     labels: &["method", "route"],
     buckets: &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+    native_bucket_factor: None,
     label_values: &[],
     service: "api-gateway",
     team: "engineering",
@@ -141,6 +149,7 @@ pub const HTTP_REQUESTS_IN_FLIGHT: MetricSpec = MetricSpec {
     unit: None,
     labels: &[],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "api-gateway",
     team: "engineering",
@@ -159,6 +168,7 @@ pub const ML_INFERENCE_DURATION_SECONDS: MetricSpec = MetricSpec {
     unit: Some("seconds"),
     labels: &["model_version", "batch_size", "device"],
     buckets: &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0],
+    native_bucket_factor: None,
     label_values: &[],
     service: "ml-pipeline",
     team: "ml-engineering",
@@ -201,6 +211,7 @@ pub const ML_MODEL_ACCURACY_SCORE: MetricSpec = MetricSpec {
     unit: None,
     labels: &["model_version", "dataset"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "ml-pipeline",
     team: "ml-engineering",
@@ -243,6 +254,7 @@ pub const GPU_MEMORY_USAGE_BYTES: MetricSpec = MetricSpec {
     unit: Some("bytes"),
     labels: &["gpu_id", "process"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "ml-pipeline",
     team: "ml-engineering",
@@ -285,6 +297,7 @@ pub const NVIDIA_GPU_UTILIZATION_GPU: MetricSpec = MetricSpec {
     unit: None,
     labels: &["gpu_id"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "ml-pipeline",
     team: "ml-engineering",
@@ -327,6 +340,7 @@ pub const VIDEO_PROCESSING_TOTAL: MetricSpec = MetricSpec {
     unit: None,
     labels: &["status"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[("status", &["success", "failure"])],
     service: "video-processing",
     team: "engineering",
@@ -369,6 +383,7 @@ pub const VIDEO_PROCESSING_QUEUE_LENGTH: MetricSpec = MetricSpec {
     unit: None,
     labels: &["queue_type", "priority"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "video-processing",
     team: "engineering",
@@ -411,6 +426,7 @@ pub const VIDEO_PROCESSING_BATCHES_TOTAL: MetricSpec = MetricSpec {
     unit: None,
     labels: &["status", "batch_size"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "video-processing",
     team: "engineering",
@@ -453,6 +469,7 @@ pub const USER_SESSIONS_TOTAL: MetricSpec = MetricSpec {
     unit: None,
     labels: &["status", "plan", "country"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "api-gateway",
     team: "engineering",
@@ -495,6 +512,7 @@ pub const VIDEO_UPLOADS_TOTAL: MetricSpec = MetricSpec {
     unit: None,
     labels: &["status", "format", "size_category"],
     buckets: &[],
+    native_bucket_factor: None,
     label_values: &[],
     service: "api-gateway",
     team: "engineering",
@@ -537,6 +555,7 @@ pub const ANALYTICS_GENERATION_DURATION_SECONDS: MetricSpec = MetricSpec {
     unit: Some("seconds"),
     labels: &["video_type", "complexity"],
     buckets: &[1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0],
+    native_bucket_factor: None,
     label_values: &[],
     service: "analytics-engine",
     team: "engineering",

@@ -21,6 +21,12 @@
 //! - A series' cells never cross a page boundary, so a child is one typed array and an offset.
 //! - Histogram exemplars are not cells: one `ArcSwapOption` slot per bucket, allocated on the
 //!   first exemplar and replaced whole, so a render reads each slot's old or new exemplar.
+//! - A native histogram's series (`CellKind::Histogram` with `native`) hold one placeholder
+//!   cell, never written: the cell index is only the series' identity for the writer's cache
+//!   and the quarantine below. Its counts live in the series' native core ([`crate::native`], lock-free, shared
+//!   by every thread), which writers reach through [`CellFamily::observe_native`] by first cell,
+//!   as summaries reach their quantile windows; a removed series is no longer found there, so a
+//!   write racing its removal is dropped with it.
 //!
 //! # Reuse of removed series' cells (quarantine)
 //! `remove` and `reset` drop a series and give its cell block back, so memory follows the live
@@ -63,6 +69,7 @@ use crate::family::OVERFLOW_LABEL_VALUE;
 use crate::fmt::{float_string, float_string_openmetrics, render_pairs};
 use crate::label_value::{encoded_values, push_encoded_values};
 use crate::metric::{MetricFamily, MetricPoint, MetricType, PointValue, SeriesWriter, SumCount};
+use crate::native::{NativeBuckets, NativeConfig, NativeCore, NativeOpts};
 use crate::quantile::QuantileWindow;
 use arc_swap::ArcSwapOption;
 use std::collections::HashSet;
@@ -266,10 +273,16 @@ pub enum CellKind {
     Counter,
     /// One cell in the shared lane.
     Gauge,
-    /// Cells `[bucket 0 … bucket n-1, +Inf bucket, sum]`, counts not cumulative.
+    /// Cells `[bucket 0 … bucket n-1, +Inf bucket, sum]`, counts not cumulative; or, for a
+    /// native histogram, one placeholder cell that is never written: its counts live in the
+    /// series' [`NativeCore`](crate::native) and every observation goes through
+    /// [`CellFamily::observe_native`].
     Histogram {
-        /// The finite upper bounds, strictly increasing.
+        /// The finite upper bounds, strictly increasing (a native histogram may have none:
+        /// then only `+Inf`).
         bounds: Vec<f64>,
+        /// Native (sparse, exponential) buckets too, with these options.
+        native: Option<NativeOpts>,
     },
     /// Cells `[count, sum]`, plus a quantile window per series kept in Rust.
     Summary {
@@ -287,7 +300,10 @@ impl CellKind {
     fn width(&self) -> usize {
         match self {
             CellKind::Counter | CellKind::Gauge => 1,
-            CellKind::Histogram { bounds } => bounds.len() + 2,
+            CellKind::Histogram {
+                native: Some(_), ..
+            } => 1,
+            CellKind::Histogram { bounds, .. } => bounds.len() + 2,
             CellKind::Summary { .. } => 2,
         }
     }
@@ -305,8 +321,17 @@ impl CellKind {
         matches!(self, CellKind::Gauge)
     }
 
-    fn has_window(&self) -> bool {
-        matches!(self, CellKind::Summary { .. })
+    /// Whether series are found by first cell (a summary's quantile window, a native
+    /// histogram's buckets: written through Rust).
+    fn by_base(&self) -> bool {
+        matches!(
+            self,
+            CellKind::Summary { .. }
+                | CellKind::Histogram {
+                    native: Some(_),
+                    ..
+                }
+        )
     }
 }
 
@@ -341,6 +366,8 @@ enum Extra {
     Window(Mutex<QuantileWindow>),
     /// The last exemplar of each bucket (`+Inf` last).
     Exemplars(Box<[ArcSwapOption<Exemplar>]>),
+    /// A native histogram's buckets, exemplars included (set at creation).
+    Native(Arc<NativeCore>),
 }
 
 impl Series {
@@ -375,6 +402,13 @@ impl Series {
     fn window(&self) -> Option<&Mutex<QuantileWindow>> {
         match self.extra() {
             Some(Extra::Window(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn native(&self) -> Option<&Arc<NativeCore>> {
+        match self.extra() {
+            Some(Extra::Native(n)) => Some(n),
             _ => None,
         }
     }
@@ -496,7 +530,7 @@ pub struct CellFamily {
     kind: CellKind,
     label_names: Vec<String>,
     by_labels: SeriesMap,
-    /// Summaries only (their quantile windows are found by first cell).
+    /// Summaries and native histograms (their windows and buckets are found by first cell).
     by_base: papaya::HashMap<usize, Arc<Series>, foldhash::fast::RandomState>,
     /// Serialises series creation and removal so two threads resolving one new label set share
     /// cells, and generation bumps precede the release of the block.
@@ -516,6 +550,14 @@ pub struct CellFamily {
     admitted: AtomicUsize,
     /// New label sets folded into the overflow series.
     overflowed: AtomicU64,
+    /// A native histogram's validated options and classic bounds, shared by its series.
+    native: Option<NativeParts>,
+}
+
+/// What each series of a native histogram family is made with.
+struct NativeParts {
+    config: Arc<NativeConfig>,
+    bounds: Arc<[f64]>,
 }
 
 impl Drop for CellFamily {
@@ -562,11 +604,18 @@ impl CellFamily {
             _ => &[],
         };
         crate::validate::label_names_with(label_names.iter().map(String::as_str), reserved, true)?;
+        let mut native = None;
         match &kind {
-            CellKind::Histogram { bounds } => {
+            CellKind::Histogram { bounds, native: n } => {
                 crate::validate::bucket_bounds(bounds, true)?;
                 if bounds.len() + 2 > PAGE_CELLS {
                     return Err(Error::InvalidBuckets("too many buckets".into()));
+                }
+                if let Some(opts) = n {
+                    native = Some(NativeParts {
+                        config: Arc::new(opts.validate()?),
+                        bounds: bounds.as_slice().into(),
+                    });
                 }
             }
             CellKind::Summary { quantiles, .. }
@@ -591,7 +640,14 @@ impl CellFamily {
             }
         };
         let anchor_seq = if label_names.is_empty() { 0 } else { u64::MAX };
-        let anchor = Self::make_series(&kind, &anchor_values, anchor_base, anchor_seq, false);
+        let anchor = Self::make_series(
+            &kind,
+            native.as_ref(),
+            &anchor_values,
+            anchor_base,
+            anchor_seq,
+            false,
+        );
         let f = CellFamily {
             name: name.to_owned(),
             help: help.to_owned(),
@@ -607,6 +663,7 @@ impl CellFamily {
             limit: crate::opts::DEFAULT_CARDINALITY_LIMIT,
             admitted: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
+            native,
         };
         f.insert(anchor);
         Ok(f)
@@ -657,6 +714,7 @@ impl CellFamily {
 
     fn make_series(
         kind: &CellKind,
+        native: Option<&NativeParts>,
         values: &[String],
         base: usize,
         seq: u64,
@@ -671,7 +729,13 @@ impl CellFamily {
                 let window = Mutex::new(QuantileWindow::new(*max_age, *age_buckets));
                 Box::into_raw(Box::new(Extra::Window(window)))
             }
-            _ => std::ptr::null_mut(),
+            _ => match native {
+                Some(n) => Box::into_raw(Box::new(Extra::Native(NativeCore::new(
+                    n.config.clone(),
+                    n.bounds.clone(),
+                )))),
+                None => std::ptr::null_mut(),
+            },
         };
         Arc::new(Series {
             labels: encode_key(values).into(),
@@ -684,7 +748,7 @@ impl CellFamily {
     }
 
     fn insert(&self, s: Arc<Series>) {
-        if self.kind.has_window() {
+        if self.kind.by_base() {
             self.by_base.pin().insert(s.base(), s.clone());
         }
         self.by_labels.insert(s);
@@ -724,7 +788,16 @@ impl CellFamily {
             && self.label_names == other.label_names
             && match (&self.kind, &other.kind) {
                 (CellKind::Counter, CellKind::Counter) | (CellKind::Gauge, CellKind::Gauge) => true,
-                (CellKind::Histogram { bounds: a }, CellKind::Histogram { bounds: b }) => a == b,
+                (
+                    CellKind::Histogram {
+                        bounds: a,
+                        native: na,
+                    },
+                    CellKind::Histogram {
+                        bounds: b,
+                        native: nb,
+                    },
+                ) => a == b && na == nb,
                 (
                     CellKind::Summary {
                         quantiles: a,
@@ -784,7 +857,7 @@ impl CellFamily {
             return Ok(self.overflow(show));
         };
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let s = Self::make_series(&self.kind, values, base, seq, show);
+        let s = Self::make_series(&self.kind, self.native.as_ref(), values, base, seq, show);
         self.insert(s.clone());
         self.admitted.fetch_add(1, Ordering::Relaxed);
         Ok(s)
@@ -816,6 +889,9 @@ impl CellFamily {
         if let Some(slots) = s.exemplars() {
             slots.iter().for_each(|e| e.store(None));
         }
+        if let Some(n) = s.native() {
+            n.reset();
+        }
     }
 
     /// Drops the series and gives its cells back (the anchor is hidden and zeroed instead);
@@ -838,7 +914,7 @@ impl CellFamily {
         }
         s.visible.store(false, Ordering::Relaxed);
         self.by_labels.remove(&s.labels);
-        if self.kind.has_window() {
+        if self.kind.by_base() {
             self.by_base.pin().remove(&s.base());
         }
         self.admitted.fetch_sub(1, Ordering::Relaxed);
@@ -880,7 +956,7 @@ impl CellFamily {
         value: f64,
         labels: &[(K, V)],
     ) -> Result<()> {
-        let CellKind::Histogram { bounds } = &self.kind else {
+        let CellKind::Histogram { bounds, .. } = &self.kind else {
             return Err(Error::InvalidOption(format!(
                 "{} is not a histogram: exemplars attach to histogram buckets",
                 self.name
@@ -891,6 +967,10 @@ impl CellFamily {
         }
         let exemplar = Exemplar::new(labels, value)?;
         let series = self.resolve(values)?;
+        if let Some(n) = series.native() {
+            n.record_exemplar(exemplar);
+            return Ok(());
+        }
         let bucket = bounds
             .iter()
             .position(|b| value <= *b)
@@ -916,10 +996,45 @@ impl CellFamily {
         }
     }
 
+    /// One observation into a native histogram series (found by first cell, as a summary's
+    /// window). False if `base` is not a native histogram series of this family: a series
+    /// another thread removed since the caller checked its generation takes the observation
+    /// with it, as removed cells do.
+    #[inline]
+    pub fn observe_native(&self, base: usize, v: f64) -> bool {
+        match self.by_base.pin().get(&base).and_then(|s| s.native()) {
+            Some(n) => {
+                n.observe(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the family's series have native buckets (written through
+    /// [`observe_native`](Self::observe_native), not through cells).
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
+    }
+
+    /// The native buckets of a consistent reading of the series for `values`, if it exists
+    /// and the family is native.
+    pub fn native_buckets(&self, values: &[String]) -> Option<NativeBuckets> {
+        let s = self.by_labels.get(values)?;
+        Some(s.native()?.read().native)
+    }
+
     fn value_of(&self, s: &Series, lanes: &[Arc<Lane>]) -> CellValue {
+        if let Some(n) = s.native() {
+            let r = n.read();
+            return CellValue::Histogram {
+                buckets: r.classic.iter().map(|&c| c as f64).collect(),
+                sum: r.sum,
+            };
+        }
         match &self.kind {
             CellKind::Counter | CellKind::Gauge => CellValue::Scalar(Space::sum(lanes, s.base())),
-            CellKind::Histogram { bounds } => {
+            CellKind::Histogram { bounds, .. } => {
                 let n = bounds.len() + 1;
                 CellValue::Histogram {
                     buckets: (0..n).map(|i| Space::sum(lanes, s.base() + i)).collect(),
@@ -941,6 +1056,32 @@ impl CellFamily {
                     quantiles: quantiles.iter().copied().zip(values).collect(),
                 }
             }
+        }
+    }
+
+    /// A native histogram series' point, from one consistent reading: the classic buckets
+    /// (only `+Inf` without bounds) and the native buckets.
+    fn native_point(&self, n: &NativeCore) -> PointValue {
+        let r = n.read();
+        let bounds = self.native.as_ref().map(|p| &p.bounds[..]).unwrap_or(&[]);
+        let mut acc = 0u64;
+        let buckets = bounds
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .zip(&r.classic)
+            .enumerate()
+            .map(|(i, (b, c))| {
+                acc = acc.wrapping_add(*c);
+                (b, acc, r.classic_exemplars.get(i).cloned().flatten())
+            })
+            .collect();
+        PointValue::Histogram {
+            buckets,
+            count: r.count,
+            sum: r.sum,
+            created: None,
+            native: Some(Box::new(r.native)),
         }
     }
 
@@ -1016,13 +1157,18 @@ impl Collector for CellFamily {
         let mut f = MetricFamily::new(self.base_name(), &self.help, self.kind.metric_type());
         let lanes = self.lanes();
         for s in self.visible() {
-            let v = self.value_of(&s, &lanes);
             let labels = self
                 .label_names
                 .iter()
                 .cloned()
                 .zip(encoded_values(&s.labels).map(str::to_owned))
                 .collect();
+            if let Some(n) = s.native() {
+                let value = self.native_point(n);
+                f.points.push(MetricPoint { labels, value });
+                continue;
+            }
+            let v = self.value_of(&s, &lanes);
             let value = match v {
                 CellValue::Scalar(x) => match self.kind {
                     CellKind::Counter => PointValue::Counter {
@@ -1033,7 +1179,7 @@ impl Collector for CellFamily {
                     _ => PointValue::Gauge(x),
                 },
                 CellValue::Histogram { buckets, sum } => {
-                    let CellKind::Histogram { bounds } = &self.kind else {
+                    let CellKind::Histogram { bounds, .. } = &self.kind else {
                         unreachable!("histogram values come from histogram families")
                     };
                     let mut acc = 0.0;
@@ -1095,7 +1241,7 @@ impl Collector for CellFamily {
         let (head, main) = self.names(openmetrics);
         enc.header_parts(head, "", &self.help, None, self.kind.metric_type());
         let les: Vec<String> = match &self.kind {
-            CellKind::Histogram { bounds } => bounds
+            CellKind::Histogram { bounds, .. } => bounds
                 .iter()
                 .map(|b| label_float(*b))
                 .chain(["+Inf".to_owned()])
@@ -1130,6 +1276,19 @@ impl Collector for CellFamily {
             match &self.kind {
                 CellKind::Counter | CellKind::Gauge => {
                     sample(w, "", None, &defaults, Space::sum(&lanes, s.base()))
+                }
+                // Text and OpenMetrics carry a native histogram's classic buckets, from one
+                // consistent reading.
+                CellKind::Histogram { .. } if s.native().is_some() => {
+                    let r = s.native().map(|n| n.read()).expect("checked");
+                    w.histogram_lines(
+                        &les,
+                        r.classic.iter().map(|&c| c as f64),
+                        r.sum,
+                        SumCount::SumFirst,
+                        &defaults,
+                        |i| r.classic_exemplars.get(i).cloned().flatten().map(Arc::new),
+                    )
                 }
                 // The same line writers as every family's, in prom-client's order.
                 CellKind::Histogram { .. } => w.histogram_lines(
@@ -1181,6 +1340,7 @@ mod tests {
     fn histogram_exemplars_render_on_their_bucket_and_clear_with_the_series() {
         let kind = CellKind::Histogram {
             bounds: vec![0.1, 1.0],
+            native: None,
         };
         let f = Arc::new(CellFamily::new("lat_seconds", "L.", kind, &vals(&["r"])).unwrap());
         let lane = lease_lane().unwrap();
@@ -1212,6 +1372,99 @@ mod tests {
         assert!(f
             .set_exemplar(&vals(&["a"]), f64::NAN, &[("trace_id", "x")])
             .is_err());
+    }
+
+    #[test]
+    fn native_histogram_series_count_in_the_core_not_in_cells() {
+        let kind = CellKind::Histogram {
+            bounds: vec![],
+            native: Some(NativeOpts::new(1.1)),
+        };
+        let f = Arc::new(CellFamily::new("nat_seconds", "N.", kind, &vals(&["r"])).unwrap());
+        assert!(f.is_native());
+        let a = f.resolve(&vals(&["a"])).unwrap();
+        for v in [0.5, 3.0, 3.0, -1.0] {
+            assert!(f.observe_native(a.base(), v));
+        }
+        assert_eq!(
+            f.values(),
+            vec![(
+                vals(&["a"]),
+                CellValue::Histogram {
+                    buckets: vec![4.0],
+                    sum: 5.5
+                }
+            )]
+        );
+        let nb = f.native_buckets(&vals(&["a"])).unwrap();
+        assert_eq!(nb.schema, 3);
+        // 0.5 = 2^(-8/8): key -8; 3 in (2^(12/8), 2^(13/8)]: key 13; -1: negative key 0.
+        assert_eq!(nb.positive, vec![(-8, 1), (13, 2)]);
+        assert_eq!(nb.negative, vec![(0, 1)]);
+        let PointValue::Histogram {
+            buckets, native, ..
+        } = &f.collect()[0].points[0].value
+        else {
+            panic!()
+        };
+        assert_eq!(buckets.len(), 1, "no classic buckets but +Inf");
+        assert_eq!(native.as_ref().unwrap().positive, nb.positive);
+        let r = Registry::new();
+        r.register_arc(f.clone()).unwrap();
+        let text = r.render(Format::Text);
+        assert!(
+            text.contains(
+                "nat_seconds_bucket{r=\"a\",le=\"+Inf\"} 4\nnat_seconds_sum{r=\"a\"} 5.5\n"
+            ),
+            "{text}"
+        );
+        // Removed: the observation through a stale first cell is dropped; re-created at zero.
+        assert!(f.remove(&vals(&["a"])));
+        assert!(!f.observe_native(a.base(), 1.0));
+        let a2 = f.resolve(&vals(&["a"])).unwrap();
+        assert!(f.native_buckets(&vals(&["a"])).unwrap().positive.is_empty());
+        assert!(f.observe_native(a2.base(), 1.0));
+        f.zero(&vals(&["a"])).unwrap();
+        assert_eq!(f.native_buckets(&vals(&["a"])).unwrap().zero_count, 0);
+        assert_eq!(
+            f.values()[0].1,
+            CellValue::Histogram {
+                buckets: vec![0.0],
+                sum: 0.0
+            }
+        );
+        // The shape includes the native options; a bad factor is refused at declaration.
+        let other = |o: NativeOpts| CellKind::Histogram {
+            bounds: vec![],
+            native: Some(o),
+        };
+        let g = CellFamily::new(
+            "nat_seconds",
+            "N.",
+            other(NativeOpts::new(2.0)),
+            &vals(&["r"]),
+        );
+        assert!(!f.same_shape(&g.unwrap()));
+        assert!(matches!(
+            CellFamily::new("bad_seconds", "B.", other(NativeOpts::new(1.0)), &[]),
+            Err(Error::InvalidOption(_))
+        ));
+        // Classic bounds beside native buckets: both, from one reading.
+        let both = CellKind::Histogram {
+            bounds: vec![1.0],
+            native: Some(NativeOpts::new(1.1)),
+        };
+        let h = CellFamily::new("both_seconds", "B.", both, &[]).unwrap();
+        let s = h.resolve(&[]).unwrap();
+        h.observe_native(s.base(), 0.5);
+        h.observe_native(s.base(), 2.0);
+        assert_eq!(
+            h.values()[0].1,
+            CellValue::Histogram {
+                buckets: vec![1.0, 1.0],
+                sum: 2.5
+            }
+        );
     }
 
     #[test]
@@ -1265,6 +1518,7 @@ mod tests {
             "Latency.",
             CellKind::Histogram {
                 bounds: vec![0.1, 1.0],
+                native: None,
             },
             &[],
         )
@@ -1296,6 +1550,7 @@ mod tests {
         assert!(CellFamily::new("x", "h", CellKind::Counter, &vals(&["a", "a"])).is_err());
         let h = CellKind::Histogram {
             bounds: vec![1.0, 1.0],
+            native: None,
         };
         assert!(CellFamily::new("x", "h", h, &[]).is_err());
         let f = CellFamily::new("x", "h", CellKind::Gauge, &vals(&["a"])).unwrap();
@@ -1421,6 +1676,7 @@ mod tests {
         let space: &'static Space = Box::leak(Box::new(space));
         let kind = CellKind::Histogram {
             bounds: (0..4000).map(f64::from).collect(),
+            native: None,
         };
         let f = CellFamily::new_in(space, "full_seconds", "F.", kind, &vals(&["v"])).unwrap();
         let a = f.resolve(&vals(&["a"])).unwrap();
@@ -1440,6 +1696,7 @@ mod tests {
         // when it is used.
         let kind = CellKind::Histogram {
             bounds: (0..4000).map(f64::from).collect(),
+            native: None,
         };
         assert!(CellFamily::new_in(space, "more_seconds", "M.", kind, &vals(&["v"])).is_err());
     }
@@ -1464,6 +1721,7 @@ mod tests {
     fn removed_series_give_their_cells_back_to_the_family_churn() {
         let kind = CellKind::Histogram {
             bounds: (0..4000).map(f64::from).collect(),
+            native: None,
         };
         let f = CellFamily::new("wide_seconds", "W.", kind, &vals(&["v"])).unwrap();
         let before = laned().stats();

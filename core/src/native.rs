@@ -18,7 +18,7 @@
 //!   an unfinished observation in it) and all its counts are zero; every count lives in the
 //!   hot buffer, and both buffers have the same window shape.
 //! - Everything else (a scrape, growing the windows, the bucket-limit strategies, a reset)
-//!   holds the lock and goes through [`NativeCore::transition`]: reshape the cold buffer
+//!   holds the lock and goes through `NativeCore::transition`: reshape the cold buffer
 //!   (allowed by Q), flip, wait until the old hot buffer's completions reach the started
 //!   count, read it if scraping, move its counts into the new hot buffer, zero it. A scrape
 //!   thus reads a buffer nobody writes: count, sum and buckets agree exactly.
@@ -361,6 +361,12 @@ impl Window {
         self.present[w].load(Ordering::Relaxed) & m == 0
             && self.present[w].fetch_or(m, Ordering::Relaxed) & m == 0
     }
+    /// Zeroes counts and touched bits (the window is quiescent).
+    fn clear(&self) {
+        for c in self.counts.iter().chain(self.present.iter()) {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
     fn total(&self) -> u64 {
         self.counts
             .iter()
@@ -442,7 +448,7 @@ pub(crate) struct NativeCore {
     me: Weak<NativeCore>,
 }
 
-/// A change of shape applied by [`NativeCore::transition`].
+/// A change of shape applied by `NativeCore::transition`.
 struct Shape {
     schema: i8,
     zero_threshold: f64,
@@ -499,7 +505,7 @@ impl NativeCore {
         let n = self.hot_and_started.fetch_add(1, Ordering::AcqRel);
         let buf = &self.bufs[(n >> 63) as usize];
         // SAFETY: this buffer is hot for this observation (invariant Q): its layout is not
-        // written until the observation completes.
+        // replaced until the observation completes, and nothing reads it after that.
         let layout = unsafe { &*buf.layout.get() };
         let side = if v > layout.zero_threshold {
             &layout.pos
@@ -517,8 +523,16 @@ impl NativeCore {
             return;
         };
         self.add_common(buf, v);
-        if side.counts[i].fetch_add(1, Ordering::Release) == 0 && side.mark(i) {
-            let buckets = buf.populated.fetch_add(1, Ordering::Relaxed) + 1;
+        // Marking comes before the bucket's add: that add completes the observation, after
+        // which the layout may be replaced (a later touch of `side` could be a use after free).
+        let created = side.mark(i);
+        let buckets = if created {
+            buf.populated.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            0
+        };
+        side.counts[i].fetch_add(1, Ordering::Release);
+        if created {
             self.check_limit(buckets, v);
         }
     }
@@ -636,8 +650,8 @@ impl NativeCore {
     ) {
         let (hot_i, _) = self.hot();
         let cold_i = hot_i ^ 1;
-        // SAFETY: invariant Q: the cold buffer is quiescent and we hold the lock.
-        unsafe { *self.bufs[cold_i].layout.get() = make_layout(&shape) };
+        // SAFETY: invariant Q: the cold buffer is quiescent (and zero) and we hold the lock.
+        unsafe { reshape(&mut *self.bufs[cold_i].layout.get(), &shape) };
         let n = if reset {
             self.hot_and_started
                 .swap((cold_i as u64) << 63, Ordering::AcqRel)
@@ -686,7 +700,12 @@ impl NativeCore {
         }
         // The old buffer becomes the cold one: same shape, zero counts.
         // SAFETY: it is quiescent now (all its starts completed) and we hold the lock.
-        unsafe { *old.layout.get() = make_layout(&shape) };
+        unsafe {
+            let layout = &mut *old.layout.get();
+            layout.pos.clear();
+            layout.neg.clear();
+            reshape(layout, &shape);
+        }
         for c in old.classic.iter() {
             c.store(0, Ordering::Relaxed);
         }
@@ -888,6 +907,18 @@ impl NativeCore {
                 l.pos.counts.len() + l.neg.counts.len()
             })
             .sum()
+    }
+}
+
+/// Gives a zeroed `layout` the shape `shape`, keeping its windows when they already have it
+/// (a scrape changes no shape, and should not allocate per series).
+fn reshape(layout: &mut Layout, shape: &Shape) {
+    let same = layout.schema == shape.schema
+        && layout.zero_threshold.to_bits() == shape.zero_threshold.to_bits()
+        && layout.pos.range() == shape.pos
+        && layout.neg.range() == shape.neg;
+    if !same {
+        *layout = make_layout(shape);
     }
 }
 

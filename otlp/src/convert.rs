@@ -4,15 +4,17 @@
 //! Names follow the Prometheus-to-OTLP mapping of the OpenTelemetry Collector's Prometheus
 //! receiver, so a backend that turns OTLP back into Prometheus series gets the names a scrape
 //! would have given: counters lose `_total` (backends add it back to monotonic sums), info
-//! families keep `_info`, units travel in `unit`.
+//! families keep `_info`, units travel in `unit`. A native histogram becomes an OTLP exponential
+//! histogram (scale = schema, buckets re-indexed to OTLP's convention).
 
-use footmetrics::{Exemplar, MetricFamily, MetricType, PointValue};
+use footmetrics::{Exemplar, MetricFamily, MetricType, NativeBuckets, PointValue};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric, number_data_point, summary_data_point::ValueAtQuantile,
-    AggregationTemporality, Exemplar as OtlpExemplar, Gauge, Histogram, HistogramDataPoint, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    exemplar, exponential_histogram_data_point::Buckets, metric, number_data_point,
+    summary_data_point::ValueAtQuantile, AggregationTemporality, Exemplar as OtlpExemplar,
+    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint,
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
@@ -138,10 +140,52 @@ fn gauge(points: Vec<NumberDataPoint>) -> metric::Data {
     })
 }
 
+/// Sparse `(key, count)` buckets (Prometheus keys: key `k` holds `(base^(k-1), base^k]`) as
+/// OTLP's dense buckets, where index `i` holds `(base^i, base^(i+1)]`: the offset is the first
+/// key minus one, and every bucket from the first key to the last is listed, empty ones as 0.
+fn dense_buckets(sparse: &[(i32, u64)]) -> Buckets {
+    let (Some(&(first, _)), Some(&(last, _))) = (sparse.first(), sparse.last()) else {
+        return Buckets::default();
+    };
+    let mut bucket_counts = vec![0u64; (i64::from(last) - i64::from(first) + 1) as usize];
+    for &(key, count) in sparse {
+        bucket_counts[(key - first) as usize] += count;
+    }
+    Buckets {
+        offset: first - 1,
+        bucket_counts,
+    }
+}
+
+fn exponential_point(
+    p: &footmetrics::MetricPoint,
+    native: &NativeBuckets,
+    count: u64,
+    sum: f64,
+    start: u64,
+    now: u64,
+) -> ExponentialHistogramDataPoint {
+    ExponentialHistogramDataPoint {
+        attributes: attrs(&p.labels),
+        start_time_unix_nano: start,
+        time_unix_nano: now,
+        count,
+        sum: Some(sum),
+        scale: i32::from(native.schema),
+        zero_count: native.zero_count,
+        zero_threshold: native.zero_threshold,
+        positive: Some(dense_buckets(&native.positive)),
+        negative: Some(dense_buckets(&native.negative)),
+        exemplars: native.exemplars.iter().map(exemplar).collect(),
+        ..Default::default()
+    }
+}
+
 /// Converts one family; `out` gets zero or more metrics (foreign samples may name several).
 fn family(f: &MetricFamily, src: &Source, now: u64, out: &mut Vec<Metric>) -> u64 {
     let mut numbers = Vec::new();
     let mut histograms = Vec::new();
+    let mut exponentials = Vec::new();
     let mut summaries = Vec::new();
     // Samples spelled out by custom collectors, grouped by their full name.
     let mut samples: Vec<(String, Vec<NumberDataPoint>)> = Vec::new();
@@ -187,9 +231,14 @@ fn family(f: &MetricFamily, src: &Source, now: u64, out: &mut Vec<Metric>) -> u6
                 count,
                 sum,
                 created,
-                ..
+                native,
             } => {
                 point.created = *created;
+                if let Some(native) = native {
+                    let start = point.start(src);
+                    exponentials.push(exponential_point(p, native, *count, *sum, start, now));
+                    continue;
+                }
                 // OTLP wants per-bucket counts and finite bounds; the core keeps cumulative
                 // counts ending in `+Inf`.
                 let mut bucket_counts = Vec::with_capacity(buckets.len());
@@ -258,7 +307,7 @@ fn family(f: &MetricFamily, src: &Source, now: u64, out: &mut Vec<Metric>) -> u6
             }
         }
     }
-    let mut n = (numbers.len() + histograms.len() + summaries.len()) as u64;
+    let mut n = (numbers.len() + histograms.len() + exponentials.len() + summaries.len()) as u64;
     if !numbers.is_empty() {
         let (name, data) = match f.kind {
             MetricType::Counter => (f.name.clone(), sum(numbers)),
@@ -270,6 +319,13 @@ fn family(f: &MetricFamily, src: &Source, now: u64, out: &mut Vec<Metric>) -> u6
     if !histograms.is_empty() {
         let data = metric::Data::Histogram(Histogram {
             data_points: histograms,
+            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+        });
+        out.push(metric(f.name.clone(), f, data));
+    }
+    if !exponentials.is_empty() {
+        let data = metric::Data::ExponentialHistogram(ExponentialHistogram {
+            data_points: exponentials,
             aggregation_temporality: AggregationTemporality::Cumulative as i32,
         });
         out.push(metric(f.name.clone(), f, data));

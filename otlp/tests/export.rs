@@ -629,3 +629,204 @@ fn a_wrong_ca_or_a_missing_client_certificate_fails_clearly_and_in_time() {
     assert!(sink.requests().is_empty());
     let _ = std::fs::remove_dir_all(&pki.dir);
 }
+
+/// The OTLP index of `|v|` at `scale`, from the OTLP data model's definition alone: bucket `i`
+/// holds `(base^i, base^(i+1)]` with `base = 2^(2^-scale)`, so `i = ceil(log2|v| * 2^scale) - 1`.
+/// `log2` is exact at powers of two (where `ceil` matters); elsewhere the value must not sit
+/// on a boundary within rounding, which is checked so the data cannot make the test vacuous.
+fn otlp_index(v: f64, scale: i32) -> i32 {
+    let x = v.abs().log2() * 2f64.powi(scale);
+    let power_of_two = v.abs().to_bits() & ((1u64 << 52) - 1) == 0;
+    if !power_of_two {
+        assert!(
+            (x - x.round()).abs() > 1e-9,
+            "{v} is too close to a boundary at scale {scale}"
+        );
+    }
+    x.ceil() as i32 - 1
+}
+
+/// Dense OTLP buckets `{offset, bucket_counts}` of the values' indices.
+fn expected_buckets(values: &[f64], scale: i32) -> Value {
+    let idx: Vec<i32> = values.iter().map(|&v| otlp_index(v, scale)).collect();
+    let (Some(&lo), Some(&hi)) = (idx.iter().min(), idx.iter().max()) else {
+        return json!({"offset": 0, "bucket_counts": []});
+    };
+    let mut counts = vec![0u64; (hi - lo + 1) as usize];
+    for i in idx {
+        counts[(i - lo) as usize] += 1;
+    }
+    json!({"offset": lo, "bucket_counts": counts})
+}
+
+#[test]
+fn native_histograms_export_as_exact_exponential_histograms() {
+    let sink = OtlpSink::start();
+    let r = Registry::new();
+    // Factor 1.1: client_golang's schema 3 (base 2^(1/8)); factor 4: schema -1 (base 4).
+    let fine = r
+        .histogram_vec(
+            &Opts::new("rpc_duration_seconds", "RPC latency.")
+                .labels(&["method"])
+                .native_histogram(footmetrics::NativeOpts::new(1.1)),
+        )
+        .unwrap()
+        .with_label_values(&["get"])
+        .unwrap();
+    let coarse = r
+        .histogram(
+            &Opts::new("payload_bytes", "Payload size.")
+                .native_histogram(footmetrics::NativeOpts::new(4.0).zero_threshold(0.5)),
+        )
+        .unwrap();
+    // Spread over decades, exact powers of two (bucket upper bounds), negatives, zeros.
+    let mut positive: Vec<f64> = (0..40).map(|i| 0.0007 * 1.37f64.powi(i)).collect();
+    positive.extend([0.25, 1.0, 2.0, 8.0, 1.0, 3.0e-5]);
+    let negative = [-0.003, -1.0, -0.5, -12.0, -12.5];
+    for &v in positive.iter().chain(&negative) {
+        fine.observe(v);
+    }
+    fine.observe(0.0);
+    fine.observe(-0.0);
+    fine.observe_with_exemplar(0.042, &[("trace_id", TRACE), ("span_id", SPAN)])
+        .unwrap();
+    positive.push(0.042);
+    // Coarse: |v| <= 0.5 goes to the zero bucket.
+    let coarse_values = [
+        0.3, 0.5, -0.2, 0.6, 4.0, 5.0, 16.0, 17.0, 1000.0, -64.0, -70.0,
+    ];
+    for v in coarse_values {
+        coarse.observe(v);
+    }
+
+    let endpoint = format!("http://127.0.0.1:{}", sink.http_port);
+    let exporter = OtlpExporter::start(
+        &r,
+        config(endpoint, Protocol::HttpProtobuf).self_metrics(false),
+    )
+    .unwrap();
+    assert!(exporter.force_flush(Duration::from_secs(10)));
+    let points = all_points(&sink);
+
+    let p = point(&points, "rpc_duration_seconds", json!({"method": "get"}));
+    assert_eq!(p["type"], "exponential_histogram", "{p:#}");
+    assert_eq!(p["temporality"], "cumulative");
+    assert_eq!(p["description"], "RPC latency.");
+    assert_eq!(p["scale"], 3);
+    assert_eq!(p["zero_count"], 2);
+    assert_eq!(
+        p["zero_threshold"].as_f64(),
+        Some(footmetrics::native::DEFAULT_ZERO_THRESHOLD)
+    );
+    assert_eq!(p["positive"], expected_buckets(&positive, 3));
+    assert_eq!(p["negative"], expected_buckets(&negative, 3));
+    let n = positive.len() + negative.len() + 2;
+    assert_eq!(p["count"], n);
+    let sum: f64 = positive.iter().chain(&negative).sum();
+    assert!((p["sum"].as_f64().unwrap() - sum).abs() < 1e-9, "{p:#}");
+    // Counts add up as OTLP requires: positive + negative + zero = count.
+    let total: u64 = ["positive", "negative"]
+        .iter()
+        .flat_map(|s| p[s]["bucket_counts"].as_array().unwrap())
+        .map(|c| c.as_u64().unwrap())
+        .sum::<u64>()
+        + 2;
+    assert_eq!(total, n as u64);
+    let ex = &p["exemplars"][0];
+    assert_eq!(
+        (
+            ex["trace_id"].as_str(),
+            ex["span_id"].as_str(),
+            ex["value"].as_f64()
+        ),
+        (Some(TRACE), Some(SPAN), Some(0.042))
+    );
+    let start = p["start_time_unix_nano"].as_u64().unwrap();
+    assert!(start > 0 && start <= p["time_unix_nano"].as_u64().unwrap());
+
+    let c = point(&points, "payload_bytes", json!({}));
+    assert_eq!(c["type"], "exponential_histogram");
+    assert_eq!(c["scale"], -1);
+    assert_eq!(
+        (c["zero_count"].as_u64(), c["zero_threshold"].as_f64()),
+        (Some(3), Some(0.5))
+    );
+    let pos: Vec<f64> = coarse_values.iter().copied().filter(|v| *v > 0.5).collect();
+    let neg: Vec<f64> = coarse_values
+        .iter()
+        .copied()
+        .filter(|v| *v < -0.5)
+        .collect();
+    assert_eq!(c["positive"], expected_buckets(&pos, -1), "{c:#}");
+    assert_eq!(c["negative"], expected_buckets(&neg, -1), "{c:#}");
+    assert_eq!(c["count"], coarse_values.len());
+}
+
+#[test]
+fn classic_and_native_histograms_export_side_by_side_over_grpc() {
+    let sink = OtlpSink::start();
+    let r = instrumented();
+    let h = r
+        .histogram(&Opts::new("queue_wait_seconds", "Wait.").native_histogram(Default::default()))
+        .unwrap();
+    h.observe(0.5);
+    h.observe(2.0);
+    let endpoint = format!("http://127.0.0.1:{}", sink.grpc_port);
+    let exporter = OtlpExporter::start(&r, config(endpoint, Protocol::Grpc)).unwrap();
+    assert!(exporter.force_flush(Duration::from_secs(10)));
+    let points = all_points(&sink);
+    // The classic histogram is unchanged.
+    assert_exact(&points, "otlp-test");
+    let p = point(&points, "queue_wait_seconds", json!({}));
+    assert_eq!(p["type"], "exponential_histogram");
+    // 0.5 = 2^-1 and 2 = 2^1 at scale 3: indices -9 and 7.
+    assert_eq!(p["positive"], expected_buckets(&[0.5, 2.0], 3));
+    assert_eq!(p["positive"]["offset"], -9);
+    assert_eq!(p["positive"]["bucket_counts"].as_array().unwrap().len(), 17);
+    assert_eq!(p["negative"], json!({"offset": 0, "bucket_counts": []}));
+    assert_eq!(
+        (p["count"].as_u64(), p["sum"].as_f64()),
+        (Some(2), Some(2.5))
+    );
+}
+
+#[test]
+fn native_histograms_pass_through_a_real_collector() {
+    let sink = OtlpSink::start();
+    let rotel = Rotel::start(sink.grpc_port);
+    let r = Registry::new();
+    let h = r
+        .histogram(
+            &Opts::new("frame_decode_seconds", "Decode time.")
+                .native_histogram(footmetrics::NativeOpts::new(1.1)),
+        )
+        .unwrap();
+    let values = [0.004, 0.0042, 0.01, 0.5, 1.0, 3.3, 0.0];
+    for v in values {
+        h.observe(v);
+    }
+    let exporter = OtlpExporter::start(
+        &r,
+        config(
+            format!("http://127.0.0.1:{}", rotel.grpc_port),
+            Protocol::Grpc,
+        )
+        .self_metrics(false),
+    )
+    .unwrap();
+    assert!(exporter.force_flush(Duration::from_secs(10)));
+    assert!(
+        sink.wait_for(Duration::from_secs(20), |reqs| !reqs.is_empty()),
+        "nothing came through rotel: {}",
+        rotel.log()
+    );
+    let points = all_points(&sink);
+    let p = point(&points, "frame_decode_seconds", json!({}));
+    assert_eq!(p["type"], "exponential_histogram", "{p:#}");
+    assert_eq!(
+        (p["scale"].as_i64(), p["zero_count"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(p["positive"], expected_buckets(&values[..6], 3));
+    assert_eq!(p["count"], 7);
+}

@@ -366,6 +366,34 @@ impl Prometheus {
         Prometheus::launch_with(addr, dir, &config, &["native-histograms"])
     }
 
+    /// As `start_native`, with `rule_files` loaded (recording rules and alerts evaluated).
+    pub fn start_native_with_rules(
+        targets: &[(&str, SocketAddr)],
+        rule_files: &[PathBuf],
+    ) -> Prometheus {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "footmetrics-prometheus-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n",
+        );
+        config.push_str("rule_files:\n");
+        for f in rule_files {
+            config.push_str(&format!("  - '{}'\n", f.display()));
+        }
+        config.push_str("scrape_configs:\n");
+        for (job, target) in targets {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
+        Prometheus::launch_with(addr, dir, &config, &["native-histograms"])
+    }
+
     /// Starts Prometheus with `scrape_configs` (YAML list items, indented by two spaces,
     /// written under `scrape_configs:`), scraping every second: for TLS, authentication and
     /// the other per-job settings.

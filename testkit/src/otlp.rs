@@ -522,6 +522,33 @@ pub fn flatten(req: &ExportMetricsServiceRequest) -> Vec<Value> {
                             );
                         }
                     }
+                    Some(Data::ExponentialHistogram(h)) => {
+                        let buckets = |b: &Option<
+                            opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets,
+                        >| {
+                            b.as_ref().map_or(
+                                json!({"offset": 0, "bucket_counts": []}),
+                                |b| json!({"offset": b.offset, "bucket_counts": b.bucket_counts}),
+                            )
+                        };
+                        for p in &h.data_points {
+                            let mut v = base("exponential_histogram");
+                            v["temporality"] = json!(temporality(h.aggregation_temporality));
+                            push(
+                                v,
+                                json!({
+                                    "attributes": attrs_json(&p.attributes),
+                                    "count": p.count, "sum": p.sum, "scale": p.scale,
+                                    "zero_count": p.zero_count, "zero_threshold": p.zero_threshold,
+                                    "positive": buckets(&p.positive),
+                                    "negative": buckets(&p.negative),
+                                    "start_time_unix_nano": p.start_time_unix_nano,
+                                    "time_unix_nano": p.time_unix_nano,
+                                    "exemplars": exemplars_json(&p.exemplars),
+                                }),
+                            );
+                        }
+                    }
                     Some(Data::Summary(s)) => {
                         for p in &s.data_points {
                             let q: Vec<Value> = p

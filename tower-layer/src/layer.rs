@@ -9,7 +9,7 @@ use crate::trace::TraceContextSource;
 use footmetrics::catalog::{
     HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS,
 };
-use footmetrics::{default_registry, Counter, Family, Histogram, Registry};
+use footmetrics::{default_registry, Counter, Family, Histogram, NativeOpts, Opts, Registry};
 use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
@@ -92,6 +92,7 @@ impl MetricsLayer {
             registry: None,
             const_labels: Vec::new(),
             buckets: None,
+            native: None,
             cardinality_limit: None,
             routes: None,
             traces: Some(default_trace_source()),
@@ -136,6 +137,7 @@ pub struct MetricsLayerBuilder<C> {
     registry: Option<Registry>,
     const_labels: Vec<(String, String)>,
     buckets: Option<Vec<f64>>,
+    native: Option<NativeOpts>,
     cardinality_limit: Option<usize>,
     routes: Option<Box<dyn RouteClassifier>>,
     traces: Option<Box<dyn TraceContextSource>>,
@@ -160,6 +162,16 @@ impl<C: Classify> MetricsLayerBuilder<C> {
     /// Duration buckets in seconds (default: the catalog's).
     pub fn buckets(mut self, buckets: impl Into<Vec<f64>>) -> Self {
         self.buckets = Some(buckets.into());
+        self
+    }
+
+    /// Makes `http_request_duration_seconds` a native (exponential) histogram with these
+    /// options, e.g. `NativeOpts::new(1.1)`. It then has no classic buckets unless
+    /// [`buckets`](Self::buckets) is also called (then both); a scrape that negotiates the
+    /// protobuf exposition (Prometheus with `--enable-feature=native-histograms`) gets the
+    /// native buckets. Bad options fail [`build`](Self::build) with `Error::InvalidOption`.
+    pub fn native_histogram(mut self, native: NativeOpts) -> Self {
+        self.native = Some(native);
         self
     }
 
@@ -214,6 +226,7 @@ impl<C: Classify> MetricsLayerBuilder<C> {
             registry: self.registry,
             const_labels: self.const_labels,
             buckets: self.buckets,
+            native: self.native,
             cardinality_limit: self.cardinality_limit,
             routes: self.routes,
             traces: self.traces,
@@ -226,18 +239,23 @@ impl<C: Classify> MetricsLayerBuilder<C> {
     /// Registers the metrics. Fails with the core's typed error on bad buckets or labels, or
     /// when the registry already has them (build one layer per registry and clone it).
     pub fn build(self) -> footmetrics::Result<MetricsLayer<C>> {
-        let registry = self.registry.unwrap_or_else(|| default_registry().clone());
-        let opts = |spec: &footmetrics::catalog::MetricSpec| {
-            let mut o = spec.opts();
-            for (k, v) in &self.const_labels {
-                o = o.const_label(k.clone(), v.clone());
+        let registry = self
+            .registry
+            .clone()
+            .unwrap_or_else(|| default_registry().clone());
+        let opts = |spec: &footmetrics::catalog::MetricSpec| self.with_common(spec.opts());
+        let mut duration_opts = match self.native {
+            // Native: the catalog's classic buckets only when asked for with `buckets`.
+            Some(native) => {
+                let spec = &HTTP_REQUEST_DURATION_SECONDS;
+                let mut o = Opts::new(spec.name, spec.help).labels(spec.labels);
+                if let Some(u) = spec.unit {
+                    o = o.unit(u);
+                }
+                self.with_common(o).native_histogram(native)
             }
-            if let Some(limit) = self.cardinality_limit {
-                o = o.cardinality_limit(limit);
-            }
-            o
+            None => opts(&HTTP_REQUEST_DURATION_SECONDS),
         };
-        let mut duration_opts = opts(&HTTP_REQUEST_DURATION_SECONDS);
         if let Some(b) = &self.buckets {
             duration_opts = duration_opts.buckets(b.clone());
         }
@@ -267,6 +285,19 @@ impl<C: Classify> MetricsLayerBuilder<C> {
             }),
             classifier: self.classifier,
         })
+    }
+}
+
+impl<C> MetricsLayerBuilder<C> {
+    /// `o` with the constant labels and the cardinality limit every family gets.
+    fn with_common(&self, mut o: Opts) -> Opts {
+        for (k, v) in &self.const_labels {
+            o = o.const_label(k.clone(), v.clone());
+        }
+        if let Some(limit) = self.cardinality_limit {
+            o = o.cardinality_limit(limit);
+        }
+        o
     }
 }
 

@@ -31,6 +31,7 @@ pub use classify::{
     grpc_to_http, Classify, GrpcClassifier, StatusClassifier, CLIENT_CLOSED_REQUEST,
 };
 pub use endpoint::{accepts_gzip, requested_names, MetricsEndpoint};
+pub use footmetrics::NativeOpts;
 pub use future::{MetricsBody, ResponseFuture};
 pub use in_flight::InFlight;
 pub use layer::{MetricsLayer, MetricsLayerBuilder};

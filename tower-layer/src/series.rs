@@ -49,6 +49,8 @@ pub(crate) struct RouteSeries {
     route: Box<str>,
     requests: Family<Counter>,
     pub(crate) duration: Histogram,
+    /// `duration` is native: observed through the core, not its cells.
+    native: bool,
     pub(crate) in_flight: InFlight,
     /// Reads the TSC where it is invariant: ~10 ns here against ~23 for `Instant::now`, and
     /// the conversion to nanoseconds happens once per request, on the difference.
@@ -73,15 +75,17 @@ impl RouteSeries {
     ) -> Self {
         // Read the generations first: a removal after this point makes the entry stale.
         let generations = (requests.generation(), duration.generation());
+        // Two label values, as the catalog declares: this lookup cannot fail on count, and
+        // the core folds a label set past the cardinality limit into its overflow series.
+        let duration = duration
+            .with_label_values(&[method, route])
+            .expect("http_request_duration_seconds has labels method and route");
         RouteSeries {
             method,
             route: route.into(),
             requests: requests.clone(),
-            // Two label values, as the catalog declares: this lookup cannot fail on count, and
-            // the core folds a label set past the cardinality limit into its overflow series.
-            duration: duration
-                .with_label_values(&[method, route])
-                .expect("http_request_duration_seconds has labels method and route"),
+            native: duration.is_native(),
+            duration,
             in_flight: in_flight.clone(),
             clock: clock.clone(),
             codes: Default::default(),
@@ -99,6 +103,11 @@ impl RouteSeries {
     #[inline]
     pub(crate) fn observe(&self, seconds: f64) {
         debug_assert!(!seconds.is_nan(), "durations come from integer nanoseconds");
+        if self.native {
+            // A native histogram does not use the documented cells: the core's own path.
+            self.duration.observe(seconds);
+            return;
+        }
         let bounds = self.duration.bounds();
         let bucket = bounds
             .iter()

@@ -1,7 +1,7 @@
 //! Reads criterion's estimates from the last `cargo bench -p footmetrics-benches` and prints,
 //! per group, every bench's mean ns/op and footmetrics' ratio to it, then the goals.
 
-use footmetrics_benches::{GOALS, OVERHEAD_GOALS};
+use footmetrics_benches::{native_memory, GOALS, NATIVE_MEMORY_BUCKETS, OVERHEAD_GOALS};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -101,6 +101,13 @@ fn main() {
             if ok_ns { "ok" } else { "MISS" }
         );
     }
+    let (cells, populated) = native_memory(NATIVE_MEMORY_BUCKETS);
+    println!(
+        "\nnative histogram memory: {populated} populated buckets (factor 1.1) hold {cells} bucket \
+         cells = {} bytes ({:.2} cells per populated bucket)",
+        cells * 8,
+        cells as f64 / populated.max(1) as f64
+    );
     let total = GOALS.len() + 2 * OVERHEAD_GOALS.len();
     println!(
         "\n{} of {total} goals met (noisy shared machine: compare ratios across runs)",

@@ -23,6 +23,20 @@ new Counter({ name: 'user_ops_total', help: 'Ops.', labelNames: ['user'] as cons
 // @ts-expect-error: a number, not a string
 new Counter({ name: 'user_ops2_total', help: 'Ops.', cardinalityLimit: '10' });
 
+// Native histograms (client_golang's options) and the scrape that serves them as protobuf.
+const native = new Histogram({ name: 'native_seconds', help: 'N.', labelNames: ['route'] as const, nativeHistogramBucketFactor: 1.1, nativeHistogramMaxBucketNumber: 160, nativeHistogramMinResetDuration: 3600 });
+native.observe({ route: '/' }, 0.2);
+// @ts-expect-error: a number, not a string
+new Histogram({ name: 'native2_seconds', help: 'N.', nativeHistogramBucketFactor: '1.1' });
+void register.scrape('text/plain').then(({ body, contentType }) => {
+	const bytes: string | Uint8Array = body;
+	const type: string = contentType;
+	void bytes;
+	void type;
+});
+const protobufType: 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited' = Registry.PROTOBUF_CONTENT_TYPE;
+void protobufType;
+
 const text: Promise<string> = register.metrics();
 const reg = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
 new Counter({ name: "om_total", help: "OM.", registers: [reg] });

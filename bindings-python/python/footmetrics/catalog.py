@@ -8,7 +8,7 @@ name, help, unit, labels and buckets::
     inference.labels(model_version="v2", batch_size="32", device="cuda").observe(0.4)
 """
 
-from typing import NamedTuple, Optional, Union, cast
+from typing import Any, NamedTuple, Optional, Union, cast
 
 from footmetrics._core import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
 
@@ -25,6 +25,7 @@ class MetricSpec(NamedTuple):
     label_values: dict[str, tuple[str, ...]]
     service: str
     team: str
+    native_histogram_bucket_factor: Optional[float] = None
 
 
 AnyMetric = Union[Counter, Gauge, Histogram, Summary, Info]
@@ -38,8 +39,11 @@ def create(spec: MetricSpec, registry: Optional[CollectorRegistry] = REGISTRY) -
     if spec.type == "gauge":
         return Gauge(spec.name, spec.help, labels, unit=spec.unit, registry=registry)
     if spec.type == "histogram":
+        options: dict[str, Any] = {"buckets": spec.buckets} if spec.buckets else {}
+        if spec.native_histogram_bucket_factor is not None:
+            options["native_histogram_bucket_factor"] = spec.native_histogram_bucket_factor
         return Histogram(spec.name, spec.help, labels, unit=spec.unit, registry=registry,
-                         buckets=spec.buckets)
+                         **options)
     if spec.type == "summary":
         return Summary(spec.name, spec.help, labels, unit=spec.unit, registry=registry)
     if spec.type == "info":

@@ -16,6 +16,7 @@ class MetricSpec(NamedTuple):
     label_values: dict[str, tuple[str, ...]]
     service: str
     team: str
+    native_histogram_bucket_factor: float | None = ...
 
 AnyMetric: TypeAlias = Counter | Gauge | Histogram | Summary | Info
 

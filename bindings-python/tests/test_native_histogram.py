@@ -478,3 +478,19 @@ def test_classic_histograms_are_unchanged(registry):
     ours, want = generate_latest(registry), prometheus_client.generate_latest(theirs)
     strip = lambda body: b"\n".join(l for l in body.split(b"\n") if b"_created" not in l)
     assert strip(ours) == strip(want)
+
+
+def test_a_native_catalog_spec_creates_a_native_histogram():
+    """The generated catalog's `create` passes a spec's native_histogram_bucket_factor on (and
+    its buckets only when it has some)."""
+    from footmetrics import catalog
+
+    spec = catalog.MetricSpec(name="render_seconds", type="histogram", help="Render time.",
+                              unit="seconds", labels=("stage",), buckets=(), label_values={},
+                              service="video", team="media", native_histogram_bucket_factor=1.1)
+    registry = CollectorRegistry()
+    catalog.create(spec, registry).labels("encode").observe(1.5)
+    got = family(parse_delimited(scrape_wsgi(registry, ACCEPT)[1]), "render_seconds")
+    hist = got.metric[0].histogram
+    assert hist.schema == 3 and not hist.bucket
+    assert native_buckets(hist.positive_span, hist.positive_delta) == {bucket_key(1.5, 3): 1}

@@ -110,7 +110,33 @@ def scrape_http_server(registry, accept):
         server.shutdown()
 
 
-SERVERS = {"wsgi": scrape_wsgi, "asgi": scrape_asgi, "start_http_server": scrape_http_server}
+def scrape_metrics_handler(registry, accept):
+    """Through `MetricsHandler` in an `http.server` of the test's own."""
+    import http.server
+    import threading
+
+    from footmetrics.exposition import MetricsHandler
+
+    class Quiet(MetricsHandler.factory(registry)):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.headers["Content-Type"], r.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+SERVERS = {"wsgi": scrape_wsgi, "asgi": scrape_asgi, "start_http_server": scrape_http_server,
+           "MetricsHandler": scrape_metrics_handler}
 
 
 def family(families, name):

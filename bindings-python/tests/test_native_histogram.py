@@ -520,3 +520,24 @@ def test_a_native_catalog_spec_creates_a_native_histogram():
     hist = got.metric[0].histogram
     assert hist.schema == 3 and not hist.bucket
     assert native_buckets(hist.positive_span, hist.positive_delta) == {bucket_key(1.5, 3): 1}
+
+
+def test_a_protobuf_scrape_is_gzipped_and_filtered_by_name_as_text_is():
+    import gzip
+
+    registry = CollectorRegistry()
+    Histogram("h_seconds", "d", registry=registry, native_histogram_bucket_factor=1.1).observe(1)
+    Counter("jobs", "d", registry=registry).inc()
+    app = make_wsgi_app(registry)
+    seen = {}
+    environ = {"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET", "HTTP_ACCEPT": ACCEPT,
+               "HTTP_ACCEPT_ENCODING": "gzip", "QUERY_STRING": "name[]=h_seconds_count"}
+    body = b"".join(app(environ, lambda status, headers: seen.update(headers=dict(headers))))
+    assert seen["headers"]["Content-Encoding"] == "gzip"
+    assert seen["headers"]["Content-Type"] == CONTENT_TYPE_PROTOBUF
+    families = parse_delimited(gzip.decompress(body))
+    assert [f.name for f in families] == ["h_seconds"]
+    assert families[0].metric[0].histogram.sample_count == 1
+    environ.update(HTTP_ACCEPT_ENCODING="identity", QUERY_STRING="name[]=jobs_total")
+    body = b"".join(app(environ, lambda status, headers: None))
+    assert [f.name for f in parse_delimited(body)] == ["jobs_total"]

@@ -233,10 +233,9 @@ def test_custom_collectors_are_served_in_protobuf_and_their_errors_raise():
     registry = CollectorRegistry()
     registry.register(Queue())
     got = family(parse_delimited(scrape_wsgi(registry, ACCEPT)[1]), "queue_length")
-    # A Python collector's samples keep their names and values; the core writes them as
-    # untyped (it has the samples, not typed points), which Prometheus stores alike.
+    # A Python collector's samples are put back into a typed family (GAUGE is 1).
     metric = got.metric[0]
-    assert (metric.gauge if metric.HasField("gauge") else metric.untyped).value == 7
+    assert got.type == 1 and metric.HasField("gauge") and metric.gauge.value == 7
     assert got.help == "Waiting."
     registry.register(Broken())
     with pytest.raises(RuntimeError, match="collector failed"):

@@ -429,11 +429,11 @@ fn typed_from_samples(f: &MetricFamily) -> (Vec<(MetricPoint, Option<f64>)>, Vec
                 g.created = Some(*value);
                 true
             }
-            (MetricType::Summary, s) if s == "_count" => {
+            (MetricType::Summary, "_count") => {
                 g.count = Some(*value);
                 true
             }
-            (MetricType::Summary, s) if s == "_sum" => {
+            (MetricType::Summary, "_sum") => {
                 g.sum = Some(*value);
                 true
             }

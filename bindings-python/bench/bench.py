@@ -23,6 +23,8 @@ OPS = [
     ("labels(a,b,c).inc()", "cl.labels('x', 'y', 'z').inc()", 0.2),
     ("cached child inc()", "child.inc()", 0.15),
     ("observe()", "h.observe(0.3)", 0.2),
+    # prometheus_client has no native histograms: against its classic observe().
+    ("observe() native (pc: classic)", "hn.observe(0.3)", 0.2),
     ("labels(a).observe()", "hl.labels('q').observe(0.3)", 0.2),
     ("with h.time():", "with h.time(): pass", 0.4),
 ]
@@ -37,6 +39,8 @@ def instruments(lib):
         "cl": cl,
         "child": cl.labels("x", "y", "z"),
         "h": lib.Histogram("h", "d", registry=r),
+        "hn": lib.Histogram("hn", "d", registry=r,
+                            **({"native_histogram_bucket_factor": 1.1} if lib is fm else {})),
         "hl": lib.Histogram("hl", "d", ["a"], registry=r),
     }
 

@@ -106,5 +106,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "CONTENT_TYPE_OPENMETRICS",
         footmetrics::CONTENT_TYPE_OPENMETRICS,
     )?;
+    m.add(
+        "CONTENT_TYPE_PROTOBUF",
+        footmetrics::protobuf::CONTENT_TYPE_PROTOBUF,
+    )?;
     Ok(())
 }

@@ -358,8 +358,9 @@ pub(crate) fn generate_latest<'py>(
 }
 
 /// The OpenMetrics exposition (exemplars and `_created` included), as bytes. `version` is
-/// accepted as prometheus_client accepts it (it only matters for native histograms, which
-/// footmetrics does not have).
+/// accepted as prometheus_client accepts it (it only matters there for native histograms,
+/// which reach Prometheus from footmetrics in the protobuf format; OpenMetrics 1.0 shows
+/// their count, sum and `+Inf` bucket, and any classic buckets).
 #[pyfunction]
 #[pyo3(signature = (registry = None, escaping = "underscores", version = "1.0.0"))]
 pub(crate) fn generate_latest_openmetrics<'py>(
@@ -441,7 +442,9 @@ pub(crate) fn to_python_metric<'py>(
 /// The body and content type a scrape handler answers with: the format and name escaping
 /// the `Accept` header gets (as prometheus_client's `choose_encoder` picks them), restricted
 /// to the families that have a sample named in `names` (`name[]` query parameters) when
-/// given. Rendered with the GIL released.
+/// given. Rendered with the GIL released. When the header prefers the protobuf format (as
+/// Prometheus' does with its native histograms on), the answer is protobuf: the only format
+/// that carries native histograms to Prometheus (prometheus_client has none).
 #[pyfunction]
 #[pyo3(signature = (registry, accept = None, names = None))]
 pub(crate) fn render_for_scrape<'py>(
@@ -450,6 +453,22 @@ pub(crate) fn render_for_scrape<'py>(
     accept: Option<&str>,
     names: Option<Vec<String>>,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
+    if Format::negotiate(accept) == Format::Protobuf {
+        let inner = &registry.get().inner;
+        let names = names.unwrap_or_default();
+        let (out, error) = py.detach(|| {
+            crate::collector::raising(|| {
+                let mut out = Vec::with_capacity(64 * 1024);
+                let content_type = inner.scrape(accept, &names, &mut out);
+                (out, content_type)
+            })
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let (body, content_type) = out;
+        return Ok((PyBytes::new(py, &body), content_type));
+    }
     let (format, escaping, content_type) = pyclient::negotiate(accept);
     let body = registry
         .get()

@@ -105,8 +105,9 @@ def start_pushgateway(pki=None, context=None, headers=None):
                   context=context, headers=headers)
 
 
-def start_prometheus(targets):
-    """Prometheus scraping `targets` ({job: "host:port"}) every second."""
+def start_prometheus(targets, flags=()):
+    """Prometheus scraping `targets` ({job: "host:port"}) every second, with extra command-line
+    `flags` (`--enable-feature=native-histograms`, say)."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="footmetrics-prometheus-")
     config = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 900ms", "scrape_configs:"]
@@ -116,7 +117,8 @@ def start_prometheus(targets):
         f.write("\n".join(config) + "\n")
     return Server(
         ["prometheus", f"--config.file={workdir}/prometheus.yml",
-         f"--storage.tsdb.path={workdir}/data", f"--web.listen-address=127.0.0.1:{port}"],
+         f"--storage.tsdb.path={workdir}/data", f"--web.listen-address=127.0.0.1:{port}",
+         *flags],
         port, "/-/ready", workdir)
 
 

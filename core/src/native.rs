@@ -1108,19 +1108,23 @@ fn make_layout(shape: &Shape) -> Layout {
     }
 }
 
-/// A window covering `range` and `key` with room to spare, or `None` when that would exceed
+/// A window covering `range` and `key` (outside it), grown towards `key` by half the new span
+/// (so that a drifting distribution regrows rarely), or `None` when that would exceed
 /// [`MAX_WINDOW`] (the key is then spilled).
 fn grown(range: Option<(i32, i32)>, key: i32) -> Option<(i32, i32)> {
-    let (lo, hi) = match range {
-        Some((lo, hi)) => (lo.min(key), hi.max(key)),
-        None => (key, key),
+    let Some((lo, hi)) = range else {
+        return Some((key.saturating_sub(8), key.saturating_add(8)));
     };
-    let span = (hi as i64 - lo as i64 + 1) as usize;
+    let span = (hi.max(key) as i64 - lo.min(key) as i64 + 1) as usize;
     if span > MAX_WINDOW {
         return None;
     }
-    let pad = (span / 2).max(16).min((MAX_WINDOW - span) / 2) as i32;
-    Some((lo.saturating_sub(pad), hi.saturating_add(pad)))
+    let pad = (span / 2).max(8).min(MAX_WINDOW - span) as i32;
+    Some(if key > hi {
+        (lo, key.saturating_add(pad))
+    } else {
+        (key.saturating_sub(pad), hi)
+    })
 }
 
 /// client_golang resets a limited histogram after its minimum reset duration with a timer;

@@ -172,9 +172,23 @@ fn write_family(out: &mut Vec<u8>, name: &str, help: &str, kind: u64, metrics: V
 
 fn encode_family(f: &MetricFamily, out: &mut Vec<u8>) {
     let mut metrics = Vec::new();
-    // Foreign samples each form an untyped family of their own name.
-    let mut samples: Vec<(&str, Msg)> = Vec::new();
     for p in &f.points {
+        if !matches!(p.value, PointValue::Sample { .. }) {
+            encode_point(f, p, &mut metrics);
+        }
+    }
+    // Foreign samples (custom collectors) are put back together into the family's type
+    // where their names say what they are; the others each form an untyped family of their
+    // own name.
+    let (typed, leftover) = typed_from_samples(f);
+    for (point, timestamp) in &typed {
+        encode_point(f, point, &mut metrics);
+        if let (Some(ts), Some(m)) = (timestamp, metrics.last_mut()) {
+            m.uint(6, (ts * 1000.0).round() as i64 as u64);
+        }
+    }
+    let mut samples: Vec<(&str, Msg)> = Vec::new();
+    for p in leftover {
         if let PointValue::Sample {
             name,
             value,
@@ -188,9 +202,7 @@ fn encode_family(f: &MetricFamily, out: &mut Vec<u8>) {
                 m.uint(6, (ts * 1000.0).round() as i64 as u64);
             }
             samples.push((name.as_str(), m));
-            continue;
         }
-        encode_point(f, p, &mut metrics);
     }
     let (name, kind) = match f.kind {
         MetricType::Counter => (format!("{}_total", f.name), COUNTER),
@@ -316,4 +328,190 @@ fn encode_point(f: &MetricFamily, p: &MetricPoint, metrics: &mut Vec<Msg>) {
         }
         PointValue::Sample { .. } => unreachable!("foreign samples are grouped by name"),
     }
+}
+
+/// What one label set's foreign samples say, gathered by their names.
+#[derive(Default)]
+struct Gathered<'a> {
+    labels: Vec<(String, String)>,
+    value: Option<f64>,
+    exemplar: Option<Exemplar>,
+    created: Option<f64>,
+    timestamp: Option<f64>,
+    buckets: Vec<(f64, f64, Option<Exemplar>)>,
+    quantiles: Vec<(f64, f64)>,
+    count: Option<f64>,
+    sum: Option<f64>,
+    samples: Vec<&'a MetricPoint>,
+}
+
+/// An `le` or `quantile` label value as a number (Go's and Python's spellings).
+fn label_float(v: &str) -> Option<f64> {
+    match v {
+        "+Inf" | "Inf" | "inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        v => v.parse().ok(),
+    }
+}
+
+/// A whole, non-negative number as a count.
+fn whole(v: f64) -> Option<u64> {
+    (v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(64)).then_some(v as u64)
+}
+
+/// Typed points (with the timestamp their samples carried) rebuilt from a family's foreign
+/// samples, grouped by label set (`le` and `quantile` aside); and the samples that fit no
+/// typed point.
+#[allow(clippy::type_complexity)]
+fn typed_from_samples(f: &MetricFamily) -> (Vec<(MetricPoint, Option<f64>)>, Vec<&MetricPoint>) {
+    let mut groups: Vec<Gathered<'_>> = Vec::new();
+    let mut leftover = Vec::new();
+    for p in &f.points {
+        let PointValue::Sample {
+            name,
+            value,
+            timestamp,
+            exemplar: ex,
+        } = &p.value
+        else {
+            continue;
+        };
+        let Some(suffix) = name.strip_prefix(f.name.as_str()) else {
+            leftover.push(p);
+            continue;
+        };
+        let label = |k: &str| p.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+        let le = label("le").and_then(|v| label_float(v));
+        let quantile = label("quantile").and_then(|v| label_float(v));
+        let key: Vec<(String, String)> = p
+            .labels
+            .iter()
+            .filter(|(k, _)| !(k == "le" && le.is_some() || k == "quantile" && quantile.is_some()))
+            .cloned()
+            .collect();
+        let g = match groups.iter().position(|g| g.labels == key) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push(Gathered {
+                    labels: key,
+                    ..Default::default()
+                });
+                groups.last_mut().expect("pushed")
+            }
+        };
+        let histogram = matches!(f.kind, MetricType::Histogram | MetricType::GaugeHistogram);
+        let (count, sum) = if f.kind == MetricType::GaugeHistogram {
+            ("_gcount", "_gsum")
+        } else {
+            ("_count", "_sum")
+        };
+        let known = match (f.kind, suffix) {
+            (MetricType::Counter, "_total" | "")
+            | (MetricType::Gauge | MetricType::Unknown | MetricType::StateSet, "")
+            | (MetricType::Info, "_info") => {
+                g.value = Some(*value);
+                g.exemplar = ex.clone();
+                true
+            }
+            (MetricType::Summary, "") if quantile.is_some() => {
+                g.quantiles.push((quantile.unwrap_or_default(), *value));
+                true
+            }
+            (_, "_bucket") if histogram && le.is_some() => {
+                g.buckets.push((le.unwrap_or_default(), *value, ex.clone()));
+                true
+            }
+            (MetricType::Counter | MetricType::Summary, "_created") => {
+                g.created = Some(*value);
+                true
+            }
+            (_, "_created") if histogram => {
+                g.created = Some(*value);
+                true
+            }
+            (MetricType::Summary, "_count") => {
+                g.count = Some(*value);
+                true
+            }
+            (MetricType::Summary, "_sum") => {
+                g.sum = Some(*value);
+                true
+            }
+            (_, s) if histogram && s == count => {
+                g.count = Some(*value);
+                true
+            }
+            (_, s) if histogram && s == sum => {
+                g.sum = Some(*value);
+                true
+            }
+            _ => false,
+        };
+        if known {
+            g.timestamp = g.timestamp.or(*timestamp);
+            g.samples.push(p);
+        } else {
+            leftover.push(p);
+        }
+    }
+    let mut typed = Vec::new();
+    for g in groups {
+        let point = match f.kind {
+            MetricType::Counter => g.value.map(|value| PointValue::Counter {
+                value,
+                created: g.created,
+                exemplar: g.exemplar,
+            }),
+            MetricType::Gauge | MetricType::StateSet | MetricType::Info => {
+                g.value.map(PointValue::Gauge)
+            }
+            MetricType::Unknown => g.value.map(PointValue::Unknown),
+            MetricType::Histogram | MetricType::GaugeHistogram => {
+                let mut buckets = g.buckets;
+                buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let count = g
+                    .count
+                    .or_else(|| buckets.last().filter(|b| b.0.is_infinite()).map(|b| b.1));
+                let cumulative: Option<Vec<_>> = buckets
+                    .into_iter()
+                    .map(|(le, c, e)| whole(c).map(|c| (le, c, e)))
+                    .collect();
+                match (count.and_then(whole), cumulative) {
+                    (Some(count), Some(mut buckets)) if !buckets.is_empty() || g.sum.is_some() => {
+                        if buckets.last().is_none_or(|b| b.0.is_finite()) {
+                            buckets.push((f64::INFINITY, count, None));
+                        }
+                        Some(PointValue::Histogram {
+                            buckets,
+                            count,
+                            sum: g.sum.unwrap_or(0.0),
+                            created: g.created,
+                            native: None,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            MetricType::Summary => match (g.count.map(whole), g.sum) {
+                (Some(Some(count)), Some(sum)) => Some(PointValue::Summary {
+                    count,
+                    sum,
+                    quantiles: g.quantiles,
+                    created: g.created,
+                }),
+                _ => None,
+            },
+        };
+        match point {
+            Some(value) => typed.push((
+                MetricPoint {
+                    labels: g.labels,
+                    value,
+                },
+                g.timestamp,
+            )),
+            None => leftover.extend(g.samples),
+        }
+    }
+    (typed, leftover)
 }

@@ -95,6 +95,11 @@ fn prometheus_reads_native_histograms_exactly() {
         .histogram(&Opts::new("classic_seconds", "Classic.").buckets(vec![1.0, 2.0]))
         .unwrap();
     classic.observe(1.5);
+    // A custom collector's samples, spelled out one by one as prometheus_client's custom
+    // collectors give them: protobuf puts them back into typed families.
+    registry
+        .register(footmetrics::FnCollector::new(vec![], custom_families))
+        .unwrap();
     let addr = serve(registry.clone());
     let prometheus = Prometheus::start_native(&[("native", addr)]);
     // A first scrape with no observations, so that rate() sees the whole distribution.
@@ -167,6 +172,41 @@ fn prometheus_reads_native_histograms_exactly() {
     ] {
         assert_eq!(prometheus.query_value(expr), Some(want), "{expr}");
     }
+    for (expr, want) in [
+        ("custom_jobs_total{a=\"1\"}", 5.0),
+        ("custom_temp", 21.5),
+        ("custom_lat_bucket{le=\"1.0\"}", 2.0),
+        ("custom_lat_bucket{le=\"+Inf\"}", 3.0),
+        ("custom_lat_count", 3.0),
+        ("custom_lat_sum", 4.5),
+        ("custom_size{quantile=\"0.5\"}", 10.0),
+        ("custom_size_count", 4.0),
+        ("custom_size_sum", 40.0),
+    ] {
+        assert_eq!(prometheus.query_value(expr), Some(want), "{expr}");
+    }
+    let metadata = prometheus.api("targets/metadata", &[("match_target", "{job=\"native\"}")]);
+    let kind_of = |metric: &str| {
+        metadata
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == metric)
+            .map(|m| m["type"].as_str().unwrap().to_owned())
+    };
+    for (metric, kind) in [
+        ("custom_jobs_total", "counter"),
+        ("custom_temp", "gauge"),
+        ("custom_lat", "histogram"),
+        ("custom_size", "summary"),
+        ("api_latency_seconds", "histogram"),
+    ] {
+        assert_eq!(
+            kind_of(metric).as_deref(),
+            Some(kind),
+            "{metric}: {metadata}"
+        );
+    }
     // Exemplars travel in protobuf too: the counter's, and the native histogram's.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -189,4 +229,42 @@ fn prometheus_reads_native_histograms_exactly() {
         "api_latency_seconds_bucket{{route=\"/v1/matches\",le=\"+Inf\"}} {}",
         values.len() + 1
     )));
+}
+
+/// Families as a custom collector spells them: one sample per line of the exposition.
+fn custom_families() -> Vec<footmetrics::MetricFamily> {
+    use footmetrics::{MetricFamily, MetricType, PointValue};
+    let sample = |name: &str, value: f64| PointValue::Sample {
+        name: name.into(),
+        value,
+        timestamp: None,
+        exemplar: None,
+    };
+    let mut jobs = MetricFamily::new("custom_jobs", "Jobs.", MetricType::Counter);
+    jobs.push([("a", "1")], sample("custom_jobs_total", 5.0));
+    jobs.push([("a", "1")], sample("custom_jobs_created", 1.7e9));
+    let mut temp = MetricFamily::new("custom_temp", "Temperature.", MetricType::Gauge);
+    temp.push(Vec::<(String, String)>::new(), sample("custom_temp", 21.5));
+    let mut lat = MetricFamily::new("custom_lat", "Latency.", MetricType::Histogram);
+    lat.push([("le", "1.0")], sample("custom_lat_bucket", 2.0));
+    lat.push([("le", "+Inf")], sample("custom_lat_bucket", 3.0));
+    lat.push(
+        Vec::<(String, String)>::new(),
+        sample("custom_lat_count", 3.0),
+    );
+    lat.push(
+        Vec::<(String, String)>::new(),
+        sample("custom_lat_sum", 4.5),
+    );
+    let mut size = MetricFamily::new("custom_size", "Sizes.", MetricType::Summary);
+    size.push([("quantile", "0.5")], sample("custom_size", 10.0));
+    size.push(
+        Vec::<(String, String)>::new(),
+        sample("custom_size_count", 4.0),
+    );
+    size.push(
+        Vec::<(String, String)>::new(),
+        sample("custom_size_sum", 40.0),
+    );
+    vec![jobs, temp, lat, size]
 }

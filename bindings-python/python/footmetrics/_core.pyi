@@ -13,6 +13,7 @@ from footmetrics.metrics_core import Metric
 
 CONTENT_TYPE_OPENMETRICS: str
 CONTENT_TYPE_PLAIN_0_0_4: str
+CONTENT_TYPE_PROTOBUF: str
 
 @final
 class CollectorHandle: ...
@@ -116,7 +117,12 @@ class Histogram(_Metric):
                  labelnames: Iterable[str] | None = None, namespace: str = "",
                  subsystem: str = "", unit: str = "", registry: _Registry = ...,
                  _labelvalues: Sequence[str] | None = None,
-                 buckets: Sequence[float | str] | None = None) -> None: ...
+                 buckets: Sequence[float | str] | None = None, *,
+                 native_histogram_bucket_factor: float | None = None,
+                 native_histogram_zero_threshold: float = 2.938735877055719e-39,
+                 native_histogram_max_bucket_number: int = 0,
+                 native_histogram_min_reset_duration: float = 0.0,
+                 native_histogram_max_zero_threshold: float = 0.0) -> None: ...
     def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None: ...
     def time(self) -> Timer: ...
     @property

@@ -16,13 +16,22 @@ from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qs, urlparse
 
 from footmetrics import _core
-from footmetrics._core import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest
+from footmetrics._core import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CONTENT_TYPE_PROTOBUF,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+)
 from footmetrics._core import start_http_server as _start_http_server
 
 # As in prometheus_client 0.26: the classic format's latest version is 1.0.0 (the one that
 # allows UTF-8 names); scrape answers without a version asked for, and pushes, say 0.0.4.
 CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
 CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
+# Not in prometheus_client (which has no native histograms): the delimited protobuf format
+# (io.prometheus.client.MetricFamily) every server here answers when the Accept header prefers
+# it, as Prometheus' does with --enable-feature=native-histograms. `generate_latest` stays text.
 
 # Every server started, so that one keeps serving after its caller drops the returned objects
 # (`start_http_server(8000)` alone is the usual call): prometheus_client's daemon thread lives
@@ -168,7 +177,7 @@ def _bake_output(registry: Any, accept_header: Optional[str],
                  disable_compression: bool) -> tuple[str, list[tuple[str, str]], bytes]:
     """``(status, headers, body)`` answering one scrape, for every server and framework
     integration: the format the ``Accept`` header prefers (negotiated, and rendered with the
-    GIL released, in the core), only the families with a sample named by a ``name[]``
+    GIL released, in the core; protobuf, which carries native histograms, when preferred), only the families with a sample named by a ``name[]``
     parameter when there is one, gzip when the client accepts it."""
     body, content_type = _core.render_for_scrape(_as_registry(registry), accept_header,
                                                  _requested_names(params))
@@ -476,6 +485,7 @@ __all__ = [
     "CONTENT_TYPE_LATEST",
     "CONTENT_TYPE_PLAIN_0_0_4",
     "CONTENT_TYPE_PLAIN_1_0_0",
+    "CONTENT_TYPE_PROTOBUF",
     "MetricsHandler",
     "basic_auth_handler",
     "bearer_token_handler",

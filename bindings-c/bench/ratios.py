@@ -12,8 +12,8 @@ GOALS = {
     "WithLabelValuesInc": ("WithLabelValues(a,b,c).Inc()", 1.0),
     "HeldObserve": ("Observe through a held child", 1.5),
     "Render10k": ("render 10k series (text)", 0.5),
-    "NativeObserve": ("native Observe, held child", 1.5),
-    "NativeObserveParallel": ("native Observe, 4 goroutines/core", 1.5),
+    "NativeObserve": ("native Observe, held child", 1.0),
+    "NativeObserveParallel": ("native Observe, 4 goroutines/core", 1.0),
     "NativeMemory": ("native series, 160 buckets (B)", 1.0),
 }
 

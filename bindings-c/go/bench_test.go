@@ -142,7 +142,7 @@ var nativeOpts = prometheus.HistogramOpts{Name: "x_seconds", Help: "x", NativeHi
 	NativeHistogramMaxBucketNumber: 160, NativeHistogramMinResetDuration: time.Hour}
 
 // Observe on a held native histogram child: client_golang's atomics and sync.Map against
-// one cgo call into the core's lock-free native observe.
+// the core's lock-free native protocol followed from Go with sync/atomic (no cgo call).
 func BenchmarkNativeObserve(b *testing.B) {
 	observe := func(b *testing.B, h prometheus.Observer) {
 		i := 0

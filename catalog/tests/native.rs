@@ -9,8 +9,6 @@ use footmetrics_catalog::{
     render_rules, render_rust, rule_groups, Catalog, Rule,
 };
 use footmetrics_testkit::Prometheus;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -293,39 +291,6 @@ fn promtool_accepts_the_native_rules() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Serves `registry.scrape` on 127.0.0.1, honouring each request's `Accept` header.
-fn serve(registry: Registry) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut accept = None;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':') {
-                    if k.eq_ignore_ascii_case("accept") {
-                        accept = Some(v.trim().to_owned());
-                    }
-                }
-            }
-            let mut body = Vec::new();
-            let content_type = registry.scrape(accept.as_deref(), &[], &mut body);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    addr
-}
-
 #[test]
 fn a_real_prometheus_evaluates_the_native_rules() {
     let registry = Registry::new();
@@ -347,7 +312,7 @@ fn a_real_prometheus_evaluates_the_native_rules() {
         )
         .unwrap();
     let h = family.with_label_values(&["default"]).unwrap();
-    let addr = serve(registry.clone());
+    let addr = footmetrics_testkit::serve_registry(registry.clone());
     let dir = temp_dir("native-rules-live");
     let rules = rule_file(&dir, "1s");
     let prom = Prometheus::start_native_with_rules(&[("worker", addr)], &[rules]);

@@ -6,42 +6,7 @@
 use footmetrics::native::{bucket_key, upper_bound};
 use footmetrics::{NativeOpts, Opts, Registry};
 use footmetrics_testkit::Prometheus;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
-
-/// Serves `registry.scrape` on 127.0.0.1, honouring each request's `Accept` header.
-fn serve(registry: Registry) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut accept = None;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':') {
-                    if k.eq_ignore_ascii_case("accept") {
-                        accept = Some(v.trim().to_owned());
-                    }
-                }
-            }
-            let mut body = Vec::new();
-            let content_type = registry.scrape(accept.as_deref(), &[], &mut body);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    addr
-}
 
 /// A seeded log-normal-ish sample: latencies from about 1 ms to a few seconds.
 fn latencies(n: usize) -> Vec<f64> {
@@ -100,7 +65,7 @@ fn prometheus_reads_native_histograms_exactly() {
     registry
         .register(footmetrics::FnCollector::new(vec![], custom_families))
         .unwrap();
-    let addr = serve(registry.clone());
+    let addr = footmetrics_testkit::serve_registry(registry.clone());
     let prometheus = Prometheus::start_native(&[("native", addr)]);
     // A first scrape with no observations, so that rate() sees the whole distribution.
     prometheus.wait_for_value(

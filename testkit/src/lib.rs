@@ -322,82 +322,37 @@ impl Prometheus {
 
     /// As `start`, with `rule_files` loaded (recording rules and alerts evaluated).
     pub fn start_with_rules(targets: &[(&str, SocketAddr)], rule_files: &[PathBuf]) -> Prometheus {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "footmetrics-prometheus-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut config = String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n");
-        if !rule_files.is_empty() {
-            config.push_str("rule_files:\n");
-            for f in rule_files {
-                config.push_str(&format!("  - '{}'\n", f.display()));
-            }
-        }
-        config.push_str("scrape_configs:\n");
-        for (job, target) in targets {
-            config.push_str(&format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
-            ));
-        }
-        Prometheus::launch(addr, dir, &config)
+        Prometheus::launch(&static_config(targets, rule_files, ""), &[])
     }
 
     /// As `start`, with native histograms on (`--enable-feature=native-histograms`): Prometheus
     /// then asks for the protobuf exposition first.
     pub fn start_native(targets: &[(&str, SocketAddr)]) -> Prometheus {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "footmetrics-prometheus-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut config = String::from(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n",
-        );
-        for (job, target) in targets {
-            config.push_str(&format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
-            ));
-        }
-        Prometheus::launch_with(addr, dir, &config, &["native-histograms"])
+        Prometheus::start_native_with_rules(targets, &[])
     }
 
-    /// As `start_native`, with `rule_files` loaded (recording rules and alerts evaluated).
+    /// As `start_native`, with `rule_files` loaded and evaluated every second.
     pub fn start_native_with_rules(
         targets: &[(&str, SocketAddr)],
         rule_files: &[PathBuf],
     ) -> Prometheus {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "footmetrics-prometheus-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut config = String::from(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n",
-        );
-        config.push_str("rule_files:\n");
-        for f in rule_files {
-            config.push_str(&format!("  - '{}'\n", f.display()));
-        }
-        config.push_str("scrape_configs:\n");
-        for (job, target) in targets {
-            config.push_str(&format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
-            ));
-        }
-        Prometheus::launch_with(addr, dir, &config, &["native-histograms"])
+        let config = static_config(targets, rule_files, "  evaluation_interval: 1s\n");
+        Prometheus::launch(&config, &["native-histograms"])
     }
 
     /// Starts Prometheus with `scrape_configs` (YAML list items, indented by two spaces,
     /// written under `scrape_configs:`), scraping every second: for TLS, authentication and
     /// the other per-job settings.
     pub fn start_with_scrape_configs(scrape_configs: &str) -> Prometheus {
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n{scrape_configs}"
+        );
+        Prometheus::launch(&config, &[])
+    }
+
+    /// Runs Prometheus with `config` and these `--enable-feature`s on a free port, in a
+    /// directory of its own, and waits until it is ready.
+    fn launch(config: &str, features: &[&str]) -> Prometheus {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let dir = std::env::temp_dir().join(format!(
@@ -405,17 +360,10 @@ impl Prometheus {
             std::process::id()
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n{scrape_configs}"
-        );
-        Prometheus::launch(addr, dir, &config)
+        Prometheus::launch_in(addr, dir, config, features)
     }
 
-    fn launch(addr: SocketAddr, dir: PathBuf, config: &str) -> Prometheus {
-        Prometheus::launch_with(addr, dir, config, &[])
-    }
-
-    fn launch_with(addr: SocketAddr, dir: PathBuf, config: &str, features: &[&str]) -> Prometheus {
+    fn launch_in(addr: SocketAddr, dir: PathBuf, config: &str, features: &[&str]) -> Prometheus {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new("prometheus")
@@ -486,6 +434,66 @@ impl Prometheus {
             std::thread::sleep(Duration::from_millis(500));
         }
     }
+}
+
+/// A configuration scraping `targets` (`(job, host:port)`) every second, with `rule_files`
+/// and `extra_global` lines (indented by two spaces) under `global:`.
+fn static_config(
+    targets: &[(&str, SocketAddr)],
+    rule_files: &[PathBuf],
+    extra_global: &str,
+) -> String {
+    let mut config =
+        format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n{extra_global}");
+    if !rule_files.is_empty() {
+        config.push_str("rule_files:\n");
+        for f in rule_files {
+            config.push_str(&format!("  - '{}'\n", f.display()));
+        }
+    }
+    config.push_str("scrape_configs:\n");
+    for (job, target) in targets {
+        config.push_str(&format!(
+            "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+        ));
+    }
+    config
+}
+
+/// Serves `registry.scrape` on 127.0.0.1 (a thread, one request per connection), honouring
+/// each request's `Accept` header as a scrape handler does: the smallest exporter a test
+/// can point a real Prometheus at.
+pub fn serve_registry(registry: footmetrics::Registry) -> SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut accept = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("accept") {
+                        accept = Some(v.trim().to_owned());
+                    }
+                }
+            }
+            let mut body = Vec::new();
+            let content_type = registry.scrape(accept.as_deref(), &[], &mut body);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    addr
 }
 
 impl Drop for Prometheus {

@@ -1,16 +1,12 @@
 package footmetrics_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,40 +131,7 @@ func TestRealPrometheusScrapes(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	dir := t.TempDir()
-	config := fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n"+
-		"  - job_name: go-exporter\n    static_configs:\n      - targets: ['%s']\n", listener.Addr())
-	write(t, filepath.Join(dir, "prometheus.yml"), config)
-	port := freePort(t)
-	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
-	prom := exec.Command("prometheus", "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-	prom.Stdout, prom.Stderr = logf, logf
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = prom.Process.Kill(); _ = prom.Wait() }() // stopped by PID
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	query := func(expr string) (float64, bool) {
-		resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(expr))
-		if err != nil {
-			return 0, false
-		}
-		defer resp.Body.Close()
-		var body struct {
-			Data struct {
-				Result []struct {
-					Value [2]any `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		if json.NewDecoder(resp.Body).Decode(&body) != nil || len(body.Data.Result) == 0 {
-			return 0, false
-		}
-		s, _ := body.Data.Result[0].Value[1].(string)
-		v, err := strconv.ParseFloat(s, 64)
-		return v, err == nil
-	}
+	query, prometheusLog := prometheusFor(t, listener.Addr().String())
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		v, ok := query(`video_processing_batches_total{status="success",batch_size="32"}`)
@@ -179,8 +142,7 @@ func TestRealPrometheusScrapes(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-			t.Fatalf("Prometheus never scraped the counter; log:\n%s", log)
+			t.Fatalf("Prometheus never scraped the counter; log:\n%s", prometheusLog())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -3,29 +3,19 @@
 //! `cargo run --release -p footmetrics-benches --bin ratios` prints the ratios afterwards.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use footmetrics_benches::{combo, CODES, METHODS, ROUTES};
+use footmetrics_benches::{
+    combo, native_pair, per_op, threads_time, value, CODES, METHODS, ROUTES,
+};
 use measured::lasso::{Rodeo, RodeoReader, Spur};
 use measured::metric::histogram::Thresholds;
 use measured::{FixedCardinalityLabel, LabelGroup, MetricGroup};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BUCKETS: usize = 11;
 fn bounds() -> Vec<f64> {
     footmetrics::exponential_buckets(0.005, 2.0, BUCKETS).unwrap()
-}
-fn value(i: usize) -> f64 {
-    (i % 97) as f64 * 0.01
-}
-
-/// Times `iters` calls of `op` (criterion reports time per call).
-fn per_op(iters: u64, mut op: impl FnMut(usize)) -> Duration {
-    let t = Instant::now();
-    for i in 0..iters as usize {
-        op(i);
-    }
-    t.elapsed()
 }
 
 // measured needs its labels as types: the "labels known up front" design.
@@ -534,15 +524,7 @@ fn encoding(c: &mut Criterion) {
 /// footmetrics' lock-free double buffer against prometheus-client's mutex, one thread and
 /// two threads observing one series.
 fn native_histograms(c: &mut Criterion) {
-    let fm = footmetrics::Registry::new()
-        .histogram(
-            &footmetrics::Opts::new("n_seconds", "h")
-                .native_histogram(footmetrics::NativeOpts::new(1.1)),
-        )
-        .unwrap();
-    let pc = prometheus_client::metrics::histogram::Histogram::new_native(
-        prometheus_client::metrics::histogram::NativeHistogramConfig::new(1.1),
-    );
+    let (fm, pc) = native_pair();
     let mut g = c.benchmark_group("native_histogram_observe");
     g.bench_function("footmetrics", |b| {
         b.iter_custom(|n| per_op(n, |i| black_box(&fm).observe(value(i))))
@@ -561,28 +543,6 @@ fn native_histograms(c: &mut Criterion) {
         b.iter_custom(|n| threads_time(2, n, &pc_op))
     });
     g.finish();
-}
-
-/// Runs `op` `iters` times on each of `threads` threads at once; returns the wall time
-/// divided by... nothing: criterion divides by `iters`, which is per-thread ops, so equal
-/// times for 1 and 2 threads mean perfect scaling.
-fn threads_time(threads: usize, iters: u64, op: &(dyn Fn(usize) + Sync)) -> Duration {
-    let barrier = std::sync::Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    per_op(iters, op)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    })
 }
 
 fn two_threads(c: &mut Criterion) {

@@ -71,6 +71,66 @@ pub const GOALS: &[(&str, &str, &str, f64)] = &[
     ),
 ];
 
+/// The i-th observed value of the histogram benches: 0 to 0.96 (the zero bucket, and about
+/// 55 native buckets at schema 3).
+#[inline(always)]
+pub fn value(i: usize) -> f64 {
+    (i % 97) as f64 * 0.01
+}
+
+/// Times `iters` calls of `op` (criterion reports time per call).
+pub fn per_op(iters: u64, mut op: impl FnMut(usize)) -> std::time::Duration {
+    let t = std::time::Instant::now();
+    for i in 0..iters as usize {
+        op(i);
+    }
+    t.elapsed()
+}
+
+/// Runs `op` `iters` times on each of `threads` threads started together; returns the
+/// slowest thread's time, so that per-thread time per call is equal for 1 and 2 threads
+/// when they scale perfectly.
+pub fn threads_time(
+    threads: usize,
+    iters: u64,
+    op: &(dyn Fn(usize) + Sync),
+) -> std::time::Duration {
+    let barrier = std::sync::Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    per_op(iters, op)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    })
+}
+
+/// One native histogram each, bucket factor 1.1 (schema 3) on both sides: footmetrics' and
+/// prometheus-client's.
+pub fn native_pair() -> (
+    footmetrics::Histogram,
+    prometheus_client::metrics::histogram::Histogram,
+) {
+    let fm = footmetrics::Registry::new()
+        .histogram(
+            &footmetrics::Opts::new("n_seconds", "h")
+                .native_histogram(footmetrics::NativeOpts::new(1.1)),
+        )
+        .unwrap();
+    let pc = prometheus_client::metrics::histogram::Histogram::new_native(
+        prometheus_client::metrics::histogram::NativeHistogramConfig::new(1.1),
+    );
+    (fm, pc)
+}
+
 /// Populated buckets of the native-histogram memory figure (`ratios` prints the cells held).
 pub const NATIVE_MEMORY_BUCKETS: i32 = 160;
 

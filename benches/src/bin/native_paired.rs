@@ -5,40 +5,16 @@
 //! thread and for two threads observing one series.
 //! `cargo run --release -p footmetrics-benches --bin native_paired`
 
+use footmetrics_benches::{native_pair, threads_time, value};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 const OPS: usize = 2_000_000;
 const ROUNDS: usize = 15;
 
-fn value(i: usize) -> f64 {
-    (i % 97) as f64 * 0.01
-}
-
-/// Wall time of `threads` threads each calling `op` `OPS` times, started together; in ns per
-/// operation of one thread (equal for 1 and 2 threads means perfect scaling).
+/// Per-thread ns per call of `threads` threads each calling `op` `OPS` times, started
+/// together (equal for 1 and 2 threads means perfect scaling).
 fn time(threads: usize, op: &(dyn Fn(usize) + Sync)) -> f64 {
-    let barrier = std::sync::Barrier::new(threads);
-    let d: Duration = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    let t = Instant::now();
-                    for i in 0..OPS {
-                        op(i);
-                    }
-                    t.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap()
-    });
-    d.as_nanos() as f64 / OPS as f64
+    threads_time(threads, OPS as u64, op).as_nanos() as f64 / OPS as f64
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -47,15 +23,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let fm = footmetrics::Registry::new()
-        .histogram(
-            &footmetrics::Opts::new("n_seconds", "h")
-                .native_histogram(footmetrics::NativeOpts::new(1.1)),
-        )
-        .unwrap();
-    let pc = prometheus_client::metrics::histogram::Histogram::new_native(
-        prometheus_client::metrics::histogram::NativeHistogramConfig::new(1.1),
-    );
+    let (fm, pc) = native_pair();
     let fm_op = |i: usize| black_box(&fm).observe(value(i));
     let pc_op = |i: usize| black_box(&pc).observe(value(i));
     for threads in [1, 2] {

@@ -1,6 +1,8 @@
 //! The layer and the endpoint through a real hyper server (axum) on 127.0.0.1: what is
 //! scraped equals what was sent.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::routing::{get, get_service, post};
@@ -91,16 +93,7 @@ fn start() -> Server {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get_service(MetricsEndpoint::new(&registry)))
         .layer(layer.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let (addr, runtime) = common::serve_app(app);
     Server {
         addr,
         registry,

@@ -3,6 +3,8 @@
 //! histograms on, scraping the standalone exporter (which must answer its protobuf Accept
 //! header with the protobuf exposition).
 
+mod common;
+
 use axum::routing::{get, get_service};
 use axum::Router;
 use footmetrics::{Error, Format, PointValue, Registry};
@@ -31,16 +33,7 @@ fn serve(registry: &Registry, layer: MetricsLayer) -> App {
         .route("/fast", get(|| async { "fast" }))
         .route("/metrics", get_service(MetricsEndpoint::new(registry)))
         .layer(layer);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let (addr, runtime) = common::serve_app(app);
     App {
         addr,
         _runtime: runtime,

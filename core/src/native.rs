@@ -703,13 +703,9 @@ impl NativeCore {
                 self.transition(&mut ctl, shape, |k| k, None, false, |_| {});
             }
         }
-        let new = self.record_locked(&mut ctl, v);
-        if new {
-            let (_, hot) = self.hot();
-            let n = hot.populated.load(Ordering::Relaxed) + self.spilled.load(Ordering::Relaxed);
-            if self.config.max_buckets != 0 && n > self.config.max_buckets {
-                self.limit_buckets(&mut ctl, v);
-            }
+        if self.record_locked(&mut ctl, v) {
+            // A new bucket: `limit_buckets` checks the limit itself.
+            self.limit_buckets(&mut ctl, v);
         }
     }
 

@@ -177,17 +177,8 @@ impl Histogram {
     pub fn snapshot(&self) -> HistogramSnapshot {
         if let Some(native) = &self.0.native {
             let r = native.read();
-            let mut acc = 0u64;
-            let cumulative = r
-                .classic
-                .iter()
-                .map(|c| {
-                    acc = acc.wrapping_add(*c);
-                    acc
-                })
-                .collect();
             return HistogramSnapshot {
-                cumulative,
+                cumulative: r.cumulative(),
                 count: r.count,
                 sum: r.sum,
             };
@@ -394,12 +385,8 @@ impl Metric for Histogram {
         };
         if let Some(native) = &self.0.native {
             // Classic text and OpenMetrics carry the classic buckets only.
+            // One classic count per `le` (bounds and `+Inf`, or `+Inf` alone).
             let r = native.read();
-            let les = if r.classic.len() == les.len() {
-                les
-            } else {
-                &les[les.len() - 1..]
-            };
             w.histogram_lines(
                 les,
                 r.classic.iter().map(|&c| c as f64),
@@ -435,24 +422,16 @@ impl Metric for Histogram {
     fn point(&self, _: &HistogramConfig) -> PointValue {
         if let Some(native) = &self.0.native {
             let r = native.read();
-            let mut acc = 0u64;
-            let bounds = self.0.bounds.iter().copied().chain([f64::INFINITY]);
-            let buckets = if r.classic.len() == 1 {
-                vec![(
-                    f64::INFINITY,
-                    r.count,
-                    r.classic_exemplars.last().cloned().flatten(),
-                )]
-            } else {
-                bounds
-                    .zip(&r.classic)
-                    .enumerate()
-                    .map(|(i, (b, c))| {
-                        acc = acc.wrapping_add(*c);
-                        (b, acc, r.classic_exemplars.get(i).cloned().flatten())
-                    })
-                    .collect()
-            };
+            let buckets = self
+                .0
+                .bounds
+                .iter()
+                .copied()
+                .chain([f64::INFINITY])
+                .zip(r.cumulative())
+                .zip(&r.classic_exemplars)
+                .map(|((b, c), e)| (b, c, e.clone()))
+                .collect();
             return PointValue::Histogram {
                 buckets,
                 count: r.count,

@@ -330,6 +330,20 @@ pub(crate) struct NativeReading {
     pub classic_exemplars: Vec<Option<Exemplar>>,
 }
 
+impl NativeReading {
+    /// The classic buckets' cumulative counts (the last is `count`).
+    pub(crate) fn cumulative(&self) -> Vec<u64> {
+        let mut acc = 0u64;
+        self.classic
+            .iter()
+            .map(|c| {
+                acc = acc.wrapping_add(*c);
+                acc
+            })
+            .collect()
+    }
+}
+
 /// Dense counts of keys `base .. base + counts.len()` and which of them were touched.
 #[derive(Debug, Default)]
 struct Window {

@@ -1062,27 +1062,8 @@ impl CellFamily {
     /// A native histogram series' point, from one consistent reading: the classic buckets
     /// (only `+Inf` without bounds) and the native buckets.
     fn native_point(&self, n: &NativeCore) -> PointValue {
-        let r = n.read();
         let bounds = self.native.as_ref().map(|p| &p.bounds[..]).unwrap_or(&[]);
-        let mut acc = 0u64;
-        let buckets = bounds
-            .iter()
-            .copied()
-            .chain([f64::INFINITY])
-            .zip(&r.classic)
-            .enumerate()
-            .map(|(i, (b, c))| {
-                acc = acc.wrapping_add(*c);
-                (b, acc, r.classic_exemplars.get(i).cloned().flatten())
-            })
-            .collect();
-        PointValue::Histogram {
-            buckets,
-            count: r.count,
-            sum: r.sum,
-            created: None,
-            native: Some(Box::new(r.native)),
-        }
+        crate::histogram::native_point(n.read(), bounds, None)
     }
 
     /// Visible series in creation order, as prom-client lists them (a re-created series

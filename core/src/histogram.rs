@@ -267,6 +267,30 @@ impl Histogram {
     }
 }
 
+/// A native histogram's point from one consistent reading: its classic buckets (bounds
+/// `bounds`, then `+Inf`; only `+Inf` without bounds) and its native buckets.
+pub(crate) fn native_point(
+    r: crate::native::NativeReading,
+    bounds: &[f64],
+    created: Option<f64>,
+) -> PointValue {
+    let buckets = bounds
+        .iter()
+        .copied()
+        .chain([f64::INFINITY])
+        .zip(r.cumulative())
+        .zip(&r.classic_exemplars)
+        .map(|((b, c), e)| (b, c, e.clone()))
+        .collect();
+    PointValue::Histogram {
+        buckets,
+        count: r.count,
+        sum: r.sum,
+        created,
+        native: Some(Box::new(r.native)),
+    }
+}
+
 /// Observes the elapsed time in seconds when stopped or dropped.
 #[must_use = "a timer observes when dropped; binding it to `_` drops it at once"]
 pub struct HistogramTimer {
@@ -421,24 +445,8 @@ impl Metric for Histogram {
 
     fn point(&self, _: &HistogramConfig) -> PointValue {
         if let Some(native) = &self.0.native {
-            let r = native.read();
-            let buckets = self
-                .0
-                .bounds
-                .iter()
-                .copied()
-                .chain([f64::INFINITY])
-                .zip(r.cumulative())
-                .zip(&r.classic_exemplars)
-                .map(|((b, c), e)| (b, c, e.clone()))
-                .collect();
-            return PointValue::Histogram {
-                buckets,
-                count: r.count,
-                sum: r.sum,
-                created: Some(self.0.created).filter(|c| !c.is_nan()),
-                native: Some(Box::new(r.native)),
-            };
+            let created = Some(self.0.created).filter(|c| !c.is_nan());
+            return native_point(native.read(), &self.0.bounds, created);
         }
         let s = self.snapshot();
         let buckets = s

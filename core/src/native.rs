@@ -866,8 +866,10 @@ impl NativeCore {
         }
         if !min_reset.is_zero() && !ctl.reset_scheduled {
             ctl.reset_scheduled = true;
-            let at = ctl.last_reset + min_reset;
-            schedule_reset(at, self.me.clone());
+            // A reset too far ahead for the clock (`Duration::MAX`) never comes.
+            if let Some(at) = ctl.last_reset.checked_add(min_reset) {
+                schedule_reset(at, self.me.clone());
+            }
         }
         if self.widen_zero_bucket(ctl) {
             return;

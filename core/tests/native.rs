@@ -183,6 +183,27 @@ fn a_limit_hit_after_the_minimum_reset_duration_resets() {
     assert_eq!(n.positive, vec![(bucket_key(64.0, 0), 1)]);
 }
 
+/// A minimum reset duration beyond the clock's range is accepted and never resets: past the
+/// limit the histogram halves its resolution as it would with no reset at all.
+#[test]
+fn an_endless_minimum_reset_duration_never_resets() {
+    let registry = Registry::new();
+    let h = registry
+        .histogram(
+            &Opts::new("endless", "E.").native_histogram(
+                NativeOpts::new(2.0)
+                    .max_buckets(3)
+                    .min_reset_duration(Duration::MAX),
+            ),
+        )
+        .unwrap();
+    for v in [1.0, 4.0, 16.0, 64.0] {
+        h.observe(v);
+    }
+    let (count, _, _, n) = point(&registry, "endless");
+    assert_eq!((count, n.schema), (4, -1));
+}
+
 /// Keys beyond what a window may hold (far apart magnitudes at schema 8) are still counted.
 #[test]
 fn extreme_spreads_are_counted() {
